@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with Python 3.11+:
+#   make demo   run the main job on the embedded default (sandbox + local warehouses)
+#   make test   lint and run the whole test suite
+# Both create the virtualenv .venv at the repository root when it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: venv demo test lint lock sandbox clean
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(PY) -m uv pip install --quiet --python $(PY) -r requirements.lock
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) -m genesys_erasure.demo
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+sandbox: venv
+	$(PY) -m genesys_erasure.sandbox --port 8765
+
+lock:
+	$(PY) -m uv pip compile --python-version 3.11 requirements.txt requirements-dev.txt -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,350 @@
+"""Which customers have not been in contact since the retention cutoff, derived from analytics conversations.
+
+`ContactIndex` reads `AnalyticsConversation` JSON dicts (detail-query pages or detail-job results) one at a
+time and keeps, per customer identifier, the time of the last contact, a conversation count and the ids of
+the most recent conversations (for later verification). Nothing is kept per conversation, so memory grows
+with the number of distinct customers, not with the length of the history scanned.
+
+Only customer-side participants (purpose `customer` or `external`) yield identifiers, and only from the
+field that holds the *customer's* address for that media type and direction: on an inbound call `ani` is
+the caller and `dnis` is one of the org's own numbers; on an outbound call it is the other way round.
+Agents' user ids never become customer identifiers. Numbers dialled on inbound calls are the org's own
+numbers (DIDs): they are detected on the way and never reported as customers.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from genesys_erasure.identifiers import (
+    Identifier,
+    IdentifierKind,
+    InvalidIdentifier,
+    normalise_email,
+    normalise_opaque_id,
+    normalise_phone,
+)
+
+CUSTOMER_PURPOSES = frozenset({"customer", "external"})
+DEFAULT_CONVERSATION_ID_CAP = 50
+_UUID_BYTES = 16
+_NORMALISE_CACHE_SIZE = 1 << 16
+
+_PHONE = IdentifierKind.PHONE.value
+_EMAIL = IdentifierKind.EMAIL.value
+_EXTERNAL = IdentifierKind.EXTERNAL_CONTACT.value
+
+
+@dataclass(frozen=True)
+class ContactSummary:
+    """What the index knows about one customer identifier. `last_contact` is the end (or, while still
+    running, the start) of the latest conversation; `active` means a conversation without an end was seen,
+    which counts as contact *now*. `conversation_ids` are the most recent ones, newest first, capped."""
+
+    identifier: Identifier
+    last_contact: datetime | None
+    active: bool
+    conversation_count: int
+    conversation_ids: tuple[str, ...]
+
+
+class _Entry:
+    """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
+    so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
+
+    __slots__ = ("active", "count", "ids", "last_ms", "stamps")
+
+    def __init__(self) -> None:
+        self.last_ms = 0
+        self.count = 0
+        self.active = False
+        self.stamps = array("q")
+        self.ids = bytearray()
+
+
+class ContactIndex:
+    def __init__(
+        self,
+        *,
+        own_identifiers: Iterable[Identifier] = (),
+        exclusions: Iterable[Identifier] = (),
+        default_region: str | None = None,
+        conversation_id_cap: int = DEFAULT_CONVERSATION_ID_CAP,
+    ) -> None:
+        if conversation_id_cap < 1:
+            raise ValueError("conversation_id_cap must be at least 1")
+        self._own = frozenset(_key(i.kind.value, i.value) for i in own_identifiers)
+        self._excluded = frozenset(_key(i.kind.value, i.value) for i in exclusions)
+        self._region = default_region
+        self._cap = conversation_id_cap
+        self._entries: dict[str, _Entry] = {}
+        self._own_dids: set[str] = set()
+        self._problems: Counter[str] = Counter()
+        self._conversations = 0
+        # Per index, so the cached raw values go away with it.
+        self._normalise = lru_cache(maxsize=_NORMALISE_CACHE_SIZE)(_normalise)
+
+    # ---- feeding -------------------------------------------------------------------------------------
+
+    def add(self, conversation: Mapping[str, Any]) -> None:
+        """Record one analytics conversation. Malformed values are counted in `problems`, never raised."""
+        self._conversations += 1
+        end = conversation.get("conversationEnd")
+        stamp = _epoch_ms(end or conversation.get("conversationStart"))
+        active = not end
+        if stamp is None:
+            # Without a time we cannot prove the contact is old: treat it as happening now.
+            self._problems["conversation:missing_timestamp"] += 1
+            stamp, active = 0, True
+        conversation_id = _uuid_bytes(conversation.get("conversationId"))
+        if conversation_id is None:
+            self._problems["conversation:id_not_uuid"] += 1
+
+        keys: set[str] = set()
+        origin = conversation.get("originatingDirection")
+        for participant in conversation.get("participants") or ():
+            if participant.get("purpose") not in CUSTOMER_PURPOSES:
+                continue
+            if participant.get("userId"):
+                # A logged-in user on the customer side is staff (an internal call), never a customer.
+                self._problems["participant:customer_with_user_id"] += 1
+                continue
+            external_id = participant.get("externalContactId")
+            if external_id:
+                self._collect(keys, _EXTERNAL, "externalContactId", external_id)
+            for session in participant.get("sessions") or ():
+                self._collect_session(keys, session, session.get("direction") or origin)
+
+        for key in keys:
+            self._record(key, stamp, active, conversation_id)
+
+    def add_all(self, conversations: Iterable[Mapping[str, Any]]) -> int:
+        """Feed a stream of conversations; returns how many were read."""
+        n = 0
+        for conversation in conversations:
+            self.add(conversation)
+            n += 1
+        return n
+
+    def _collect_session(self, keys: set[str], session: Mapping[str, Any], direction: str | None) -> None:
+        media = session.get("mediaType")
+        if direction not in ("inbound", "outbound"):
+            self._problems["session:missing_direction"] += 1
+            return
+        inbound = direction == "inbound"
+        if media in ("voice", "callback"):
+            if inbound and media == "voice":
+                self._note_own_did(session.get("dnis"))
+            field = "ani" if inbound else "dnis"
+            self._collect(keys, _PHONE, field, session.get(field))
+            if media == "callback":
+                for number in session.get("callbackNumbers") or ():
+                    self._collect(keys, _PHONE, "callbackNumbers", number)
+        elif media == "email":
+            field = "addressFrom" if inbound else "addressTo"
+            for address in _split_addresses(session.get(field)):
+                self._collect(keys, _EMAIL, field, address)
+        elif media == "message":
+            field = "addressFrom" if inbound else "addressTo"
+            self._collect_message_address(keys, field, session.get(field))
+        else:
+            self._problems[f"session:media_not_mapped:{media}"] += 1
+
+    def _collect_message_address(self, keys: set[str], field: str, raw: object) -> None:
+        # Messaging addresses are phone numbers (SMS, WhatsApp), e-mail addresses or opaque channel ids
+        # (Facebook, web messaging). Only an explicit +E.164 counts as phone: a bare numeric social-media
+        # id read with the default region could name somebody else's phone.
+        if not isinstance(raw, str) or not raw.strip():
+            self._problems[f"{field}:missing"] += 1
+        elif raw.strip().startswith(("+", "tel:+")):
+            self._collect(keys, _PHONE, field, raw, strict_e164=True)
+        elif "@" in raw:
+            self._collect(keys, _EMAIL, field, raw)
+        else:
+            self._problems[f"{field}:not_phone_or_email"] += 1
+
+    def _collect(
+        self, keys: set[str], kind: str, field: str, raw: object, *, strict_e164: bool = False
+    ) -> None:
+        if not isinstance(raw, str) or not raw.strip():
+            self._problems[f"{field}:missing"] += 1
+            return
+        value, reason = self._normalise(kind, raw, None if strict_e164 else self._region)
+        if value is None:
+            self._problems[f"{field}:{reason}"] += 1
+            return
+        key = _key(kind, value)
+        if key in self._own or key in self._own_dids:
+            self._problems["skipped:own_number_or_address"] += 1
+        elif key in self._excluded:
+            self._problems["skipped:exclusion_list"] += 1
+        else:
+            keys.add(key)
+
+    def _note_own_did(self, raw: object) -> None:
+        if not isinstance(raw, str) or not raw.strip():
+            return
+        value, _ = self._normalise(_PHONE, raw, self._region)
+        if value is not None:
+            self._own_dids.add(_key(_PHONE, value))
+        else:
+            self._problems["dnis:not_a_phone_number"] += 1
+
+    def _record(self, key: str, stamp: int, active: bool, conversation_id: bytes | None) -> None:
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        if conversation_id is None or self._retain(entry, conversation_id, stamp):
+            entry.count += 1
+        entry.last_ms = max(entry.last_ms, stamp)
+        entry.active = entry.active or active
+
+    def _retain(self, entry: _Entry, conversation_id: bytes, stamp: int) -> bool:
+        """Keep `conversation_id` among the newest `cap`; False when it is already kept (a re-fed
+        conversation, e.g. from the overlap between the job scan and the recent detail query)."""
+        position = _find_record(entry.ids, conversation_id)
+        if position >= 0:
+            entry.stamps[position] = max(entry.stamps[position], stamp)
+            return False
+        if len(entry.stamps) < self._cap:
+            entry.stamps.append(stamp)
+            entry.ids += conversation_id
+            return True
+        oldest = min(entry.stamps)
+        if stamp > oldest:
+            slot = entry.stamps.index(oldest)
+            entry.stamps[slot] = stamp
+            entry.ids[slot * _UUID_BYTES : (slot + 1) * _UUID_BYTES] = conversation_id
+        return True
+
+    # ---- reading -------------------------------------------------------------------------------------
+
+    def expired(self, cutoff: datetime) -> list[ContactSummary]:
+        """Customers whose last contact is strictly before `cutoff` and who have no active conversation,
+        sorted by identifier."""
+        cutoff_ms = _datetime_ms(cutoff)
+        found = [
+            self._summary(key, entry)
+            for key, entry in self._customer_entries()
+            if not entry.active and entry.last_ms < cutoff_ms
+        ]
+        return sorted(found, key=lambda summary: summary.identifier)
+
+    def recent(self, cutoff: datetime) -> frozenset[Identifier]:
+        """Customers seen at or after `cutoff`, or in an active conversation: these must not be erased,
+        nor must anybody linked to them."""
+        cutoff_ms = _datetime_ms(cutoff)
+        return frozenset(
+            _identifier(key)
+            for key, entry in self._customer_entries()
+            if entry.active or entry.last_ms >= cutoff_ms
+        )
+
+    def summary(self, identifier: Identifier) -> ContactSummary | None:
+        key = _key(identifier.kind.value, identifier.value)
+        entry = self._entries.get(key)
+        if entry is None or key in self._own_dids:
+            return None
+        return self._summary(key, entry)
+
+    def customer_count(self) -> int:
+        """Distinct customer identifiers seen (the denominator of the purge-fraction guard)."""
+        return sum(1 for _ in self._customer_entries())
+
+    @property
+    def conversations_read(self) -> int:
+        return self._conversations
+
+    @property
+    def detected_own_number_count(self) -> int:
+        return len(self._own_dids)
+
+    @property
+    def problems(self) -> dict[str, int]:
+        """Counts of skipped or unparseable values by `field:reason` (no values, so safe to report)."""
+        return dict(self._problems)
+
+    def _customer_entries(self) -> Iterator[tuple[str, _Entry]]:
+        # Own numbers are detected while streaming, so a number may have been recorded as a customer
+        # before the first inbound call to it was seen: filter on the way out as well.
+        for key, entry in self._entries.items():
+            if key not in self._own_dids:
+                yield key, entry
+
+    def _summary(self, key: str, entry: _Entry) -> ContactSummary:
+        order = sorted(range(len(entry.stamps)), key=entry.stamps.__getitem__, reverse=True)
+        ids = tuple(str(UUID(bytes=bytes(entry.ids[i * _UUID_BYTES : (i + 1) * _UUID_BYTES]))) for i in order)
+        last = datetime.fromtimestamp(entry.last_ms / 1000, UTC) if entry.last_ms else None
+        return ContactSummary(_identifier(key), last, entry.active, entry.count, ids)
+
+
+def _key(kind: str, value: str) -> str:
+    return f"{kind}:{value}"
+
+
+def _identifier(key: str) -> Identifier:
+    kind, _, value = key.partition(":")
+    return Identifier(IdentifierKind(kind), value)
+
+
+def _normalise(kind: str, raw: str, region: str | None) -> tuple[str | None, str | None]:
+    """(value, None) or (None, reason). Cached: the same customer numbers recur across conversations and
+    phone parsing dominates the cost of a scan."""
+    try:
+        if kind == _PHONE:
+            return normalise_phone(raw, region), None
+        if kind == _EMAIL:
+            return normalise_email(raw), None
+        return normalise_opaque_id(raw, kind), None
+    except InvalidIdentifier as error:
+        return None, error.reason
+
+
+def _split_addresses(raw: object) -> list[object]:
+    if not isinstance(raw, str):
+        return [raw]
+    return [part for part in raw.replace(";", ",").split(",") if part.strip()] or [raw]
+
+
+def _uuid_bytes(raw: object) -> bytes | None:
+    if not isinstance(raw, str) or len(raw) != 36:
+        return None
+    try:
+        return UUID(raw).bytes
+    except ValueError:
+        return None
+
+
+def _find_record(packed: bytearray, record: bytes) -> int:
+    """Index of a 16-byte record in a packed array (matches must start on a record boundary)."""
+    start = packed.find(record)
+    while start >= 0:
+        if start % _UUID_BYTES == 0:
+            return start // _UUID_BYTES
+        start = packed.find(record, start + 1)
+    return -1
+
+
+def _epoch_ms(raw: object) -> int | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the analytics API speaks UTC
+    return int(moment.timestamp() * 1000)
+
+
+def _datetime_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("cutoff must be timezone-aware")
+    return int(moment.timestamp() * 1000)

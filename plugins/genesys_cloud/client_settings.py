@@ -1,0 +1,81 @@
+"""How to reach and authenticate against one Genesys Cloud org, read from an Airflow connection.
+
+Connection fields: host = API URL (`https://api.mypurecloud.ie`, or the sandbox `http://127.0.0.1:PORT`),
+login = OAuth client id, password = client secret. Extras (all optional):
+
+* `region`: shorthand (`eu_west_1`) used when host is empty;
+* `max_attempts`, `base_backoff_seconds`, `max_wait_seconds`: the retry policy;
+* `rate_limit_per_minute`: a ceiling below the org's own limit (e.g. 300);
+* `timeout`: seconds to wait for one answer (default 60); `verify`: TLS verification (bool or CA path).
+
+Hook arguments override extras. Shared by the sync and the async hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from genesys_cloud.regions import api_base_url, login_base_url
+from genesys_cloud.retry_policy import RetryPolicy
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+_CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    api_url: str
+    login_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rate_limit_per_minute: float | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    verify: bool | str = True
+
+    @property
+    def token_key(self) -> tuple[str, str]:
+        """Tokens and request budgets belong to one client of one login host."""
+        return (self.login_url, self.client_id)
+
+    @property
+    def connect_timeout_seconds(self) -> float:
+        return min(_CONNECT_TIMEOUT_SECONDS, self.timeout_seconds)
+
+    @classmethod
+    def from_connection(
+        cls,
+        *,
+        conn_id: str,
+        host: str | None,
+        port: int | None,
+        schema: str | None,
+        login: str | None,
+        password: str | None,
+        extra: Mapping[str, Any],
+        overrides: Mapping[str, Any] | None = None,
+    ) -> ClientSettings:
+        options = {**extra, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+        if not login or not password:
+            raise ValueError(
+                f"connection {conn_id!r}: login (OAuth client id) and password (client secret) are required"
+            )
+        try:
+            api_url = api_base_url(host, port=port, schema=schema, region=options.get("region"))
+            retry = RetryPolicy.from_dict(options)
+            ceiling = options.get("rate_limit_per_minute")
+            timeout = float(options.get("timeout") or DEFAULT_TIMEOUT_SECONDS)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"connection {conn_id!r}: {exc}") from None
+        return cls(
+            api_url=api_url,
+            login_url=login_base_url(api_url),
+            client_id=login,
+            client_secret=password,
+            retry=retry,
+            rate_limit_per_minute=float(ceiling) if ceiling else None,
+            timeout_seconds=timeout,
+            verify=options.get("verify", True),
+        )

@@ -1,0 +1,64 @@
+"""Collecting the statuses of a set of GDPR requests from the paged request list (sync and async).
+
+One listing page shows up to 100 requests, so reading the list until every wanted id has been seen
+costs far fewer calls than one GET per id. Ids the list does not show within `MAX_LIST_PAGES` (an old
+request deep in a long history) are fetched one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+FINAL_STATUSES = frozenset({"COMPLETED", "ERROR"})
+# A request id the API does not know: final as well, waiting would not change it.
+NOT_FOUND = "NOT_FOUND"
+LIST_PAGE_SIZE = 100
+MAX_LIST_PAGES = 20
+
+
+def is_final(status: str | None) -> bool:
+    return status in FINAL_STATUSES or status == NOT_FOUND
+
+
+def all_final(statuses: Mapping[str, str | None]) -> bool:
+    return all(is_final(status) for status in statuses.values())
+
+
+def normalise_request_ids(request_ids: Iterable[str]) -> list[str]:
+    """Distinct, non-empty ids in their first order; raises ValueError naming a bad entry."""
+    ids: list[str] = []
+    for position, request_id in enumerate(request_ids):
+        if not isinstance(request_id, str) or not request_id.strip():
+            raise ValueError(f"request_ids[{position}] is not a non-empty string")
+        if request_id.strip() not in ids:
+            ids.append(request_id.strip())
+    return ids
+
+
+class StatusCollector:
+    """Statuses of the wanted ids, filled from listing pages and single GETs."""
+
+    def __init__(self, request_ids: Iterable[str]) -> None:
+        self._wanted = list(request_ids)
+        self._statuses: dict[str, str] = {}
+
+    def add(self, entities: Iterable[Mapping[str, Any]]) -> None:
+        for entity in entities:
+            request_id = entity.get("id")
+            if request_id in self._wanted and request_id not in self._statuses:
+                self._statuses[request_id] = str(entity.get("status") or "UNKNOWN")
+
+    def set(self, request_id: str, status: str) -> None:
+        self._statuses[request_id] = status
+
+    @property
+    def missing(self) -> list[str]:
+        return [request_id for request_id in self._wanted if request_id not in self._statuses]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def statuses(self) -> dict[str, str]:
+        return {request_id: self._statuses.get(request_id, "UNKNOWN") for request_id in self._wanted}

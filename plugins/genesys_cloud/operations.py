@@ -1,0 +1,261 @@
+"""The Genesys Cloud operations the erasure pipeline uses, on top of `request()`.
+
+A mixin for `GenesysCloudHook`: paths, query parameters and body shapes come from the SDK
+(`purecloudplatformclientv2` 269.0.0); see /work/shared/reference/genesys-cloud-api.md. Results are the
+decoded JSON (dicts/lists). Identifiers that go into a path are URL-quoted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError, GenesysNotFoundError
+from genesys_cloud.gdpr_status import LIST_PAGE_SIZE, MAX_LIST_PAGES, NOT_FOUND, StatusCollector
+from genesys_cloud.paging import chunked, first_sightings, has_next_page
+
+GDPR_REQUEST_TYPES = frozenset({"GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE"})
+GDPR_SEARCH_TYPES = frozenset(
+    {"NAME", "ADDRESS", "PHONE", "EMAIL", "TWITTER", "INSTAGRAM", "FACEBOOK", "APPLE_MESSAGES", "EXTERNAL_ID"}
+)
+JOB_DONE_STATES = frozenset({"FULFILLED"})
+JOB_FAILED_STATES = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
+MAX_IDS_PER_CALL = 100
+DETAILS_PAGE_SIZE = 100
+# External-contact search pages only through the first 1,000 matches (pageNumber * pageSize <= 1000).
+CONTACT_SEARCH_WINDOW = 1000
+
+
+def segment(value: str) -> str:
+    """An id as one URL path segment (no `/`, `?` or `..` can change the path)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("an id in a Genesys Cloud path must be a non-empty string")
+    return quote(value, safe="")
+
+
+@dataclass(frozen=True)
+class JobResultsPage:
+    """One page of analytics details job results."""
+
+    conversations: list[dict[str, Any]]
+    data_availability_date: str | None
+
+
+class GenesysCloudOperationsMixin:
+    """Typed conveniences; the class it is mixed into provides `request()`."""
+
+    if TYPE_CHECKING:
+
+        def request(
+            self,
+            method: str,
+            path: str,
+            *,
+            params: dict[str, Any] | None = None,
+            json: Any = None,
+            idempotent: bool | None = None,
+        ) -> Any: ...
+
+    # -- paging ------------------------------------------------------------------------------------------
+
+    def iter_entities(
+        self, path: str, params: Mapping[str, Any] | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every entity of a `pageNumber`/`pageCount` listing, each exactly once."""
+        seen: set[str] = set()
+        page_number = 1
+        while True:
+            query = {**(params or {}), "pageSize": page_size, "pageNumber": page_number}
+            listing = self.request("GET", path, params=query) or {}
+            yield from first_sightings(listing.get("entities") or [], seen)
+            if not has_next_page(listing, page_number, page_size):
+                return
+            page_number += 1
+
+    def iter_job_results(self, job_id: str, page_size: int = 100) -> Iterator[JobResultsPage]:
+        """The pages of a fulfilled analytics details job (cursor paging; no cursor on the last page)."""
+        path = f"/api/v2/analytics/conversations/details/jobs/{segment(job_id)}/results"
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"pageSize": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.request("GET", path, params=params) or {}
+            yield JobResultsPage(list(page.get("conversations") or []), page.get("dataAvailabilityDate"))
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+
+    # -- analytics -----------------------------------------------------------------------------------------
+
+    def query_conversation_details(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST details/query (synchronous query; `paging` in the body)."""
+        path = "/api/v2/analytics/conversations/details/query"
+        return self.request("POST", path, json=dict(body), idempotent=True) or {}
+
+    def iter_conversation_details(
+        self, body: Mapping[str, Any], page_size: int = DETAILS_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Every conversation a details query matches, each once, paging with `paging.pageNumber`."""
+        seen: set[str] = set()
+        page_number = 1
+        while True:
+            page_body = {**body, "paging": {"pageSize": page_size, "pageNumber": page_number}}
+            answer = self.query_conversation_details(page_body)
+            conversations = answer.get("conversations") or []
+            for conversation in conversations:
+                conversation_id = conversation.get("conversationId")
+                if conversation_id not in seen:
+                    seen.add(conversation_id)
+                    yield conversation
+            total = answer.get("totalHits")
+            if len(conversations) < page_size:
+                return
+            if isinstance(total, int) and page_number * page_size >= total:
+                return
+            page_number += 1
+
+    def submit_conversation_details_job(self, body: Mapping[str, Any]) -> str:
+        answer = self.request("POST", "/api/v2/analytics/conversations/details/jobs", json=dict(body))
+        return str(answer["jobId"])
+
+    def get_conversation_details_job(self, job_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{segment(job_id)}")
+
+    def wait_for_conversation_details_job(
+        self, job_id: str, poll_seconds: float = 5.0, timeout: float = 3600.0
+    ) -> dict[str, Any]:
+        """Poll the job until FULFILLED (returns its status) or FAILED/CANCELLED/EXPIRED/timeout (raises)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.get_conversation_details_job(job_id)
+            state = status.get("state")
+            if state in JOB_DONE_STATES:
+                return status
+            if state in JOB_FAILED_STATES:
+                raise GenesysJobError(None, f"job.{str(state).lower()}", f"analytics job ended {state}")
+            if time.monotonic() >= deadline:
+                message = f"analytics job still {state} after {timeout:.0f}s"
+                raise GenesysJobError(None, "job.timeout", message)
+            time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+
+    def get_data_availability(self) -> dict[str, Any]:
+        """`{"dataAvailabilityDate": ...}`: jobs only see data up to that instant."""
+        return self.request("GET", "/api/v2/analytics/conversations/details/jobs/availability") or {}
+
+    def get_conversations_details(self, conversation_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Details of many conversations (`details?id=a,b,…`, ≤ 100 ids per call)."""
+        conversations: list[dict[str, Any]] = []
+        for chunk in chunked(dict.fromkeys(conversation_ids), MAX_IDS_PER_CALL):
+            params = {"id": ",".join(chunk)}
+            answer = self.request("GET", "/api/v2/analytics/conversations/details", params=params)
+            conversations.extend((answer or {}).get("conversations") or [])
+        return conversations
+
+    def get_conversation_details(self, conversation_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v2/analytics/conversations/{segment(conversation_id)}/details")
+
+    # -- GDPR --------------------------------------------------------------------------------------------
+
+    def search_gdpr_subjects(self, search_type: str, value: str) -> list[dict[str, Any]]:
+        if search_type not in GDPR_SEARCH_TYPES:
+            raise ValueError(f"search_type must be one of {sorted(GDPR_SEARCH_TYPES)}")
+        params = {"searchType": search_type, "searchValue": value}
+        answer = self.request("GET", "/api/v2/gdpr/subjects", params=params) or {}
+        return list(answer.get("entities") or [])
+
+    def submit_gdpr_request(
+        self,
+        request_type: str,
+        subject: Mapping[str, Any],
+        replacement_terms: list[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """POST one GDPR request (one subject); GDPR_DELETE is sent with `deleteConfirmed=true`.
+
+        Not retried on 5xx/time-outs (only 429, 503 and connect failures): a retry could create a second
+        request for the same subject.
+        """
+        if request_type not in GDPR_REQUEST_TYPES:
+            raise ValueError(f"request_type must be one of {sorted(GDPR_REQUEST_TYPES)}")
+        if replacement_terms and request_type != "GDPR_UPDATE":
+            raise ValueError("replacement_terms are only valid with request_type GDPR_UPDATE")
+        if not subject:
+            raise ValueError("subject must name at least one identifier")
+        body: dict[str, Any] = {"requestType": request_type, "subject": dict(subject)}
+        if replacement_terms:
+            body["replacementTerms"] = [dict(term) for term in replacement_terms]
+        params = {"deleteConfirmed": "true"} if request_type == "GDPR_DELETE" else None
+        return self.request("POST", "/api/v2/gdpr/requests", params=params, json=body)
+
+    def get_gdpr_request(self, request_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v2/gdpr/requests/{segment(request_id)}")
+
+    def iter_gdpr_requests(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        return self.iter_entities("/api/v2/gdpr/requests", page_size=page_size)
+
+    def get_gdpr_request_statuses(self, request_ids: Iterable[str]) -> dict[str, str]:
+        """{id: status} from the request list (stops once all ids are seen), single GETs for the rest;
+        an id Genesys does not know maps to `NOT_FOUND`."""
+        collector = StatusCollector(request_ids)
+        if collector.complete:
+            return {}
+        for number, entity in enumerate(self.iter_gdpr_requests(page_size=LIST_PAGE_SIZE)):
+            collector.add([entity])
+            if collector.complete or number + 1 >= LIST_PAGE_SIZE * MAX_LIST_PAGES:
+                break
+        for request_id in collector.missing:
+            try:
+                collector.add([self.get_gdpr_request(request_id)])
+            except GenesysNotFoundError:
+                collector.set(request_id, NOT_FOUND)
+        return collector.statuses()
+
+    # -- external contacts, conversations, recordings ----------------------------------------------------
+
+    def search_external_contacts(self, q: str, page_size: int = 100) -> list[dict[str, Any]]:
+        """Every external contact matching `q`; raises if more match than the API can page through."""
+        contacts: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        page_number = 1
+        while True:
+            params = {"q": q, "pageSize": page_size, "pageNumber": page_number}
+            listing = self.request("GET", "/api/v2/externalcontacts/contacts", params=params) or {}
+            contacts.extend(first_sightings(listing.get("entities") or [], seen))
+            total = listing.get("total")
+            if isinstance(total, int) and total > CONTACT_SEARCH_WINDOW:
+                raise GenesysBadRequestError(
+                    None,
+                    "result.window.exceeded",
+                    f"the external contact search matched {total} contacts, more than the "
+                    f"{CONTACT_SEARCH_WINDOW} the API pages through; use a narrower value",
+                )
+            if not has_next_page(listing, page_number, page_size):
+                return contacts
+            page_number += 1
+
+    def delete_external_contact(self, contact_id: str) -> None:
+        self.request("DELETE", f"/api/v2/externalcontacts/contacts/{segment(contact_id)}")
+
+    def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v2/conversations/{segment(conversation_id)}")
+
+    def disconnect_conversation(self, conversation_id: str) -> Any:
+        """POST …/disconnect: full teardown of a (stuck) active conversation; repeating it is harmless."""
+        path = f"/api/v2/conversations/{segment(conversation_id)}/disconnect"
+        return self.request("POST", path, idempotent=True)
+
+    def get_recording_metadata(self, conversation_id: str) -> list[dict[str, Any]]:
+        path = f"/api/v2/conversations/{segment(conversation_id)}/recordingmetadata"
+        return list(self.request("GET", path) or [])
+
+    def get_protected_conversation_ids(self, conversation_ids: Iterable[str]) -> set[str]:
+        """The ids (of those given) whose recordings carry deletion protection (≤ 100 per call)."""
+        protected: set[str] = set()
+        for chunk in chunked(dict.fromkeys(conversation_ids), MAX_IDS_PER_CALL):
+            body = {"conversationIds": chunk}
+            answer = self.request("POST", "/api/v2/recordings/deletionprotection", json=body, idempotent=True)
+            protected.update(ref["id"] for ref in answer or [] if isinstance(ref, Mapping) and ref.get("id"))
+        return protected

@@ -1,0 +1,249 @@
+"""Identity resolution: from the identifiers of expired customers to the subjects to erase.
+
+One person shows up under several identifiers (a mobile, a landline, two e-mail addresses, an external
+contact). Starting from seed identifiers, `resolve_subjects` asks a `SubjectDirectory` (GET
+/api/v2/gdpr/subjects and the external-contact search, on the Airflow side) what each identifier is linked
+to, follows those links a bounded number of hops, and merges everything connected into one `Subject` with
+a union-find.
+
+Three rules keep this from erasing the wrong people:
+* an identifier that links into implausibly many records (a switchboard, a shared family number) is
+  quarantined: not followed, not merged, not erased;
+* a subject connected to any recently seen identifier is held (`recent_contact`): the person is still a
+  customer under another identifier;
+* a subject holding a user id is held (`staff`): an agent's data is never erased by the nightly customer
+  purge, and a customer linked to an agent waits for a human.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import islice
+from typing import NamedTuple, Protocol
+
+from genesys_erasure.guards import QuarantinedIdentifier, quarantine
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, parse_identifier
+
+DEFAULT_MAX_DEPTH = 2
+DEFAULT_MAX_LINKS_PER_IDENTIFIER = 5
+DEFAULT_MAX_RECORDS_PER_LOOKUP = 50
+
+
+class LinkSource(StrEnum):
+    GDPR_SUBJECT = "gdpr_subject"
+    EXTERNAL_CONTACT = "external_contact"
+
+
+@dataclass(frozen=True)
+class LinkedRecord:
+    """One thing the directory knows about an identifier: a GDPR subject search hit or an external
+    contact, with its raw e-mail addresses and phone numbers (normalised here)."""
+
+    source: LinkSource
+    external_contact_id: str | None = None
+    user_id: str | None = None
+    emails: tuple[str, ...] = field(default=(), repr=False)
+    phones: tuple[str, ...] = field(default=(), repr=False)
+
+
+class SubjectDirectory(Protocol):
+    def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]: ...
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One person to erase (or hold). `key` is a keyed hash of the smallest identifier, so it is stable
+    across runs as long as the person's identifiers are, and it reveals nothing."""
+
+    key: str
+    identifiers: frozenset[Identifier]
+    link_count: int
+
+    def _values(self, kind: IdentifierKind) -> tuple[str, ...]:
+        return tuple(sorted(i.value for i in self.identifiers if i.kind is kind))
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        return self._values(IdentifierKind.EMAIL)
+
+    @property
+    def phones(self) -> tuple[str, ...]:
+        return self._values(IdentifierKind.PHONE)
+
+    @property
+    def external_contact_ids(self) -> tuple[str, ...]:
+        return self._values(IdentifierKind.EXTERNAL_CONTACT)
+
+    @property
+    def user_ids(self) -> tuple[str, ...]:
+        return self._values(IdentifierKind.USER)
+
+
+class HoldReason(StrEnum):
+    STAFF = "staff"
+    RECENT_CONTACT = "recent_contact"
+
+
+@dataclass(frozen=True)
+class HeldSubject:
+    subject: Subject
+    reason: HoldReason
+
+
+@dataclass(frozen=True)
+class Resolution:
+    to_purge: tuple[Subject, ...]
+    held: tuple[HeldSubject, ...]
+    quarantined: tuple[QuarantinedIdentifier, ...]
+    lookups: int
+    unexpanded_at_depth_limit: int
+    invalid_values: Mapping[str, int]
+
+    def held_for(self, reason: HoldReason) -> tuple[Subject, ...]:
+        return tuple(h.subject for h in self.held if h.reason is reason)
+
+
+def resolve_subjects(
+    seeds: Iterable[Identifier],
+    directory: SubjectDirectory,
+    *,
+    hasher: KeyedHasher | Callable[[Identifier], str],
+    recent: Collection[Identifier] = frozenset(),
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_links_per_identifier: int = DEFAULT_MAX_LINKS_PER_IDENTIFIER,
+    max_records_per_lookup: int = DEFAULT_MAX_RECORDS_PER_LOOKUP,
+    default_region: str | None = None,
+) -> Resolution:
+    """Merge `seeds` and everything linked to them (up to `max_depth` lookups away) into subjects.
+
+    An identifier whose lookup yields more than `max_links_per_identifier` distinct records (or more than
+    `max_records_per_lookup` records at all) is quarantined. Seeds are looked up at depth 0; identifiers
+    found at `max_depth` join their subject but are not looked up themselves."""
+    if max_depth < 0 or max_links_per_identifier < 1 or max_records_per_lookup < max_links_per_identifier:
+        raise ValueError("need max_depth >= 0 and 1 <= max_links_per_identifier <= max_records_per_lookup")
+    hash_identifier = hasher.hash_identifier if isinstance(hasher, KeyedHasher) else hasher
+    seed_set = set(seeds)
+    invalid: Counter[str] = Counter()
+    over_linked: dict[Identifier, int] = {}
+    links: list[_Link] = []
+    lookups = unexpanded = 0
+
+    visited = set(seed_set)
+    frontier = deque((seed, 0) for seed in sorted(seed_set))
+    while frontier:
+        identifier, depth = frontier.popleft()
+        if identifier.kind is IdentifierKind.USER:
+            continue  # never explore an agent's world
+        if depth >= max_depth:
+            unexpanded += 1
+            continue
+        records = list(islice(directory.find_linked(identifier), max_records_per_lookup + 1))
+        lookups += 1
+        found = [_record_identifiers(record, default_region, invalid) for record in records]
+        distinct = len({link_key for link_key, _ in found})
+        if distinct > max_links_per_identifier or len(records) > max_records_per_lookup:
+            over_linked[identifier] = max(distinct, len(records))
+            continue
+        for record, (link_key, members) in zip(records, found, strict=True):
+            links.append(_Link(identifier, link_key, members))
+            if record.user_id:
+                continue  # a staff record joins the subject (making it staff) but is not followed
+            for member in sorted(members - visited):
+                visited.add(member)
+                frontier.append((member, depth + 1))
+
+    verdict = quarantine(over_linked, link_counts=over_linked, subject_threshold=max_links_per_identifier)
+    subjects = _merge(seed_set, links, {q.identifier for q in verdict.quarantined}, hash_identifier)
+    to_purge: list[Subject] = []
+    held: list[HeldSubject] = []
+    for subject in subjects:
+        if subject.user_ids:
+            held.append(HeldSubject(subject, HoldReason.STAFF))
+        elif any(identifier in recent for identifier in subject.identifiers):
+            held.append(HeldSubject(subject, HoldReason.RECENT_CONTACT))
+        else:
+            to_purge.append(subject)
+    return Resolution(tuple(to_purge), tuple(held), verdict.quarantined, lookups, unexpanded, dict(invalid))
+
+
+class _Link(NamedTuple):
+    """A directory hit: `queried` led to a record standing for `link_key` and holding `members`."""
+
+    queried: Identifier
+    link_key: object
+    members: frozenset[Identifier]
+
+
+def _record_identifiers(
+    record: LinkedRecord, region: str | None, invalid: Counter[str]
+) -> tuple[object, frozenset[Identifier]]:
+    """The record's normalised identifiers, and a key saying which subject it stands for: a GDPR hit and
+    the external contact it names are one link, not two."""
+    source = LinkSource(record.source)
+    members: set[Identifier] = set()
+    raw_values = [
+        (IdentifierKind.EXTERNAL_CONTACT, [record.external_contact_id] if record.external_contact_id else []),
+        (IdentifierKind.USER, [record.user_id] if record.user_id else []),
+        (IdentifierKind.EMAIL, record.emails),
+        (IdentifierKind.PHONE, record.phones),
+    ]
+    for kind, values in raw_values:
+        for raw in values:
+            try:
+                members.add(parse_identifier(kind, raw, region))
+            except InvalidIdentifier as error:
+                invalid[f"{source.value}.{kind.value}:{error.reason}"] += 1
+    if record.external_contact_id:
+        link_key: object = ("external_contact", record.external_contact_id)
+    elif record.user_id:
+        link_key = ("user", record.user_id)
+    else:
+        link_key = (source.value, frozenset(members))
+    return link_key, frozenset(members)
+
+
+def _merge(
+    seeds: set[Identifier],
+    links: list[_Link],
+    excluded: set[Identifier],
+    hash_identifier: Callable[[Identifier], str],
+) -> list[Subject]:
+    parent: dict[Identifier, Identifier] = {}
+
+    def find(node: Identifier) -> Identifier:
+        parent.setdefault(node, node)
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    def union(a: Identifier, b: Identifier) -> None:
+        root_a, root_b = find(a), find(b)
+        if root_a != root_b:
+            parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    for seed in seeds - excluded:
+        find(seed)
+    for link in links:
+        for member in sorted(link.members - excluded):
+            union(link.queried, member)
+
+    components: dict[Identifier, set[Identifier]] = {}
+    for node in list(parent):
+        components.setdefault(find(node), set()).add(node)
+    link_keys: dict[Identifier, set[object]] = {}
+    for link in links:
+        link_keys.setdefault(find(link.queried), set()).add(link.link_key)
+
+    subjects = [
+        Subject(hash_identifier(min(members)), frozenset(members), len(link_keys.get(root, ())))
+        for root, members in components.items()
+        if members & seeds
+    ]
+    return sorted(subjects, key=lambda subject: subject.key)

@@ -34,6 +34,21 @@ from genesys_erasure.identifiers import (
 
 CUSTOMER_PURPOSES = frozenset({"customer", "external"})
 DEFAULT_CONVERSATION_ID_CAP = 50
+_KNOWN_MEDIA = frozenset(
+    {
+        "callback",
+        "chat",
+        "cobrowse",
+        "email",
+        "internalmessage",
+        "message",
+        "screenmonitoring",
+        "screenshare",
+        "unknown",
+        "video",
+        "voice",
+    }
+)
 _UUID_BYTES = 16
 _NORMALISE_CACHE_SIZE = 1 << 16
 
@@ -155,7 +170,9 @@ class ContactIndex:
             field = "addressFrom" if inbound else "addressTo"
             self._collect_message_address(keys, field, session.get(field))
         else:
-            self._problems[f"session:media_not_mapped:{media}"] += 1
+            # Chat, video, cobrowse… carry no reliable customer address; counted, by enum value only.
+            label = media if media in _KNOWN_MEDIA else "unknown"
+            self._problems[f"session:media_not_mapped:{label}"] += 1
 
     def _collect_message_address(self, keys: set[str], field: str, raw: object) -> None:
         # Messaging addresses are phone numbers (SMS, WhatsApp), e-mail addresses or opaque channel ids

@@ -115,9 +115,10 @@ class ContactIndex:
         stamp = _epoch_ms(end or conversation.get("conversationStart"))
         active = not end
         if stamp is None:
-            # Without a time we cannot prove the contact is old: treat it as happening now.
+            # Without a time we cannot prove the contact is old: treat it as happening at the end of time,
+            # which makes the customer recent for any cutoff.
             self._problems["conversation:missing_timestamp"] += 1
-            stamp, active = 0, True
+            stamp, active = _FOREVER_MS, False
         conversation_id = _uuid_bytes(conversation.get("conversationId"))
         if conversation_id is None:
             self._problems["conversation:id_not_uuid"] += 1
@@ -245,7 +246,7 @@ class ContactIndex:
 
     def expired(self, cutoff: datetime) -> list[ContactSummary]:
         """Customers whose last contact is strictly before `cutoff` and who have no active conversation,
-        sorted by identifier."""
+        sorted by identifier. An active conversation counts by its start."""
         cutoff_ms = _datetime_ms(cutoff)
         found = [
             self._summary(key, entry)
@@ -255,14 +256,24 @@ class ContactIndex:
         return sorted(found, key=lambda summary: summary.identifier)
 
     def recent(self, cutoff: datetime) -> frozenset[Identifier]:
-        """Customers seen at or after `cutoff`, or in an active conversation: these must not be erased,
-        nor must anybody linked to them."""
+        """Customers seen at or after `cutoff`: these must not be erased, nor must anybody linked to them."""
         cutoff_ms = _datetime_ms(cutoff)
         return frozenset(
-            _identifier(key)
-            for key, entry in self._customer_entries()
-            if entry.active or entry.last_ms >= cutoff_ms
+            _identifier(key) for key, entry in self._customer_entries() if entry.last_ms >= cutoff_ms
         )
+
+    def stalled(self, cutoff: datetime) -> list[ContactSummary]:
+        """Customers whose last contact started before `cutoff` but is still active (no conversationEnd).
+
+        They are expired in every other respect, but a GDPR delete skips active conversations, so they
+        are planned as `deferred` and carried into the next run until the conversation ends."""
+        cutoff_ms = _datetime_ms(cutoff)
+        found = [
+            self._summary(key, entry)
+            for key, entry in self._customer_entries()
+            if entry.active and entry.last_ms < cutoff_ms
+        ]
+        return sorted(found, key=lambda summary: summary.identifier)
 
     def summary(self, identifier: Identifier) -> ContactSummary | None:
         key = _key(identifier.kind.value, identifier.value)
@@ -347,6 +358,9 @@ def _find_record(packed: bytearray, record: bytes) -> int:
             return start // _UUID_BYTES
         start = packed.find(record, start + 1)
     return -1
+
+
+_FOREVER_MS = 2**62
 
 
 def _epoch_ms(raw: object) -> int | None:

@@ -80,12 +80,19 @@ def test_recent_conversation_fed_before_old_one_still_wins():
     assert index.expired(CUTOFF) == []
 
 
-def test_active_conversation_keeps_customer_recent():
+def test_old_conversation_still_active_makes_customer_stalled_not_expired():
     index = ContactIndex()
     index.add(voice_call("stuck", start=OLD, customer_number="+447700900123", duration=None))
     assert index.expired(CUTOFF) == []
-    assert index.recent(CUTOFF) == {phone("+447700900123")}
+    assert [s.identifier for s in index.stalled(CUTOFF)] == [phone("+447700900123")]
     assert index.summary(phone("+447700900123")).active
+
+
+def test_active_conversation_started_after_cutoff_keeps_customer_recent():
+    index = ContactIndex()
+    index.add(voice_call("live", start=RECENT, customer_number="+447700900123", duration=None))
+    assert index.stalled(CUTOFF) == []
+    assert index.recent(CUTOFF) == {phone("+447700900123")}
 
 
 def test_contact_exactly_at_cutoff_is_recent():
@@ -232,3 +239,13 @@ def test_memory_does_not_grow_with_the_number_of_conversations():
 def test_naive_cutoff_is_refused():
     with pytest.raises(ValueError, match="timezone"):
         ContactIndex().expired(datetime(2021, 1, 1))
+
+
+def test_conversation_without_timestamps_keeps_customer_recent():
+    index = ContactIndex()
+    call = voice_call("undated", start=OLD, customer_number="+447700900123")
+    call.pop("conversationStart")
+    call.pop("conversationEnd")
+    index.add(call)
+    assert index.expired(CUTOFF) == [] and index.stalled(CUTOFF) == []
+    assert index.recent(CUTOFF) == {phone("+447700900123")}

@@ -1,0 +1,74 @@
+"""Settings of one sandbox instance: org size, clock, limits and fault knobs at start-up.
+
+Every field has a default, so `SandboxSettings()` is a working demo sandbox and tests override only what
+they care about (`SandboxSettings(customers=40, conversations=300)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    seed: int = 7
+    customers: int = 2000
+    conversations: int = 20000
+    years: int = 6
+    rate_limit_per_window: int = 300
+    rate_limit_window_seconds: float = 60
+    token_ttl_seconds: int = 86400
+    # wall seconds per GDPR status step; 0 = every GET of the request advances it one step
+    gdpr_step_seconds: float = 1.0
+    # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
+    analytics_lag_hours: float = 36
+    job_fulfil_seconds: float = 0.5
+    latency_ms: int = 0
+    error_rate_5xx: float = 0.0
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-secret"
+    # the sandbox clock starts at `now` (and then runs); None = the real time at start-up
+    now: datetime | None = None
+    # only used to label seeded customers as expired (no contact within this many years) or not
+    retention_years: int = 5
+    agents: int | None = None  # None = one agent per 40 customers, at least 6
+
+    def __post_init__(self) -> None:
+        _require(self.customers >= 1, "customers", "must be at least 1")
+        _require(self.conversations >= self.customers, "conversations", "must be >= customers")
+        _require(self.years >= 1, "years", "must be at least 1")
+        _require(self.rate_limit_per_window >= 1, "rate_limit_per_window", "must be at least 1")
+        _require(self.rate_limit_window_seconds > 0, "rate_limit_window_seconds", "must be positive")
+        _require(self.token_ttl_seconds >= 1, "token_ttl_seconds", "must be at least 1")
+        _require(self.gdpr_step_seconds >= 0, "gdpr_step_seconds", "must be >= 0")
+        _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
+        _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
+        _require(self.latency_ms >= 0, "latency_ms", "must be >= 0")
+        _require(0.0 <= self.error_rate_5xx <= 1.0, "error_rate_5xx", "must be within [0, 1]")
+        _require(bool(self.client_id) and bool(self.client_secret), "client_id", "credentials must be set")
+        if self.now is not None and self.now.tzinfo is None:
+            object.__setattr__(self, "now", self.now.replace(tzinfo=UTC))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SandboxSettings:
+        """Build from a plain mapping (CLI, YAML, JSON); unknown keys are an error, `now` may be ISO text."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown sandbox setting(s): {', '.join(unknown)}")
+        values = dict(data)
+        if isinstance(values.get("now"), str):
+            values["now"] = datetime.fromisoformat(values["now"].replace("Z", "+00:00"))
+        return cls(**values)
+
+    @property
+    def agent_count(self) -> int:
+        return self.agents if self.agents is not None else max(6, self.customers // 40)
+
+
+def _require(condition: bool, field_name: str, why: str) -> None:
+    if not condition:
+        raise ValueError(f"sandbox setting {field_name!r} {why}")

@@ -1,0 +1,289 @@
+"""The erasure ledger's rules, on SQLite and (when available) PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from genesys_erasure.ledger import Ledger
+from genesys_erasure.ledger_states import IllegalTransition, LedgerError, SubjectState, SubmissionRefused
+from genesys_erasure.verification import VerificationResult
+from tests.genesys_erasure.erasure_test_support import (
+    BACKENDS,
+    DUE,
+    HASHER,
+    SEALER,
+    T0,
+    clean_result,
+    drive_to_completed,
+    drive_to_verified,
+    identifiers,
+    ledger_target_for,
+    plan_for,
+)
+
+S = SubjectState
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_target(request, tmp_path):
+    yield from ledger_target_for(request.param, tmp_path)
+
+
+@pytest.fixture
+def ledger(ledger_target):
+    with Ledger.open(ledger_target) as opened:
+        yield opened
+
+
+def test_open_is_idempotent_and_keeps_rows(ledger_target):
+    with Ledger.open(ledger_target) as first:
+        first.plan([plan_for()], "run-1", now=T0)
+    with Ledger.open(ledger_target) as second:
+        row = second.get(plan_for().subject_hash)
+    assert row is not None and row.state == S.PLANNED
+
+
+def test_planned_subject_records_run_ids_and_identifier_kinds(ledger):
+    plan = plan_for()
+    outcome = ledger.plan([plan], "run-1", now=T0)
+    row = ledger.get(plan.subject_hash)
+    assert outcome.planned == (plan.subject_hash,)
+    assert (row.state, row.run_id, row.first_seen_run_id, row.attempts) == (S.PLANNED, "run-1", "run-1", 0)
+    assert sorted(h.kind.value for h in row.identifier_hashes) == ["email", "phone"]
+    assert row.has_sealed_identifiers
+
+
+def test_ledger_refuses_to_plan_already_verified_subject(ledger):
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    outcome = ledger.plan([plan_for()], "run-2", now=T0 + timedelta(days=1))
+    row = ledger.get(plan.subject_hash)
+    assert outcome.planned == ()
+    [skipped] = outcome.skipped_verified
+    assert (skipped.subject_hash, skipped.erased_by_run_id) == (plan.subject_hash, "run-1")
+    assert skipped.completed_at == T0 + timedelta(hours=3)
+    assert (row.state, row.run_id, row.request_ids) == (S.VERIFIED, "run-1", ("req-1",))
+
+
+def test_second_mark_submitting_for_same_subject_is_refused(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    with pytest.raises(SubmissionRefused):
+        ledger.mark_submitting(plan.subject_hash, "run-2")
+    assert ledger.get(plan.subject_hash).attempts == 1
+
+
+def test_racing_runs_claim_a_subject_exactly_once(ledger_target):
+    plan = plan_for()
+    ledgers = [Ledger.open(ledger_target) for _ in range(6)]
+    ledgers[0].plan([plan], "run-0", now=T0)
+    start = threading.Barrier(len(ledgers))
+    claimed, refused = [], []
+
+    def race(index: int, own: Ledger) -> None:
+        start.wait()
+        try:
+            own.mark_submitting(plan.subject_hash, f"run-{index}")
+            claimed.append(index)
+        except SubmissionRefused:
+            refused.append(index)
+
+    threads = [threading.Thread(target=race, args=(i, lg)) for i, lg in enumerate(ledgers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    row = ledgers[0].get(plan.subject_hash)
+    for own in ledgers:
+        own.close()
+    assert (len(claimed), len(refused)) == (1, 5)
+    assert (row.state, row.attempts, row.run_id) == (S.SUBMITTING, 1, f"run-{claimed[0]}")
+
+
+def test_illegal_transition_raises(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    with pytest.raises(IllegalTransition):
+        ledger.mark_verified(plan.subject_hash, clean_result())
+    assert ledger.get(plan.subject_hash).state == S.PLANNED
+
+
+def test_verified_subject_cannot_be_failed_afterwards(ledger):
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    with pytest.raises(IllegalTransition):
+        ledger.mark_failed(plan.subject_hash, "late_error")
+
+
+def test_verification_needs_genesys_completed(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    ledger.record_submission(plan.subject_hash, "req-1")
+    ledger.mark_overdue(plan.subject_hash)
+    with pytest.raises(LedgerError, match="COMPLETED"):
+        ledger.mark_verified(plan.subject_hash, clean_result())
+
+
+def test_failed_verification_result_cannot_mark_verified(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    with pytest.raises(ValueError, match="did not pass"):
+        ledger.mark_verified(plan.subject_hash, VerificationResult(ok=False))
+
+
+def test_final_state_wipes_sealed_identifiers(ledger):
+    verified, failed = plan_for(0), plan_for(1)
+    drive_to_verified(ledger, verified, "run-1", "req-1")
+    ledger.plan([failed], "run-1", now=T0)
+    ledger.mark_failed(failed.subject_hash, "rejected_by_genesys")
+    for plan in (verified, failed):
+        assert ledger.sealed_identifiers(plan.subject_hash) is None
+        assert not ledger.get(plan.subject_hash).has_sealed_identifiers
+
+
+def test_sealed_identifiers_survive_while_warehouse_pending(ledger):
+    plan = plan_for(warehouse_pending=True)
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    token = ledger.sealed_identifiers(plan.subject_hash)
+    assert sorted(SEALER.unseal(token)) == sorted(identifiers())
+    ledger.record_warehouse_result(plan.subject_hash, {"snowflake.CRM.CALLS": 3})
+    row = ledger.get(plan.subject_hash)
+    assert ledger.sealed_identifiers(plan.subject_hash) is None
+    assert (row.warehouse_pending, row.warehouse_rows) == (False, {"snowflake.CRM.CALLS": 3})
+
+
+def test_warehouse_result_before_final_state_keeps_identifiers_for_genesys(ledger):
+    plan = plan_for(warehouse_pending=True)
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.record_warehouse_result(plan.subject_hash, {"bigquery.crm.calls": 0})
+    assert ledger.sealed_identifiers(plan.subject_hash) is not None
+
+
+def test_deferred_subject_is_carried_over(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    ledger.mark_deferred(plan.subject_hash, conversation_ids=["conv-active"])
+    assert [r.subject_hash for r in ledger.carried_over()] == [plan.subject_hash]
+    outcome = ledger.carry_over_into("run-2")
+    row = ledger.get(plan.subject_hash)
+    assert outcome.planned == (plan.subject_hash,)
+    assert (row.state, row.run_id, row.first_seen_run_id) == (S.PLANNED, "run-2", "run-1")
+    assert row.has_sealed_identifiers and "conv-active" in row.conversation_ids
+    assert ledger.carried_over() == []
+
+
+def test_overdue_subject_with_running_request_is_resumed_not_resubmitted(ledger):
+    plan = plan_for(due_date=DUE)
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    ledger.record_submission(plan.subject_hash, "req-1", status="SEARCHING")
+    ledger.mark_overdue(plan.subject_hash)
+    outcome = ledger.carry_over_into("run-2")
+    row = ledger.get(plan.subject_hash)
+    assert outcome.resumed == (plan.subject_hash,)
+    assert (row.state, row.run_id, row.last_request_id) == (S.SUBMITTED, "run-2", "req-1")
+    with pytest.raises(SubmissionRefused):
+        ledger.mark_submitting(plan.subject_hash, "run-2")
+
+
+def test_subject_with_request_in_flight_is_not_replanned(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    outcome = ledger.plan([plan_for()], "run-2")
+    assert outcome.in_progress == (plan.subject_hash,)
+    assert ledger.get(plan.subject_hash).run_id == "run-1"
+
+
+def test_request_history_keeps_every_attempt(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    ledger.record_submission(plan.subject_hash, "req-1")
+    ledger.record_status(plan.subject_hash, "req-1", "ERROR")
+    drive_to_verified(ledger, plan_for(), "run-2", "req-2")
+    row = ledger.get(plan.subject_hash)
+    assert (row.request_ids, row.attempts, row.state) == (("req-1", "req-2"), 2, S.VERIFIED)
+
+
+def test_genesys_error_fails_the_subject_with_reason(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    ledger.record_submission(plan.subject_hash, "req-1")
+    row = ledger.record_status(plan.subject_hash, "req-1", "ERROR")
+    assert (row.state, row.reason, row.last_genesys_status) == (S.FAILED, "genesys_error", "ERROR")
+
+
+def test_status_of_a_request_that_is_not_the_latest_is_refused(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    with pytest.raises(LedgerError, match="not its latest"):
+        ledger.record_status(plan.subject_hash, "req-0", "ERROR")
+
+
+def test_in_progress_status_keeps_subject_submitted(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    ledger.record_submission(plan.subject_hash, "req-1", status="INITIATED")
+    row = ledger.record_status(plan.subject_hash, "req-1", "deleting")
+    assert (row.state, row.last_genesys_status) == (S.SUBMITTED, "DELETING")
+
+
+def test_lookup_by_identifier_hash_finds_every_subject_with_that_phone(ledger):
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    phone = next(i for i in identifiers() if i.kind.value == "phone")
+    rows = ledger.lookup_identifier_hash(HASHER.hash_identifier(phone))
+    assert [(r.subject_hash, r.state) for r in rows] == [(plan.subject_hash, S.VERIFIED)]
+    assert ledger.lookup_identifier_hash("0" * 64) == []
+
+
+def test_due_soon_lists_unfinished_requests_by_deadline(ledger):
+    soon, later, done = plan_for(1, due_date=DUE), plan_for(2, due_date=DUE + timedelta(days=30)), plan_for(3)
+    ledger.plan([soon, later], "run-1", now=T0)
+    drive_to_verified(ledger, plan_for(4, due_date=DUE), "run-1", "req-4")
+    ledger.plan([done], "run-1", now=T0)
+    rows = ledger.due_soon(T0 + timedelta(days=10), days=10)
+    assert [r.subject_hash for r in rows] == [soon.subject_hash]
+
+
+def test_reason_that_looks_like_personal_data_is_refused(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    with pytest.raises(ValueError, match="reason"):
+        ledger.mark_failed(plan.subject_hash, "bounced for someone@example.org")
+    with pytest.raises(ValueError, match="reason"):
+        ledger.mark_quarantined(plan.subject_hash, "number +44 7700 900123 looks odd")
+
+
+def test_dry_run_stores_no_sealed_identifiers_and_leaves_real_rows_alone(ledger):
+    real, fresh = plan_for(1), plan_for(2)
+    ledger.plan([real], "run-1", now=T0)
+    outcome = ledger.plan([plan_for(1), fresh], "dry-1", dry_run=True)
+    assert (outcome.untouched, outcome.planned) == ((real.subject_hash,), (fresh.subject_hash,))
+    dry = ledger.get(fresh.subject_hash)
+    assert (dry.state, dry.has_sealed_identifiers) == (S.DRY_RUN, False)
+    assert ledger.get(real.subject_hash).run_id == "run-1"
+    with pytest.raises(IllegalTransition):
+        ledger.mark_submitting(fresh.subject_hash, "dry-1")
+
+
+def test_rows_for_run_lists_subjects_whose_latest_run_it_is(ledger):
+    first, second = plan_for(1), plan_for(2)
+    ledger.plan([first, second], "run-1", now=T0)
+    ledger.plan([plan_for(2)], "run-2", now=T0)
+    assert [r.subject_hash for r in ledger.rows_for_run("run-1")] == [first.subject_hash]
+    assert [r.subject_hash for r in ledger.rows_for_run("run-2")] == [second.subject_hash]
+
+
+def test_subject_listed_twice_in_one_plan_is_refused_naming_the_position(ledger):
+    with pytest.raises(ValueError, match=r"subjects\[1\]"):
+        ledger.plan([plan_for(), plan_for()], "run-1")
+    assert ledger.get(plan_for().subject_hash) is None

@@ -1,0 +1,109 @@
+"""The crash between the GDPR POST and the ledger write: reconciled from Genesys' own request list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from genesys_erasure.ledger import Ledger
+from genesys_erasure.ledger_records import KnownRequest
+from genesys_erasure.ledger_states import SubjectState
+from tests.genesys_erasure.erasure_test_support import (
+    BACKENDS,
+    T0,
+    drive_to_verified,
+    identifier_hash_set,
+    ledger_target_for,
+    plan_for,
+)
+
+S = SubjectState
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_target(request, tmp_path):
+    yield from ledger_target_for(request.param, tmp_path)
+
+
+@pytest.fixture
+def ledger(ledger_target):
+    with Ledger.open(ledger_target) as opened:
+        yield opened
+
+
+INTENT_AT = T0 + timedelta(minutes=1)
+LATER = T0 + timedelta(hours=1)
+
+
+def _stuck(ledger, n: int = 0):
+    """A subject whose run wrote the intent, posted, and died before recording the answer."""
+    plan = plan_for(n)
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1", now=INTENT_AT)
+    return plan
+
+
+def test_crash_between_post_and_ledger_write_is_reconciled_from_genesys(ledger):
+    plan = _stuck(ledger)
+    genesys = [("req-other", identifier_hash_set(5)), ("req-lost", identifier_hash_set(0))]
+    outcome = ledger.reconcile_unknown_submissions(genesys, now=LATER)
+    row = ledger.get(plan.subject_hash)
+    assert outcome.recorded == ((plan.subject_hash, "req-lost"),)
+    assert outcome.released == ()
+    assert (row.state, row.last_request_id, row.request_ids, row.attempts) == (
+        S.SUBMITTED,
+        "req-lost",
+        ("req-lost",),
+        1,
+    )
+
+
+def test_stuck_submission_without_genesys_request_is_released_for_submission(ledger):
+    plan = _stuck(ledger)
+    outcome = ledger.reconcile_unknown_submissions([("req-other", identifier_hash_set(5))], now=LATER)
+    assert outcome.released == (plan.subject_hash,)
+    assert ledger.get(plan.subject_hash).state == S.PLANNED
+    ledger.mark_submitting(plan.subject_hash, "run-2", now=LATER)  # safe to post again
+
+
+def test_recent_intent_is_left_alone_because_its_run_may_still_be_posting(ledger):
+    plan = _stuck(ledger)
+    outcome = ledger.reconcile_unknown_submissions([], now=INTENT_AT + timedelta(minutes=2))
+    assert outcome.left_pending == (plan.subject_hash,)
+    assert ledger.get(plan.subject_hash).state == S.SUBMITTING
+
+
+def test_request_for_only_part_of_the_identifiers_is_not_adopted(ledger):
+    plan = _stuck(ledger)
+    partial = frozenset(sorted(identifier_hash_set(0))[:1])
+    outcome = ledger.reconcile_unknown_submissions([("req-partial", partial)], now=LATER)
+    assert outcome.released == (plan.subject_hash,)
+
+
+def test_request_already_recorded_in_the_ledger_is_not_adopted_again(ledger):
+    plan = plan_for(0)
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1", now=T0)
+    ledger.record_submission(plan.subject_hash, "req-1", now=T0)
+    ledger.record_status(plan.subject_hash, "req-1", "ERROR", now=T0)
+    ledger.plan([plan_for(0)], "run-2", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-2", now=INTENT_AT)
+    outcome = ledger.reconcile_unknown_submissions([("req-1", identifier_hash_set(0))], now=LATER)
+    assert outcome.released == (plan.subject_hash,)
+
+
+def test_request_created_well_before_the_intent_is_not_adopted(ledger):
+    plan = _stuck(ledger)
+    old = KnownRequest("req-old", identifier_hash_set(0), created_at=INTENT_AT - timedelta(days=2))
+    new = KnownRequest("req-new", identifier_hash_set(0), created_at=INTENT_AT + timedelta(seconds=3))
+    outcome = ledger.reconcile_unknown_submissions([old, new], now=LATER)
+    assert outcome.recorded == ((plan.subject_hash, "req-new"),)
+
+
+def test_reconciliation_ignores_subjects_that_are_not_stuck(ledger):
+    done = plan_for(1)
+    drive_to_verified(ledger, done, "run-1", "req-done")
+    outcome = ledger.reconcile_unknown_submissions([("req-x", identifier_hash_set(1))], now=LATER)
+    assert (outcome.recorded, outcome.released) == ((), ())
+    assert ledger.get(done.subject_hash).request_ids == ("req-done",)

@@ -1,0 +1,59 @@
+"""Finding a subject's identifiers in raw Genesys field values, whatever form Genesys wrote them in."""
+
+from __future__ import annotations
+
+import pytest
+
+from genesys_erasure.identifier_matching import IdentifierMatcher, normalise_field_value
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+
+PHONE = Identifier(IdentifierKind.PHONE, "+441632960961")
+EMAIL = Identifier(IdentifierKind.EMAIL, "jane.doe@example.com")
+CONTACT = Identifier(IdentifierKind.EXTERNAL_CONTACT, "5f0d3c1e-7a2b-4c8d-9e6f-0a1b2c3d4e5f")
+MATCHER = IdentifierMatcher([PHONE, EMAIL, CONTACT])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["tel:+441632960961", "sip:+441632960961@trunk.example;user=phone", "+44 1632 960961", "00441632960961"],
+)
+def test_phone_uri_and_formatted_forms_normalise_to_e164(raw):
+    assert normalise_field_value(raw) == "+441632960961"
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", {}, [], True, "tel:", "sip:;user=phone"])
+def test_junk_field_values_normalise_to_nothing(raw):
+    assert normalise_field_value(raw) is None
+
+
+def test_email_normalises_case_insensitively_without_scheme():
+    assert normalise_field_value("MAILTO:Jane.Doe@Example.COM") == "jane.doe@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "tel:+441632960961",
+        "01632 960961",  # national format
+        "Please call me back on +44 (0)1632 960-961 after six",
+        "Jane Doe <JANE.DOE@EXAMPLE.COM>",
+        "jane.doe%40example.com",
+        "reply to jane.doe@example.com.",
+        "5F0D3C1E-7A2B-4C8D-9E6F-0A1B2C3D4E5F",
+    ],
+)
+def test_identifier_is_found_in_any_written_form(raw):
+    assert MATCHER.matches(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["tel:+441632960962", "john.doe@example.com", "xjane.doe@example.community", "Jane Doe", 4.38, None, {}],
+)
+def test_other_values_do_not_match(raw):
+    assert not MATCHER.matches(raw)
+
+
+def test_matcher_without_usable_identifiers_is_refused():
+    with pytest.raises(ValueError, match="identifiers"):
+        IdentifierMatcher([])

@@ -1,0 +1,152 @@
+"""Independent verification after Genesys reports COMPLETED."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.verification import Exemption, VerificationResult, verify_subject
+from tests.genesys_erasure.conversation_builder import email_conversation, voice_call
+
+START = datetime(2026, 1, 12, 10, 30, tzinfo=UTC)
+PHONE = "+447700900317"
+EMAIL = "zelda.quarantino@planted-example.org"
+CONTACT_ID = "5f0d3c1e-7a2b-4c8d-9e6f-0a1b2c3d4e5f"
+SUBJECT = [
+    Identifier(IdentifierKind.PHONE, PHONE),
+    Identifier(IdentifierKind.EMAIL, EMAIL),
+    Identifier(IdentifierKind.EXTERNAL_CONTACT, CONTACT_ID),
+]
+SOMEONE_ELSE = "tel:+447700900999"
+
+
+def _scrubbed_call(label: str, **options):
+    return voice_call(label, start=START, customer_number=SOMEONE_ELSE, customer_name="", **options)
+
+
+def _recording(conversation: dict, state: str, recording_id: str = "rec-1") -> dict:
+    return {"id": recording_id, "conversationId": conversation["conversationId"], "fileState": state}
+
+
+def test_scrubbed_conversations_verify():
+    calls = [_scrubbed_call("a"), _scrubbed_call("b")]
+    result = verify_subject(
+        SUBJECT, analytics_conversations=calls, recordings=[_recording(calls[0], "DELETED")]
+    )
+    assert (result.ok, result.status, result.conversations_checked) == (True, "verified", 2)
+
+
+def test_verification_flags_identifier_left_in_ani():
+    call = voice_call("left-over", start=START, customer_number="tel:" + PHONE, customer_name="")
+    result = verify_subject(SUBJECT, analytics_conversations=[call, _scrubbed_call("clean")])
+    assert not result.ok
+    [finding] = result.conversation_findings
+    assert finding.conversation_id == call["conversationId"]
+    assert "analytics.participants[].sessions[].ani" in finding.fields
+
+
+def test_e_mail_left_in_address_from_is_found_whatever_its_case():
+    mail = email_conversation("mail", start=START, customer_address=EMAIL.upper())
+    [finding] = verify_subject(SUBJECT, analytics_conversations=[mail]).conversation_findings
+    assert "analytics.participants[].sessions[].addressFrom" in finding.fields
+
+
+def test_identifier_in_participant_attributes_is_reported_without_the_attribute_key():
+    call = _scrubbed_call("attrs")
+    call["participants"][0]["attributes"] = {"customerEmail": EMAIL}
+    [finding] = verify_subject(SUBJECT, analytics_conversations=[call]).conversation_findings
+    assert finding.fields == ("analytics.participants[].attributes.*",)
+
+
+def test_identifier_left_in_live_conversation_is_found():
+    live = {
+        "id": "conv-live",
+        "endTime": "2026-01-12T10:40:00Z",
+        "participants": [{"purpose": "customer", "ani": "tel:" + PHONE, "name": ""}],
+    }
+    [finding] = verify_subject(SUBJECT, live_conversations=[live]).conversation_findings
+    assert (finding.conversation_id, finding.fields) == ("conv-live", ("live.participants[].ani",))
+
+
+def test_findings_name_fields_but_never_values():
+    call = voice_call("leaky", start=START, customer_number="tel:" + PHONE, customer_name=EMAIL)
+    serialised = json.dumps(verify_subject(SUBJECT, analytics_conversations=[call]).to_dict())
+    assert PHONE not in serialised and PHONE[1:] not in serialised and EMAIL not in serialised
+    assert "participantName" in serialised
+
+
+def test_active_conversation_is_deferred_not_failed():
+    active = voice_call("active", start=START, customer_number="tel:" + PHONE, duration=None)
+    active_recording = _recording(active, "AVAILABLE")
+    result = verify_subject(SUBJECT, analytics_conversations=[active], recordings=[active_recording])
+    assert (result.ok, result.status) == (True, "deferred")
+    assert result.deferred_conversation_ids == (active["conversationId"],)
+    assert result.recording_findings == ()
+
+
+def test_recording_not_deleted_fails_verification():
+    call = _scrubbed_call("recorded")
+    result = verify_subject(
+        SUBJECT, analytics_conversations=[call], recordings=[_recording(call, "ARCHIVED")]
+    )
+    assert not result.ok
+    assert [(f.recording_id, f.file_state) for f in result.recording_findings] == [("rec-1", "ARCHIVED")]
+
+
+def test_protected_recording_is_a_legal_hold_exemption():
+    call = _scrubbed_call("held")
+    result = verify_subject(
+        SUBJECT,
+        analytics_conversations=[call],
+        recordings=[_recording(call, "AVAILABLE")],
+        protected_conversation_ids=[call["conversationId"]],
+    )
+    assert (result.ok, result.recording_findings) == (True, ())
+    assert result.exemptions == (Exemption(call["conversationId"], "rec-1", "legal_hold"),)
+
+
+def test_deletion_protection_does_not_excuse_identifiers_left_in_the_conversation():
+    call = voice_call("held-and-leaky", start=START, customer_number="tel:" + PHONE)
+    result = verify_subject(
+        SUBJECT, analytics_conversations=[call], protected_conversation_ids=[call["conversationId"]]
+    )
+    assert not result.ok
+
+
+def test_remaining_external_contact_fails_verification():
+    contact = {"id": "contact-9", "firstName": "Z.", "cellPhone": {"e164": PHONE, "display": "07700 900317"}}
+    result = verify_subject(SUBJECT, external_contacts=[contact])
+    assert not result.ok
+    [finding] = result.external_contact_findings
+    assert finding.contact_id == "contact-9" and "contact.cellPhone.e164" in finding.fields
+
+
+def test_remaining_external_contact_with_the_subjects_id_fails_verification():
+    result = verify_subject(SUBJECT, external_contacts=[{"id": CONTACT_ID, "firstName": ""}])
+    assert [f.fields for f in result.external_contact_findings] == [("contact.id",)]
+
+
+def test_search_hit_on_someone_else_is_not_a_finding():
+    other = {"id": "contact-2", "firstName": "Zelda", "workEmail": "zelda@elsewhere.example"}
+    result = verify_subject(SUBJECT, external_contacts=[other])
+    assert (result.ok, result.external_contacts_checked) == (True, 1)
+
+
+def test_result_round_trips_through_its_dict_form():
+    call = voice_call("round", start=START, customer_number="tel:" + PHONE)
+    held = _scrubbed_call("held", duration=timedelta(minutes=3))
+    result = verify_subject(
+        SUBJECT,
+        analytics_conversations=[call, held],
+        recordings=[_recording(held, "AVAILABLE", "rec-h")],
+        protected_conversation_ids=[held["conversationId"]],
+    )
+    assert VerificationResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_conversation_without_id_is_refused_naming_its_position():
+    with pytest.raises(ValueError, match=r"analytics_conversations\[1\]\.conversationId"):
+        verify_subject(SUBJECT, analytics_conversations=[_scrubbed_call("ok"), {"participants": []}])

@@ -1,0 +1,349 @@
+"""Evidence of erasure: the signed run report and the per-subject erasure certificate (JSON + HTML).
+
+Documents hold keyed hashes, ids, states, dates and counts only; they are built from `LedgerRow`s, which
+cannot carry a raw identifier. Each is signed with HMAC-SHA256 over its canonical JSON (sorted keys, no
+whitespace, UTF-8) with the `signature` field left out of the signed bytes; `signature_algorithm` and
+`signature_key_id` (first 8 hex of SHA-256 of the key, never the key) are signed along with the content.
+
+CLI (exit 0 valid, 1 invalid, 2 usage):
+    python -m genesys_erasure.evidence verify REPORT.json --key-env GENESYS_ERASURE_HMAC_KEY
+    python -m genesys_erasure.evidence render REPORT.json [-o REPORT.html]
+The key variable holds the key as `base64:<…>`, `hex:<…>` or plain text (its UTF-8 bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from genesys_erasure.ledger_records import LedgerRow, SkippedSubject
+from genesys_erasure.ledger_states import FINAL_STATES, SubjectState
+from genesys_erasure.residual_data import RESIDUAL_DATA_DISCLOSURE
+
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
+RUN_REPORT = "genesys_erasure_run_report"
+CERTIFICATE = "genesys_erasure_certificate"
+SCHEMA_VERSION = 1
+_SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth|private|cookie|dsn", re.IGNORECASE)
+_SIGNATURE_FIELDS = ("signature", "signature_algorithm", "signature_key_id")
+
+
+# ---- signing ----------------------------------------------------------------------------------------
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    """The signed bytes: the document without `signature`, sorted keys, no whitespace, UTF-8."""
+    unsigned = {k: v for k, v in document.items() if k != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign_document(document: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """A copy of `document` with `signature_algorithm`, `signature_key_id` and `signature` set."""
+    if len(key) < 16:
+        raise ValueError("key: the signing key must be at least 16 bytes long")
+    signed = {k: v for k, v in document.items() if k not in _SIGNATURE_FIELDS}
+    signed["signature_algorithm"] = SIGNATURE_ALGORITHM
+    signed["signature_key_id"] = key_id(key)
+    signed["signature"] = hmac.new(key, canonical_json(signed), hashlib.sha256).hexdigest()
+    return signed
+
+
+def verify_report(path_or_dict: str | os.PathLike | Mapping[str, Any], key: bytes) -> bool:
+    """True only if the document carries a valid HMAC-SHA256 signature made with `key`."""
+    try:
+        document = path_or_dict if isinstance(path_or_dict, Mapping) else load_document(path_or_dict)
+    except (OSError, ValueError):
+        return False
+    signature = document.get("signature")
+    if not isinstance(signature, str) or document.get("signature_algorithm") != SIGNATURE_ALGORITHM:
+        return False
+    if document.get("signature_key_id") != key_id(key):
+        return False
+    expected = hmac.new(key, canonical_json(document), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(signature, expected)
+
+
+verify_document = verify_report
+
+
+def key_from_text(text: str) -> bytes:
+    """Decode a key given as text (environment variable, connection field): `base64:…`, `hex:…`, or the
+    text's own UTF-8 bytes."""
+    text = text.strip()
+    try:
+        if text.startswith("base64:"):
+            return base64.b64decode(text[7:], validate=True)
+        if text.startswith("hex:"):
+            return bytes.fromhex(text[4:])
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("key: not valid base64/hex") from exc
+    return text.encode("utf-8")
+
+
+# ---- documents --------------------------------------------------------------------------------------
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def redact_parameters(parameters: Any) -> Any:
+    """Configuration for the report: values under secret-looking keys become "<redacted>"."""
+    if isinstance(parameters, Mapping):
+        return {
+            str(k): "<redacted>" if _SECRET_KEY.search(str(k)) else redact_parameters(v)
+            for k, v in parameters.items()
+        }
+    if isinstance(parameters, list | tuple | set | frozenset):
+        return [redact_parameters(v) for v in parameters]
+    if parameters is None or isinstance(parameters, bool | int | str):
+        return parameters
+    if isinstance(parameters, float):
+        return str(parameters)  # floats make canonical JSON ambiguous across languages
+    if isinstance(parameters, date | datetime):
+        return parameters.isoformat()
+    return str(parameters)
+
+
+def subject_entry(row: LedgerRow) -> dict[str, Any]:
+    return {
+        "subject_hash": row.subject_hash,
+        "state": row.state.value,
+        "source": row.source.value,
+        "request_type": row.request_type,
+        "request_ids": list(row.request_ids),
+        "last_genesys_status": row.last_genesys_status,
+        "attempts": row.attempts,
+        "first_seen_run_id": row.first_seen_run_id,
+        "run_id": row.run_id,
+        "ticket": row.ticket,
+        "received_on": _iso(row.received_on),
+        "due_date": _iso(row.due_date),
+        "timestamps": {
+            "created_at": _iso(row.created_at),
+            "submitted_at": _iso(row.submitted_at),
+            "completed_at": _iso(row.completed_at),
+            "final_at": _iso(row.final_at),
+        },
+        "reason": row.reason,
+        "identifier_hashes": [
+            {"kind": h.kind.value, "hash": h.identifier_hash} for h in row.identifier_hashes
+        ],
+        "conversation_count": len(row.conversation_ids),
+        "verification": dict(row.verification) if row.verification else None,
+        "exemptions": [dict(e) for e in row.exemptions],
+        "warehouse_pending": row.warehouse_pending,
+        "warehouse_rows": dict(row.warehouse_rows) if row.warehouse_rows else None,
+    }
+
+
+def build_run_report(
+    *,
+    run_id: str,
+    rows: Iterable[LedgerRow],
+    parameters: Mapping[str, Any],
+    generated_at: datetime,
+    skipped_already_erased: Iterable[SkippedSubject] = (),
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """The (unsigned) run report: sign it with `sign_document`."""
+    rows = sorted(rows, key=lambda r: r.subject_hash)
+    counts = {state.value: 0 for state in SubjectState}
+    for row in rows:
+        counts[row.state.value] += 1
+    holds = [{"subject_hash": row.subject_hash, **dict(e)} for row in rows for e in row.exemptions]
+    return {
+        "document_type": RUN_REPORT,
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "dry_run": dry_run,
+        "generated_at": generated_at.isoformat(),
+        "parameters": redact_parameters(parameters),
+        "counts": counts,
+        "final_states": sorted(s.value for s in FINAL_STATES),
+        "total_subjects": len(rows),
+        "subjects": [subject_entry(row) for row in rows],
+        "skipped_already_erased": [
+            {
+                "subject_hash": s.subject_hash,
+                "erased_by_run_id": s.erased_by_run_id,
+                "completed_at": _iso(s.completed_at),
+                "verified_at": _iso(s.verified_at),
+            }
+            for s in sorted(skipped_already_erased, key=lambda s: s.subject_hash)
+        ],
+        "legal_hold_exemptions": holds,
+        "warehouse": {
+            "status": "not_run",
+            "note": (
+                "Filled in by the warehouse step: rows affected per table, and the date after which the "
+                "deleted rows are unrecoverable (end of time travel and fail-safe)."
+            ),
+            "tables": [],
+        },
+        "residual_data_disclosure": [dict(item) for item in RESIDUAL_DATA_DISCLOSURE],
+    }
+
+
+def attach_warehouse_results(
+    report: Mapping[str, Any], tables: Sequence[Mapping[str, Any]], key: bytes, *, status: str = "done"
+) -> dict[str, Any]:
+    """Fill the warehouse section (one entry per table: `system`, `table`, `rows_affected`,
+    `unrecoverable_after`) and sign again. The old signature must verify first."""
+    if not verify_report(report, key):
+        raise ValueError("report: signature does not verify; refusing to extend it")
+    entries = []
+    for index, table in enumerate(tables):
+        missing = {"system", "table", "rows_affected", "unrecoverable_after"} - set(table)
+        if missing:
+            raise ValueError(f"tables[{index}]: missing {', '.join(sorted(missing))}")
+        entries.append(redact_parameters(dict(table)))
+    updated = dict(report)
+    updated["warehouse"] = {**report["warehouse"], "status": status, "tables": entries}
+    return sign_document(updated, key)
+
+
+def build_certificate(
+    row: LedgerRow,
+    *,
+    systems_covered: Sequence[str],
+    issued_at: datetime,
+    issuer: str | None = None,
+) -> dict[str, Any]:
+    """The (unsigned) erasure certificate of one verified subject, for a data-subject request."""
+    if row.state != SubjectState.VERIFIED:
+        raise ValueError(f"row: subject {row.subject_hash[:16]}… is {row.state.value}, not verified")
+    if not systems_covered:
+        raise ValueError("systems_covered: name at least one system")
+    completed_on_time = (
+        row.final_at.date() <= row.due_date if row.due_date is not None and row.final_at is not None else None
+    )
+    return {
+        "document_type": CERTIFICATE,
+        "schema_version": SCHEMA_VERSION,
+        "issued_at": issued_at.isoformat(),
+        "issuer": issuer,
+        "subject_hash": row.subject_hash,
+        "ticket": row.ticket,
+        "received_on": _iso(row.received_on),
+        "due_date": _iso(row.due_date),
+        "completed_within_deadline": completed_on_time,
+        "systems_covered": list(systems_covered),
+        "request_type": row.request_type,
+        "request_ids": list(row.request_ids),
+        "dates": {
+            "first_planned_at": _iso(row.created_at),
+            "submitted_at": _iso(row.submitted_at),
+            "completed_at": _iso(row.completed_at),
+            "verified_at": _iso(row.final_at),
+        },
+        "verification": dict(row.verification) if row.verification else None,
+        "exemptions": [dict(e) for e in row.exemptions],
+        "warehouse_rows": dict(row.warehouse_rows) if row.warehouse_rows else None,
+        "residual_data_disclosure": [dict(item) for item in RESIDUAL_DATA_DISCLOSURE],
+    }
+
+
+def summary_table(report: Mapping[str, Any]) -> str:
+    """Fixed-width counts per state, for the task log (no hashes, no ids)."""
+    counts: Mapping[str, int] = report["counts"]
+    width = max(len("state"), *(len(s) for s in counts))
+    lines = [f"{'state':<{width}}  {'subjects':>8}", f"{'-' * width}  {'-' * 8}"]
+    lines += [f"{state:<{width}}  {count:>8}" for state, count in counts.items()]
+    lines += [f"{'-' * width}  {'-' * 8}", f"{'total':<{width}}  {sum(counts.values()):>8}"]
+    return "\n".join(lines)
+
+
+# ---- files ------------------------------------------------------------------------------------------
+
+
+def load_document(path: str | os.PathLike) -> dict[str, Any]:
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ValueError("document: expected a JSON object")
+    return document
+
+
+def write_document(document: Mapping[str, Any], json_path: str | os.PathLike, *, html: bool = True) -> Path:
+    """Write the JSON (and, by default, the HTML rendering beside it, same name `.html`)."""
+    from genesys_erasure.report_html import render_html
+
+    path = Path(json_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    if html:
+        path.with_suffix(".html").write_text(render_html(document), encoding="utf-8")
+    return path
+
+
+# ---- CLI --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m genesys_erasure.evidence", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser("verify", help="check a report's or certificate's signature")
+    verify.add_argument("document", type=Path)
+    verify.add_argument("--key-env", required=True, help="name of the environment variable holding the key")
+    render = commands.add_parser("render", help="render a report or certificate JSON as HTML")
+    render.add_argument("document", type=Path)
+    render.add_argument("-o", "--output", type=Path, help="default: the JSON path with .html")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if not args.document.is_file():
+        print(f"error: {args.document} is not a file", file=sys.stderr)
+        return 2
+    if args.command == "verify":
+        key_text = os.environ.get(args.key_env)
+        if not key_text:
+            print(f"error: environment variable {args.key_env} is not set", file=sys.stderr)
+            return 2
+        try:
+            key = key_from_text(key_text)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        valid = verify_report(args.document, key)
+        print(f"{args.document}: signature {'VALID' if valid else 'INVALID'}")
+        return 0 if valid else 1
+    from genesys_erasure.report_html import render_html
+
+    try:
+        document = load_document(args.document)
+    except ValueError as exc:
+        print(f"error: {args.document} is not a JSON document ({type(exc).__name__})", file=sys.stderr)
+        return 2
+    try:
+        page = render_html(document)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    output = args.output or args.document.with_suffix(".html")
+    output.write_text(page, encoding="utf-8")
+    print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

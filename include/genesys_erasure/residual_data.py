@@ -1,0 +1,75 @@
+"""What an erasure through the Genesys Cloud GDPR API does NOT erase: the disclosure every run report and
+erasure certificate carries, so that nobody reads "verified" as "gone from everywhere".
+
+Written for the data subject's request handler and for an auditor: plain words, what is kept, by whom,
+why, and what follows.
+"""
+
+from __future__ import annotations
+
+RESIDUAL_DATA_DISCLOSURE: tuple[dict[str, str], ...] = (
+    {
+        "topic": "Carrier, SIP and trunk records",
+        "text": (
+            "Telephone carriers and SIP trunk providers (including Bring-Your-Own-Carrier trunks) keep "
+            "signalling logs and call detail records with the calling and called numbers, and Genesys keeps "
+            "SIP and edge logs for troubleshooting. The Genesys Cloud GDPR API does not reach these records. "
+            "They are held by those parties under their own retention periods and legal obligations (for "
+            "example telecommunications data-retention law); a request to erase them must be made to them."
+        ),
+    },
+    {
+        "topic": "Telephony billing metadata",
+        "text": (
+            "Usage and billing records of Genesys Cloud Voice and other metered services (numbers, call "
+            "times, durations) are kept by Genesys and by carriers for invoicing, tax and regulatory "
+            "purposes. The GDPR API does not erase them."
+        ),
+    },
+    {
+        "topic": "Systems not mapped to this pipeline",
+        "text": (
+            "Only the systems listed as covered were processed. Copies of the data in systems that are not "
+            "mapped here are not erased by this run: CRM and ticketing tools, workforce-management and "
+            "quality-management tools, e-mail mailboxes, recordings or transcripts that were exported or "
+            "downloaded, targets of Genesys data actions and integrations, spreadsheets, and analytics "
+            "exports other than the configured warehouse tables. Their owners remain responsible for them."
+        ),
+    },
+    {
+        "topic": "Backups and recovery windows",
+        "text": (
+            "Backups are not rewritten. Genesys platform backups, and warehouse time-travel and fail-safe "
+            "storage, keep erased data until they expire; the warehouse section gives, per table, the date "
+            "after which the deleted rows can no longer be recovered. Any data restored from a backup "
+            "before that date must be erased again."
+        ),
+    },
+    {
+        "topic": "Legal holds",
+        "text": (
+            "Recordings of conversations under Genesys deletion protection (legal hold) are kept, as "
+            "permitted by Art. 17(3)(e) GDPR (establishment, exercise or defence of legal claims), and are "
+            "listed as exemptions by recording id. They must be erased once the hold is lifted."
+        ),
+    },
+    {
+        "topic": "Data-lake lag and active conversations",
+        "text": (
+            "Genesys analytics can trail live data by up to about 48 hours, and conversations still in "
+            "progress cannot be erased. Verification checks the data available at its own time; subjects "
+            "with active conversations are deferred and verified again in a later run."
+        ),
+    },
+    {
+        "topic": "This evidence",
+        "text": (
+            "To demonstrate the erasure (accountability, Art. 5(2) GDPR) the erasure ledger and this "
+            "document keep keyed hashes (HMAC-SHA256) of the identifiers, Genesys request ids and "
+            "conversation ids, but no names, e-mail addresses or phone numbers. The hashes cannot be "
+            "reversed without the secret key, which is not part of the evidence. Encrypted copies of the "
+            "identifiers, held only while work was pending, were wiped when the subject reached a final "
+            "state; in a PostgreSQL ledger, superseded row versions persist until the table is vacuumed."
+        ),
+    },
+)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.engine import URL
 
+from genesys_erasure.ledger_reconcile import DEFAULT_STALE_AFTER, reconcile_stuck_submissions
 from genesys_erasure.ledger_records import (
     KnownRequest,
     LedgerRow,
@@ -47,7 +48,6 @@ from genesys_erasure.ledger_sql import (
     insert_ignore,
     json_ready,
     new_row,
-    owned_request_ids,
     prepare_engine,
     record_request,
     select_locked,
@@ -68,9 +68,6 @@ from genesys_erasure.ledger_states import (
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite"
 GENESYS_COMPLETED = "COMPLETED"
 GENESYS_ERROR = "ERROR"
-# Genesys and our clocks may differ: a request created up to this long before our intent still matches.
-CLOCK_SKEW = timedelta(minutes=5)
-DEFAULT_STALE_AFTER = timedelta(minutes=15)
 
 S = SubjectState
 
@@ -140,7 +137,9 @@ class Ledger:
                     self._replan(
                         conn, select_locked(conn, plan.subject_hash), plan, run_id, dry_run, now, outcome
                     )
-                add_identifier_hashes(conn, plan, now)
+                if outcome.planned and outcome.planned[-1] == plan.subject_hash:
+                    # only identifiers this run will erase: a skipped subject gains no look-up entries
+                    add_identifier_hashes(conn, plan, now)
         return outcome.freeze()
 
     def carry_over_into(self, run_id: str, *, now=None) -> PlanOutcome:
@@ -246,53 +245,13 @@ class Ledger:
         stale_after: timedelta = DEFAULT_STALE_AFTER,
         now=None,
     ) -> ReconcileOutcome:
-        """Resolve rows stuck in `submitting` (a crash between the POST and the ledger write).
-
-        `known_requests` are the GDPR requests Genesys already has, each with the keyed hashes of its
-        subject's identifiers. A stuck row matches a request whose identifier-hash set EQUALS the set
-        the row last sealed (a subset match could adopt another person's request and leave this one
-        unerased; a missed match only costs a duplicate delete request), that no ledger row owns yet,
-        and that was not created before the intent. Matched: recorded as submitted, no new POST.
-        Unmatched: released back to `planned`, safe to submit. Intents younger than `stale_after` are
-        left alone: their run may still be posting."""
-        now = now or utc_now()
+        """Resolve rows stuck in `submitting` (a crash between the POST and the ledger write) from the
+        GDPR requests Genesys already has, each given with the keyed hashes of its subject's identifiers:
+        a matching request is recorded instead of posting again, rows without one go back to `planned`
+        (safe to submit). Matching rules: `ledger_reconcile`."""
         known = [KnownRequest.coerce(k) for k in known_requests]
-        recorded, released, pending, notes = [], [], [], []
         with self._tx() as conn:
-            stuck = (
-                conn.execute(
-                    select(subjects)
-                    .where(subjects.c.state == S.SUBMITTING.value)
-                    .order_by(subjects.c.submitting_at)
-                )
-                .mappings()
-                .all()
-            )
-            owned = owned_request_ids(conn, [k.request_id for k in known])
-            for row in stuck:
-                if row["submitting_at"] > now - stale_after:
-                    pending.append(row["subject_hash"])
-                    continue
-                wanted = frozenset(row["identifier_set"])
-                matches = [
-                    k
-                    for k in known
-                    if k.request_id not in owned
-                    and k.identifier_hashes == wanted
-                    and (k.created_at is None or k.created_at >= row["submitting_at"] - CLOCK_SKEW)
-                ]
-                if not matches:
-                    transition(conn, row, S.PLANNED, {}, now)
-                    released.append(row["subject_hash"])
-                    continue
-                chosen = max(matches, key=lambda k: (k.created_at is not None, k.created_at or now))
-                if len(matches) > 1:
-                    notes.append(f"subject {row['subject_hash'][:16]}…: {len(matches)} matching requests")
-                record_request(conn, row, chosen.request_id, "reconciled", now)
-                transition(conn, row, S.SUBMITTED, submitted_values(chosen.request_id, None, now), now)
-                owned.add(chosen.request_id)
-                recorded.append((row["subject_hash"], chosen.request_id))
-        return ReconcileOutcome(tuple(recorded), tuple(released), tuple(pending), tuple(notes))
+            return reconcile_stuck_submissions(conn, known, stale_after=stale_after, now=now or utc_now())
 
     def record_status(self, subject_hash: str, request_id: str, status: str, *, now=None) -> LedgerRow:
         """A polled Genesys status of the subject's latest request. COMPLETED -> `completed` (awaiting
@@ -306,7 +265,9 @@ class Ledger:
                     f"subject {subject_hash[:16]}…: status for a request that is not its latest"
                 )
             state = S(row["state"])
-            if status == GENESYS_COMPLETED and state != S.COMPLETED:
+            if status == row["last_genesys_status"] and state != S.SUBMITTED:
+                pass  # a repeated poll of a status already acted on
+            elif status == GENESYS_COMPLETED and state != S.COMPLETED:
                 transition(conn, row, S.COMPLETED, {"last_genesys_status": status, "completed_at": now}, now)
             elif status == GENESYS_ERROR:
                 transition(
@@ -325,9 +286,8 @@ class Ledger:
         `result` is a `verification.VerificationResult`; exemptions default to its legal holds."""
         if not result.ok or result.deferred_conversation_ids:
             raise ValueError("result: verification did not pass; use mark_failed or mark_deferred")
-        exempt = [
-            e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in (exemptions or result.exemptions)
-        ]
+        chosen = result.exemptions if exemptions is None else exemptions
+        exempt = [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in chosen]
         now = now or utc_now()
         with self._tx() as conn:
             row = select_locked(conn, subject_hash)

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import Ledger
+from genesys_erasure.ledger_records import SubjectPlan
 from genesys_erasure.ledger_states import IllegalTransition, LedgerError, SubjectState, SubmissionRefused
-from genesys_erasure.verification import VerificationResult
+from genesys_erasure.verification import Exemption, VerificationResult
 from tests.genesys_erasure.erasure_test_support import (
     BACKENDS,
     DUE,
@@ -287,3 +289,31 @@ def test_subject_listed_twice_in_one_plan_is_refused_naming_the_position(ledger)
     with pytest.raises(ValueError, match=r"subjects\[1\]"):
         ledger.plan([plan_for(), plan_for()], "run-1")
     assert ledger.get(plan_for().subject_hash) is None
+
+
+def test_skipped_verified_subject_gains_no_new_identifier_hashes(ledger):
+    drive_to_verified(ledger, plan_for(0), "run-1", "req-1")
+    newcomer = Identifier(IdentifierKind.EMAIL, "another-address@planted-example.org")
+    later = SubjectPlan.build(
+        [*identifiers(0), newcomer],
+        hasher=HASHER,
+        sealer=SEALER,
+        source="dsr",
+        subject_hash=plan_for(0).subject_hash,
+    )
+    ledger.plan([later], "run-2")
+    assert ledger.lookup_identifier_hash(HASHER.hash_identifier(newcomer)) == []
+
+
+def test_repeated_poll_of_a_status_already_acted_on_is_harmless(ledger):
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    row = ledger.record_status(plan.subject_hash, "req-1", "COMPLETED")
+    assert row.state == S.VERIFIED
+
+
+def test_explicit_empty_exemptions_override_the_results_legal_holds(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    held = VerificationResult(ok=True, exemptions=(Exemption("conv-1", "rec-1"),))
+    assert ledger.mark_verified(plan.subject_hash, held, exemptions=[]).exemptions == ()

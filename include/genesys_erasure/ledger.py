@@ -243,15 +243,19 @@ class Ledger:
         known_requests: Iterable[KnownRequest | tuple],
         *,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
+        only: Iterable[str] | None = None,
         now=None,
     ) -> ReconcileOutcome:
         """Resolve rows stuck in `submitting` (a crash between the POST and the ledger write) from the
         GDPR requests Genesys already has, each given with the keyed hashes of its subject's identifiers:
         a matching request is recorded instead of posting again, rows without one go back to `planned`
-        (safe to submit). Matching rules: `ledger_reconcile`."""
+        (safe to submit). `only` limits it to those subjects (a retried task settles its own claims).
+        Matching rules: `ledger_reconcile`."""
         known = [KnownRequest.coerce(k) for k in known_requests]
         with self._tx() as conn:
-            return reconcile_stuck_submissions(conn, known, stale_after=stale_after, now=now or utc_now())
+            return reconcile_stuck_submissions(
+                conn, known, stale_after=stale_after, only=only, now=now or utc_now()
+            )
 
     def record_status(self, subject_hash: str, request_id: str, status: str, *, now=None) -> LedgerRow:
         """A polled Genesys status of the subject's latest request. COMPLETED -> `completed` (awaiting
@@ -277,6 +281,25 @@ class Ledger:
                 conditional_update(conn, row, {"last_genesys_status": status, "updated_at": now})
             else:
                 check_transition(subject_hash, state, S.SUBMITTED)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    def record_error(
+        self, subject_hash: str, request_id: str, *, max_attempts: int = 2, now=None
+    ) -> LedgerRow:
+        """Genesys reported ERROR for the subject's latest request: back to `planned` (sealed identifiers
+        kept) for one more POST while fewer than `max_attempts` were made, otherwise `failed`."""
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            if row["last_request_id"] != request_id:
+                raise LedgerError(
+                    f"subject {subject_hash[:16]}…: status for a request that is not its latest"
+                )
+            values = {"last_genesys_status": GENESYS_ERROR}
+            if row["attempts"] < max_attempts:
+                transition(conn, row, S.PLANNED, {**values, "reason": "genesys_error_resubmitting"}, now)
+            else:
+                transition(conn, row, S.FAILED, {**values, "reason": "genesys_error"}, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     # ---- outcomes -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ safe to submit. Intents younger than `stale_after` are left alone: their run may
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
@@ -27,16 +27,18 @@ S = SubjectState
 
 
 def reconcile_stuck_submissions(
-    conn: Connection, known: Sequence[KnownRequest], *, stale_after: timedelta, now: datetime
+    conn: Connection,
+    known: Sequence[KnownRequest],
+    *,
+    stale_after: timedelta,
+    now: datetime,
+    only: Iterable[str] | None = None,
 ) -> ReconcileOutcome:
     recorded, released, pending, notes = [], [], [], []
-    stuck = (
-        conn.execute(
-            select(subjects).where(subjects.c.state == S.SUBMITTING.value).order_by(subjects.c.submitting_at)
-        )
-        .mappings()
-        .all()
-    )
+    query = select(subjects).where(subjects.c.state == S.SUBMITTING.value).order_by(subjects.c.submitting_at)
+    if only is not None:
+        query = query.where(subjects.c.subject_hash.in_(list(only)))
+    stuck = conn.execute(query).mappings().all()
     owned = owned_request_ids(conn, [k.request_id for k in known])
     for row in stuck:
         if row["submitting_at"] > now - stale_after:

@@ -55,7 +55,8 @@ ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     S.DRY_RUN: frozenset({S.DRY_RUN, S.PLANNED, S.QUARANTINED}),
     # back to planned only through reconciliation, when Genesys has no matching request
     S.SUBMITTING: frozenset({S.SUBMITTED, S.PLANNED, S.FAILED}),
-    S.SUBMITTED: frozenset({S.SUBMITTED, S.COMPLETED, S.FAILED, S.OVERDUE}),
+    # back to planned only when Genesys reported ERROR and one more attempt is allowed
+    S.SUBMITTED: frozenset({S.SUBMITTED, S.COMPLETED, S.FAILED, S.OVERDUE, S.PLANNED}),
     S.COMPLETED: frozenset({S.VERIFIED, S.FAILED, S.DEFERRED, S.OVERDUE}),
     S.VERIFIED: frozenset(),
     S.FAILED: frozenset({S.PLANNED, S.DRY_RUN}),

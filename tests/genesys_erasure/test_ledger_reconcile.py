@@ -107,3 +107,30 @@ def test_reconciliation_ignores_subjects_that_are_not_stuck(ledger):
     outcome = ledger.reconcile_unknown_submissions([("req-x", identifier_hash_set(1))], now=LATER)
     assert (outcome.recorded, outcome.released) == ((), ())
     assert ledger.get(done.subject_hash).request_ids == ("req-done",)
+
+
+def test_reconciliation_limited_to_given_subjects_leaves_others_stuck(ledger):
+    mine, theirs = _stuck(ledger, 0), _stuck(ledger, 1)
+    outcome = ledger.reconcile_unknown_submissions([], only=[mine.subject_hash], now=LATER)
+    assert outcome.released == (mine.subject_hash,)
+    assert ledger.get(theirs.subject_hash).state is S.SUBMITTING
+
+
+def test_genesys_error_on_first_attempt_returns_subject_to_planned_with_identifiers(ledger):
+    plan = plan_for(0)
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1", now=T0)
+    ledger.record_submission(plan.subject_hash, "req-1", now=T0)
+    row = ledger.record_error(plan.subject_hash, "req-1", now=LATER)
+    assert row.state is S.PLANNED and row.has_sealed_identifiers
+
+
+def test_genesys_error_on_second_attempt_fails_the_subject(ledger):
+    plan = plan_for(0)
+    ledger.plan([plan], "run-1", now=T0)
+    for request_id in ("req-1", "req-2"):
+        ledger.mark_submitting(plan.subject_hash, "run-1", now=T0)
+        ledger.record_submission(plan.subject_hash, request_id, now=T0)
+        row = ledger.record_error(plan.subject_hash, request_id, now=LATER)
+    assert row.state is S.FAILED and row.reason == "genesys_error"
+    assert not row.has_sealed_identifiers

@@ -6,6 +6,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The BigQuery emulator lives in its own virtualenv (its pins clash with Airflow's and fakesnow's).
+VENV_BQ := .venv-bq
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -17,10 +19,15 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m uv pip install --quiet --python $(PY) -r requirements.lock
 	touch $@
 
-venv: $(VENV)/.installed
+$(VENV_BQ)/.installed: requirements-bq.lock $(VENV)/.installed
+	test -x $(VENV_BQ)/bin/python || $(PYTHON) -m venv $(VENV_BQ)
+	$(PY) -m uv pip install --quiet --python $(VENV_BQ)/bin/python -r requirements-bq.lock
+	touch $@
+
+venv: $(VENV)/.installed $(VENV_BQ)/.installed
 
 demo: venv
-	$(PY) -m genesys_erasure.demo
+	$(PY) -m genesys_cloud.demo
 
 test: venv
 	$(PY) -m ruff check .

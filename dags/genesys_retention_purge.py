@@ -1,0 +1,60 @@
+"""
+### Nightly GDPR retention purge (Genesys Cloud)
+
+Every night, erases through the Genesys Cloud GDPR API the customers whose **last** contact is older
+than the retention period, then proves it.
+
+1. **validate_settings**: the config file (`GENESYS_ERASURE_CONFIG`, default `config/purge.yaml`) and
+   this run's Params; a bad value fails here, naming the setting, before anything is read or erased.
+2. **find_expired_customers**: analytics jobs over the newly expired window and everything after the
+   cutoff, plus detail queries for the last ~48 h the jobs cannot see yet.
+3. **plan_retention_purge**: identity resolution (GDPR subjects, external contacts), safety guards
+   (subject cap, purge fraction, quarantine), the plan written to the erasure ledger.
+4. **erasure** group: approval for large plans, submission (≤100 subjects per mapped task, exactly once
+   per subject), a deferred wait that holds no worker slot, one resubmission of errors, independent
+   verification, warehouse cleanup, and a signed report (JSON + HTML) under `report_dir`.
+
+Logs, XCom and reports hold keyed hashes and counts only. Trigger with `{"dry_run": true}` to plan and
+report without submitting anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from genesys_cloud.erasure.flow import build_erasure_flow
+from genesys_cloud.erasure.retention_tasks import (
+    find_expired_customers,
+    plan_retention_purge,
+    validate_settings,
+)
+
+with DAG(
+    dag_id="genesys_retention_purge",
+    description="Erase Genesys Cloud customers past retention, verify, and report",
+    schedule="0 2 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["gdpr", "genesys-cloud", "retention"],
+    doc_md=__doc__,
+    params={
+        "dry_run": Param(None, type=["null", "boolean"], description="Plan and report, submit nothing."),
+        "backfill": Param(
+            None, type=["null", "boolean"], description="Scan all history before the cutoff (first run)."
+        ),
+        "retention_days": Param(
+            None, type=["null", "integer"], minimum=1, description="Override the configured retention."
+        ),
+        "max_subjects_per_run": Param(
+            None, type=["null", "integer"], minimum=0, description="Override the per-run subject cap."
+        ),
+    },
+) as dag:
+    settings = validate_settings()
+    scanned = find_expired_customers(settings)
+    plan = plan_retention_purge(scanned)
+    build_erasure_flow(plan)

@@ -1,0 +1,69 @@
+"""`SubjectDirectory` over the Genesys Cloud API: what is an identifier linked to?
+
+Two sources: `GET /api/v2/gdpr/subjects` (what the GDPR API itself would erase for that value) and the
+external-contact search (contacts holding the value, with all their other e-mails and phones: the
+fragmented identity). Raw values go to Genesys as query parameters and come back into memory; the hook
+never logs query strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from genesys_cloud.hook import GenesysCloudHook
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.resolution import LinkedRecord, LinkSource
+
+SEARCH_TYPES = {IdentifierKind.EMAIL: "EMAIL", IdentifierKind.PHONE: "PHONE"}
+CONTACT_EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
+CONTACT_PHONE_FIELDS = ("workPhone", "cellPhone", "homePhone", "otherPhone")
+
+
+def record_from_gdpr_subject(entity: Mapping[str, Any]) -> LinkedRecord:
+    return LinkedRecord(
+        source=LinkSource.GDPR_SUBJECT,
+        external_contact_id=entity.get("externalContactId") or None,
+        user_id=entity.get("userId") or None,
+        emails=tuple(entity.get("emailAddresses") or ()),
+        phones=tuple(entity.get("phoneNumbers") or ()),
+    )
+
+
+def record_from_external_contact(contact: Mapping[str, Any]) -> LinkedRecord:
+    phones = []
+    for name in CONTACT_PHONE_FIELDS:
+        number = contact.get(name) or {}
+        value = number.get("e164") or number.get("display") if isinstance(number, Mapping) else None
+        if value:
+            phones.append(value)
+    return LinkedRecord(
+        source=LinkSource.EXTERNAL_CONTACT,
+        external_contact_id=contact.get("id") or None,
+        emails=tuple(contact[name] for name in CONTACT_EMAIL_FIELDS if contact.get(name)),
+        phones=tuple(phones),
+    )
+
+
+class GenesysSubjectDirectory:
+    """Counts its API calls so the run can log them (the benchmark's calls-per-subject figure)."""
+
+    def __init__(self, hook: GenesysCloudHook) -> None:
+        self._hook = hook
+        self.calls = 0
+
+    def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]:
+        return list(self._records(identifier))
+
+    def _records(self, identifier: Identifier) -> Iterator[LinkedRecord]:
+        search_type = SEARCH_TYPES.get(identifier.kind)
+        if search_type is None:
+            return  # external contact ids and user ids are reached through their e-mails and phones
+        self.calls += 2
+        subjects = self._hook.search_gdpr_subjects(search_type, identifier.value)
+        named_contacts = {s.get("externalContactId") for s in subjects if s.get("externalContactId")}
+        for entity in subjects:
+            yield record_from_gdpr_subject(entity)
+        for contact in self._hook.search_external_contacts(identifier.value):
+            if contact.get("id") not in named_contacts:
+                yield record_from_external_contact(contact)

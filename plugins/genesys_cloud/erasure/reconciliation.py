@@ -1,0 +1,59 @@
+"""Exactly once across crashes: a subject left in `submitting` (the intent was written, the POST may or
+may not have reached Genesys) is matched against the requests Genesys already has, never posted again
+blindly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterator
+from datetime import datetime, timedelta
+
+from genesys_cloud.erasure.runtime import ErasureRuntime
+from genesys_cloud.erasure.scan import parse_instant
+from genesys_cloud.erasure.subjects_api import subject_hashes
+from genesys_erasure.ledger import Ledger
+from genesys_erasure.ledger_records import KnownRequest
+from genesys_erasure.ledger_states import SubjectState
+
+log = logging.getLogger(__name__)
+
+
+def known_requests(runtime: ErasureRuntime, since: datetime) -> Iterator[KnownRequest]:
+    """Genesys' GDPR requests created since `since` (newest pages first is not guaranteed, so the whole
+    list is read), each with the keyed hashes of its subject's identifiers."""
+    for entity in runtime.hook().iter_gdpr_requests():
+        created = entity.get("createdDate")
+        created_at = parse_instant(created) if created else None
+        if created_at is not None and created_at < since:
+            continue
+        yield KnownRequest(
+            entity["id"], subject_hashes(entity.get("subject") or {}, runtime.hasher), created_at=created_at
+        )
+
+
+def reconcile_stuck_submissions(
+    runtime: ErasureRuntime,
+    ledger: Ledger,
+    *,
+    stale_after: timedelta | None = None,
+    only: Collection[str] | None = None,
+) -> None:
+    stuck = [
+        row
+        for row in ledger.rows_in_states([SubjectState.SUBMITTING])
+        if only is None or row.subject_hash in only
+    ]
+    if not stuck:
+        return
+    oldest = min(row.submitting_at or row.updated_at for row in stuck)
+    requests = list(known_requests(runtime, oldest - timedelta(days=1)))
+    kwargs = {"stale_after": stale_after} if stale_after is not None else {}
+    outcome = ledger.reconcile_unknown_submissions(requests, only=only, **kwargs)
+    log.info(
+        "Reconciled %d interrupted submissions: %d found at Genesys (not posted again), %d released for "
+        "submission, %d still too recent to judge",
+        len(stuck),
+        len(outcome.recorded),
+        len(outcome.released),
+        len(outcome.left_pending),
+    )

@@ -8,6 +8,7 @@ single requests. Use it as an async context manager so its `aiohttp.ClientSessio
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -48,6 +49,8 @@ from genesys_cloud.retry_policy import (
     strip_query,
 )
 from genesys_cloud.token_cache import SHARED_TOKENS
+
+log = logging.getLogger(__name__)
 
 
 class _Answer:
@@ -171,13 +174,13 @@ class GenesysCloudAsyncHook(BaseHook):
             if step.action is Action.RETURN:
                 return decode_json_body(answer.status, answer.body, answer.headers, method=method, path=path)
             if step.action is Action.RENEW_TOKEN:
-                self.log.info("Genesys Cloud %s %s: token refused (401), renewing it once", method, path)
+                log.info("Genesys Cloud %s %s: token refused (401), renewing it", method, strip_query(path))
                 SHARED_TOKENS.invalidate(settings.token_key, token)
                 continue
             correlation_id = correlation_id_from(answer.headers)
             if step.action is Action.RETRY:
                 args = retry_log_args(method, path, answer.status, correlation_id, step, tracker)
-                self.log.warning(RETRY_LOG_FORMAT, *args)
+                log.warning(RETRY_LOG_FORMAT, *args)
                 await asyncio.sleep(step.wait_seconds)
                 continue
             raise error_from_response(
@@ -259,7 +262,7 @@ class GenesysCloudAsyncHook(BaseHook):
             if step is not None and step.action is Action.RETRY:
                 cid = correlation_id_from(answer.headers)
                 args = retry_log_args("POST", TOKEN_PATH, answer.status, cid, step, tracker)
-                self.log.warning(RETRY_LOG_FORMAT, *args)
+                log.warning(RETRY_LOG_FORMAT, *args)
                 await asyncio.sleep(step.wait_seconds)
                 continue
             raise error_from_response(
@@ -294,7 +297,7 @@ class GenesysCloudAsyncHook(BaseHook):
                 None, failure.value, f"{type(exc).__name__} on {method} {strip_query(path)}"
             ) from None
         args = retry_log_args(method, path, type(exc).__name__, None, step, tracker)
-        self.log.warning(RETRY_LOG_FORMAT, *args)
+        log.warning(RETRY_LOG_FORMAT, *args)
         await asyncio.sleep(step.wait_seconds)
 
 

@@ -65,6 +65,8 @@ class _RedactQueryStrings(logging.Filter):
 
 
 logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryStrings())
+# Plain stdlib logging: Airflow routes it into the task log, and it never carries bodies or queries.
+log = logging.getLogger(__name__)
 
 
 class GenesysCloudHook(GenesysCloudOperationsMixin, HttpHook):
@@ -216,13 +218,13 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, HttpHook):
                     response.status_code, response.content, response.headers, method=method, path=path
                 )
             if step.action is Action.RENEW_TOKEN:
-                self.log.info("Genesys Cloud %s %s: token refused (401), renewing it once", method, path)
+                log.info("Genesys Cloud %s %s: token refused (401), renewing it", method, strip_query(path))
                 SHARED_TOKENS.invalidate(settings.token_key, token)
                 continue
             correlation_id = correlation_id_from(response.headers)
             if step.action is Action.RETRY:
                 args = retry_log_args(method, path, response.status_code, correlation_id, step, tracker)
-                self.log.warning(RETRY_LOG_FORMAT, *args)
+                log.warning(RETRY_LOG_FORMAT, *args)
                 time.sleep(step.wait_seconds)
                 continue
             body = json_or_none(response.content)
@@ -264,7 +266,7 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, HttpHook):
             if step is not None and step.action is Action.RETRY:
                 cid = correlation_id_from(response.headers)
                 args = retry_log_args("POST", TOKEN_PATH, status, cid, step, tracker)
-                self.log.warning(RETRY_LOG_FORMAT, *args)
+                log.warning(RETRY_LOG_FORMAT, *args)
                 time.sleep(step.wait_seconds)
                 continue
             raise error_from_response(
@@ -303,7 +305,7 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, HttpHook):
                 None, failure.value, f"{type(exc).__name__} on {method} {strip_query(path)}"
             ) from None
         args = retry_log_args(method, path, type(exc).__name__, None, step, tracker)
-        self.log.warning(RETRY_LOG_FORMAT, *args)
+        log.warning(RETRY_LOG_FORMAT, *args)
         time.sleep(step.wait_seconds)
 
 

@@ -149,21 +149,22 @@ def strip_query(path: str) -> str:
     return path.split("?", 1)[0]
 
 
-RETRY_LOG_FORMAT = "Genesys Cloud %s %s answered %s (correlation id %s); attempt %d/%d, retrying in %.2fs"
+RETRY_LOG_FORMAT = "Genesys Cloud %s %s answered %s (correlation id %s); retrying in %.2fs (attempt %d/%d)"
 
 
 def retry_log_args(
     method: str, path: str, outcome: str, correlation_id: str | None, step: Step, tracker: AttemptTracker
 ) -> tuple[Any, ...]:
-    """Arguments for RETRY_LOG_FORMAT: method, path without query, status/failure, ids, n/max, wait."""
+    """Arguments for RETRY_LOG_FORMAT: method, path without query, status/failure, correlation id, wait,
+    number of the coming attempt, max attempts."""
     return (
         method,
         strip_query(path),
         outcome,
         correlation_id or "-",
+        step.wait_seconds,
         tracker.attempt,
         tracker.max_attempts,
-        step.wait_seconds,
     )
 
 

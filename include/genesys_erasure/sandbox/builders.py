@@ -209,7 +209,9 @@ class _Builder:
 
     def _agent_segments(self) -> list[Segment]:
         spec = self.spec
-        segments = [Segment(spec.start if not self.inbound else self.answer, self.answer, "alert")]
+        ring = timedelta(seconds=self.rng.randint(2, 15))
+        alert_start = spec.start if not self.inbound else max(spec.start, self.answer - ring)
+        segments = [Segment(alert_start, self.answer, "alert")]
         if spec.end is None:
             segments.append(
                 Segment(self.answer, None, "interact", queue_id=spec.queue.id if self.inbound else None)

@@ -194,6 +194,7 @@ class GdprService:
         self.step_seconds = step_seconds
         self._requests: dict[str, GdprRequest] = {}
         self._order: list[str] = []
+        self._pending: set[str] = set()  # not yet in a final status
         self._lock = threading.RLock()
 
     def create(
@@ -213,6 +214,7 @@ class GdprService:
             )
             self._requests[request.id] = request
             self._order.append(request.id)
+            self._pending.add(request.id)
             return request
 
     def get(self, request_id: str, *, polled: bool = False) -> GdprRequest:
@@ -246,10 +248,10 @@ class GdprService:
             return
         with self._lock:
             now = self.clock.monotonic()
-            for request in self._requests.values():
-                if not request.final:
-                    target = int((now - request.created_mono) / self.step_seconds)
-                    self._advance_to(request, target)
+            for request_id in list(self._pending):
+                request = self._requests[request_id]
+                target = int((now - request.created_mono) / self.step_seconds)
+                self._advance_to(request, target)
 
     def _on_get(self, request: GdprRequest) -> None:
         if self.step_seconds <= 0 and not request.final:
@@ -263,6 +265,8 @@ class GdprService:
             request.step += 1
             if request.status == "COMPLETED":
                 self._complete(request)
+        if request.final:
+            self._pending.discard(request.id)
 
     def _complete(self, request: GdprRequest) -> None:
         now = self.clock.now()

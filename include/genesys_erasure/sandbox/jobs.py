@@ -15,6 +15,7 @@ from genesys_erasure.sandbox.errors import ApiError, bad_request, not_found
 from genesys_erasure.sandbox.filters import (
     ParsedQuery,
     active_during,
+    candidate_conversations,
     conversation_matches,
     sort_key,
     started_on_touched_day,
@@ -111,7 +112,8 @@ class JobService:
                 return
             query = job.query
             selected = []
-            for conversation in self.org.iter_conversations():
+            pinned = candidate_conversations(self.org, query, job=True)
+            for conversation in pinned if pinned is not None else self.org.iter_conversations():
                 if conversation.start >= job.data_availability:
                     continue
                 if query.start_of_day_matching:

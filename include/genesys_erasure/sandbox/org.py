@@ -205,6 +205,11 @@ class Org:
         with self.lock:
             return set(self._value_index.get(key, ()))
 
+    def index_keys_containing(self, text: str) -> set[str]:
+        """Indexed e-mail keys containing the (lower-case) text: partial e-mail matching of jobs."""
+        with self.lock:
+            return {key for key in self._value_index if "@" in key and text in key}
+
     def reindex(self, conversation: Conversation, old_keys: set[str]) -> None:
         with self.lock:
             new_keys = conversation_index_keys(conversation)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from genesys_erasure.sandbox.clock import format_instant
 from genesys_erasure.sandbox.errors import bad_request, not_found
 from genesys_erasure.sandbox.filters import (
+    candidate_conversations,
     conversation_matches,
     parse_query,
     sort_key,
@@ -29,13 +30,15 @@ MAX_IDS = 100
 
 
 @router.post(f"{PREFIX}/details/query")
-def post_details_query(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+def post_details_query(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     query = parse_query(body, job=False)
     org = sandbox(request).org
     with org.lock:
         # widen to whole UTC days: the query matches conversations started on a day the interval touches
         day_start = query.start.replace(hour=0, minute=0, second=0, microsecond=0)
-        candidates = org.conversations_started_between(day_start, query.end + timedelta(days=1))
+        candidates = candidate_conversations(org, query, job=False)
+        if candidates is None:
+            candidates = org.conversations_started_between(day_start, query.end + timedelta(days=1))
         selected = [
             c
             for c in candidates
@@ -47,23 +50,25 @@ def post_details_query(request: Request, body: Annotated[Any, Body()] = None) ->
     result: dict[str, Any] = {"totalHits": len(selected)}
     if page:
         result["conversations"] = page  # absent when empty, as the real API does
-    return result
+    return JSONResponse(result)
 
 
-@router.post(f"{PREFIX}/details/jobs", status_code=202)
-def post_details_job(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+@router.post(f"{PREFIX}/details/jobs")
+def post_details_job(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     query = parse_query(body, job=True)
     job = sandbox(request).jobs.submit(query)
-    return {"jobId": job.id}
+    return JSONResponse({"jobId": job.id}, status_code=202)
 
 
 @router.get(f"{PREFIX}/details/jobs/availability")
-def get_jobs_availability(request: Request) -> dict[str, Any]:
-    return {"dataAvailabilityDate": format_instant(sandbox(request).jobs.data_availability_date())}
+def get_jobs_availability(request: Request) -> JSONResponse:
+    return JSONResponse(
+        {"dataAvailabilityDate": format_instant(sandbox(request).jobs.data_availability_date())}
+    )
 
 
 @router.get(f"{PREFIX}/details/jobs/{{jobId}}")
-def get_job_status(request: Request, jobId: str) -> dict[str, Any]:
+def get_job_status(request: Request, jobId: str) -> JSONResponse:
     jobs = sandbox(request).jobs
     job, state = jobs.status(jobId)
     status: dict[str, Any] = {
@@ -73,10 +78,10 @@ def get_job_status(request: Request, jobId: str) -> dict[str, Any]:
     }
     if state in ("FULFILLED", "EXPIRED") and job.completed is not None:
         status["completionDate"] = format_instant(job.completed)
-    return status
+    return JSONResponse(status)
 
 
-@router.delete(f"{PREFIX}/details/jobs/{{jobId}}", status_code=204)
+@router.delete(f"{PREFIX}/details/jobs/{{jobId}}")
 def delete_job(request: Request, jobId: str) -> Response:
     sandbox(request).jobs.cancel(jobId)
     return Response(status_code=204)
@@ -88,7 +93,7 @@ def get_job_results(
     jobId: str,
     cursor: str | None = None,
     page_size: int | None = Query(None, alias="pageSize"),
-) -> dict[str, Any]:
+) -> JSONResponse:
     state = sandbox(request)
     job, ids, next_cursor = state.jobs.results(jobId, cursor, page_size)
     with state.org.lock:
@@ -102,11 +107,11 @@ def get_job_results(
         result["conversations"] = conversations
     if next_cursor:
         result["cursor"] = next_cursor
-    return result
+    return JSONResponse(result)
 
 
 @router.get(f"{PREFIX}/details")
-def get_details_by_ids(request: Request, id: str | None = None) -> dict[str, Any]:
+def get_details_by_ids(request: Request, id: str | None = None) -> JSONResponse:
     ids = [part.strip() for part in (id or "").split(",") if part.strip()]
     if not ids:
         raise bad_request("id is required: a comma-separated list of conversation ids.", "id")
@@ -115,7 +120,7 @@ def get_details_by_ids(request: Request, id: str | None = None) -> dict[str, Any
     org = sandbox(request).org
     with org.lock:
         found = [analytics_conversation(org.conversations[i]) for i in ids if i in org.conversations]
-    return {"conversations": found} if found else {}
+    return JSONResponse({"conversations": found} if found else {})
 
 
 @router.get(f"{PREFIX}/{{conversationId}}/details")

@@ -25,10 +25,10 @@ def _conversation(org: Org, conversation_id: str) -> Conversation:
 
 
 @router.get("/api/v2/conversations/{conversationId}")
-def get_conversation(request: Request, conversationId: str) -> dict[str, Any]:
+def get_conversation(request: Request, conversationId: str) -> JSONResponse:
     org = sandbox(request).org
     with org.lock:
-        return live_conversation(_conversation(org, conversationId))
+        return JSONResponse(live_conversation(_conversation(org, conversationId)))
 
 
 @router.post("/api/v2/conversations/{conversationId}/disconnect")
@@ -54,19 +54,19 @@ def disconnect_conversation(request: Request, conversationId: str) -> JSONRespon
 
 
 @router.get("/api/v2/conversations/{conversationId}/recordingmetadata")
-def get_recording_metadata(request: Request, conversationId: str) -> list[dict[str, Any]]:
+def get_recording_metadata(request: Request, conversationId: str) -> JSONResponse:
     org = sandbox(request).org
     with org.lock:
-        return [recording_metadata(r) for r in _conversation(org, conversationId).recordings]
+        return JSONResponse([recording_metadata(r) for r in _conversation(org, conversationId).recordings])
 
 
 @router.get("/api/v2/conversations/{conversationId}/recordingmetadata/{recordingId}")
-def get_one_recording_metadata(request: Request, conversationId: str, recordingId: str) -> dict[str, Any]:
+def get_one_recording_metadata(request: Request, conversationId: str, recordingId: str) -> JSONResponse:
     org = sandbox(request).org
     with org.lock:
         for recording in _conversation(org, conversationId).recordings:
             if recording.id == recordingId:
-                return recording_metadata(recording)
+                return JSONResponse(recording_metadata(recording))
     raise not_found(f"Recording {recordingId}")
 
 
@@ -82,32 +82,34 @@ def _conversation_ids(body: Any) -> list[str]:
 
 
 @router.post("/api/v2/recordings/deletionprotection")
-def get_protected_conversations(
-    request: Request, body: Annotated[Any, Body()] = None
-) -> list[dict[str, Any]]:
+def get_protected_conversations(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     ids = _conversation_ids(body)
     org = sandbox(request).org
     with org.lock:
-        return [
-            {"id": cid, "selfUri": f"/api/v2/conversations/{cid}"}
-            for cid in ids
-            if cid in org.conversations and org.conversations[cid].protected
-        ]
+        return JSONResponse(
+            [
+                {"id": cid, "selfUri": f"/api/v2/conversations/{cid}"}
+                for cid in ids
+                if cid in org.conversations and org.conversations[cid].protected
+            ]
+        )
 
 
 @router.put("/api/v2/recordings/deletionprotection")
 def put_protection(
     request: Request, body: Annotated[Any, Body()] = None, protect: bool = Query(...)
-) -> dict[str, Any]:
+) -> JSONResponse:
     ids = _conversation_ids(body)
     missing = sandbox(request).org.set_protection(ids, protect)
-    return {
-        "failedUpdates": [
-            {
-                "conversation": {"id": cid, "selfUri": f"/api/v2/conversations/{cid}"},
-                "errorMessage": "Conversation not found",
-                "errorCode": "not.found",
-            }
-            for cid in missing
-        ]
-    }
+    return JSONResponse(
+        {
+            "failedUpdates": [
+                {
+                    "conversation": {"id": cid, "selfUri": f"/api/v2/conversations/{cid}"},
+                    "errorMessage": "Conversation not found",
+                    "errorCode": "not.found",
+                }
+                for cid in missing
+            ]
+        }
+    )

@@ -32,7 +32,7 @@ def search_contacts(
     page_size: int = Query(20, alias="pageSize"),
     page_number: int = Query(1, alias="pageNumber"),
     sort_order: str | None = Query(None, alias="sortOrder"),
-) -> dict[str, Any]:
+) -> JSONResponse:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise bad_request(f"pageSize must be between 1 and {MAX_PAGE_SIZE}.", "pageSize")
     if page_number < 1:
@@ -51,23 +51,25 @@ def search_contacts(
         chunk = matches[(page_number - 1) * page_size : page_number * page_size]
         entities = [external_contact(c, org.division_id) for c in chunk]
     # the listing's URIs leave the keywords out: they are personal data
-    return entity_listing(
-        entities,
-        page_size=page_size,
-        page_number=page_number,
-        total=total,
-        path="/api/v2/externalcontacts/contacts",
+    return JSONResponse(
+        entity_listing(
+            entities,
+            page_size=page_size,
+            page_number=page_number,
+            total=total,
+            path="/api/v2/externalcontacts/contacts",
+        )
     )
 
 
 @router.get("/api/v2/externalcontacts/contacts/{contactId}")
-def get_contact(request: Request, contactId: str) -> dict[str, Any]:
+def get_contact(request: Request, contactId: str) -> JSONResponse:
     org = sandbox(request).org
     with org.lock:
         contact = org.external_contacts.get(contactId)
         if contact is None:
             raise not_found(f"External contact {contactId}")
-        return external_contact(contact, org.division_id)
+        return JSONResponse(external_contact(contact, org.division_id))
 
 
 @router.delete("/api/v2/externalcontacts/contacts/{contactId}")

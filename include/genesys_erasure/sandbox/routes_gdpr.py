@@ -34,24 +34,26 @@ def get_gdpr_requests(
     request: Request,
     page_size: int = Query(25, alias="pageSize"),
     page_number: int = Query(1, alias="pageNumber"),
-) -> dict[str, Any]:
+) -> JSONResponse:
     check_page(page_size, page_number, max_size=MAX_PAGE_SIZE)
     state = sandbox(request)
     chunk, total = state.gdpr.page(page_size, page_number, polled=True)
     base = str(request.base_url)
-    return entity_listing(
-        [render_request(r, base) for r in chunk],
-        page_size=page_size,
-        page_number=page_number,
-        total=total,
-        path="/api/v2/gdpr/requests",
+    return JSONResponse(
+        entity_listing(
+            [render_request(r, base) for r in chunk],
+            page_size=page_size,
+            page_number=page_number,
+            total=total,
+            path="/api/v2/gdpr/requests",
+        )
     )
 
 
 @router.get("/api/v2/gdpr/requests/{requestId}")
-def get_gdpr_request(request: Request, requestId: str) -> dict[str, Any]:
+def get_gdpr_request(request: Request, requestId: str) -> JSONResponse:
     found = sandbox(request).gdpr.get(requestId, polled=True)
-    return render_request(found, str(request.base_url))
+    return JSONResponse(render_request(found, str(request.base_url)))
 
 
 @router.get("/api/v2/gdpr/subjects")
@@ -59,7 +61,7 @@ def get_gdpr_subjects(
     request: Request,
     search_type: str | None = Query(None, alias="searchType"),
     search_value: str | None = Query(None, alias="searchValue"),
-) -> dict[str, Any]:
+) -> JSONResponse:
     if not search_type:
         raise bad_request("searchType is required.", "searchType")
     if search_type not in SEARCH_TYPES:
@@ -76,4 +78,4 @@ def get_gdpr_subjects(
         extra={"searchType": search_type},
     )
     # the listing's URIs must not echo the searched value (it is personal data)
-    return listing
+    return JSONResponse(listing)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -53,13 +55,13 @@ from genesys_cloud.token_cache import SHARED_TOKENS
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
 class _Answer:
     """What the retry loop needs from an aiohttp response, read before the response is released."""
 
-    def __init__(self, status: int, headers: Any, body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
+    status: int
+    headers: Any  # case-insensitive multidict
+    body: bytes
 
     def json_or_none(self) -> Any:
         return json_or_none(self.body)
@@ -152,6 +154,8 @@ class GenesysCloudAsyncHook(BaseHook):
             idempotent=is_idempotent(method) if idempotent is None else idempotent,
             rng=self._rng,
         )
+        if not path.startswith("/"):
+            raise ValueError("the path must start with '/', e.g. /api/v2/gdpr/requests")
         url = settings.api_url + path
         while True:
             token = await self.get_token()
@@ -280,9 +284,8 @@ class GenesysCloudAsyncHook(BaseHook):
     ) -> _Answer:
         session = await self._get_session()
         settings = await self.get_settings()
-        ssl: Any = None if settings.verify is True else settings.verify
         async with session.request(
-            method, url, params=params, json=json, headers=headers, ssl=ssl, **kwargs
+            method, url, params=params, json=json, headers=headers, ssl=_ssl_option(settings.verify), **kwargs
         ) as response:
             body = await response.read()
             return _Answer(response.status, response.headers, body)
@@ -307,3 +310,10 @@ def _classify(exc: BaseException) -> TransportFailure:
     if isinstance(exc, asyncio.TimeoutError):
         return TransportFailure.TIMEOUT
     return TransportFailure.OTHER
+
+
+def _ssl_option(verify: bool | str) -> bool | ssl.SSLContext:
+    """aiohttp's `ssl=`: True (verify), False (do not), or a context trusting the CA bundle at `verify`."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return bool(verify)

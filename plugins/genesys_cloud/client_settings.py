@@ -77,5 +77,12 @@ class ClientSettings:
             retry=retry,
             rate_limit_per_minute=float(ceiling) if ceiling else None,
             timeout_seconds=timeout,
-            verify=options.get("verify", True),
+            verify=_verify_option(options.get("verify", True)),
         )
+
+
+def _verify_option(value: Any) -> bool | str:
+    """TLS verification from an extra: a bool, "true"/"false" text, or the path of a CA bundle."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value if isinstance(value, str) else bool(value)

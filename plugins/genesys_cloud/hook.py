@@ -194,6 +194,8 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, HttpHook):
             idempotent=is_idempotent(method) if idempotent is None else idempotent,
             rng=self._rng,
         )
+        if not path.startswith("/"):
+            raise ValueError("the path must start with '/', e.g. /api/v2/gdpr/requests")
         url = settings.api_url + path
         while True:
             token = self.get_token()

@@ -327,6 +327,9 @@ class Org:
                     "externalContacts": len(self.external_contacts),
                     "conversations": len(self.conversations),
                     "activeConversations": sum(c.active for c in conversations),
+                    "stuckActiveConversations": sum(
+                        c.active and c.start < self.retention_cutoff for c in conversations
+                    ),
                     "recordings": sum(len(c.recordings) for c in conversations),
                     "deletedRecordings": sum(
                         r.file_state == "DELETED" for c in conversations for r in c.recordings

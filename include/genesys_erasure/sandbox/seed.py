@@ -9,8 +9,10 @@ Shape (fractions of the non-placeholder customers):
 * ~60 % of the others have an external contact that most of their conversations show;
 * two `placeholder` customers (`+10000000000`, `noemail@example.com`) shared by many conversations under
   many different names;
-* ~0.5 % of conversations still active (recent customers), ~1 % of recorded ones under deletion protection
-  (mostly expired customers'), recordings ARCHIVED after two years, deleteDate seven years after the end.
+* ~0.5 % of conversations still active: almost all started in the last hours by recent customers, but
+  one in twenty is a years-old e-mail/callback that never ended, held by an expired customer;
+* ~1 % of recorded conversations under deletion protection (mostly expired customers'), recordings
+  ARCHIVED after two years, deleteDate seven years after the end.
 Dates are relative to the clock's start (settings.now), so a fixed `now` gives byte-identical data.
 """
 
@@ -289,8 +291,17 @@ class _Seeder:
         return conversation
 
     def _active_conversations(self, customers: list[Customer], count: int) -> None:
+        # a few conversations opened years ago never ended (stuck e-mails/callbacks): their customers are
+        # expired by last contact, yet an active conversation blocks a complete erasure
+        expired = [c for c in customers if c.activity == "expired" and not c.fragmented and c.emails]
+        stuck = min(len(expired), max(1, count // 20)) if count >= 5 else 0
+        for customer in self.rng.sample(expired, stuck):
+            start = _between(self.rng, self.horizon, self.cutoff - 2 * DAY)
+            self._add(
+                customer, self.rng.choice(("email", "callback")) if customer.phones else "email", start, None
+            )
         recent = [c for c in customers if c.activity == "recent" and not c.fragmented] or customers
-        for index in range(count):
+        for index in range(count - stuck):
             customer = recent[index % len(recent)]
             media = self.rng.choice(("voice", "voice", "message", "email"))
             media = self._media(customer, 99) if media == "email" and not customer.emails else media

@@ -85,11 +85,18 @@ def test_some_conversations_are_newer_than_the_analytics_lag():
     assert any(c.start > lag_start and not c.active for c in org.conversations.values())
 
 
-def test_active_conversations_belong_to_recent_customers():
+def test_recently_started_active_conversations_belong_to_recent_customers():
     org = _seed()
-    active = [c for c in org.conversations.values() if c.active]
+    active = [c for c in org.conversations.values() if c.active and c.start > FIXED_NOW - timedelta(days=2)]
     assert active
     assert {org.customers[c.customer_id].activity for c in active} == {"recent"}
+
+
+def test_some_expired_customers_have_a_years_old_conversation_that_never_ended():
+    org = _seed(replace(SMALL, customers=200, conversations=2000))
+    stuck = org.customers_where(activity="expired", has_active_conversation=True)
+    assert stuck
+    assert all(org.is_expired(c) for c in stuck)
 
 
 def test_fragmented_customers_use_email_and_phone_in_separate_conversations():

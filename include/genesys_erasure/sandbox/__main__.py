@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         elif item.name == "agents":
             parser.add_argument(flag, type=int, default=None, help="number of agents (default customers/40)")
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=f"default {default}")
+            kind = {"int": int, "float": float, "str": str}[str(item.type)]
+            parser.add_argument(flag, type=kind, default=default, help=f"default {default}")
     return parser
 
 

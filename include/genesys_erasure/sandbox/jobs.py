@@ -10,12 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from genesys_erasure.sandbox.candidates import candidate_conversations
 from genesys_erasure.sandbox.clock import SandboxClock
 from genesys_erasure.sandbox.errors import ApiError, bad_request, not_found
 from genesys_erasure.sandbox.filters import (
     ParsedQuery,
     active_during,
-    candidate_conversations,
     conversation_matches,
     sort_key,
     started_on_touched_day,

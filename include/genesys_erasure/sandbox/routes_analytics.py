@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from genesys_erasure.sandbox.candidates import candidate_conversations
 from genesys_erasure.sandbox.clock import format_instant
 from genesys_erasure.sandbox.errors import bad_request, not_found
 from genesys_erasure.sandbox.filters import (
-    candidate_conversations,
     conversation_matches,
     parse_query,
     sort_key,

@@ -271,3 +271,37 @@ def test_unknown_dimension_is_a_400_naming_the_predicate(shared_api):
     response = shared_api.post(QUERY, json=body)
     assert response.status_code == 400
     assert response.json()["details"][0]["fieldName"] == "segmentFilters[0].predicates[0].dimension"
+
+
+def test_or_filter_finds_each_named_customer_and_and_filter_narrows(api, fresh_sandbox):
+    org = fresh_sandbox.org
+    first = org.add_customer(phones=["+442079460561"], emails=["first.one@example.com"], name="First One")
+    second = org.add_customer(phones=["+442079460562"], name="Second One")
+    start = FIXED_NOW - timedelta(days=2)
+    voice_first = org.add_conversation(first, start=start)
+    mail_first = org.add_conversation(first, media="email", start=start + timedelta(minutes=1))
+    voice_second = org.add_conversation(second, start=start + timedelta(minutes=2))
+    interval = _interval(FIXED_NOW - timedelta(days=3), FIXED_NOW)
+    either = [
+        {
+            "type": "or",
+            "predicates": [
+                {"dimension": "ani", "value": "tel:+442079460561"},
+                {"dimension": "ani", "value": "tel:+442079460562"},
+                {"dimension": "addressFrom", "value": "FIRST.ONE@example.com"},
+            ],
+        }
+    ]
+    found = api.post(QUERY, json={"interval": interval, "segmentFilters": either}).json()["conversations"]
+    assert {c["conversationId"] for c in found} == {voice_first, mail_first, voice_second}
+    narrowed = [
+        {
+            "type": "and",
+            "predicates": [
+                {"dimension": "externalContactId", "value": first.external_contact_id},
+                {"dimension": "mediaType", "value": "email"},
+            ],
+        }
+    ]
+    found = api.post(QUERY, json={"interval": interval, "segmentFilters": narrowed}).json()["conversations"]
+    assert [c["conversationId"] for c in found] == [mail_first]

@@ -60,6 +60,7 @@ from genesys_erasure.ledger_states import (
     IN_FLIGHT_STATES,
     SUBMITTABLE_STATES,
     LedgerError,
+    SubjectSource,
     SubjectState,
     SubmissionRefused,
     check_transition,
@@ -154,6 +155,27 @@ class Ledger:
             for subject_hash in hashes:
                 self._replan(conn, select_locked(conn, subject_hash), None, run_id, False, now, outcome)
         return outcome.freeze()
+
+    def adopt_in_flight(self, run_id: str, *, source: SubjectSource | str, now=None) -> tuple[str, ...]:
+        """Take over subjects of `source` whose request is in flight (submitted or completed) under
+        another run: that run died after posting, or its crash was reconciled. The taking run waits for,
+        verifies and reports them; nothing is posted again."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        adopted: list[str] = []
+        with self._tx() as conn:
+            hashes = conn.scalars(
+                select(subjects.c.subject_hash).where(
+                    subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
+                    subjects.c.source == SubjectSource(source).value,
+                    subjects.c.run_id != run_id,
+                )
+            ).all()
+            for subject_hash in hashes:
+                row = select_locked(conn, subject_hash)
+                conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
+                adopted.append(subject_hash)
+        return tuple(adopted)
 
     def _replan(self, conn, row, plan: SubjectPlan | None, run_id, dry_run, now, outcome: _Outcome) -> None:
         subject_hash, state = row["subject_hash"], S(row["state"])

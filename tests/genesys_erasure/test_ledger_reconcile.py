@@ -134,3 +134,14 @@ def test_genesys_error_on_second_attempt_fails_the_subject(ledger):
         row = ledger.record_error(plan.subject_hash, request_id, now=LATER)
     assert row.state is S.FAILED and row.reason == "genesys_error"
     assert not row.has_sealed_identifiers
+
+
+def test_request_left_in_flight_by_a_dead_run_is_adopted_by_the_next_run_of_its_source(ledger):
+    plan = plan_for(0)
+    ledger.plan([plan], "dead-run", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "dead-run", now=T0)
+    ledger.record_submission(plan.subject_hash, "req-1", now=T0)
+    assert ledger.adopt_in_flight("next-run", source="dsr", now=LATER) == ()
+    assert ledger.adopt_in_flight("next-run", source=plan.source, now=LATER) == (plan.subject_hash,)
+    row = ledger.get(plan.subject_hash)
+    assert row.run_id == "next-run" and row.state is S.SUBMITTED and row.request_ids == ("req-1",)

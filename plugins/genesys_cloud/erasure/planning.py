@@ -173,9 +173,15 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         for plan, reason in quarantined_plans:
             if plan.subject_hash in planned:
                 ledger.mark_quarantined(plan.subject_hash, reason, now=now)
-        carried = (
-            ledger.carry_over_into(run_id, now=now).planned if request.carry_over and not dry_run else ()
-        )
+        carried, adopted = (), ()
+        if request.carry_over and not dry_run:
+            carried_outcome = ledger.carry_over_into(run_id, now=now)
+            carried = carried_outcome.planned
+            # Requests a dead run (or a reconciled crash) left in flight: wait for and verify them here.
+            adopted = (
+                *carried_outcome.resumed,
+                *ledger.adopt_in_flight(run_id, source=request.source, now=now),
+            )
         deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
         to_submit = sorted(
             row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is SubjectState.PLANNED
@@ -186,6 +192,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "seeds": len(seeds),
         "subjects_planned": len(plans),
         "carried_over": len(carried),
+        "adopted_in_flight": len(adopted),
         "to_submit": len(to_submit),
         "deferred_active_conversation": deferred,
         "quarantined": len(quarantined_plans),

@@ -1,0 +1,88 @@
+"""End-to-end fixtures: a real Genesys Cloud sandbox over loopback, an Airflow metadata DB in the
+test session's AIRFLOW_HOME, and `dag.test()` runs of the project's DAGs against them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from genesys_cloud.demo import airflow_environment, demo_config, load_dag
+from genesys_cloud.hook import GenesysCloudHook
+from genesys_erasure.sandbox import SandboxServer, SandboxSettings
+
+TEST_ORG = SandboxSettings(
+    seed=11,
+    customers=120,
+    conversations=1200,
+    rate_limit_per_window=100_000,
+    gdpr_step_seconds=0.05,
+    job_fulfil_seconds=0.05,
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    from airflow.utils.db import resetdb
+
+    resetdb(skip_init=False)
+
+
+@dataclass
+class PurgeStack:
+    sandbox: SandboxServer
+    home: Path
+    config_path: Path
+
+    def configure(self, **overrides: Any) -> None:
+        config = demo_config(self.sandbox.org.summary(), self.home, **overrides)
+        self.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    def run(self, dag_id: str = "genesys_retention_purge", **conf: Any):
+        return load_dag(dag_id).test(run_conf=conf)
+
+    def report(self, run) -> dict[str, Any]:
+        safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in run.run_id)
+        path = self.home / "reports" / f"erasure-report-{safe}.json"
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def hook(self) -> GenesysCloudHook:
+        return GenesysCloudHook()
+
+    def gdpr_request_count(self) -> int:
+        return sum(1 for _ in self.hook().iter_gdpr_requests())
+
+
+@pytest.fixture
+def purge_stack(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., PurgeStack]]:
+    """Start a sandbox (TEST_ORG with overrides), write a purge config, and point Airflow at both."""
+    servers: list[SandboxServer] = []
+
+    def start(**sandbox_overrides: Any) -> PurgeStack:
+        from dataclasses import replace
+
+        sandbox = SandboxServer(replace(TEST_ORG, **sandbox_overrides)).start()
+        servers.append(sandbox)
+        home = tmp_path / "erasure-home"
+        home.mkdir(exist_ok=True)
+        stack = PurgeStack(sandbox, home, home / "purge.yaml")
+        stack.configure()
+        env = airflow_environment(
+            home, sandbox.base_url, sandbox.client_id, sandbox.client_secret, stack.config_path
+        )
+        for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+            env.pop(name)  # keep the test session's Airflow home and DB
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return stack
+
+    yield start
+    for sandbox in servers:
+        sandbox.stop()

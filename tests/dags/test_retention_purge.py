@@ -1,0 +1,193 @@
+"""The nightly retention purge end to end: `dag.test()` against the Genesys Cloud sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from genesys_cloud.erasure.runtime import load_runtime
+from genesys_cloud.erasure.subjects_api import gdpr_subject_body
+from genesys_erasure.evidence import verify_report
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.ledger_records import SubjectPlan
+from genesys_erasure.ledger_states import SubjectSource
+from genesys_erasure.privacy_scan import scan_paths
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def _mentions(hook, conversation_ids, values) -> set[str]:
+    """Which of `values` still appear anywhere in the analytics view of these conversations."""
+    text = json.dumps(hook.get_conversations_details(conversation_ids)).lower()
+    return {value for value in values if value.lower() in text}
+
+
+def _old(stack, years: float = 5.5):
+    return stack.sandbox.org.clock.now() - timedelta(days=int(365 * years))
+
+
+@pytest.fixture
+def stack(purge_stack):
+    return purge_stack()
+
+
+def test_expired_customers_are_erased_verified_and_reported(stack):
+    org = stack.sandbox.org
+    cutoff = org.clock.now() - timedelta(days=1826 + 2)  # the configured retention, with a margin
+    expired = [
+        c
+        for c in org.customers_where(activity="expired", has_active_conversation=False, placeholder=False)
+        if org.last_contact(c) < cutoff
+    ][:5]
+    assert expired, "the seeded org has expired customers"
+    run = stack.run(backfill=True)
+    report = stack.report(run)
+    assert run.state == "success"
+    assert report["counts"]["verified"] >= len(expired)
+    hook = stack.hook()
+    for customer in expired:
+        assert _mentions(hook, customer.conversation_ids, customer.emails + customer.phones) == set()
+    assert verify_report(report, load_runtime({}).signing_key)
+
+
+def test_recent_customers_agents_and_own_numbers_are_untouched(stack):
+    org = stack.sandbox.org
+    recent = org.customers_where(activity="recent")[:5]
+    agent = sorted(org.agents.values(), key=lambda a: a.id)[0]
+    dids = org.summary()["ownNumbers"]["dids"]
+    stack.run(backfill=True)
+    hook = stack.hook()
+    for customer in recent:
+        values = customer.emails + customer.phones
+        assert _mentions(hook, customer.conversation_ids, values), "a recent customer kept their data"
+    all_ids = [cid for customer in recent for cid in customer.conversation_ids]
+    assert _mentions(hook, all_ids, dids), "the org's own numbers are still there"
+    assert agent.id in json.dumps(hook.get_conversations_details(list(org.conversations)[:100]))
+
+
+def test_fragmented_identity_is_erased_under_all_its_identifiers(stack):
+    org = stack.sandbox.org
+    person = org.add_customer(
+        emails=["frag.mented@example.org"], phones=["+442079460123"], name="Frag Mented", fragmented=True
+    )
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.8))
+    org.add_conversation(person, media="voice", direction="inbound", start=_old(stack, 5.6))
+    run = stack.run(backfill=True)
+    assert run.state == "success"
+    remaining = _mentions(stack.hook(), person.conversation_ids, ["frag.mented@example.org", "+442079460123"])
+    assert remaining == set()
+
+
+def test_dry_run_submits_nothing(stack):
+    run = stack.run(backfill=True, dry_run=True)
+    report = stack.report(run)
+    assert run.state == "success"
+    assert report["dry_run"] is True
+    assert stack.gdpr_request_count() == 0
+    assert report["counts"]["dry_run"] > 0
+
+
+def test_rerun_submits_nothing_twice(stack):
+    stack.run(backfill=True)
+    after_first = stack.gdpr_request_count()
+    second = stack.run(backfill=True)
+    assert after_first > 0
+    assert stack.gdpr_request_count() == after_first
+    assert second.state == "success"
+
+
+def test_crash_between_post_and_ledger_write_is_reconciled_not_reposted(stack):
+    org = stack.sandbox.org
+    person = org.add_customer(emails=["crash.victim@example.org"], phones=[], external_contact=False)
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.9))
+    runtime = load_runtime({})
+    identifiers = [Identifier(IdentifierKind.EMAIL, "crash.victim@example.org")]
+    plan = SubjectPlan.build(
+        identifiers, hasher=runtime.hasher, sealer=runtime.sealer, source=SubjectSource.RETENTION
+    )
+    crashed_at = org.clock.now() - timedelta(hours=1)
+    with runtime.open_ledger() as ledger:
+        ledger.plan([plan], "crashed-run", now=crashed_at)
+        ledger.mark_submitting(plan.subject_hash, "crashed-run", now=crashed_at)
+    posted = stack.hook().submit_gdpr_request("GDPR_DELETE", gdpr_subject_body(identifiers))
+    # ...and the worker died here, before the ledger heard of the request.
+
+    stack.run(backfill=True)
+    with runtime.open_ledger() as ledger:
+        row = ledger.get(plan.subject_hash)
+    assert row.request_ids == (posted["id"],)
+    assert row.state.value == "verified"
+    bodies = [r.get("subject", {}) for r in stack.hook().iter_gdpr_requests()]
+    assert sum("crash.victim@example.org" in b.get("emailAddresses", []) for b in bodies) == 1
+
+
+def test_active_conversation_subject_is_deferred_then_erased_by_a_later_run(stack):
+    org = stack.sandbox.org
+    person = org.add_customer(emails=["still.talking@example.org"], phones=[], external_contact=False)
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.9))
+    stuck = org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.5), end=None)
+    first = stack.run(backfill=True)
+    deferred = [s for s in stack.report(first)["subjects"] if s["state"] == "deferred"]
+    assert len(deferred) == 1
+
+    stack.hook().disconnect_conversation(stuck)
+    second = stack.run()
+    erased = [s for s in stack.report(second)["subjects"] if s["subject_hash"] == deferred[0]["subject_hash"]]
+    assert erased and erased[0]["state"] == "verified"
+    assert _mentions(stack.hook(), person.conversation_ids, ["still.talking@example.org"]) == set()
+
+
+def test_protected_recording_is_reported_as_a_legal_hold_exemption(stack):
+    org = stack.sandbox.org
+    person = org.add_customer(emails=[], phones=["+442079460777"], external_contact=False)
+    org.add_conversation(person, media="voice", direction="inbound", start=_old(stack, 5.7), protected=True)
+    report = stack.report(stack.run(backfill=True))
+    assert report["legal_hold_exemptions"], "the protected recording is listed as an exemption"
+
+
+def test_report_signature_fails_when_one_byte_changes(stack):
+    report = stack.report(stack.run(backfill=True, dry_run=True))
+    key = load_runtime({}).signing_key
+    assert verify_report(report, key)
+    tampered = json.loads(json.dumps(report).replace('"dry_run": true', '"dry_run": false', 1))
+    assert not verify_report(tampered, key)
+
+
+def test_implausibly_shared_number_is_quarantined_not_submitted(stack):
+    stack.configure(quarantine_conversation_threshold=10)
+    org = stack.sandbox.org
+    switchboard = "+442079460999"
+    for number in range(12):
+        person = org.add_customer(
+            phones=[switchboard], emails=[], external_contact=False, name=f"Caller {number}"
+        )
+        org.add_conversation(
+            person, media="voice", direction="inbound", start=_old(stack, 5.5 + number / 100)
+        )
+    report = stack.report(stack.run(backfill=True))
+    assert report["counts"]["quarantined"] >= 1
+    bodies = [r.get("subject", {}) for r in stack.hook().iter_gdpr_requests()]
+    assert not any(switchboard in b.get("phoneNumbers", []) for b in bodies)
+
+
+def test_bad_config_fails_the_first_task_before_any_call(stack):
+    stack.configure(retention_days=30)  # below the 365-day floor
+    run = stack.run(backfill=True)
+    assert run.state == "failed"
+    assert stack.gdpr_request_count() == 0
+
+
+def test_privacy_scan_finds_no_planted_identifier(stack, tmp_path):
+    import os
+
+    org = stack.sandbox.org
+    planted = ["planted.person@example.org", "+442079461234", "Plantagenet Quux"]
+    person = org.add_customer(emails=planted[:1], phones=planted[1:2], name=planted[2])
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.8))
+    org.add_conversation(person, media="voice", direction="inbound", start=_old(stack, 5.7))
+    run = stack.run(backfill=True)
+    assert run.state == "success"
+    hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], planted)
+    assert hits == [], f"planted identifiers found in: {sorted({str(h.path) for h in hits})}"

@@ -1,4 +1,4 @@
-"""Start bqemulator offline. Run with the emulator's own interpreter: `.venv-bq/bin/python THIS_FILE start ...`.
+"""Start bqemulator offline. Run it with the emulator's interpreter: `.venv-bq/bin/python THIS_FILE start`.
 
 bqemulator 1.4.0 refuses to start when DuckDB's `spatial` extension cannot be downloaded
 (`DuckDBEngine._load_spatial` raises). This machine has no network but loopback, and erasure needs no
@@ -15,7 +15,9 @@ import sys
 
 
 def _skip_spatial(self) -> None:  # the signature of DuckDBEngine._load_spatial
-    sys.stderr.write("bqemulator_launcher: DuckDB spatial extension not loaded (GEOGRAPHY/ST_* unavailable)\n")
+    sys.stderr.write(
+        "bqemulator_launcher: DuckDB spatial extension not loaded (GEOGRAPHY/ST_* unavailable)\n"
+    )
 
 
 def main(argv: list[str]) -> None:

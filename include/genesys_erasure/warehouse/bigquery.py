@@ -1,0 +1,205 @@
+"""Erase subjects from the BigQuery tables of one mapped dataset, through a `bigquery.Client`.
+
+The Airflow layer supplies the client (see plugins/genesys_cloud/warehouse_hooks.py). Per run: check the
+mapping against INFORMATION_SCHEMA.COLUMNS, read the dataset's time-travel window, open a session and load
+all keys into one session TEMP table (bound array parameters), then per table ONE script job: a
+transaction with count before, ONE DELETE/UPDATE, count after. BigQuery allows 2 running and 20 queued
+DML statements per table; this executor runs one job at a time and waits for it, so it never queues
+more than one (the Airflow pool keeps separate runs apart).
+
+Rows still in the streaming buffer (written by `tabledata.insertAll` in the last ~30 minutes) cannot be
+changed by DML: BigQuery fails the statement, the transaction rolls back, and the table is reported as
+`pending_streaming_buffer` with its matching rows counted, so the next run retries it.
+
+rows_affected is `before - after` inside the transaction (exact: the DML removes every matching row, and
+the transaction sees no other writer); bqemulator does not implement `@@row_count`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from google.api_core.exceptions import GoogleAPICallError
+from google.cloud import bigquery
+
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.warehouse.catalog import ResolvedTable, TableCatalog, resolve_against_catalog
+from genesys_erasure.warehouse.mapping import ConnectionMapping, WarehouseKind
+from genesys_erasure.warehouse.planning import (
+    BigQueryTablePlan,
+    ErasureSubjects,
+    KeySet,
+    build_key_set,
+    key_groups_for,
+    new_keys_table_name,
+    plan_bigquery_table,
+    quote_bigquery,
+)
+from genesys_erasure.warehouse.results import TableErasureResult
+from genesys_erasure.warehouse.retention import RetentionWindow, bigquery_window
+
+KEY_LOAD_CHUNK = 10_000
+STREAMING_BUFFER_MARKER = "streaming buffer"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_streaming_buffer_error(exc: BaseException) -> bool:
+    """True for BigQuery's refusal to run DML over streaming-buffer rows. The service answers 400
+    invalidQuery: "UPDATE or DELETE statement over table P.D.T would affect rows in the streaming buffer,
+    which is not supported"."""
+    if not isinstance(exc, GoogleAPICallError):
+        return False
+    messages = [str(getattr(exc, "message", "") or "")]
+    messages += [
+        str(e.get("message", "")) for e in (getattr(exc, "errors", None) or []) if isinstance(e, dict)
+    ]
+    return any(STREAMING_BUFFER_MARKER in m.lower() for m in messages)
+
+
+def project_of(client: bigquery.Client, conn: ConnectionMapping) -> str:
+    if conn.kind is not WarehouseKind.BIGQUERY or conn.dataset is None:
+        raise ValueError(f"connection {conn.name!r} is not a BigQuery mapping")
+    project = conn.project or client.project
+    if not project:
+        raise ValueError(f"connection {conn.name!r}: no project in the mapping or the client")
+    return project
+
+
+def read_bigquery_catalog(client: bigquery.Client, conn: ConnectionMapping) -> TableCatalog:
+    project = project_of(client, conn)
+    schema_view = quote_bigquery(f"{project}.{conn.dataset}.INFORMATION_SCHEMA.COLUMNS")
+    sql = (
+        f"SELECT table_name, column_name, data_type FROM {schema_view}"
+        " WHERE LOWER(table_name) IN UNNEST(@names)"
+    )
+    names = sorted({t.name.lower() for t in conn.tables})
+    config = bigquery.QueryJobConfig(
+        query_parameters=[bigquery.ArrayQueryParameter("names", "STRING", names)]
+    )
+    tables: dict[str, dict[str, str]] = {}
+    for row in client.query(sql, job_config=config).result():
+        tables.setdefault(row[0], {})[row[1]] = str(row[2]).upper()
+    return TableCatalog(tables)
+
+
+def check_bigquery_mapping(client: bigquery.Client, conn: ConnectionMapping) -> tuple[ResolvedTable, ...]:
+    """Raise `MappingError` (naming file/connection/table/column) unless every mapped name exists."""
+    return resolve_against_catalog(conn, read_bigquery_catalog(client, conn))
+
+
+def read_bigquery_retention(client: bigquery.Client, conn: ConnectionMapping) -> RetentionWindow:
+    """The dataset's `max_time_travel_hours` (+ 7 days fail-safe); the documented default if unset."""
+    try:
+        dataset = client.get_dataset(bigquery.DatasetReference(project_of(client, conn), conn.dataset))
+        hours = dataset.max_time_travel_hours
+    except GoogleAPICallError:
+        hours = None
+    return bigquery_window(hours, source="dataset_metadata")
+
+
+def erase_bigquery(
+    client: bigquery.Client,
+    conn: ConnectionMapping,
+    subjects: ErasureSubjects,
+    hasher: KeyedHasher,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+) -> tuple[TableErasureResult, ...]:
+    """Erase `subjects` from every table of `conn`; one DML job per table, one table at a time."""
+    project = project_of(client, conn)
+    tables = check_bigquery_mapping(client, conn)  # before any statement that changes anything
+    window = read_bigquery_retention(client, conn)
+    group_ids = key_groups_for(tables)
+    keys = build_key_set(subjects, hasher, group_ids)
+    keys_table = new_keys_table_name()
+    session_id = _open_session_with_keys(client, keys_table, keys) if keys.size else None
+    results = []
+    try:
+        for table in tables:
+            plan = plan_bigquery_table(table, project, conn.dataset, keys_table, group_ids, clock().date())
+            if session_id is None:
+                results.append(_result(conn, plan, 0, 0, window, clock(), pending=False, statements=0))
+            else:
+                results.append(_erase_table(client, conn, plan, window, session_id, clock))
+    finally:
+        if session_id is not None:
+            _close_session(client, session_id, keys_table)
+    return tuple(results)
+
+
+def _erase_table(client, conn, plan: BigQueryTablePlan, window, session_id, clock) -> TableErasureResult:
+    try:
+        rows = list(client.query(plan.script, job_config=_in_session(session_id)).result())
+    except GoogleAPICallError as exc:
+        if not is_streaming_buffer_error(exc):
+            raise
+        # The transaction rolled back; count what waits for the buffer to flush (reads are allowed).
+        count = list(client.query(plan.count_sql, job_config=_in_session(session_id)).result())
+        remaining = int(count[0][0])
+        return _result(conn, plan, remaining, remaining, window, clock(), pending=True, statements=1)
+    before, after = int(rows[0]["rows_before"]), int(rows[0]["rows_after"])
+    return _result(conn, plan, before, after, window, clock(), pending=False, statements=1)
+
+
+def _open_session_with_keys(client: bigquery.Client, keys_table: str, keys: KeySet) -> str:
+    create = f"CREATE TEMP TABLE {quote_bigquery(keys_table)} (key_group INT64, key_value STRING)"
+    job = client.query(create, job_config=bigquery.QueryJobConfig(create_session=True))
+    job.result()
+    session_id = job.session_info.session_id
+    insert = (
+        f"INSERT INTO {quote_bigquery(keys_table)} (key_group, key_value)"
+        " SELECT @key_group, v FROM UNNEST(@key_values) AS v"
+    )
+    for group_id, values in sorted(keys.values.items()):
+        for start in range(0, len(values), KEY_LOAD_CHUNK):
+            config = _in_session(session_id)
+            config.query_parameters = [
+                bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
+                bigquery.ArrayQueryParameter(
+                    "key_values", "STRING", list(values[start : start + KEY_LOAD_CHUNK])
+                ),
+            ]
+            client.query(insert, job_config=config).result()
+    return session_id
+
+
+def _close_session(client: bigquery.Client, session_id: str, keys_table: str) -> None:
+    # Drop the keys explicitly (bqemulator keeps temp tables past the session), then end the session.
+    with suppress(Exception):
+        client.query(
+            f"DROP TABLE IF EXISTS {quote_bigquery(keys_table)}", job_config=_in_session(session_id)
+        ).result()
+    with suppress(Exception):
+        client.query("CALL BQ.ABORT_SESSION()", job_config=_in_session(session_id)).result()
+
+
+def _in_session(session_id: str) -> bigquery.QueryJobConfig:
+    return bigquery.QueryJobConfig(
+        connection_properties=[bigquery.ConnectionProperty("session_id", session_id)]
+    )
+
+
+def _result(conn, plan, before, remaining, window, deleted_at, *, pending: bool, statements: int):
+    return TableErasureResult(
+        connection=conn.name,
+        table=plan.qualified_name.strip("`"),
+        action=plan.table.action.value,
+        rows_matched_before=before,
+        rows_affected=0 if pending else before - remaining,
+        rows_remaining=remaining,
+        unrecoverable_after=window.unrecoverable_after(deleted_at),
+        retention_source=window.source,
+        pending_streaming_buffer=pending,
+        statements_issued=statements,
+    )
+
+
+def query_count(client: Any, sql: str) -> int:
+    """Small helper for tests and the demo: the first column of the first row."""
+    return int(next(iter(client.query(sql).result()))[0])

@@ -1,0 +1,201 @@
+"""Erase subjects from the Snowflake tables of one mapped connection, through a DB-API connection.
+
+The Airflow layer supplies the connection (`SnowflakeHook.get_conn()`); fakesnow's server mode serves the
+same connector locally. Per run: check the mapping against INFORMATION_SCHEMA, read each table's retention
+(SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy), then per table
+ONE transaction: count, ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back,
+so each table is all-or-nothing for the run and a re-run finishes the job.
+
+Placeholders are pyformat (`%s`), the connector's default; a connection opened with paramstyle qmark gets
+`?` instead (names are plain identifiers, so no `%` appears in SQL text otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.warehouse.catalog import ResolvedTable, TableCatalog, resolve_against_catalog
+from genesys_erasure.warehouse.mapping import ConnectionMapping, WarehouseKind
+from genesys_erasure.warehouse.planning import (
+    ErasureSubjects,
+    build_key_set,
+    key_groups_for,
+    new_keys_table_name,
+    plan_snowflake_table,
+    quote_snowflake,
+)
+from genesys_erasure.warehouse.results import TableErasureResult
+from genesys_erasure.warehouse.retention import RetentionWindow, snowflake_window
+
+KEY_LOAD_CHUNK = 20_000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def namespace_of(conn: ConnectionMapping) -> tuple[str, str]:
+    """Database and schema as Snowflake resolves unquoted names: upper case."""
+    if conn.kind is not WarehouseKind.SNOWFLAKE or conn.database is None or conn.schema is None:
+        raise ValueError(f"connection {conn.name!r} is not a Snowflake mapping")
+    return conn.database.upper(), conn.schema.upper()
+
+
+def read_snowflake_catalog(connection: Any, conn: ConnectionMapping) -> TableCatalog:
+    """Columns of the mapped tables, from INFORMATION_SCHEMA.COLUMNS (names compared case-insensitively)."""
+    database, schema = namespace_of(conn)
+    names = sorted({t.name.upper() for t in conn.tables})
+    placeholders = ", ".join(["%s"] * len(names))
+    columns_view = f"{quote_snowflake(database)}.INFORMATION_SCHEMA.COLUMNS"
+    sql = (
+        f"SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM {columns_view}"
+        f" WHERE TABLE_SCHEMA = %s AND UPPER(TABLE_NAME) IN ({placeholders})"
+    )
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, data_type in _fetchall(connection, sql, (schema, *names)):
+        tables.setdefault(table, {})[column] = str(data_type).upper()
+    return TableCatalog(tables)
+
+
+def check_snowflake_mapping(connection: Any, conn: ConnectionMapping) -> tuple[ResolvedTable, ...]:
+    """Raise `MappingError` (naming file/connection/table/column) unless every mapped name exists."""
+    return resolve_against_catalog(conn, read_snowflake_catalog(connection, conn))
+
+
+def read_snowflake_retention(connection: Any, conn: ConnectionMapping) -> dict[str, RetentionWindow]:
+    """Per actual table name, from SHOW TABLES (`retention_time`, `kind`); tables it omits get defaults."""
+    database, schema = namespace_of(conn)
+    windows: dict[str, RetentionWindow] = {}
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"SHOW TABLES IN SCHEMA {quote_snowflake(database)}.{quote_snowflake(schema)}")
+            columns = [d[0].lower() for d in cursor.description]
+            for row in cursor.fetchall():
+                record = dict(zip(columns, row, strict=False))
+                windows[str(record.get("name"))] = snowflake_window(
+                    record.get("retention_time"), record.get("kind"), source="show_tables"
+                )
+        finally:
+            cursor.close()
+    except Exception:
+        return {}
+    return windows
+
+
+def erase_snowflake(
+    connection: Any,
+    conn: ConnectionMapping,
+    subjects: ErasureSubjects,
+    hasher: KeyedHasher,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+) -> tuple[TableErasureResult, ...]:
+    """Erase `subjects` from every table of `conn`; one DELETE/UPDATE per table. See the module doc."""
+    database, schema = namespace_of(conn)
+    tables = check_snowflake_mapping(connection, conn)  # before any statement that changes anything
+    retention = read_snowflake_retention(connection, conn)
+    group_ids = key_groups_for(tables)
+    keys = build_key_set(subjects, hasher, group_ids)
+    style = _placeholder(connection)
+    keys_table = new_keys_table_name()
+    results = []
+    cursor = connection.cursor()
+    try:
+        if keys.size:
+            _load_keys(cursor, database, schema, keys_table, keys.rows(), style)
+        for table in tables:
+            window = retention.get(table.name) or snowflake_window(None, None, source="default")
+            plan = plan_snowflake_table(table, database, schema, keys_table, group_ids, clock().date())
+            if not keys.size:
+                results.append(_result(conn, plan.qualified_name, table, 0, 0, 0, window, clock(), 0))
+                continue
+            results.append(_erase_table(cursor, conn, plan, window, style, clock))
+    finally:
+        if keys.size:
+            with suppress(Exception):
+                cursor.execute(f"DROP TABLE IF EXISTS {_keys_name(database, schema, keys_table)}")
+        with suppress(Exception):
+            cursor.close()
+    return tuple(results)
+
+
+def _erase_table(cursor, conn, plan, window, style, clock) -> TableErasureResult:
+    count_sql, dml_sql = _render(plan.count_sql, style), _render(plan.dml_sql, style)
+    try:
+        cursor.execute("BEGIN")
+        cursor.execute(count_sql, plan.params)
+        before = int(cursor.fetchone()[0])
+        cursor.execute(dml_sql, plan.params)
+        affected = int(cursor.rowcount or 0)
+        cursor.execute(count_sql, plan.params)
+        remaining = int(cursor.fetchone()[0])
+        cursor.execute("COMMIT")
+    except BaseException:
+        # A dead connection cannot roll back; the warehouse aborts the open transaction on its own.
+        with suppress(Exception):
+            cursor.execute("ROLLBACK")
+        raise
+    return _result(conn, plan.qualified_name, plan.table, before, affected, remaining, window, clock(), 1)
+
+
+def _load_keys(cursor, database, schema, keys_table, rows, style) -> None:
+    name = _keys_name(database, schema, keys_table)
+    cursor.execute(f"USE SCHEMA {quote_snowflake(database)}.{quote_snowflake(schema)}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} (KEY_GROUP NUMBER, KEY_VALUE VARCHAR)")
+    # One bound JSON document per chunk: the values stay parameters, and the statement text stays tiny.
+    insert = _render(
+        f"INSERT INTO {name} (KEY_GROUP, KEY_VALUE) SELECT value[0]::NUMBER, value[1]::VARCHAR"
+        " FROM TABLE(FLATTEN(INPUT => PARSE_JSON(%s)))",
+        style,
+    )
+    for start in range(0, len(rows), KEY_LOAD_CHUNK):
+        cursor.execute(insert, (json.dumps(rows[start : start + KEY_LOAD_CHUNK]),))
+
+
+def _keys_name(database: str, schema: str, keys_table: str) -> str:
+    # Unqualified: a temporary table lives in the session's current schema (set by `_load_keys`), and
+    # fakesnow refuses qualified temporary names.
+    return quote_snowflake(keys_table)
+
+
+def _result(conn, qualified, table, before, affected, remaining, window, deleted_at, statements):
+    return TableErasureResult(
+        connection=conn.name,
+        table=qualified.replace('"', ""),
+        action=table.action.value,
+        rows_matched_before=before,
+        rows_affected=affected,
+        rows_remaining=remaining,
+        unrecoverable_after=window.unrecoverable_after(deleted_at),
+        retention_source=window.source,
+        pending_streaming_buffer=False,
+        statements_issued=statements,
+    )
+
+
+def _placeholder(connection: Any) -> str:
+    style = getattr(connection, "_paramstyle", None) or "pyformat"
+    if style in ("pyformat", "format"):
+        return "%s"
+    if style == "qmark":
+        return "?"
+    raise ValueError(f"unsupported Snowflake paramstyle {style!r} (use pyformat or qmark)")
+
+
+def _render(sql: str, placeholder: str) -> str:
+    return sql if placeholder == "%s" else sql.replace("%s", placeholder)
+
+
+def _fetchall(connection: Any, sql: str, params: tuple) -> list[tuple]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

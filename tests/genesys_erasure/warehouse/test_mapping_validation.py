@@ -1,0 +1,149 @@
+"""A bad mapping is refused with a message naming file, connection, table and column, before any statement
+changes a mapped table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from genesys_erasure.warehouse.mapping import MappingError, WarehouseMapping, load_mapping
+from tests.genesys_erasure.warehouse.support import (
+    ALICE,
+    ALL_EVENT_IDS,
+    RecordingBigQueryClient,
+    RecordingSnowflakeConnection,
+    delete_table_mapping,
+    event_ids,
+    event_rows,
+    events_table,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _recording(warehouse):
+    if warehouse.kind == "snowflake":
+        return RecordingSnowflakeConnection(warehouse.open())
+    return RecordingBigQueryClient(warehouse.open())
+
+
+def _changing_statements(recorder) -> list[str]:
+    texts = recorder.statements if hasattr(recorder, "statements") else recorder.queries
+    verbs = ("DELETE", "UPDATE", "INSERT", "CREATE", "DROP", "BEGIN", "DECLARE")
+    return [t for t in texts if t.lstrip().upper().startswith(verbs)]
+
+
+def test_missing_table_is_reported_before_any_statement_and_the_tables_stay_intact(warehouse, hasher):
+    warehouse.seed(events_table(), event_rows(hasher))
+    conn = warehouse.mapping([delete_table_mapping(), delete_table_mapping(name="NO_SUCH_TABLE")])
+    recorder = _recording(warehouse)
+
+    with pytest.raises(MappingError) as error:
+        warehouse.erase(conn, ALICE, connection=recorder)
+
+    assert "test-mapping.yaml" in str(error.value)
+    assert "table 'NO_SUCH_TABLE': table not found" in str(error.value)
+    assert _changing_statements(recorder) == []
+    assert event_ids(warehouse.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS
+
+
+def test_unknown_column_is_reported_before_any_statement_and_the_table_stays_intact(warehouse, hasher):
+    warehouse.seed(events_table(), event_rows(hasher))
+    columns = [
+        {"name": "CUSTOMER_EMAIL", "identifier": "email"},
+        {"name": "FAX_NUMBER", "identifier": "phone"},
+    ]
+    conn = warehouse.mapping([delete_table_mapping(columns=columns)])
+    recorder = _recording(warehouse)
+
+    with pytest.raises(MappingError) as error:
+        warehouse.erase(conn, ALICE, connection=recorder)
+
+    (problem,) = error.value.problems
+    assert (problem.table, problem.column, problem.reason) == (
+        "CONVERSATION_EVENTS",
+        "FAX_NUMBER",
+        "column not found in the table",
+    )
+    assert _changing_statements(recorder) == []
+    assert event_ids(warehouse.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS
+
+
+def test_column_name_carrying_sql_is_rejected_by_validation_and_the_table_stays_intact(warehouse, hasher):
+    warehouse.seed(events_table(), event_rows(hasher))
+    bad = [{"name": "email; DROP TABLE x", "identifier": "email"}]
+
+    with pytest.raises(MappingError) as error:
+        warehouse.mapping([delete_table_mapping(columns=bad)])
+
+    (problem,) = error.value.problems
+    assert problem.column == "email; DROP TABLE x"
+    assert "not a plain SQL identifier" in problem.reason
+    assert event_ids(warehouse.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS
+
+
+def test_identifier_column_that_is_not_a_string_is_rejected(warehouse, hasher):
+    warehouse.seed(events_table(), event_rows(hasher))
+    columns = [{"name": "EVENT_DATE", "identifier": "email"}]
+
+    with pytest.raises(MappingError, match="identifier columns must be strings"):
+        warehouse.erase(warehouse.mapping([delete_table_mapping(columns=columns)]), ALICE)
+
+
+def test_every_static_problem_is_reported_at_once_with_its_location():
+    document = {
+        "connections": [
+            {
+                "name": "sf",
+                "type": "snowflake",
+                "airflow_conn_id": "sf",
+                "database": "DB",
+                "tables": [
+                    {"name": "T1", "action": "truncate", "columns": [{"name": "C", "identifier": "email"}]},
+                    {"name": "T2", "columns": [{"name": "C", "identifier": "fax", "form": "md5"}]},
+                    {"name": "T3", "action": "redact", "columns": [{"name": "C", "identifier": "email"}]},
+                ],
+            }
+        ]
+    }
+
+    with pytest.raises(MappingError) as error:
+        WarehouseMapping.from_dict(document, source="mapping.yaml")
+
+    found = {
+        (p.connection, p.table, p.column, p.reason.split(";")[0].split(" is ")[0])
+        for p in error.value.problems
+    }
+    assert found == {
+        ("sf", None, None, "'schema'"),
+        ("sf", "T1", None, "'action'"),
+        ("sf", "T2", "C", "'identifier'"),
+        ("sf", "T2", "C", "'form'"),
+        (
+            "sf",
+            "T3",
+            None,
+            "action 'redact' needs a non-empty 'redact_columns' list (the columns set to NULL)",
+        ),
+    }
+    assert all(p.source == "mapping.yaml" for p in error.value.problems)
+
+
+def test_redaction_that_would_keep_a_raw_email_is_rejected(snowflake_wh, hasher):
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    table = {
+        "name": "CONVERSATION_EVENTS",
+        "action": "redact",
+        "redact_columns": ["CUSTOMER_PHONE"],
+        "columns": [{"name": "CUSTOMER_EMAIL", "identifier": "email"}],
+    }
+
+    with pytest.raises(MappingError, match="must be listed in redact_columns"):
+        snowflake_wh.erase(snowflake_wh.mapping([table]), ALICE)
+
+
+def test_example_mapping_shipped_with_the_project_is_valid():
+    mapping = load_mapping(REPO_ROOT / "config" / "warehouse_mapping.example.yaml")
+
+    assert [c.kind.value for c in mapping.connections] == ["snowflake", "bigquery"]

@@ -1,0 +1,301 @@
+"""The analyst's list of data subjects for an ad-hoc erasure: parsed and checked row by row before
+anything is sent to Genesys Cloud.
+
+Input comes inline (a list of values, or of `{"type": …, "value": …}` objects) or as a file: CSV with a
+header naming `value` and optionally `type`, or a JSON list shaped like the inline form. Types are
+`email`, `phone`, `external_contact_id` and `user_id`; without a type, a value holding `@` is read as an
+e-mail address and one that looks like a dialled number as a phone number.
+
+Every problem is a `RowProblem(row, field, reason)`: the row number (1-based position in the list; for
+CSV the line as a spreadsheet shows it, header = row 1), the field (`type`, `value`, a column name, or the
+input as a whole) and a reason code. Raw values never appear in a problem, an exception or a summary.
+By default any bad row stops the run; with `skip_invalid_rows` bad rows are left out and reported.
+Duplicates (after normalisation) are merged and reported by row number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, parse_identifier
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_ROWS = 10_000
+ALLOWED_FIELDS = frozenset({"type", "value"})
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ -]{0,39}")
+_LOOKS_LIKE_PHONE = re.compile(r"\s*(tel:|sips?:)?\s*\+?[0-9 ()./\-]{3,}\s*", re.IGNORECASE)
+_TYPE_ALIASES = {
+    "email": IdentifierKind.EMAIL,
+    "e-mail": IdentifierKind.EMAIL,
+    "phone": IdentifierKind.PHONE,
+    "external_contact_id": IdentifierKind.EXTERNAL_CONTACT,
+    "user_id": IdentifierKind.USER,
+}
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_rows: int = DEFAULT_MAX_ROWS
+
+
+@dataclass(frozen=True, order=True)
+class RowProblem:
+    """`row` is None for a problem with the input as a whole (missing file, too large, wrong format)."""
+
+    row: int | None
+    field: str
+    reason: str
+
+    def describe(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "input"
+        return f"{where}, field '{self.field}': {self.reason}"
+
+
+class SubjectInputError(ValueError):
+    """The subject list cannot be used. The message lists row, field and reason of each problem (at most
+    20 of them, then a count); never a value."""
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = tuple(problems)
+        shown = "; ".join(p.describe() for p in self.problems[:20])
+        more = f"; and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"subject list rejected ({len(self.problems)} problem(s)): {shown}{more}")
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    row: int
+    same_as_row: int
+
+
+@dataclass(frozen=True)
+class SubjectList:
+    """The usable identifiers (normalised, unique, in input order) and what was merged or skipped."""
+
+    identifiers: tuple[Identifier, ...] = field(repr=False)
+    rows_read: int
+    duplicates: tuple[Duplicate, ...] = ()
+    skipped: tuple[RowProblem, ...] = ()
+
+    def counts_by_type(self) -> dict[str, int]:
+        counts = Counter(i.kind.value for i in self.identifiers)
+        return {kind.value: counts.get(kind.value, 0) for kind in IdentifierKind}
+
+    def summary(self) -> dict[str, Any]:
+        """For logs, XCom and the approval text: counts and row numbers only."""
+        return {
+            "rows_read": self.rows_read,
+            "identifiers": len(self.identifiers),
+            "identifiers_by_type": self.counts_by_type(),
+            "duplicates_merged": len(self.duplicates),
+            "duplicate_rows": [d.row for d in self.duplicates],
+            "invalid_rows_skipped": len(self.skipped),
+            "skipped": [{"row": p.row, "field": p.field, "reason": p.reason} for p in self.skipped],
+        }
+
+
+# ---- entry points ------------------------------------------------------------------------------------
+
+
+def parse_inline(
+    entries: Any,
+    *,
+    skip_invalid_rows: bool = False,
+    default_region: str | None = None,
+    limits: InputLimits = InputLimits(),
+) -> SubjectList:
+    """The form's `subjects` Param: a list of strings or of `{type, value}` objects."""
+    if not isinstance(entries, list | tuple):
+        raise SubjectInputError([RowProblem(None, "subjects", "not_a_list")])
+    if len(entries) > limits.max_rows:
+        raise SubjectInputError([RowProblem(None, "subjects", f"too_many_rows (limit {limits.max_rows})")])
+    rows = [(number, entry) for number, entry in enumerate(entries, start=1)]
+    return _collect(rows, "subjects", skip_invalid_rows, default_region)
+
+
+def parse_file(
+    source: bytes | BinaryIO,
+    *,
+    name: str,
+    skip_invalid_rows: bool = False,
+    default_region: str | None = None,
+    limits: InputLimits = InputLimits(),
+) -> SubjectList:
+    """A CSV or JSON file, given as bytes or a binary file-like (the caller opens it, e.g. through
+    Airflow's `ObjectStoragePath`); `name` (its path or URI) picks the format by its suffix."""
+    suffix = name.rsplit("/", 1)[-1].rpartition(".")[2].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    if suffix not in ("csv", "json"):
+        raise SubjectInputError([RowProblem(None, "subjects_file", "not_csv_or_json (use .csv or .json)")])
+    data = source if isinstance(source, bytes) else source.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise SubjectInputError(
+            [RowProblem(None, "subjects_file", f"too_large (limit {limits.max_bytes} bytes)")]
+        )
+    text = _decode(data)
+    rows = _csv_rows(text, limits) if suffix == "csv" else _json_rows(text, limits)
+    return _collect(rows, "subjects_file", skip_invalid_rows, default_region)
+
+
+def missing_file() -> SubjectInputError:
+    return SubjectInputError([RowProblem(None, "subjects_file", "not_found")])
+
+
+# ---- readers -----------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return codecs.decode(data, "utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SubjectInputError(
+            [RowProblem(line, "subjects_file", "not_utf8 (save the file as UTF-8)")]
+        ) from None
+
+
+def _csv_rows(text: str, limits: InputLimits) -> list[tuple[int, Any]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        raise SubjectInputError([RowProblem(1, "header", "unreadable_csv")]) from None
+    if not header or not any(h.strip() for h in header):
+        raise SubjectInputError([RowProblem(None, "subjects_file", "empty_list")])
+    columns = [h.strip().lower() for h in header]
+    problems = [
+        RowProblem(1, _safe_field(h), "unexpected_column (only type and value)")
+        for h in columns
+        if h not in ALLOWED_FIELDS
+    ]
+    if "value" not in columns:
+        problems.append(RowProblem(1, "value", "missing_column"))
+    if problems:
+        raise SubjectInputError(problems)
+    rows: list[tuple[int, Any]] = []
+    try:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue  # blank line
+            if len(rows) >= limits.max_rows:
+                raise SubjectInputError(
+                    [RowProblem(None, "subjects_file", f"too_many_rows (limit {limits.max_rows})")]
+                )
+            row = reader.line_num
+            if len(cells) > len(columns):
+                rows.append((row, _BadRow("row", "too_many_fields")))
+                continue
+            rows.append((row, dict(zip(columns, cells, strict=False))))
+    except csv.Error:
+        raise SubjectInputError([RowProblem(reader.line_num, "subjects_file", "unreadable_csv")]) from None
+    return rows
+
+
+def _json_rows(text: str, limits: InputLimits) -> list[tuple[int, Any]]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        # The decoder's message can quote the text around the error: only the line number leaves here.
+        raise SubjectInputError([RowProblem(error.lineno, "subjects_file", "invalid_json")]) from None
+    if not isinstance(document, list):
+        raise SubjectInputError([RowProblem(None, "subjects_file", "not_a_json_list")])
+    if len(document) > limits.max_rows:
+        raise SubjectInputError(
+            [RowProblem(None, "subjects_file", f"too_many_rows (limit {limits.max_rows})")]
+        )
+    return list(enumerate(document, start=1))
+
+
+@dataclass(frozen=True)
+class _BadRow:
+    field: str
+    reason: str
+
+
+# ---- rows --------------------------------------------------------------------------------------------
+
+
+def _collect(
+    rows: Sequence[tuple[int, Any]], source: str, skip_invalid_rows: bool, default_region: str | None
+) -> SubjectList:
+    if not rows:
+        raise SubjectInputError([RowProblem(None, source, "empty_list")])
+    first_row: dict[Identifier, int] = {}
+    duplicates: list[Duplicate] = []
+    problems: list[RowProblem] = []
+    for number, entry in rows:
+        try:
+            identifier = parse_row(entry, default_region)
+        except _RowError as error:
+            problems.append(RowProblem(number, error.field, error.reason))
+            continue
+        if identifier in first_row:
+            duplicates.append(Duplicate(number, first_row[identifier]))
+        else:
+            first_row[identifier] = number
+    if problems and not skip_invalid_rows:
+        raise SubjectInputError(problems)
+    if not first_row:
+        raise SubjectInputError([*problems, RowProblem(None, source, "no_valid_rows")])
+    return SubjectList(tuple(first_row), len(rows), tuple(duplicates), tuple(problems))
+
+
+class _RowError(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def parse_row(entry: Any, default_region: str | None = None) -> Identifier:
+    """One entry: a bare value (type detected) or a mapping with `value` and optional `type`."""
+    if isinstance(entry, _BadRow):
+        raise _RowError(entry.field, entry.reason)
+    if isinstance(entry, Mapping):
+        unknown = sorted(str(k) for k in entry if k not in ALLOWED_FIELDS)
+        if unknown:
+            raise _RowError(_safe_field(unknown[0]), "unexpected_field (only type and value)")
+        kind_text, value = entry.get("type"), entry.get("value")
+    else:
+        kind_text, value = None, entry
+    if value is None:
+        raise _RowError("value", "missing")
+    if not isinstance(value, str):
+        raise _RowError("value", "not_a_string (quote phone numbers)")
+    if not value.strip():
+        raise _RowError("value", "empty")
+    kind = _kind(kind_text, value)
+    try:
+        return parse_identifier(kind, value, default_region)
+    except InvalidIdentifier as error:
+        raise _RowError("value", f"invalid_{kind.value}: {error.reason}") from None
+
+
+def _kind(kind_text: Any, value: str) -> IdentifierKind:
+    if kind_text is None or (isinstance(kind_text, str) and not kind_text.strip()):
+        if "@" in value and not value.strip().lower().startswith(("sip:", "sips:")):
+            return IdentifierKind.EMAIL
+        if _LOOKS_LIKE_PHONE.fullmatch(value):
+            return IdentifierKind.PHONE
+        raise _RowError("type", "cannot_detect (give the type: email, phone, external_contact_id, user_id)")
+    if not isinstance(kind_text, str) or kind_text.strip().lower() not in _TYPE_ALIASES:
+        raise _RowError("type", "unknown_type (email, phone, external_contact_id or user_id)")
+    return _TYPE_ALIASES[kind_text.strip().lower()]
+
+
+def _safe_field(name: str) -> str:
+    """A column or key name as given, unless it could itself be data (then a placeholder)."""
+    return name if _FIELD_NAME.fullmatch(name) and "@" not in name else "<unrecognised field>"
+
+
+def identifiers_by_type(identifiers: Iterable[Identifier]) -> dict[str, int]:
+    counts = Counter(i.kind.value for i in identifiers)
+    return {kind.value: counts.get(kind.value, 0) for kind in IdentifierKind}

@@ -176,6 +176,9 @@ def test_bad_config_fails_the_first_task_before_any_call(stack):
     stack.configure(retention_days=30)  # below the 365-day floor
     run = stack.run(backfill=True)
     assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["validate_settings"] == "failed"
+    assert states["find_expired_customers"] == "upstream_failed"
     assert stack.gdpr_request_count() == 0
 
 

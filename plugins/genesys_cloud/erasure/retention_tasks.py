@@ -5,24 +5,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
 from genesys_cloud.erasure import scan
 from genesys_cloud.erasure.planning import HashedMembership, PlanRequest, Seed, plan_erasure
 from genesys_cloud.erasure.runtime import load_runtime
-from genesys_erasure.guards import check_purge_fraction
+from genesys_erasure.config import ConfigError
+from genesys_erasure.guards import GuardError, check_purge_fraction
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger_states import SubjectSource
 
 RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
 
-@task(retries=0)
+@task(**RETRIES)
 def validate_settings() -> dict[str, Any]:
     """Fails first, naming the setting and the reason, before anything is read from or sent to Genesys.
-    (No retries: a bad setting does not fix itself.)"""
+    A bad setting fails without retries (it does not fix itself); a passing ledger outage is retried."""
     context = get_current_context()
-    runtime = load_runtime(context["params"])
+    try:
+        runtime = load_runtime(context["params"])
+    except (ConfigError, GuardError) as bad:
+        raise AirflowFailException(str(bad)) from None
     config = runtime.config
     with runtime.open_ledger() as ledger:
         carried = len(ledger.carried_over())

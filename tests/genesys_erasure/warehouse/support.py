@@ -240,10 +240,11 @@ def dml_statements(statements: list[str], table: str) -> list[str]:
 class RecordingBigQueryClient:
     """Delegates to a real client; records every query text, optionally fails a chosen query."""
 
-    def __init__(self, real, fail=None) -> None:
+    def __init__(self, real, fail=None, rewrite=None) -> None:
         self._real = real
         self.queries: list[str] = []
         self._fail = fail
+        self._rewrite = rewrite
 
     def query(self, sql, *args, **kwargs):
         if self._fail is not None:
@@ -251,6 +252,8 @@ class RecordingBigQueryClient:
             if error is not None:
                 raise error
         self.queries.append(sql)
+        if self._rewrite is not None:
+            sql = self._rewrite(sql)
         return self._real.query(sql, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:

@@ -30,7 +30,8 @@ Where the API reference is UNCONFIRMED the sandbox assumes (details in ASSUMPTIO
   redacted conversations become fileState DELETED; external contacts holding the subject are deleted;
 * analytics `matches` is exact (ani/dnis as `tel:+E164`), e-mails compare case-insensitively; jobs also
   match partial e-mail addresses; detail-query pageSize <= 100;
-* DELETE external contact answers 200 `{}`; paged GDPR request list is newest first, pageSize <= 100.
+* DELETE external contact answers 200 `{}`; paged GDPR request list is newest first, pageSize <= 100;
+* analytics jobs answer 202 and their dataAvailabilityDate (now - lag) moves in 15-minute steps.
 """
 
 from genesys_erasure.sandbox.server import SandboxServer

@@ -30,6 +30,12 @@ def _context() -> tuple[Any, str, datetime]:
     return context, context["run_id"], datetime.now(UTC)
 
 
+def _replacement(context: Any) -> str:
+    """The text a GDPR_UPDATE writes over the subject's identifiers: the run's `replacement_text` Param
+    (the ad-hoc DAG's form), else the default."""
+    return context["params"].get("replacement_text") or submission.DEFAULT_REPLACEMENT
+
+
 class RunGdprRequestsSensor(GdprRequestsSensor):
     """The GDPR sensor with its poll interval and deadline taken from the run's configuration; the
     deadline is absolute, counted from the start of the DAG run (a retried sensor does not extend it)."""
@@ -61,7 +67,9 @@ def submit(batch: list[str]) -> dict[str, Any]:
     context, run_id, _ = _context()
     context["batch_label"] = f"{len(batch)} subjects from {batch[0][:10]}…" if batch else "empty"
     runtime = load_runtime(context["params"])
-    return submission.submit_batch(runtime, run_id, batch, is_retry=context["ti"].try_number > 1)
+    return submission.submit_batch(
+        runtime, run_id, batch, is_retry=context["ti"].try_number > 1, replacement=_replacement(context)
+    )
 
 
 @task(trigger_rule="none_failed", **RETRIES)
@@ -82,7 +90,9 @@ def resubmit_errors() -> dict[str, Any]:
     context, run_id, _ = _context()
     runtime = load_runtime(context["params"])
     batch = outcomes.subjects_to_resubmit(runtime, run_id)
-    return submission.submit_batch(runtime, run_id, batch, is_retry=context["ti"].try_number > 1)
+    return submission.submit_batch(
+        runtime, run_id, batch, is_retry=context["ti"].try_number > 1, replacement=_replacement(context)
+    )
 
 
 @task(**RETRIES)
@@ -124,14 +134,18 @@ def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
     return reporting.check_compliance(evidence)
 
 
-def build_erasure_flow(plan: Any, *, group_id: str = "erasure") -> TaskGroup:
-    """Wire the flow after `plan` (an XComArg of the plan summary) inside a task group."""
+def build_erasure_flow(
+    plan: Any, *, group_id: str = "erasure", approval_body: str | None = None
+) -> TaskGroup:
+    """Wire the flow after `plan` (an XComArg of the plan summary) inside a task group. `approval_body`
+    (a template) replaces the approver's default text."""
     with TaskGroup(group_id=group_id, tooltip="Submit, wait, verify and evidence the erasure") as group:
         gate = approval_gate(plan, group=group_id)
         approve = ApprovalOperator(
             task_id="approve",
             subject="Approve the GDPR erasure plan",
-            body=(
+            body=approval_body
+            or (
                 "The plan for run {{ run_id }}: "
                 "{{ ti.xcom_pull(task_ids='" + group_id + ".approval_gate') }} "
                 "Subjects are shown as keyed hashes and counts only; see the plan task's log."

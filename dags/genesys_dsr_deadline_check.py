@@ -1,0 +1,40 @@
+"""
+### Daily GDPR deadline check for data-subject requests
+
+Lists in the task log every erasure request (from `genesys_subject_erasure`) that is not yet erased and
+whose due date (received + 1 month) is at most `days_before` days away, or already past: keyed subject
+hash, ticket, due date, state. Nothing else leaves the ledger.
+
+Optional notification through an Airflow notifier, off by default: set `notify` to `smtp` (with
+`notify_to` and optionally `notify_conn_id`, the SMTP connection) or `webhook` (with `notify_conn_id`, an
+HTTP connection whose host is the webhook URL), as a Param default here or per run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from genesys_cloud.erasure.deadline_tasks import NOTIFIERS, check_dsr_deadlines
+
+with DAG(
+    dag_id="genesys_dsr_deadline_check",
+    description="Flag data-subject requests near or past their GDPR due date",
+    schedule="0 7 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "privacy-office", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["gdpr", "genesys-cloud", "dsr"],
+    doc_md=__doc__,
+    params={
+        "days_before": Param(
+            5, type="integer", minimum=0, maximum=31, description="Warn this many days ahead."
+        ),
+        "notify": Param("none", type="string", enum=list(NOTIFIERS), description="Send the list as well."),
+        "notify_conn_id": Param(None, type=["null", "string"], description="SMTP or HTTP connection id."),
+        "notify_to": Param(None, type=["null", "string"], description="SMTP recipients (comma-separated)."),
+    },
+) as dag:
+    check_dsr_deadlines()

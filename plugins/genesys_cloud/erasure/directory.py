@@ -59,11 +59,14 @@ class GenesysSubjectDirectory:
         search_type = SEARCH_TYPES.get(identifier.kind)
         if search_type is None:
             return  # external contact ids and user ids are reached through their e-mails and phones
-        self.calls += 2
+        self.calls += 1
         subjects = self._hook.search_gdpr_subjects(search_type, identifier.value)
-        named_contacts = {s.get("externalContactId") for s in subjects if s.get("externalContactId")}
         for entity in subjects:
             yield record_from_gdpr_subject(entity)
+        if subjects:
+            # The GDPR subject search already names every external contact holding the value, with its
+            # other e-mails and phones; the contact search would only repeat it (one call saved per lookup).
+            return
+        self.calls += 1
         for contact in self._hook.search_external_contacts(identifier.value):
-            if contact.get("id") not in named_contacts:
-                yield record_from_external_contact(contact)
+            yield record_from_external_contact(contact)

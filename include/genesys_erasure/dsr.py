@@ -24,6 +24,15 @@ REPLACEMENT_MAX = 64
 _REPLACEMENT = re.compile(r"[A-Za-z0-9 _.\-\[\]]{1,64}")
 
 
+PSEUDONYMISATION_DISCLOSURE = {
+    "topic": "Pseudonymisation (GDPR_UPDATE)",
+    "text": (
+        "E-mail addresses and phone numbers were replaced by the replacement text; recordings, "
+        "transcripts and Genesys entity ids (external contact, user) were not deleted."
+    ),
+}
+
+
 class DsrError(ValueError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"field '{field}': {reason}")
@@ -117,4 +126,23 @@ def build_dsr_certificate(
             "erased_before_this_request": earlier,
         },
     )
+    if request.mode is ErasureMode.PSEUDONYMISE and not earlier:
+        certificate["residual_data_disclosure"] = [
+            *certificate["residual_data_disclosure"],
+            PSEUDONYMISATION_DISCLOSURE,
+        ]
     return certificate
+
+
+def check_mode_allows(kinds: Sequence[str], mode: ErasureMode) -> None:
+    """Pseudonymisation replaces e-mail addresses and phone numbers (Genesys replacement terms); a
+    subject known only by a user or external contact id has nothing to replace."""
+    if mode is not ErasureMode.PSEUDONYMISE:
+        return
+    opaque = sum(kind in ("user_id", "external_contact_id") for kind in kinds)
+    if opaque:
+        raise DsrError(
+            "mode",
+            f"pseudonymise replaces e-mail addresses and phone numbers only; {opaque} user_id / "
+            "external_contact_id row(s) given (use mode delete, or list their e-mails and phones)",
+        )

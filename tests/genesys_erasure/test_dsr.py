@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from genesys_erasure.dsr import DsrError, DsrRequest, ErasureMode, add_one_month
+from genesys_erasure.dsr import DsrError, DsrRequest, ErasureMode, add_one_month, check_mode_allows
 
 TODAY = date(2026, 11, 26)
 
@@ -54,3 +54,13 @@ def test_replacement_text_with_markup_is_refused():
     with pytest.raises(DsrError) as caught:
         DsrRequest.from_params(_params(replacement_text="<b>x</b>"), today=TODAY)
     assert caught.value.field == "replacement_text"
+
+
+def test_pseudonymise_mode_refuses_subjects_known_only_by_an_id():
+    with pytest.raises(DsrError) as caught:
+        check_mode_allows(["email", "user_id"], ErasureMode.PSEUDONYMISE)
+    assert caught.value.field == "mode"
+
+
+def test_delete_mode_accepts_user_ids():
+    check_mode_allows(["user_id"], ErasureMode.DELETE)

@@ -20,7 +20,7 @@ from genesys_cloud.erasure.planning import PlanRequest, Seed, plan_erasure
 from genesys_cloud.erasure.runtime import ErasureRuntime, load_runtime
 from genesys_cloud.erasure.subject_conversations import find_conversations
 from genesys_erasure.config import ConfigError
-from genesys_erasure.dsr import DsrError, DsrRequest
+from genesys_erasure.dsr import DsrError, DsrRequest, check_mode_allows
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger_states import SubjectSource, SubjectState
 from genesys_erasure.subject_input import (
@@ -85,6 +85,7 @@ def validate_subject_request() -> dict[str, Any]:
         runtime = load_runtime(params)
         request = DsrRequest.from_params(params, today=datetime.now(UTC).date())
         subjects = read_subjects(params, runtime.config.default_phone_region)
+        check_mode_allows([i.kind.value for i in subjects.identifiers], request.mode)
     except (ConfigError, DsrError, SubjectInputError) as bad:
         raise AirflowFailException(str(bad)) from None
     runtime.workspace().put(run_id, SUBJECTS_HANDOFF, [[i.kind.value, i.value] for i in subjects.identifiers])

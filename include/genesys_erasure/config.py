@@ -243,7 +243,7 @@ _SCALAR_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "scan_overlap_days": _integer(0, 31),
     "poll_interval_seconds": _integer(1, 3600),
     "wait_deadline_days": _integer(1, 90),
-    "resubmit_backoff_minutes": _integer(1, 7 * 24 * 60),
+    "resubmit_backoff_minutes": _integer(0, 7 * 24 * 60),
     "disconnect_idle_active_after_days": _integer(1, optional=True),
     "genesys_conn_id": _text(),
     "ledger_conn_id": _text(optional=True),

@@ -40,7 +40,7 @@ def demo_config(summary: Mapping[str, Any], home: Path, **overrides: Any) -> dic
         "own_addresses": list(summary["ownEmailAddresses"]),
         "poll_interval_seconds": 1,
         "wait_deadline_days": 1,
-        "resubmit_backoff_minutes": 1,
+        "resubmit_backoff_minutes": 0,
         "ledger_path": str(home / "ledger.sqlite"),
         "report_dir": str(home / "reports"),
     }

@@ -194,3 +194,26 @@ def test_privacy_scan_finds_no_planted_identifier(stack, tmp_path):
     assert run.state == "success"
     hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], planted)
     assert hits == [], f"planted identifiers found in: {sorted({str(h.path) for h in hits})}"
+
+
+def test_genesys_error_is_resubmitted_once_then_verified(stack):
+    org = stack.sandbox.org
+    person = org.add_customer(emails=["unlucky.once@example.org"], phones=[], external_contact=False)
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.9))
+    stack.sandbox.control.fail_next_gdpr_requests(3)
+    run = stack.run(backfill=True)
+    report = stack.report(run)
+    assert run.state == "success"
+    retried = [s for s in report["subjects"] if s["attempts"] == 2]
+    assert len(retried) == 3 and all(s["state"] == "verified" for s in retried)
+    assert all(len(s["request_ids"]) == 2 for s in retried)
+
+
+def test_genesys_error_twice_fails_the_subjects_and_the_run_loudly(stack):
+    stack.sandbox.control.fail_next_gdpr_requests(100_000)
+    run = stack.run(backfill=True)
+    report = stack.report(run)
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed" and states["erasure.check_compliance"] == "failed"
+    assert report["counts"]["failed"] > 0 and report["counts"]["verified"] == 0
+    assert all(s["attempts"] == 2 for s in report["subjects"] if s["state"] == "failed")

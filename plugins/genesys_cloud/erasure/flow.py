@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Asset, TaskGroup, get_current_context, task
@@ -131,7 +132,11 @@ def write_evidence(plan: dict[str, Any], warehouse: dict[str, Any]) -> dict[str,
 
 @task(**RETRIES)
 def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
-    return reporting.check_compliance(evidence)
+    """Fails the run loudly (no retries: the outcome is recorded and will not change)."""
+    try:
+        return reporting.check_compliance(evidence)
+    except reporting.ErasureNotCompliant as verdict:
+        raise AirflowFailException(str(verdict)) from None
 
 
 def build_erasure_flow(

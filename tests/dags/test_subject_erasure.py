@@ -15,6 +15,7 @@ import pytest
 from genesys_cloud.demo import DEMO_HMAC_KEY
 from genesys_cloud.erasure.runtime import load_runtime
 from genesys_erasure.evidence import verify_report
+from genesys_erasure.privacy_scan import scan_paths
 from tests.conftest import REPO_ROOT
 from tests.dags.approvals import APPROVE, REJECT, answer_approval
 
@@ -155,6 +156,8 @@ def test_file_request_in_pseudonymise_mode_leaves_the_replacement_and_skips_a_ba
     assert types == {"GDPR_UPDATE"}
     validated = _xcom(run, "validate_subject_request")
     assert validated["skipped"] == [{"row": 3, "field": "value", "reason": "invalid_phone: too_short"}]
+    hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], ["pia.pseudo@example.org"])
+    assert hits == [], "the file route leaves the value in no Airflow table, log, report or certificate"
 
 
 def test_rejected_approval_submits_nothing(stack):

@@ -1,7 +1,8 @@
 """Airflow glue for the warehouse erasure: connections in, a DB-API connection / `bigquery.Client` out.
 
 - `ProtocolSnowflakeHook`: the Snowflake provider's hook forwards `host` and `port` from the extras but
-  not `protocol`, so it always speaks HTTPS; fakesnow's server (the demo's Snowflake) speaks HTTP.
+  not `protocol`, so it always speaks HTTPS; fakesnow's server (the demo's Snowflake) speaks HTTP. It also
+  binds parameters on the server by default (see its doc).
 - `bigquery_client_from_connection`: a `google-cloud-bigquery` client from an Airflow connection, without
   the heavy Google provider. Extras: `project`; then either `endpoint` (an emulator: anonymous
   credentials) or a service-account key (`keyfile_dict` as JSON text/object, or `key_path`).
@@ -10,27 +11,43 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
 from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+from genesys_erasure.warehouse.mapping import ConnectionMapping, WarehouseKind
+
 BIGQUERY_SCOPES = ("https://www.googleapis.com/auth/bigquery",)
 
 
 class ProtocolSnowflakeHook(SnowflakeHook):
-    """`SnowflakeHook` that also passes `protocol` ("http"/"https") from the connection extras."""
+    """`SnowflakeHook` that also passes `protocol` ("http"/"https") and `paramstyle` from the extras.
 
-    hook_name = "Snowflake (protocol from extras)"
+    `paramstyle` defaults to "qmark" (server-side binding): with the connector's own default, "pyformat",
+    values are escaped into the statement text on the client, and statement text is kept in Snowflake's
+    query history for a year, which would keep the erased identifiers there. The warehouse executor
+    writes its SQL for either style.
+    """
+
+    hook_name = "Snowflake (protocol and paramstyle from extras)"
 
     def _get_conn_params(self) -> dict[str, Any]:
         params = dict(super()._get_conn_params())
-        protocol = self.get_connection(self.get_conn_id()).extra_dejson.get("protocol")
+        extras = self.get_connection(self.get_conn_id()).extra_dejson
+        protocol = extras.get("protocol")
         if protocol is not None:
             if protocol not in ("http", "https"):
                 raise ValueError(f"connection {self.get_conn_id()!r}: extra 'protocol' must be http or https")
             params["protocol"] = protocol
+        paramstyle = extras.get("paramstyle", "qmark")
+        if paramstyle not in ("qmark", "pyformat"):
+            raise ValueError(
+                f"connection {self.get_conn_id()!r}: extra 'paramstyle' must be qmark or pyformat"
+            )
+        params["paramstyle"] = paramstyle
         return params
 
 
@@ -73,6 +90,20 @@ def bigquery_client_from_connection(conn_id: str):
     from airflow.sdk import BaseHook
 
     return bigquery_client_from_extras(BaseHook.get_connection(conn_id).extra_dejson, conn_id)
+
+
+@contextmanager
+def open_warehouse(conn: ConnectionMapping) -> Iterator[Any]:
+    """The handle `erase_connection` takes for a mapped connection, closed afterwards: a Snowflake
+    connection through `ProtocolSnowflakeHook`, or a BigQuery client, from `conn.airflow_conn_id`."""
+    if conn.kind is WarehouseKind.SNOWFLAKE:
+        handle = ProtocolSnowflakeHook(snowflake_conn_id=conn.airflow_conn_id).get_conn()
+    else:
+        handle = bigquery_client_from_connection(conn.airflow_conn_id)
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
 def _service_account_credentials(extras: Mapping[str, Any], conn_id: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -16,11 +17,19 @@ from genesys_cloud.warehouse_hooks import (
     ProtocolSnowflakeHook,
     bigquery_client_from_connection,
     bigquery_client_from_extras,
+    open_warehouse,
 )
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.warehouse import ErasureSubjects, WarehouseMapping, erase_connection, require_verified
 from genesys_erasure.warehouse.local_engines import (
+    CONVERSATION_EVENTS,
     LocalBigQueryEmulator,
     LocalFakesnow,
+    conversation_event_row,
     find_bqemulator_python,
+    seed_bigquery_table,
+    seed_snowflake_table,
 )
 
 
@@ -52,7 +61,7 @@ def test_snowflake_hook_reaches_fakesnow_over_http_with_the_protocol_extra(fakes
     connection = ProtocolSnowflakeHook(snowflake_conn_id="sf_wh_test").get_conn()
     try:
         cursor = connection.cursor()
-        cursor.execute("SELECT 41 + 1")
+        cursor.execute("SELECT ? + 1", (41,))  # qmark: bound on the server, the hook's default
         assert cursor.fetchone()[0] == 42
     finally:
         connection.close()
@@ -62,6 +71,18 @@ def test_snowflake_hook_without_a_protocol_extra_leaves_the_connector_default(mo
     _snowflake_connection(monkeypatch, "sf_wh_plain", {"account": "acme-xy12345"})
 
     assert "protocol" not in ProtocolSnowflakeHook(snowflake_conn_id="sf_wh_plain")._get_conn_params()
+
+
+def test_snowflake_hook_binds_on_the_server_unless_the_connection_says_otherwise(monkeypatch):
+    _snowflake_connection(monkeypatch, "sf_wh_default", {"account": "acme"})
+    _snowflake_connection(monkeypatch, "sf_wh_client", {"account": "acme", "paramstyle": "pyformat"})
+
+    assert (
+        ProtocolSnowflakeHook(snowflake_conn_id="sf_wh_default")._get_conn_params()["paramstyle"] == "qmark"
+    )
+    assert (
+        ProtocolSnowflakeHook(snowflake_conn_id="sf_wh_client")._get_conn_params()["paramstyle"] == "pyformat"
+    )
 
 
 def test_snowflake_hook_rejects_a_protocol_other_than_http_or_https(monkeypatch):
@@ -125,3 +146,53 @@ def test_unusable_keyfile_is_refused_without_echoing_the_key():
 
     assert "not-a-key" not in str(error.value)
     assert "keyfile_dict" in str(error.value)
+
+
+def _mapping_for_both(dataset: str) -> WarehouseMapping:
+    table = {
+        "name": "CONVERSATION_EVENTS",
+        "columns": [
+            {"name": "CUSTOMER_EMAIL", "identifier": "email"},
+            {"name": "PHONE_HMAC", "identifier": "phone", "form": "keyed_hmac"},
+        ],
+    }
+    return WarehouseMapping.from_dict(
+        {
+            "connections": [
+                {"name": "sf", "type": "snowflake", "airflow_conn_id": "sf_wh_e2e", "database": "HOOK_E2E",
+                 "schema": "EVENTS", "tables": [table]},
+                {"name": "bq", "type": "bigquery", "airflow_conn_id": "bq_wh_e2e", "dataset": dataset,
+                 "tables": [table]},
+            ]
+        }
+    )  # fmt: skip
+
+
+def test_airflow_connections_drive_the_erasure_in_both_warehouses(fakesnow_server, bq_emulator, monkeypatch):
+    hasher = KeyedHasher(b"hook-e2e-key-0123456789abcdef")
+    people = [("ann@example.com", "+15550100"), ("ben@example.com", "+15550111")]
+    rows = [
+        conversation_event_row(f"ev-{n}", f"conv-{n}", date(2026, 11, 1), email=email, phone=phone,
+                               external_contact_id=None, hasher=hasher)
+        for n, (email, phone) in enumerate(people)
+    ]  # fmt: skip
+    admin = fakesnow_server.connect()
+    seed_snowflake_table(admin, "HOOK_E2E", "EVENTS", CONVERSATION_EVENTS, rows)
+    admin.close()
+    seed_bigquery_table(bq_emulator.client(), "hook_e2e", CONVERSATION_EVENTS, rows)
+    _snowflake_connection(monkeypatch, "sf_wh_e2e", fakesnow_server.airflow_extras("HOOK_E2E", "EVENTS"))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BQ_WH_E2E", json.dumps({"conn_type": "generic", "extra": bq_emulator.airflow_extras()})
+    )
+    ann = ErasureSubjects(identifiers=(Identifier(IdentifierKind.PHONE, "+15550100"),))
+
+    results = []
+    for conn in _mapping_for_both("hook_e2e").connections:
+        with open_warehouse(conn) as handle:
+            results += erase_connection(handle, conn, ann, hasher)
+
+    assert [(r.connection, r.rows_affected, r.rows_remaining) for r in results] == [
+        ("sf", 1, 0),
+        ("bq", 1, 0),
+    ]
+    require_verified(results)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
 
 from google.api_core.exceptions import GoogleAPICallError
 from google.cloud import bigquery
@@ -198,8 +197,3 @@ def _result(conn, plan, before, remaining, window, deleted_at, *, pending: bool,
         pending_streaming_buffer=pending,
         statements_issued=statements,
     )
-
-
-def query_count(client: Any, sql: str) -> int:
-    """Small helper for tests and the demo: the first column of the first row."""
-    return int(next(iter(client.query(sql).result()))[0])

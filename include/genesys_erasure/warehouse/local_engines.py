@@ -129,7 +129,9 @@ class LocalFakesnow:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def connection_params(self, database: str | None = None, schema: str | None = None) -> dict[str, Any]:
+    def connection_params(
+        self, database: str | None = None, schema: str | None = None, paramstyle: str | None = None
+    ) -> dict[str, Any]:
         """Keyword arguments for `snowflake.connector.connect` (account/user/password are not checked)."""
         params: dict[str, Any] = {
             "account": "fakesnow",
@@ -145,6 +147,8 @@ class LocalFakesnow:
             params["database"] = database
         if schema:
             params["schema"] = schema
+        if paramstyle:
+            params["paramstyle"] = paramstyle
         return params
 
     def airflow_extras(self, database: str, schema: str) -> dict[str, Any]:
@@ -152,10 +156,10 @@ class LocalFakesnow:
         return {"account": "fakesnow", "database": database, "host": "127.0.0.1", "port": self.port,
                 "protocol": "http"}  # fmt: skip
 
-    def connect(self, database: str | None = None, schema: str | None = None):
+    def connect(self, database: str | None = None, schema: str | None = None, paramstyle: str | None = None):
         import snowflake.connector
 
-        return snowflake.connector.connect(**self.connection_params(database, schema))
+        return snowflake.connector.connect(**self.connection_params(database, schema, paramstyle))
 
 
 class LocalBigQueryEmulator:

@@ -35,6 +35,10 @@ from genesys_erasure.warehouse.retention import RetentionWindow, snowflake_windo
 KEY_LOAD_CHUNK = 20_000
 
 
+class KeyLoadError(RuntimeError):
+    """The keys could not be loaded; nothing was deleted. The message holds no identifier values."""
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -57,7 +61,9 @@ def read_snowflake_catalog(connection: Any, conn: ConnectionMapping) -> TableCat
         f" WHERE TABLE_SCHEMA = %s AND UPPER(TABLE_NAME) IN ({placeholders})"
     )
     tables: dict[str, dict[str, str]] = {}
-    for table, column, data_type in _fetchall(connection, sql, (schema, *names)):
+    for table, column, data_type in _fetchall(
+        connection, _render(sql, _placeholder(connection)), (schema, *names)
+    ):
         tables.setdefault(table, {})[column] = str(data_type).upper()
     return TableCatalog(tables)
 
@@ -155,7 +161,17 @@ def _load_keys(cursor, database, schema, keys_table, rows, style) -> None:
         style,
     )
     for start in range(0, len(rows), KEY_LOAD_CHUNK):
-        cursor.execute(insert, (json.dumps(rows[start : start + KEY_LOAD_CHUNK]),))
+        chunk = rows[start : start + KEY_LOAD_CHUNK]
+        try:
+            cursor.execute(insert, (json.dumps(chunk),))
+        except Exception as exc:
+            # The connector's error can carry the statement, and with client-side binding the statement
+            # carries the identifiers: keep only the error's class and code.
+            code = getattr(exc, "errno", None) or getattr(exc, "sqlstate", None)
+            raise KeyLoadError(
+                f"loading {len(chunk)} erasure keys into the session table failed: {type(exc).__name__}"
+                + (f" (code {code})" if code else "")
+            ) from None
 
 
 def _keys_name(database: str, schema: str, keys_table: str) -> str:

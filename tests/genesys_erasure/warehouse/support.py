@@ -114,9 +114,9 @@ class SnowflakeUnderTest:
     def close(self) -> None:
         self._admin.close()
 
-    def open(self):
+    def open(self, paramstyle: str | None = None):
         """A fresh real connection (what `SnowflakeHook.get_conn()` hands the executor)."""
-        return self.server.connect(self.database, self.schema)
+        return self.server.connect(self.database, self.schema, paramstyle)
 
     def mapping(self, tables: list[dict], source: str = "test-mapping.yaml") -> ConnectionMapping:
         conn = {"name": "sf", "type": "snowflake", "airflow_conn_id": "sf_test", "database": self.database,

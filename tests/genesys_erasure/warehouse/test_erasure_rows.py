@@ -97,3 +97,18 @@ def test_rerun_after_a_complete_run_changes_nothing_and_still_verifies(warehouse
     assert (again.rows_matched_before, again.rows_affected, again.rows_remaining) == (0, 0, 0)
     assert again.verified
     assert event_ids(warehouse.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS
+
+
+def test_snowflake_erasure_works_with_server_side_binding(snowflake_wh, hasher):
+    # qmark binds on the server, so identifier values stay out of the statement text (and query history).
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    table = delete_table_mapping() | {"partition_filter": {"column": "EVENT_DATE", "lookback_days": 365}}
+    connection = snowflake_wh.open(paramstyle="qmark")
+
+    try:
+        (result,) = snowflake_wh.erase(snowflake_wh.mapping([table]), ALICE, connection=connection)
+    finally:
+        connection.close()
+
+    assert (result.rows_affected, result.rows_remaining) == (4, 0)
+    assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS

@@ -8,6 +8,7 @@ from snowflake.connector.errors import OperationalError
 
 from genesys_erasure.warehouse.bigquery import is_streaming_buffer_error
 from genesys_erasure.warehouse.results import WarehouseVerificationError, require_verified
+from genesys_erasure.warehouse.snowflake import KeyLoadError
 from tests.genesys_erasure.warehouse.support import (
     ALICE,
     ALICE_EVENT_IDS,
@@ -118,3 +119,20 @@ def test_streaming_buffer_refusal_is_told_apart_from_other_bad_requests():
     assert is_streaming_buffer_error(streaming_buffer_error("p.d.t"))
     assert not is_streaming_buffer_error(other)
     assert not is_streaming_buffer_error(ValueError("streaming buffer"))
+
+
+def test_snowflake_key_load_failure_is_reported_without_identifier_values(snowflake_wh, hasher):
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+
+    def fail_key_load(sql: str, _real) -> None:
+        if sql.startswith("INSERT INTO"):
+            raise OperationalError(msg="Statement failed: INSERT ... 'alice@example.com' ...", errno=1234)
+
+    recorder = RecordingSnowflakeConnection(snowflake_wh.open(), on_execute=fail_key_load)
+
+    with pytest.raises(KeyLoadError) as error:
+        snowflake_wh.erase(snowflake_wh.mapping([delete_table_mapping()]), ALICE, connection=recorder)
+
+    assert "alice" not in str(error.value) and error.value.__cause__ is None
+    assert "code 1234" in str(error.value)
+    assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS

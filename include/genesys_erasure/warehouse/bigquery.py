@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.api_core.exceptions import GoogleAPICallError
@@ -94,12 +95,15 @@ def check_bigquery_mapping(client: bigquery.Client, conn: ConnectionMapping) -> 
 
 def read_bigquery_retention(client: bigquery.Client, conn: ConnectionMapping) -> RetentionWindow:
     """The dataset's `max_time_travel_hours` (+ 7 days fail-safe); the documented default if unset."""
+    return _read_dataset(client, conn)[0]
+
+
+def _read_dataset(client: bigquery.Client, conn: ConnectionMapping) -> tuple[RetentionWindow, str | None]:
     try:
         dataset = client.get_dataset(bigquery.DatasetReference(project_of(client, conn), conn.dataset))
-        hours = dataset.max_time_travel_hours
     except GoogleAPICallError:
-        hours = None
-    return bigquery_window(hours, source="dataset_metadata")
+        return bigquery_window(None, source="dataset_metadata"), None
+    return bigquery_window(dataset.max_time_travel_hours, source="dataset_metadata"), dataset.location
 
 
 def erase_bigquery(
@@ -113,75 +117,82 @@ def erase_bigquery(
     """Erase `subjects` from every table of `conn`; one DML job per table, one table at a time."""
     project = project_of(client, conn)
     tables = check_bigquery_mapping(client, conn)  # before any statement that changes anything
-    window = read_bigquery_retention(client, conn)
+    window, location = _read_dataset(client, conn)
     group_ids = key_groups_for(tables)
     keys = build_key_set(subjects, hasher, group_ids)
     keys_table = new_keys_table_name()
-    session_id = _open_session_with_keys(client, keys_table, keys) if keys.size else None
+    session = _Session.open_with_keys(client, location, keys_table, keys) if keys.size else None
     results = []
     try:
         for table in tables:
             plan = plan_bigquery_table(table, project, conn.dataset, keys_table, group_ids, clock().date())
-            if session_id is None:
+            if session is None:
                 results.append(_result(conn, plan, 0, 0, window, clock(), pending=False, statements=0))
             else:
-                results.append(_erase_table(client, conn, plan, window, session_id, clock))
+                results.append(_erase_table(session, conn, plan, window, clock))
     finally:
-        if session_id is not None:
-            _close_session(client, session_id, keys_table)
+        if session is not None:
+            session.close(keys_table)
     return tuple(results)
 
 
-def _erase_table(client, conn, plan: BigQueryTablePlan, window, session_id, clock) -> TableErasureResult:
+def _erase_table(session: _Session, conn, plan: BigQueryTablePlan, window, clock) -> TableErasureResult:
     try:
-        rows = list(client.query(plan.script, job_config=_in_session(session_id)).result())
+        rows = session.run(plan.script)  # waits: never more than one DML job per table in flight
     except GoogleAPICallError as exc:
         if not is_streaming_buffer_error(exc):
             raise
         # The transaction rolled back; count what waits for the buffer to flush (reads are allowed).
-        count = list(client.query(plan.count_sql, job_config=_in_session(session_id)).result())
-        remaining = int(count[0][0])
+        remaining = int(session.run(plan.count_sql)[0][0])
         return _result(conn, plan, remaining, remaining, window, clock(), pending=True, statements=1)
     before, after = int(rows[0]["rows_before"]), int(rows[0]["rows_after"])
     return _result(conn, plan, before, after, window, clock(), pending=False, statements=1)
 
 
-def _open_session_with_keys(client: bigquery.Client, keys_table: str, keys: KeySet) -> str:
-    create = f"CREATE TEMP TABLE {quote_bigquery(keys_table)} (key_group INT64, key_value STRING)"
-    job = client.query(create, job_config=bigquery.QueryJobConfig(create_session=True))
-    job.result()
-    session_id = job.session_info.session_id
-    insert = (
-        f"INSERT INTO {quote_bigquery(keys_table)} (key_group, key_value)"
-        " SELECT @key_group, v FROM UNNEST(@key_values) AS v"
-    )
-    for group_id, values in sorted(keys.values.items()):
-        for start in range(0, len(values), KEY_LOAD_CHUNK):
-            config = _in_session(session_id)
-            config.query_parameters = [
-                bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
-                bigquery.ArrayQueryParameter(
-                    "key_values", "STRING", list(values[start : start + KEY_LOAD_CHUNK])
-                ),
-            ]
-            client.query(insert, job_config=config).result()
-    return session_id
+@dataclass(frozen=True)
+class _Session:
+    """A BigQuery session pinned to the dataset's location (a session lives in one location, and a job
+    that names no table would otherwise run in the US)."""
 
+    client: bigquery.Client
+    session_id: str
+    location: str | None
 
-def _close_session(client: bigquery.Client, session_id: str, keys_table: str) -> None:
-    # Drop the keys explicitly (bqemulator keeps temp tables past the session), then end the session.
-    with suppress(Exception):
-        client.query(
-            f"DROP TABLE IF EXISTS {quote_bigquery(keys_table)}", job_config=_in_session(session_id)
-        ).result()
-    with suppress(Exception):
-        client.query("CALL BQ.ABORT_SESSION()", job_config=_in_session(session_id)).result()
+    @classmethod
+    def open_with_keys(cls, client, location: str | None, keys_table: str, keys: KeySet) -> _Session:
+        create = f"CREATE TEMP TABLE {quote_bigquery(keys_table)} (key_group INT64, key_value STRING)"
+        job = client.query(create, job_config=bigquery.QueryJobConfig(create_session=True), location=location)
+        job.result()
+        session = cls(client, job.session_info.session_id, location)
+        insert = (
+            f"INSERT INTO {quote_bigquery(keys_table)} (key_group, key_value)"
+            " SELECT @key_group, v FROM UNNEST(@key_values) AS v"
+        )
+        for group_id, values in sorted(keys.values.items()):
+            for start in range(0, len(values), KEY_LOAD_CHUNK):
+                chunk = list(values[start : start + KEY_LOAD_CHUNK])
+                session.run(
+                    insert,
+                    [
+                        bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
+                        bigquery.ArrayQueryParameter("key_values", "STRING", chunk),
+                    ],
+                )
+        return session
 
+    def run(self, sql: str, parameters: list | None = None) -> list:
+        config = bigquery.QueryJobConfig(
+            connection_properties=[bigquery.ConnectionProperty("session_id", self.session_id)],
+            query_parameters=parameters or [],
+        )
+        return list(self.client.query(sql, job_config=config, location=self.location).result())
 
-def _in_session(session_id: str) -> bigquery.QueryJobConfig:
-    return bigquery.QueryJobConfig(
-        connection_properties=[bigquery.ConnectionProperty("session_id", session_id)]
-    )
+    def close(self, keys_table: str) -> None:
+        # Drop the keys explicitly (bqemulator keeps temp tables past the session), then end the session.
+        with suppress(Exception):
+            self.run(f"DROP TABLE IF EXISTS {quote_bigquery(keys_table)}")
+        with suppress(Exception):
+            self.run("CALL BQ.ABORT_SESSION()")
 
 
 def _result(conn, plan, before, remaining, window, deleted_at, *, pending: bool, statements: int):

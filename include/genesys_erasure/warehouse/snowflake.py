@@ -6,8 +6,10 @@ same connector locally. Per run: check the mapping against INFORMATION_SCHEMA, r
 ONE transaction: count, ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back,
 so each table is all-or-nothing for the run and a re-run finishes the job.
 
-Placeholders are pyformat (`%s`), the connector's default; a connection opened with paramstyle qmark gets
-`?` instead (names are plain identifiers, so no `%` appears in SQL text otherwise).
+Placeholders follow the connection's paramstyle: `%s` for pyformat (the connector's default: values are
+escaped into the statement text on the client, so they reach Snowflake's query history) or `?` for qmark
+(bound on the server; `ProtocolSnowflakeHook` opens connections that way). Names are plain identifiers, so
+no other `%` appears in SQL text.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def erase_snowflake(
     finally:
         if keys.size:
             with suppress(Exception):
-                cursor.execute(f"DROP TABLE IF EXISTS {_keys_name(database, schema, keys_table)}")
+                cursor.execute(f"DROP TABLE IF EXISTS {_keys_name(keys_table)}")
         with suppress(Exception):
             cursor.close()
     return tuple(results)
@@ -151,10 +153,11 @@ def _erase_table(cursor, conn, plan, window, style, clock) -> TableErasureResult
 
 
 def _load_keys(cursor, database, schema, keys_table, rows, style) -> None:
-    name = _keys_name(database, schema, keys_table)
+    name = _keys_name(keys_table)
     cursor.execute(f"USE SCHEMA {quote_snowflake(database)}.{quote_snowflake(schema)}")
     cursor.execute(f"CREATE TEMPORARY TABLE {name} (KEY_GROUP NUMBER, KEY_VALUE VARCHAR)")
-    # One bound JSON document per chunk: the values stay parameters, and the statement text stays tiny.
+    # One bound JSON document per 20,000 keys: one statement per chunk instead of one per key. With qmark
+    # it is bound on the server; with pyformat the connector escapes it into the statement text.
     insert = _render(
         f"INSERT INTO {name} (KEY_GROUP, KEY_VALUE) SELECT value[0]::NUMBER, value[1]::VARCHAR"
         " FROM TABLE(FLATTEN(INPUT => PARSE_JSON(%s)))",
@@ -174,7 +177,7 @@ def _load_keys(cursor, database, schema, keys_table, rows, style) -> None:
             ) from None
 
 
-def _keys_name(database: str, schema: str, keys_table: str) -> str:
+def _keys_name(keys_table: str) -> str:
     # Unqualified: a temporary table lives in the session's current schema (set by `_load_keys`), and
     # fakesnow refuses qualified temporary names.
     return quote_snowflake(keys_table)

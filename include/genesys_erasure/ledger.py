@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, select, update
+from sqlalchemy import Connection, Engine, case, func, select, true, update
 from sqlalchemy.engine import URL
 
+from genesys_erasure.ledger_external import insert_external_erasure, known_request_ids
 from genesys_erasure.ledger_reconcile import DEFAULT_STALE_AFTER, reconcile_stuck_submissions
 from genesys_erasure.ledger_records import (
     KnownRequest,
@@ -412,6 +413,17 @@ class Ledger:
                 )
             )
 
+    def record_external_erasure(
+        self, plan: SubjectPlan, request_id: str, run_id: str, *, completed_at=None, now=None
+    ) -> bool:
+        """An erasure made outside this pipeline that Genesys reports COMPLETED: a new `completed` row
+        (source external, the request id recorded), awaiting verification and the warehouse step.
+        False, and nothing written, when the subject or the request is already in the ledger
+        (`ledger_external`)."""
+        now = now or utc_now()
+        with self._tx() as conn:
+            return insert_external_erasure(conn, plan, request_id, run_id, completed_at or now, now)
+
     # ---- reads ----------------------------------------------------------------------------------
 
     def get(self, subject_hash: str) -> LedgerRow | None:
@@ -423,6 +435,19 @@ class Ledger:
         """The Fernet token (open it with `IdentifierSealer`); None for dry runs and final subjects."""
         with self._tx() as conn:
             return select_locked(conn, subject_hash)["sealed_identifiers"]
+
+    def known_request_ids(self, request_ids: Iterable[str]) -> frozenset[str]:
+        """Those of `request_ids` the ledger has recorded for some subject (ours, reconciled, external)."""
+        with self._tx() as conn:
+            return known_request_ids(conn, request_ids)
+
+    def warehouse_pending_verified(self) -> list[LedgerRow]:
+        """Verified subjects whose warehouse copies are still to be erased, from any run."""
+        return self._rows(
+            subjects.c.warehouse_pending == true(),
+            subjects.c.state == S.VERIFIED.value,
+            order_by=(subjects.c.subject_hash,),
+        )
 
     def carried_over(self) -> list[LedgerRow]:
         """Deferred and overdue subjects: to be included in the next run (see `carry_over_into`)."""

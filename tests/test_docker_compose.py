@@ -33,3 +33,13 @@ def test_compose_mounted_files_exist():
             source = volume.split(":", 1)[0]
             if source.startswith("./") and not source.startswith("./var"):
                 assert (REPO_ROOT / source).exists(), f"{source} is mounted but missing"
+
+
+def test_compose_config_file_exists_and_validates():
+    from genesys_erasure.config import load_config
+
+    env = _compose()["x-airflow"]["environment"]
+    config_path = env["GENESYS_ERASURE_CONFIG"].replace("/opt/airflow/", "")
+    config = load_config(REPO_ROOT / config_path)
+    assert config.ledger_conn_id == "genesys_erasure_ledger"
+    assert "AIRFLOW_CONN_GENESYS_ERASURE_LEDGER" in env and "AIRFLOW_CONN_GENESYS_ERASURE_SEALING" in env

@@ -217,3 +217,14 @@ def test_genesys_error_twice_fails_the_subjects_and_the_run_loudly(stack):
     assert run.state == "failed" and states["erasure.check_compliance"] == "failed"
     assert report["counts"]["failed"] > 0 and report["counts"]["verified"] == 0
     assert all(s["attempts"] == 2 for s in report["subjects"] if s["state"] == "failed")
+
+
+def test_idle_active_conversation_is_disconnected_when_configured_and_the_subject_erased(stack):
+    stack.configure(disconnect_idle_active_after_days=30)
+    org = stack.sandbox.org
+    person = org.add_customer(emails=["stuck.forever@example.org"], phones=[], external_contact=False)
+    stuck = org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.5), end=None)
+    report = stack.report(stack.run(backfill=True))
+    assert report["counts"]["deferred"] == 0
+    assert stack.hook().get_conversation(stuck).get("endTime")
+    assert _mentions(stack.hook(), person.conversation_ids, ["stuck.forever@example.org"]) == set()

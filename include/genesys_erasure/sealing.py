@@ -67,6 +67,11 @@ class IdentifierSealer:
     def __repr__(self) -> str:
         return "IdentifierSealer(key=<secret>)"
 
+    @property
+    def cipher(self) -> MultiFernet:
+        """The same keys for other short-lived sealed payloads (the run workspace's hand-offs)."""
+        return self._fernet
+
     def seal(self, identifiers: Iterable[Identifier]) -> str:
         """One token for all identifiers (deduplicated, sorted, so equal sets give equal plaintexts)."""
         unique = sorted(set(identifiers))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import MultiFernet
 
 from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig, load_config
@@ -89,7 +89,7 @@ class ErasureRuntime:
     sealer: IdentifierSealer
     signing_key: bytes
     ledger_url: str
-    workspace_fernet: Fernet
+    workspace_fernet: MultiFernet
 
     def __repr__(self) -> str:
         return "ErasureRuntime(<keys hidden>)"
@@ -119,5 +119,5 @@ def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
         sealer=sealer,
         signing_key=hmac_key,
         ledger_url=_ledger_url(config),
-        workspace_fernet=sealer._fernet,  # the same key: hand-offs are sealed identifiers too
+        workspace_fernet=sealer.cipher,  # the same keys: hand-offs are sealed identifiers too
     )

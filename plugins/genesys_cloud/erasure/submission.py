@@ -15,6 +15,7 @@ from typing import Any
 from genesys_cloud.erasure.reconciliation import reconcile_stuck_submissions
 from genesys_cloud.erasure.runtime import ErasureRuntime
 from genesys_cloud.erasure.subjects_api import gdpr_subject_body
+from genesys_cloud.errors import GenesysBadRequestError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger_states import SubjectState, SubmissionRefused
 
@@ -44,7 +45,7 @@ def submit_batch(
         log.info("Dry run: %d subjects planned, none submitted", len(subject_hashes))
         return {"submitted": 0, "skipped": len(subject_hashes)}
     hook = runtime.hook()
-    submitted = skipped = 0
+    submitted = skipped = rejected_count = 0
     with runtime.open_ledger() as ledger:
         if is_retry:
             # Our own earlier attempt is dead (Airflow retries only after a failure), so its claims are
@@ -60,12 +61,25 @@ def submit_batch(
                 continue
             identifiers = runtime.sealer.unseal(ledger.sealed_identifiers(subject_hash))
             terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
-            request = hook.submit_gdpr_request(row.request_type, gdpr_subject_body(identifiers), terms)
+            try:
+                request = hook.submit_gdpr_request(row.request_type, gdpr_subject_body(identifiers), terms)
+            except GenesysBadRequestError as rejected:
+                # Genesys refused this one subject (400): record why and go on with the batch; posting it
+                # again would be refused again. Anything else fails the task and its retry reconciles.
+                ledger.mark_failed(subject_hash, f"rejected_by_genesys:{rejected.code or 'bad.request'}")
+                rejected_count += 1
+                log.warning(
+                    "Subject %s… rejected by Genesys (%s, correlation id %s)",
+                    subject_hash[:12],
+                    rejected.code,
+                    rejected.correlation_id,
+                )
+                continue
             ledger.record_submission(subject_hash, request["id"], status=request.get("status"))
             submitted += 1
             if number % 10 == 0 or number == total:
                 log.info("Submitted %d / %d (%d skipped)", number - skipped, total, skipped)
-    return {"submitted": submitted, "skipped": skipped}
+    return {"submitted": submitted, "skipped": skipped, "rejected": rejected_count}
 
 
 def request_ids_in_flight(runtime: ErasureRuntime, run_id: str) -> list[str]:

@@ -1,8 +1,10 @@
 """`make demo`: the nightly retention purge, end to end, on the embedded default.
 
 Starts the Genesys Cloud sandbox (a real HTTP server with a seeded org of ~2,000 customers and 20,000
-conversations over 6 years), points an Airflow home under `var/demo/` at it, runs `genesys_retention_purge`
-with `dag.test()` (the deferrable sensor's trigger runs in line), and prints where the signed report is.
+conversations over 6 years) and two local warehouses holding its conversations as if streamed from Genesys
+(fakesnow for Snowflake, bqemulator for BigQuery), points an Airflow home under `var/demo/` at them, runs
+`genesys_retention_purge` with `dag.test()` (the deferrable sensor's trigger runs in line), and prints the
+warehouse rows before and after and where the signed report is.
 
 Nothing here is needed in production: there, the DAG runs in a real Airflow deployment with connections
 pointing at a real org (README, "Pointing it at a real org").
@@ -16,6 +18,7 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="plan and report, submit nothing")
     args = parser.parse_args(argv)
 
+    from genesys_cloud import demo_warehouses as wh
+    from genesys_erasure.evidence import key_from_text
+    from genesys_erasure.hashing import KeyedHasher
     from genesys_erasure.sandbox import SandboxServer, SandboxSettings
+    from genesys_erasure.warehouse.local_engines import LocalBigQueryEmulator, LocalFakesnow
 
     home = Path(args.home).resolve()
     shutil.rmtree(home, ignore_errors=True)
@@ -108,30 +115,62 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Seeding the Genesys Cloud sandbox: {args.customers} customers, {args.conversations} conversations"
     )
-    with SandboxServer(settings) as sandbox:
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(SandboxServer(settings))
+        print("Starting the local warehouses: fakesnow (Snowflake) and bqemulator (BigQuery)")
+        fakesnow = stack.enter_context(LocalFakesnow())
+        bigquery = stack.enter_context(LocalBigQueryEmulator())
+        rows = wh.sandbox_event_rows(sandbox.org, KeyedHasher(key_from_text(DEMO_HMAC_KEY)))
+        wh.seed_warehouses(fakesnow, bigquery, rows)
+        mapping = wh.write_mapping(home / "warehouse_mapping.yaml")
+        before = _warehouse_counts(fakesnow, bigquery)
+        print(f"Seeded {len(rows)} streamed conversation events into each warehouse; mapping {mapping}")
         summary = sandbox.org.summary()
         config_path = home / "purge.yaml"
-        config_path.write_text(yaml.safe_dump(demo_config(summary, home)), encoding="utf-8")
+        config = demo_config(summary, home, warehouse_mapping_path=str(mapping))
+        config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
         env = airflow_environment(
             home, sandbox.base_url, sandbox.client_id, sandbox.client_secret, config_path
         )
-        os.environ.update(env)
+        os.environ.update({**env, **wh.warehouse_connections_env(fakesnow, bigquery)})
         print(f"Sandbox at {sandbox.base_url}; Airflow home {env['AIRFLOW_HOME']}")
         migrate_airflow_db()
+        from genesys_cloud.erasure.warehouse_step import WAREHOUSE_POOL  # imports Airflow: after the env
+
+        wh.ensure_warehouse_pool(WAREHOUSE_POOL)
         dag = load_dag(DAG_ID)
         run = dag.test(run_conf={"backfill": True, "dry_run": args.dry_run or None})
         state = str(getattr(run, "state", "unknown"))
+        after = _warehouse_counts(fakesnow, bigquery)
+        print("\nWarehouse rows before -> after the run:")
+        for table, count in before.items():
+            print(f"  {table:<55} {count} -> {after[table]}")
         reports = sorted((home / "reports").glob("*.json"))
         print(f"\nDAG run {run.run_id}: {state}")
         if reports:
             report = json.loads(reports[-1].read_text(encoding="utf-8"))
             print(f"Counts per final state: {report['counts']}")
+            print(f"Warehouse step: {report['warehouse']['status']}")
+            for table in report["warehouse"]["tables"]:
+                print(
+                    f"  {table['system']:<10} {table['table']:<50} rows affected {table['rows_affected']:>6},"
+                    f" unrecoverable after {table['unrecoverable_after'][:10]}"
+                )
             print(f"Signed report: {reports[-1]}\nReadable report: {reports[-1].with_suffix('.html')}")
             print(
                 "Verify its signature: GENESYS_ERASURE_HMAC_KEY=... "
                 f"python -m genesys_erasure.evidence verify {reports[-1]} --key-env GENESYS_ERASURE_HMAC_KEY"
             )
         return 0 if state.endswith("success") else 1
+
+
+def _warehouse_counts(fakesnow, bigquery) -> dict[str, int]:
+    from genesys_cloud import demo_warehouses as wh
+
+    return {
+        f"Snowflake {wh.SF_DATABASE}.{wh.SF_SCHEMA}.{wh.TABLE}": len(wh.snowflake_rows(fakesnow)),
+        f"BigQuery {wh.BQ_DATASET}.{wh.TABLE} (hashes only)": len(wh.bigquery_rows(bigquery)),
+    }
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from airflow.sdk import Asset, TaskGroup, get_current_context, task
 
 from genesys_cloud.erasure import outcomes, reporting, submission, verifying
 from genesys_cloud.erasure.runtime import load_runtime
+from genesys_cloud.erasure.warehouse_step import WAREHOUSE_POOL
 from genesys_cloud.sensors import GdprRequestsSensor
 
 ERASURES_ASSET = Asset(name="genesys_gdpr_erasures", uri="genesys-cloud://gdpr/erasures")
@@ -102,10 +103,12 @@ def verify() -> dict[str, Any]:
     return verifying.verify_completed(load_runtime(context["params"]), run_id, now)
 
 
-@task(**RETRIES)
+@task(pool=WAREHOUSE_POOL, **RETRIES)
 def clean_warehouses() -> dict[str, Any]:
     """Downstream copies (Snowflake, BigQuery): runs after Genesys erasure is verified and before the
-    evidence is written, so the evidence covers both. A no-op without a warehouse mapping."""
+    evidence is written, so the evidence covers both. A no-op without a warehouse mapping. The pool (one
+    slot) serialises warehouse DML across runs and DAGs; a deployment must create it (docker-compose's
+    airflow-init does), or the scheduler never starts the task."""
     context, _, _ = _context()
     runtime = load_runtime(context["params"])
     if not runtime.config.warehouse_mapping_path:
@@ -120,7 +123,7 @@ def write_evidence(plan: dict[str, Any], warehouse: dict[str, Any]) -> dict[str,
     context, run_id, now = _context()
     runtime = load_runtime(context["params"])
     extra = {"plan": {k: v for k, v in plan.items() if k != "batches"}}
-    evidence = reporting.write_run_evidence(runtime, run_id, now, extra)
+    evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
     context["outlet_events"][ERASURES_ASSET].extra = {
         "run_id": run_id,
         "dry_run": runtime.config.dry_run,

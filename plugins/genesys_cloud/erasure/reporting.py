@@ -1,7 +1,8 @@
 """Step 9: evidence. A signed run report (JSON + HTML) from the ledger, a summary table in the task log,
 the run workspace dropped, and the compliance verdict that fails the run loudly.
 
-The warehouse step (a later part of the flow) extends the signed report with `attach_warehouse_results`.
+The warehouse step's result (rows affected per table, the unrecoverable-after dates) is attached to the
+signed report with `attach_warehouse_results`; a failing warehouse status fails the compliance verdict.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from typing import Any
 from genesys_cloud.erasure.runtime import ErasureRuntime
 from genesys_cloud.erasure.scan import SCAN_HANDOFF, WATERMARK_MARKER
 from genesys_erasure.config import PurgeConfig
-from genesys_erasure.evidence import build_run_report, sign_document, summary_table, write_document
+from genesys_erasure.evidence import (
+    attach_warehouse_results,
+    build_run_report,
+    sign_document,
+    summary_table,
+    write_document,
+)
 from genesys_erasure.ledger_states import SubjectState
 from genesys_erasure.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
+
+# The warehouse step's statuses that fail the run (`warehouse_step.FAILING_STATUSES`; not imported, so
+# this module does not load the warehouse package).
+WAREHOUSE_FAILING = frozenset({"mapping_invalid", "unverified"})
 
 PERSONAL_SETTINGS = ("own_numbers", "own_addresses", "exclusions")
 
@@ -43,8 +54,14 @@ def report_path(runtime: ErasureRuntime, run_id: str) -> Path:
 
 
 def write_run_evidence(
-    runtime: ErasureRuntime, run_id: str, now: datetime, extra: dict[str, Any] | None = None
+    runtime: ErasureRuntime,
+    run_id: str,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+    *,
+    warehouse: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`warehouse`: the warehouse step's result (`warehouse_step`), attached to the signed report."""
     with runtime.open_ledger() as ledger:
         rows = ledger.rows_for_run(run_id)
     report = build_run_report(
@@ -55,6 +72,10 @@ def write_run_evidence(
         dry_run=runtime.config.dry_run,
     )
     signed = sign_document(report, runtime.signing_key)
+    warehouse = warehouse or {"status": "not_configured", "tables": []}
+    signed = attach_warehouse_results(
+        signed, warehouse.get("tables", []), runtime.signing_key, status=warehouse["status"]
+    )
     path = write_document(signed, report_path(runtime, run_id))
     log.info("Run summary\n%s", summary_table(signed))
     log.info("Signed report written to %s (and %s)", path, path.with_suffix(".html"))
@@ -64,6 +85,7 @@ def write_run_evidence(
         "report_json": str(path),
         "report_html": str(path.with_suffix(".html")),
         "counts": signed["counts"],
+        "warehouse_status": warehouse["status"],
         "subject_hashes": [row.subject_hash for row in rows if row.state is SubjectState.VERIFIED],
     }
 
@@ -83,6 +105,11 @@ def _advance_scan_watermark(runtime: ErasureRuntime, run_id: str) -> None:
 def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
     """Fail when any subject ended `failed` (Genesys ERROR twice, or verification found data left)."""
     counts = evidence["counts"]
+    if evidence.get("warehouse_status") in WAREHOUSE_FAILING:
+        raise ErasureNotCompliant(
+            f"warehouse erasure {evidence['warehouse_status']}: rows of erased subjects may remain in a "
+            f"mapped table (they stay pending for the next run); see {evidence['report_html']}"
+        )
     failed = counts.get(SubjectState.FAILED.value, 0)
     if failed:
         raise ErasureNotCompliant(

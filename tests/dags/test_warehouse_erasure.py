@@ -1,0 +1,164 @@
+"""Warehouse copies end to end: `dag.test()` on the Genesys Cloud sandbox, with the sandbox's conversations
+streamed into a local Snowflake (fakesnow) and BigQuery (bqemulator), both reached through Airflow
+connections and the real clients."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from genesys_cloud import demo_warehouses as wh
+from genesys_cloud.demo import DEMO_HMAC_KEY
+from genesys_cloud.erasure.runtime import load_runtime
+from genesys_cloud.erasure.subjects_api import gdpr_subject_body
+from genesys_erasure.evidence import key_from_text, verify_report
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_email, normalise_phone
+from genesys_erasure.ledger_states import SubjectSource, SubjectState
+from genesys_erasure.warehouse.local_engines import (
+    LocalBigQueryEmulator,
+    LocalFakesnow,
+    find_bqemulator_python,
+)
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def engines():
+    if find_bqemulator_python() is None:
+        reason = "bqemulator's virtualenv .venv-bq is missing: run `make venv` (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with LocalFakesnow() as fakesnow, LocalBigQueryEmulator() as bigquery:
+        yield fakesnow, bigquery
+
+
+class WarehouseStack:
+    def __init__(self, stack, fakesnow, bigquery) -> None:
+        self.stack, self.fakesnow, self.bigquery = stack, fakesnow, bigquery
+        self.org = stack.sandbox.org
+
+    def map(self, document=None) -> None:
+        path = wh.write_mapping(self.stack.home / "warehouse_mapping.yaml", document)
+        self.stack.configure(warehouse_mapping_path=str(path))
+
+    def conversations(self) -> dict[str, set[str]]:
+        """Conversation ids present in each warehouse."""
+        return {
+            "snowflake": {r["CONVERSATION_ID"] for r in wh.snowflake_rows(self.fakesnow)},
+            "bigquery": {r["CONVERSATION_ID"] for r in wh.bigquery_rows(self.bigquery)},
+        }
+
+    def ledger_rows(self):
+        with load_runtime({}).open_ledger() as ledger:
+            return {row.subject_hash: (row, ledger.sealed_identifiers(row.subject_hash)) for row in
+                    ledger.rows_in_states(list(SubjectState))}  # fmt: skip
+
+
+@pytest.fixture
+def wh_stack(purge_stack, engines, monkeypatch):
+    fakesnow, bigquery = engines
+    stack = purge_stack()
+    rows = wh.sandbox_event_rows(stack.sandbox.org, KeyedHasher(key_from_text(DEMO_HMAC_KEY)))
+    wh.seed_warehouses(fakesnow, bigquery, rows)
+    for name, value in wh.warehouse_connections_env(fakesnow, bigquery).items():
+        monkeypatch.setenv(name, value)
+    under_test = WarehouseStack(stack, fakesnow, bigquery)
+    under_test.map()
+    return under_test
+
+
+def _recent_conversations(org) -> set[str]:
+    return {cid for c in org.customers_where(activity="recent") for cid in c.conversation_ids}
+
+
+def test_erased_subjects_rows_leave_both_warehouses_and_recent_customers_stay(wh_stack):
+    recent = _recent_conversations(wh_stack.org)
+    before = wh_stack.conversations()
+
+    run = wh_stack.stack.run(backfill=True)
+
+    assert run.state == "success"
+    erased = {cid for row, _ in wh_stack.ledger_rows().values() if row.state is SubjectState.VERIFIED
+              for cid in row.conversation_ids}  # fmt: skip
+    assert erased, "the purge erased subjects with conversations"
+    after = wh_stack.conversations()
+    for system in ("snowflake", "bigquery"):
+        assert erased & before[system], f"{system} held the erased subjects' conversations"
+        assert erased & after[system] == set(), f"{system} still holds an erased subject's conversation"
+        assert recent & before[system] <= after[system], f"{system} lost a recent customer's row"
+
+
+def test_evidence_holds_rows_affected_and_the_unrecoverable_after_date(wh_stack):
+    run = wh_stack.stack.run(backfill=True)
+    report = wh_stack.stack.report(run)
+
+    assert verify_report(report, load_runtime({}).signing_key)
+    warehouse = report["warehouse"]
+    assert warehouse["status"] == "done"
+    assert {t["system"] for t in warehouse["tables"]} == {"snowflake", "bigquery"}
+    for table in warehouse["tables"]:
+        assert table["rows_affected"] > 0 and table["rows_remaining"] == 0
+        assert datetime.fromisoformat(table["unrecoverable_after"]) > datetime.now(UTC)
+    done = [row for row, token in wh_stack.ledger_rows().values() if row.state is SubjectState.VERIFIED]
+    assert done and all(not row.warehouse_pending and row.warehouse_rows for row in done)
+    assert all(token is None for row, token in wh_stack.ledger_rows().values() if row in done)
+
+
+def test_bad_mapping_fails_before_any_statement_and_the_next_run_erases_the_pending_subjects(wh_stack):
+    document = wh.demo_mapping()
+    document["connections"][1]["tables"][0]["columns"].append(
+        {"name": "NO_SUCH_COLUMN", "identifier": "email", "form": "raw"}
+    )
+    wh_stack.map(document)
+    before = wh_stack.conversations()
+
+    failed = wh_stack.stack.run(backfill=True)
+
+    assert failed.state == "failed"
+    assert wh_stack.stack.report(failed)["warehouse"]["status"] == "mapping_invalid"
+    assert wh_stack.conversations() == before, "a statement ran although the mapping was rejected"
+    pending = [row for row, token in wh_stack.ledger_rows().values() if row.warehouse_pending and token]
+    assert pending and all(row.state is SubjectState.VERIFIED for row in pending)
+
+    wh_stack.map()
+    fixed = wh_stack.stack.run()
+
+    assert fixed.state == "success"
+    erased = {cid for row in pending for cid in row.conversation_ids}
+    assert all(erased & tables == set() for tables in wh_stack.conversations().values())
+
+
+def test_listener_records_an_erasure_made_outside_the_pipeline_and_cleans_its_rows(wh_stack):
+    org = wh_stack.org
+    person = next(
+        c for c in org.customers_where(activity="recent", fragmented=False, placeholder=False)
+        if c.emails and c.phones and len(c.conversation_ids) >= 2
+    )  # fmt: skip
+    identifiers = [Identifier(IdentifierKind.EMAIL, normalise_email(e)) for e in person.emails] + [
+        Identifier(IdentifierKind.PHONE, normalise_phone(p)) for p in person.phones
+    ]
+    hook = wh_stack.stack.hook()
+    request = hook.submit_gdpr_request("GDPR_DELETE", gdpr_subject_body(identifiers))
+    for _ in range(200):
+        if hook.get_gdpr_request(request["id"])["status"] == "COMPLETED":
+            break
+        time.sleep(0.1)
+    others = _recent_conversations(org) - set(person.conversation_ids)
+    before = wh_stack.conversations()
+
+    run = wh_stack.stack.run("genesys_gdpr_request_listener")
+
+    assert run.state == "success"
+    (row, token), *rest = wh_stack.ledger_rows().values()
+    assert not rest and (row.source, row.state) == (SubjectSource.EXTERNAL, SubjectState.VERIFIED)
+    assert row.request_ids == (request["id"],) and not row.warehouse_pending and token is None
+    for system, remaining in wh_stack.conversations().items():
+        assert set(person.conversation_ids) & before[system], f"{system} held the person's rows"
+        assert set(person.conversation_ids) & remaining == set(), f"{system} kept the person's rows"
+        assert others & before[system] <= remaining, f"{system} lost another customer's row"

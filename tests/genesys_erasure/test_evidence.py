@@ -24,7 +24,6 @@ from genesys_erasure.evidence import (
     write_document,
 )
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import Ledger
 from genesys_erasure.privacy_scan import scan_paths
 from genesys_erasure.report_html import render_html
 from genesys_erasure.verification import verify_subject
@@ -48,12 +47,6 @@ PARAMETERS = {
     "client_secret": "s3cr3t-value",
     "dry_run": False,
 }
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from genesys_erasure.ledger_records import SubjectPlan
 from genesys_erasure.ledger_states import IllegalTransition, LedgerError, SubjectState, SubmissionRefused
 from genesys_erasure.verification import Exemption, VerificationResult
 from tests.genesys_erasure.erasure_test_support import (
-    BACKENDS,
     DUE,
     HASHER,
     SEALER,
@@ -22,22 +21,10 @@ from tests.genesys_erasure.erasure_test_support import (
     drive_to_completed,
     drive_to_verified,
     identifiers,
-    ledger_target_for,
     plan_for,
 )
 
 S = SubjectState
-
-
-@pytest.fixture(params=BACKENDS)
-def ledger_target(request, tmp_path):
-    yield from ledger_target_for(request.param, tmp_path)
-
-
-@pytest.fixture
-def ledger(ledger_target):
-    with Ledger.open(ledger_target) as opened:
-        yield opened
 
 
 def test_open_is_idempotent_and_keeps_rows(ledger_target):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from genesys_erasure.ledger import Ledger
 from genesys_erasure.ledger_states import SubjectSource, SubjectState
 from tests.genesys_erasure.erasure_test_support import (
     SEALER,
@@ -16,12 +15,6 @@ from tests.genesys_erasure.erasure_test_support import (
 )
 
 S = SubjectState
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as opened:
-        yield opened
 
 
 def external_plan(n: int = 0):

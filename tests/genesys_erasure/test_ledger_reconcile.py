@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from genesys_erasure.ledger import Ledger
 from genesys_erasure.ledger_records import KnownRequest
 from genesys_erasure.ledger_states import SubjectState
 from tests.genesys_erasure.erasure_test_support import (
-    BACKENDS,
     T0,
     drive_to_verified,
     identifier_hash_set,
-    ledger_target_for,
     plan_for,
 )
 
 S = SubjectState
-
-
-@pytest.fixture(params=BACKENDS)
-def ledger_target(request, tmp_path):
-    yield from ledger_target_for(request.param, tmp_path)
-
-
-@pytest.fixture
-def ledger(ledger_target):
-    with Ledger.open(ledger_target) as opened:
-        yield opened
 
 
 INTENT_AT = T0 + timedelta(minutes=1)

@@ -228,3 +228,24 @@ def test_idle_active_conversation_is_disconnected_when_configured_and_the_subjec
     assert report["counts"]["deferred"] == 0
     assert stack.hook().get_conversation(stuck).get("endTime")
     assert _mentions(stack.hook(), person.conversation_ids, ["stuck.forever@example.org"]) == set()
+
+
+def test_run_emits_an_asset_event_with_hashes_and_counts_only(stack):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    org = stack.sandbox.org
+    person = org.add_customer(emails=["asset.watcher@example.org"], phones=[], external_contact=False)
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.9))
+    run = stack.run(backfill=True)
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == "genesys_gdpr_erasures", AssetEvent.source_run_id == run.run_id)
+            .all()
+        )
+        extras = [event.extra for event in events]
+    assert len(extras) == 1
+    assert extras[0]["counts"]["verified"] == len(extras[0]["erased_subject_hashes"]) > 0
+    assert "asset.watcher@example.org" not in json.dumps(extras)

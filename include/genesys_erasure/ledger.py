@@ -413,6 +413,28 @@ class Ledger:
                 )
             )
 
+    def release_unsubmitted(self, run_id: str, *, reason: str = "not_submitted", now=None) -> tuple[str, ...]:
+        """Subjects `run_id` planned but never submitted (its approval was rejected, or it stopped before
+        submitting): their sealed identifiers are wiped now rather than kept until some later run. The
+        rows stay `planned`, with the reason; a later run re-plans them with fresh identifiers."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        with self._tx() as conn:
+            hashes = conn.scalars(
+                select(subjects.c.subject_hash).where(
+                    subjects.c.run_id == run_id,
+                    subjects.c.state == S.PLANNED.value,
+                    subjects.c.sealed_identifiers.is_not(None),
+                )
+            ).all()
+            if hashes:
+                conn.execute(
+                    update(subjects)
+                    .where(subjects.c.subject_hash.in_(hashes), subjects.c.state == S.PLANNED.value)
+                    .values(sealed_identifiers=None, reason=check_reason(reason), updated_at=now)
+                )
+        return tuple(hashes)
+
     def record_external_erasure(
         self, plan: SubjectPlan, request_id: str, run_id: str, *, completed_at=None, now=None
     ) -> bool:

@@ -173,6 +173,9 @@ def test_rejected_approval_submits_nothing(stack):
     assert "rex.rejected@example.org" in _details_text(stack, customer.conversation_ids)
     assert _certificates(stack) == []
     assert run.state == "success", _task_states(run)
+    with load_runtime({}).open_ledger() as ledger:
+        rows = ledger.rows_for_run(run.run_id)
+    assert rows and not any(row.has_sealed_identifiers for row in rows), "rejected plans keep no identifiers"
 
 
 def test_dry_run_by_default_submits_nothing_and_the_deadline_check_flags_it(stack):

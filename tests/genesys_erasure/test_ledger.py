@@ -304,3 +304,15 @@ def test_explicit_empty_exemptions_override_the_results_legal_holds(ledger):
     drive_to_completed(ledger, plan, "run-1", "req-1")
     held = VerificationResult(ok=True, exemptions=(Exemption("conv-1", "rec-1"),))
     assert ledger.mark_verified(plan.subject_hash, held, exemptions=[]).exemptions == ()
+
+
+def test_planned_but_unsubmitted_subjects_lose_their_sealed_identifiers_at_the_end_of_the_run(ledger):
+    kept, submitted = plan_for(0), plan_for(1)
+    ledger.plan([kept, submitted], "run-1", now=T0)
+    ledger.mark_submitting(submitted.subject_hash, "run-1", now=T0)
+    assert ledger.release_unsubmitted("run-1", now=T0) == (kept.subject_hash,)
+    row = ledger.get(kept.subject_hash)
+    assert row.state is S.PLANNED and not row.has_sealed_identifiers and row.reason == "not_submitted"
+    assert ledger.get(submitted.subject_hash).has_sealed_identifiers
+    ledger.plan([kept], "run-2", now=T0)
+    assert ledger.get(kept.subject_hash).has_sealed_identifiers

@@ -117,8 +117,12 @@ def resolve_subjects(
     max_links_per_identifier: int = DEFAULT_MAX_LINKS_PER_IDENTIFIER,
     max_records_per_lookup: int = DEFAULT_MAX_RECORDS_PER_LOOKUP,
     default_region: str | None = None,
+    excluded: Collection[Identifier] = frozenset(),
 ) -> Resolution:
     """Merge `seeds` and everything linked to them (up to `max_depth` lookups away) into subjects.
+
+    `excluded` identifiers (quarantined earlier, the org's own numbers, configured exclusions) reached
+    through a directory record are never looked up, merged or erased (seeds themselves are not excluded).
 
     An identifier whose lookup yields more than `max_links_per_identifier` distinct records (or more than
     `max_records_per_lookup` records at all) is quarantined. Seeds are looked up at depth 0; identifiers
@@ -132,7 +136,8 @@ def resolve_subjects(
     links: list[_Link] = []
     lookups = unexpanded = 0
 
-    visited = set(seed_set)
+    excluded = frozenset(excluded) - seed_set
+    visited = seed_set | excluded
     frontier = deque((seed, 0) for seed in sorted(seed_set))
     while frontier:
         identifier, depth = frontier.popleft()
@@ -157,7 +162,9 @@ def resolve_subjects(
                 frontier.append((member, depth + 1))
 
     verdict = quarantine(over_linked, link_counts=over_linked, subject_threshold=max_links_per_identifier)
-    subjects = _merge(seed_set, links, {q.identifier for q in verdict.quarantined}, hash_identifier)
+    subjects = _merge(
+        seed_set, links, {q.identifier for q in verdict.quarantined} | excluded, hash_identifier
+    )
     to_purge: list[Subject] = []
     held: list[HeldSubject] = []
     for subject in subjects:

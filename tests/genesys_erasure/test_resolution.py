@@ -193,3 +193,14 @@ def test_impossible_bounds_are_refused():
         resolve_subjects(
             [MOBILE], FakeDirectory(), hasher=HASHER, max_links_per_identifier=10, max_records_per_lookup=5
         )
+
+
+def test_excluded_identifier_named_by_a_seeds_record_is_neither_followed_nor_erased():
+    switchboard = Identifier(IdentifierKind.PHONE, "+442079460000")
+    directory = FakeDirectory(
+        {MOBILE: [contact(phones=(MOBILE.value, switchboard.value))], switchboard: [gdpr_hit(phones=())]}
+    )
+    result = resolve_subjects([MOBILE], directory, hasher=HASHER, excluded={switchboard})
+    (subject,) = result.to_purge
+    assert subject.identifiers == {MOBILE, CONTACT}
+    assert switchboard not in directory.looked_up

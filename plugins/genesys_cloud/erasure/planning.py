@@ -122,6 +122,10 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         max_links_per_identifier=config.quarantine_subject_threshold,
         max_records_per_lookup=max(50, config.quarantine_subject_threshold),
         default_region=config.default_phone_region,
+        # a directory record may name a quarantined seed or one of our own numbers: never erase it
+        excluded={q.identifier for q in screened.quarantined}
+        | set(config.own_identifiers)
+        | set(config.exclusions),
     )
     subjects = list(resolution.to_purge)
     if not request.hold_staff:

@@ -49,8 +49,11 @@ def submit_batch(
     with runtime.open_ledger() as ledger:
         if is_retry:
             # Our own earlier attempt is dead (Airflow retries only after a failure), so its claims are
-            # stale now, not after the usual grace period.
-            reconcile_stuck_submissions(runtime, ledger, stale_after=timedelta(0), only=set(subject_hashes))
+            # stale now, not after the usual grace period. Only OUR claims: another run may be mid-POST
+            # for a subject of this batch, and releasing its claim would let us post a second request.
+            wanted = set(subject_hashes)
+            ours = {row.subject_hash for row in ledger.rows_for_run(run_id) if row.subject_hash in wanted}
+            reconcile_stuck_submissions(runtime, ledger, stale_after=timedelta(0), only=ours)
         total = len(subject_hashes)
         for number, subject_hash in enumerate(subject_hashes, start=1):
             try:

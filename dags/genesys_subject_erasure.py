@@ -20,7 +20,8 @@ request names. **`dry_run` is on by default**: the first run only plans and show
 **Personal data in the run configuration.** Subjects typed into `subjects` are stored by Airflow in this
 run's configuration (the `dag_run.conf` column of the metadata database) and shown in the UI to anyone
 who can see the run. Prefer `subjects_file`: a CSV (`type,value`) or JSON list at an object-storage URI
-(`file:///…`, `s3://…`), deleted once the certificates are issued. Purge old run configuration regularly,
+(`file:///…`, `s3://…`); delete that file once the certificates are issued (the DAG does not touch
+it). Purge old run configuration regularly,
 e.g. `airflow db clean --tables dag_run --clean-before-timestamp "$(date -d '-30 days' -I)" --yes`.
 """
 

@@ -98,12 +98,17 @@ def test_rerun_submits_nothing_twice(stack):
     assert second.state == "success"
 
 
-def test_crash_between_post_and_ledger_write_is_reconciled_not_reposted(stack):
+@pytest.mark.parametrize("external_contacts", [0, 2], ids=["email-only", "two-external-contacts"])
+def test_crash_between_post_and_ledger_write_is_reconciled_not_reposted(stack, external_contacts):
     org = stack.sandbox.org
     person = org.add_customer(emails=["crash.victim@example.org"], phones=[], external_contact=False)
     org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.9))
     runtime = load_runtime({})
-    identifiers = [Identifier(IdentifierKind.EMAIL, "crash.victim@example.org")]
+    identifiers = [Identifier(IdentifierKind.EMAIL, "crash.victim@example.org")] + [
+        # the request body names one external contact, the ledger knows them all
+        Identifier(IdentifierKind.EXTERNAL_CONTACT, f"00000000-0000-4000-8000-00000000000{n}")
+        for n in range(external_contacts)
+    ]
     plan = SubjectPlan.build(
         identifiers, hasher=runtime.hasher, sealer=runtime.sealer, source=SubjectSource.RETENTION
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Asset, TaskGroup, get_current_context, task
@@ -118,11 +118,16 @@ def clean_warehouses() -> dict[str, Any]:
     return clean_warehouses_for_run(runtime, context["run_id"])
 
 
-@task(outlets=[ERASURES_ASSET], **RETRIES)
-def write_evidence(plan: dict[str, Any], warehouse: dict[str, Any]) -> dict[str, Any]:
+@task(outlets=[ERASURES_ASSET], trigger_rule="all_done", **RETRIES)
+def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None) -> dict[str, Any]:
+    """Runs whatever happened upstream (all_done): a run that failed half-way still reports what it did,
+    for subjects Genesys may already have erased. The run itself stays failed."""
+    if plan is None:
+        raise AirflowSkipException("no plan was made (the run stopped before planning): nothing to report")
     context, run_id, now = _context()
     runtime = load_runtime(context["params"])
     extra = {"plan": {k: v for k, v in plan.items() if k != "batches"}}
+    warehouse = warehouse or {"status": "not_run", "tables": []}
     evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
     context["outlet_events"][ERASURES_ASSET].extra = {
         "run_id": run_id,

@@ -91,7 +91,8 @@ def _count_still_active(runtime: ErasureRuntime, conversation_ids: Sequence[str]
     idle_days = runtime.config.disconnect_idle_active_after_days
     remaining = 0
     for conversation in active:
-        started = parse_instant(str(conversation.get("conversationStart")))
+        start = conversation.get("conversationStart")
+        started = parse_instant(start) if start else now  # unknown start: never "idle long enough"
         if idle_days is not None and started < now - timedelta(days=idle_days):
             hook.disconnect_conversation(conversation["conversationId"])
             log.info("Disconnected an active conversation idle for more than %d days", idle_days)

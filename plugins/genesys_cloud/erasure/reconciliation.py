@@ -5,30 +5,46 @@ blindly."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 from genesys_cloud.erasure.runtime import ErasureRuntime
 from genesys_cloud.erasure.scan import parse_instant
-from genesys_cloud.erasure.subjects_api import subject_hashes
+from genesys_cloud.erasure.subjects_api import gdpr_subject_body, subject_hashes
 from genesys_erasure.ledger import Ledger
-from genesys_erasure.ledger_records import KnownRequest
+from genesys_erasure.ledger_records import KnownRequest, LedgerRow
 from genesys_erasure.ledger_states import SubjectState
 
 log = logging.getLogger(__name__)
 
 
-def known_requests(runtime: ErasureRuntime, since: datetime) -> Iterator[KnownRequest]:
+def known_requests(
+    runtime: ErasureRuntime, since: datetime, sent_sets: Mapping[frozenset[str], frozenset[str]]
+) -> Iterator[KnownRequest]:
     """Genesys' GDPR requests created since `since` (newest pages first is not guaranteed, so the whole
-    list is read), each with the keyed hashes of its subject's identifiers."""
+    list is read), each with the keyed hashes of its subject's identifiers. A request whose subject is
+    exactly what we sent for a stuck subject is given that subject's full identifier set (the body holds
+    one external contact id and one user id, the ledger all of them)."""
     for entity in runtime.hook().iter_gdpr_requests():
         created = entity.get("createdDate")
         created_at = parse_instant(created) if created else None
         if created_at is not None and created_at < since:
             continue
-        yield KnownRequest(
-            entity["id"], subject_hashes(entity.get("subject") or {}, runtime.hasher), created_at=created_at
-        )
+        hashes = subject_hashes(entity.get("subject") or {}, runtime.hasher)
+        yield KnownRequest(entity["id"], sent_sets.get(hashes, hashes), created_at=created_at)
+
+
+def sent_identifier_sets(
+    runtime: ErasureRuntime, ledger: Ledger, rows: Iterable[LedgerRow]
+) -> dict[frozenset[str], frozenset[str]]:
+    """For each stuck subject: the keyed hashes of the body we POSTed -> its full identifier set."""
+    sets: dict[frozenset[str], frozenset[str]] = {}
+    for row in rows:
+        token = ledger.sealed_identifiers(row.subject_hash)
+        if token:
+            body = gdpr_subject_body(runtime.sealer.unseal(token))
+            sets[subject_hashes(body, runtime.hasher)] = frozenset(row.identifier_set)
+    return sets
 
 
 def reconcile_stuck_submissions(
@@ -46,7 +62,8 @@ def reconcile_stuck_submissions(
     if not stuck:
         return
     oldest = min(row.submitting_at or row.updated_at for row in stuck)
-    requests = list(known_requests(runtime, oldest - timedelta(days=1)))
+    sent_sets = sent_identifier_sets(runtime, ledger, stuck)
+    requests = list(known_requests(runtime, oldest - timedelta(days=1), sent_sets))
     kwargs = {"stale_after": stale_after} if stale_after is not None else {}
     outcome = ledger.reconcile_unknown_submissions(requests, only=only, **kwargs)
     log.info(

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from genesys_cloud.erasure.runtime import ErasureRuntime
+from genesys_cloud.errors import GenesysNotFoundError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger_states import SubjectState
 from genesys_erasure.verification import verify_subject
@@ -20,6 +21,14 @@ log = logging.getLogger(__name__)
 
 SEARCHABLE = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 PSEUDONYMISATION = "GDPR_UPDATE"
+
+
+def _recordings(hook: Any, conversation_id: str) -> list[dict[str, Any]]:
+    """A conversation Genesys no longer knows (404) has no recordings left to check."""
+    try:
+        return hook.get_recording_metadata(conversation_id)
+    except GenesysNotFoundError:
+        return []
 
 
 def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
@@ -40,7 +49,7 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
                 rec
                 for cid in row.conversation_ids
                 if row.request_type != PSEUDONYMISATION
-                for rec in hook.get_recording_metadata(cid)
+                for rec in _recordings(hook, cid)
             ]
             contacts = [
                 contact

@@ -254,3 +254,21 @@ def test_run_emits_an_asset_event_with_hashes_and_counts_only(stack):
     assert len(extras) == 1
     assert extras[0]["counts"]["verified"] == len(extras[0]["erased_subject_hashes"]) > 0
     assert "asset.watcher@example.org" not in json.dumps(extras)
+
+
+def test_large_plan_waits_for_approval_that_shows_counts_only(stack):
+    from airflow.models.hitl import HITLDetail
+    from airflow.utils.session import create_session
+
+    from tests.dags.approvals import APPROVE, answer_approval
+
+    stack.configure(approval_threshold=0)
+    with answer_approval(APPROVE, dag_id="genesys_retention_purge") as answered:
+        run = stack.run(backfill=True)
+    report = stack.report(run)
+    assert answered["count"] == 1 and run.state == "success"
+    approve = next(ti for ti in run.get_task_instances() if ti.task_id == "erasure.approve")
+    with create_session() as session:
+        body = session.get(HITLDetail, approve.id).body
+    assert f"submit a GDPR request for **{report['counts']['verified']}** subjects" in body
+    assert "@" not in body

@@ -147,6 +147,18 @@ def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
         raise AirflowFailException(str(verdict)) from None
 
 
+def default_approval_body(plan_task_id: str) -> str:
+    """What the approver sees: the plan's counts (never identifiers; hashes are in the plan task's log)."""
+    return (
+        "{% set p = ti.xcom_pull(task_ids='" + plan_task_id + "') %}"
+        "Run {{ run_id }} will submit a GDPR request for **{{ p.to_submit }}** subjects "
+        "({{ p.carried_over }} carried over from earlier runs). Not submitted: "
+        "{{ p.deferred_active_conversation }} deferred (active conversation), {{ p.quarantined }} "
+        "quarantined, {{ p.held_recent_contact }} held for recent contact, {{ p.already_erased }} already "
+        "erased. Subjects are keyed hashes only; the plan task's log lists them."
+    )
+
+
 def build_erasure_flow(
     plan: Any, *, group_id: str = "erasure", approval_body: str | None = None
 ) -> TaskGroup:
@@ -157,12 +169,7 @@ def build_erasure_flow(
         approve = ApprovalOperator(
             task_id="approve",
             subject="Approve the GDPR erasure plan",
-            body=approval_body
-            or (
-                "The plan for run {{ run_id }}: "
-                "{{ ti.xcom_pull(task_ids='" + group_id + ".approval_gate') }} "
-                "Subjects are shown as keyed hashes and counts only; see the plan task's log."
-            ),
+            body=approval_body or default_approval_body(plan.operator.task_id),
             response_timeout=timedelta(days=2),
             defaults="Reject",
         )

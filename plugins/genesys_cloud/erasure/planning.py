@@ -188,9 +188,9 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
                 *ledger.adopt_in_flight(run_id, source=request.source, now=now),
             )
         deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
-        to_submit = sorted(
-            row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is SubjectState.PLANNED
-        )
+        # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
+        wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
+        to_submit = sorted(row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is wanted)
     summary = {
         "run_id": run_id,
         "dry_run": dry_run,
@@ -205,7 +205,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "held_staff": len(resolution.held_for(HoldReason.STAFF)) if request.hold_staff else 0,
         "already_erased": len(outcome.skipped_verified),
         "identity_lookups": resolution.lookups,
-        "needs_approval": needs_approval(len(to_submit), config.approval_threshold),
+        "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
         "batches": [to_submit[i : i + BATCH_SIZE] for i in range(0, len(to_submit), BATCH_SIZE)],
         **dict(request.extra),
     }

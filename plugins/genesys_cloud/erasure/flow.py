@@ -199,5 +199,7 @@ def build_erasure_flow(
         submitted >> first_ids
         first_settle >> backoff >> resubmitted >> retry_ids
         second_settle >> verified >> warehouses
-        evidence >> verdict
+        # The evidence runs whatever happened (all_done); the verdict also waits on the main chain, so a
+        # failure anywhere upstream leaves it upstream_failed and the run failed, never "success".
+        [evidence, warehouses] >> verdict
     return group

@@ -44,4 +44,4 @@ lock:
 	$(PY) -m uv pip compile --python-version 3.11 requirements.txt requirements-dev.txt -o requirements.lock
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(VENV_BQ) var

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 _CSS = (
-    "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;"
+    "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:90rem;"
     "color:#1b1b1b;line-height:1.45}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;"
     "border-bottom:1px solid #ccc}table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}"
     "th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}"
@@ -91,32 +91,6 @@ def render_run_report_html(report: Mapping[str, Any]) -> str:
         + "</p>",
         "<h2>Counts per state</h2>",
         _table(["state", "subjects"], ([_e(s), _e(n)] for s, n in counts.items())),
-        "<h2>Subjects</h2>",
-        _table(
-            [
-                "subject (keyed hash)",
-                "state",
-                "request ids",
-                "submitted",
-                "completed",
-                "final",
-                "verification",
-                "reason",
-            ],
-            (
-                [
-                    _mono(s.get("subject_hash")),
-                    _e(s.get("state")),
-                    _mono(", ".join(s.get("request_ids", []))),
-                    _e(s.get("timestamps", {}).get("submitted_at")),
-                    _e(s.get("timestamps", {}).get("completed_at")),
-                    _e(s.get("timestamps", {}).get("final_at")),
-                    _verification(s.get("verification")),
-                    _e(s.get("reason")),
-                ]
-                for s in subjects
-            ),
-        ),
         "<h2>Skipped: already erased by an earlier run</h2>",
         _table(
             ["subject (keyed hash)", "erased by run", "completed", "verified"],
@@ -157,6 +131,33 @@ def render_run_report_html(report: Mapping[str, Any]) -> str:
                 for t in warehouse.get("tables", [])
             ),
             empty="No warehouse results recorded yet.",
+        ),
+        "<h2>Subjects</h2>",
+        "<p>One row per subject, by keyed hash (the HMAC key verifies it; no value is shown).</p>",
+        _table(
+            [
+                "subject (keyed hash)",
+                "state",
+                "request ids",
+                "submitted",
+                "completed",
+                "final",
+                "verification",
+                "reason",
+            ],
+            (
+                [
+                    _mono(s.get("subject_hash")),
+                    _e(s.get("state")),
+                    _mono(", ".join(s.get("request_ids", []))),
+                    _e(s.get("timestamps", {}).get("submitted_at")),
+                    _e(s.get("timestamps", {}).get("completed_at")),
+                    _e(s.get("timestamps", {}).get("final_at")),
+                    _verification(s.get("verification")),
+                    _e(s.get("reason")),
+                ]
+                for s in subjects
+            ),
         ),
         "<h2>Parameters</h2>",
         _table(["parameter", "value"], ([_e(k), _mono(v)] for k, v in report.get("parameters", {}).items())),

@@ -225,3 +225,38 @@ def test_subject_erased_by_the_nightly_purge_is_not_submitted_again_and_certifie
     assert certificate["erasure"]["erased_before_this_request"] is True
     assert certificate["ticket"] == "DSR-2026-0042"
     assert verify_report(certificate, load_runtime({}).signing_key)
+
+
+def test_request_left_in_flight_by_a_dead_adhoc_run_is_verified_by_the_next_one(stack):
+    from genesys_cloud.erasure.subjects_api import gdpr_subject_body
+    from genesys_erasure.identifiers import Identifier, IdentifierKind
+    from genesys_erasure.ledger_records import SubjectPlan
+    from genesys_erasure.ledger_states import SubjectSource
+
+    org = stack.sandbox.org
+    orphan = org.add_customer(emails=["orphan.request@example.org"], phones=[], external_contact=False)
+    org.add_conversation(orphan, media="email", direction="inbound")
+    runtime = load_runtime({})
+    identifiers = [Identifier(IdentifierKind.EMAIL, "orphan.request@example.org")]
+    plan = SubjectPlan.build(
+        identifiers,
+        hasher=runtime.hasher,
+        sealer=runtime.sealer,
+        source=SubjectSource.DSR,
+        conversation_ids=orphan.conversation_ids,
+        ticket="DSR-2026-0001",
+    )
+    posted = stack.hook().submit_gdpr_request("GDPR_DELETE", gdpr_subject_body(identifiers))
+    with runtime.open_ledger() as ledger:
+        ledger.plan([plan], "dead-adhoc-run")
+        ledger.mark_submitting(plan.subject_hash, "dead-adhoc-run")
+        ledger.record_submission(plan.subject_hash, posted["id"])
+    # ...and that run died before waiting: nothing would ever verify this subject.
+
+    other = org.add_customer(emails=["next.request@example.org"], phones=[], external_contact=False)
+    org.add_conversation(other, media="email", direction="inbound")
+    with answer_approval(APPROVE):
+        stack.run(DAG_ID, **_request(dry_run=False, subjects=["next.request@example.org"]))
+    with load_runtime({}).open_ledger() as ledger:
+        row = ledger.get(plan.subject_hash)
+    assert row.state.value == "verified" and row.request_ids == (posted["id"],)

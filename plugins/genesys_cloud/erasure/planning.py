@@ -182,11 +182,11 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         if request.carry_over and not dry_run:
             carried_outcome = ledger.carry_over_into(run_id, now=now)
             carried = carried_outcome.planned
-            # Requests a dead run (or a reconciled crash) left in flight: wait for and verify them here.
-            adopted = (
-                *carried_outcome.resumed,
-                *ledger.adopt_in_flight(run_id, source=request.source, now=now),
-            )
+            adopted = carried_outcome.resumed
+        if not dry_run:
+            # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
+            # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
+            adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
         deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
         # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
         wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED

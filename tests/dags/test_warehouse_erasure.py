@@ -4,7 +4,6 @@ connections and the real clients."""
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime
 
@@ -21,19 +20,15 @@ from genesys_erasure.ledger_states import SubjectSource, SubjectState
 from genesys_erasure.warehouse.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
-    find_bqemulator_python,
 )
+from tests.engine_support import require_bqemulator
 
 pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
 def engines():
-    if find_bqemulator_python() is None:
-        reason = "bqemulator's virtualenv .venv-bq is missing: run `make venv` (make test does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_bqemulator()
     with LocalFakesnow() as fakesnow, LocalBigQueryEmulator() as bigquery:
         yield fakesnow, bigquery
 

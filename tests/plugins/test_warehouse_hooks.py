@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import pytest
@@ -27,10 +26,10 @@ from genesys_erasure.warehouse.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
     conversation_event_row,
-    find_bqemulator_python,
     seed_bigquery_table,
     seed_snowflake_table,
 )
+from tests.engine_support import require_bqemulator
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +40,7 @@ def fakesnow_server():
 
 @pytest.fixture(scope="module")
 def bq_emulator():
-    if find_bqemulator_python() is None:
-        reason = "bqemulator's virtualenv .venv-bq is missing: run `make venv` (make test does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_bqemulator()
     with LocalBigQueryEmulator() as emulator:
         yield emulator
 

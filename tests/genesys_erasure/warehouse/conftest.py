@@ -6,7 +6,6 @@ Each test gets its own Snowflake schema / BigQuery dataset, so tests never see e
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -15,8 +14,8 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.warehouse.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
-    find_bqemulator_python,
 )
+from tests.engine_support import require_bqemulator
 from tests.genesys_erasure.warehouse.support import HASH_KEY, BigQueryUnderTest, SnowflakeUnderTest
 
 
@@ -33,11 +32,7 @@ def fakesnow_server():
 
 @pytest.fixture(scope="session")
 def bq_emulator():
-    if find_bqemulator_python() is None:
-        reason = "bqemulator's virtualenv .venv-bq is missing: run `make venv` (make test does)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_bqemulator()
     with LocalBigQueryEmulator() as emulator:
         yield emulator
 

@@ -19,7 +19,7 @@ from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.sdk import Asset, TaskGroup, get_current_context, task
 
 from genesys_cloud.erasure import outcomes, reporting, submission, verifying
-from genesys_cloud.erasure.runtime import load_runtime
+from genesys_cloud.erasure.runtime import load_run_config, load_runtime
 from genesys_cloud.erasure.warehouse_step import WAREHOUSE_POOL
 from genesys_cloud.sensors import GdprRequestsSensor
 
@@ -43,7 +43,7 @@ class RunGdprRequestsSensor(GdprRequestsSensor):
     deadline is absolute, counted from the start of the DAG run (a retried sensor does not extend it)."""
 
     def execute(self, context: Any) -> dict[str, str]:
-        config = load_runtime(context["params"]).config
+        config = load_run_config(context["params"])  # the settings only: no keys needed to wait
         started = context["dag_run"].start_date or datetime.now(UTC)
         deadline = started + timedelta(days=config.wait_deadline_days)
         self.poll_interval = float(config.poll_interval_seconds)

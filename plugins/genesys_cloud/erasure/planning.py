@@ -17,6 +17,7 @@ from genesys_cloud.erasure.directory import GenesysSubjectDirectory
 from genesys_cloud.erasure.reconciliation import reconcile_stuck_submissions
 from genesys_cloud.erasure.runtime import ErasureRuntime
 from genesys_cloud.erasure.scan import parse_instant
+from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.guards import check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier
@@ -80,13 +81,14 @@ def _subject_conversations(subject: Subject, seeds: Mapping[Identifier, Seed]) -
     return tuple(ids)
 
 
-def _count_still_active(runtime: ErasureRuntime, conversation_ids: Sequence[str], now: datetime) -> int:
+def _count_still_active(
+    runtime: ErasureRuntime, hook: GenesysCloudHook, conversation_ids: Sequence[str], now: datetime
+) -> int:
     """How many of the subject's known conversations are still active. With the idle-disconnect option,
     active conversations that started longer ago than configured are disconnected first (and then no
     longer count): a stuck conversation must not hold an erasure back for ever."""
     if not conversation_ids:
         return 0
-    hook = runtime.hook()
     active = [c for c in hook.get_conversations_details(conversation_ids) if not c.get("conversationEnd")]
     idle_days = runtime.config.disconnect_idle_active_after_days
     remaining = 0
@@ -227,11 +229,12 @@ def _defer_active(
     """Subjects with a conversation still active are deferred (a GDPR delete skips active conversations),
     unless the idle-disconnect option ends those conversations first."""
     deferred = 0
+    hook = runtime.hook()
     for subject_hash in sorted(set(subject_hashes)):
         row = ledger.get(subject_hash)
         if row is None or row.state is not SubjectState.PLANNED:
             continue
-        if _count_still_active(runtime, row.conversation_ids, now):
+        if _count_still_active(runtime, hook, row.conversation_ids, now):
             ledger.mark_deferred(subject_hash, reason="active_conversation", now=now)
             deferred += 1
     return deferred

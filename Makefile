@@ -8,15 +8,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The BigQuery emulator lives in its own virtualenv (its pins clash with Airflow's and fakesnow's).
 VENV_BQ := .venv-bq
-export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
+# The product is installed into .venv (editable); include/ is on the path for the sandbox and the dev tools.
+export PYTHONPATH := $(CURDIR)/include
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: venv demo test lint lock sandbox clean
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(PY) -m uv pip install --quiet --python $(PY) -r requirements.lock
+	$(PY) -m uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
 $(VENV_BQ)/.installed: requirements-bq.lock $(VENV)/.installed
@@ -27,7 +29,7 @@ $(VENV_BQ)/.installed: requirements-bq.lock $(VENV)/.installed
 venv: $(VENV)/.installed $(VENV_BQ)/.installed
 
 demo: venv
-	$(PY) -m genesys_cloud.demo
+	$(PY) -m genesys_devtools.demo
 
 test: venv
 	$(PY) -m ruff check .
@@ -38,7 +40,7 @@ lint: venv
 	$(PY) -m ruff format --check .
 
 sandbox: venv
-	$(PY) -m genesys_erasure.sandbox --port 8765
+	$(PY) -m genesys_sandbox --port 8765
 
 lock:
 	$(PY) -m uv pip compile --python-version 3.11 requirements.txt requirements-dev.txt -o requirements.lock

@@ -1,7 +1,7 @@
 """API calls per erased subject: one nightly retention purge on the sandbox's default org.
 
-Runs `genesys_retention_purge` through `dag.test()` exactly like `python -m genesys_cloud.demo` (same
-config, same Airflow environment, functions reused from `genesys_cloud.demo`), but keeps the sandbox
+Runs `genesys_retention_purge` through `dag.test()` exactly like `python -m genesys_devtools.demo` (same
+config, same Airflow environment, functions reused from `genesys_devtools.demo`), but keeps the sandbox
 running afterwards to read its per-endpoint request counters, and divides the calls by the number of
 subjects the run verified as erased. Calls are also attributed to the DAG task that was running when the
 sandbox served them (tasks run one at a time under `dag.test()`; a deferred sensor's trigger runs in line
@@ -33,15 +33,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, markdown_table
-
-from genesys_cloud.demo import (
+from genesys_devtools.demo import (
     DAG_ID,
     airflow_environment,
     demo_config,
     load_dag,
     migrate_airflow_db,
 )
-from genesys_erasure.sandbox import SandboxServer, SandboxSettings
+from genesys_sandbox import SandboxServer, SandboxSettings
 
 TARGET_CALLS_PER_SUBJECT = 3.0
 TOKEN_ENDPOINT = "POST /oauth/token"

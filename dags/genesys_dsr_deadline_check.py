@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
-from genesys_cloud.erasure.deadline_tasks import NOTIFIERS, check_dsr_deadlines
+from genesys_erasure.tasks.deadline_check import NOTIFIERS, check_dsr_deadlines
 
 with DAG(
     dag_id="genesys_dsr_deadline_check",

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from genesys_cloud.erasure.flow import check_compliance, clean_warehouses, verify, write_evidence
-from genesys_cloud.erasure.listener_tasks import anything_to_do, find_external_erasures
+from genesys_erasure.tasks.flow import check_compliance, clean_warehouses, verify, write_evidence
+from genesys_erasure.tasks.listener import anything_to_do, find_external_erasures
 
 with DAG(
     dag_id="genesys_gdpr_request_listener",

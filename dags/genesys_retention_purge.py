@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
-from genesys_cloud.erasure.flow import build_erasure_flow
-from genesys_cloud.erasure.retention_tasks import (
+from genesys_erasure.tasks.flow import build_erasure_flow
+from genesys_erasure.tasks.retention import (
     find_expired_customers,
     plan_retention_purge,
     validate_settings,

@@ -31,13 +31,13 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
-from genesys_cloud.erasure.flow import build_erasure_flow
-from genesys_cloud.erasure.subject_tasks import (
+from genesys_erasure.dsr import TICKET_PATTERN
+from genesys_erasure.tasks.flow import build_erasure_flow
+from genesys_erasure.tasks.subject_request import (
     issue_certificates,
     plan_subject_erasure,
     validate_subject_request,
 )
-from genesys_erasure.dsr import TICKET_PATTERN
 
 SUBJECT_ITEM = {
     "anyOf": [

@@ -43,3 +43,12 @@ def test_compose_config_file_exists_and_validates():
     config = load_config(REPO_ROOT / config_path)
     assert config.ledger_conn_id == "genesys_erasure_ledger"
     assert "AIRFLOW_CONN_GENESYS_ERASURE_LEDGER" in env and "AIRFLOW_CONN_GENESYS_ERASURE_SEALING" in env
+
+
+def test_compose_airflow_needs_no_pythonpath_and_uses_the_genesys_connection_type():
+    import json
+
+    env = _compose()["x-airflow"]["environment"]
+    assert "PYTHONPATH" not in env, "the image installs the project as a package"
+    assert json.loads(env["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"])["conn_type"] == "genesys_cloud"
+    assert "pip install --no-cache-dir --no-deps /opt/genesys-erasure" in (REPO_ROOT / "Dockerfile").read_text()

@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from genesys_erasure.ledger_records import LedgerRow
-from genesys_erasure.ledger_states import SubjectState
+from genesys_erasure.ledger import LedgerRow, SubjectState
 
 DEFAULT_DAYS_BEFORE = 5
 

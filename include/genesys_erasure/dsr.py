@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from genesys_erasure.evidence import build_certificate
-from genesys_erasure.ledger_records import LedgerRow
+from genesys_erasure.ledger import LedgerRow
 
 TICKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{1,63}$"
 _TICKET = re.compile(TICKET_PATTERN)

@@ -27,8 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from genesys_erasure.ledger_records import LedgerRow, SkippedSubject
-from genesys_erasure.ledger_states import FINAL_STATES, SubjectState
+from genesys_erasure.ledger import FINAL_STATES, LedgerRow, SkippedSubject, SubjectState
 from genesys_erasure.residual_data import RESIDUAL_DATA_DISCLOSURE
 
 SIGNATURE_ALGORITHM = "HMAC-SHA256"

@@ -7,13 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from genesys_cloud.erasure.runtime import load_runtime
-from genesys_cloud.erasure.subjects_api import gdpr_subject_body
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger_records import SubjectPlan
-from genesys_erasure.ledger_states import SubjectSource
-from genesys_erasure.privacy_scan import scan_paths
+from genesys_erasure.ledger import SubjectPlan, SubjectSource
+from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.steps.subjects_api import gdpr_subject_body
+from tests.support.privacy_scan import scan_paths
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -260,7 +259,7 @@ def test_large_plan_waits_for_approval_that_shows_counts_only(stack):
     from airflow.models.hitl import HITLDetail
     from airflow.utils.session import create_session
 
-    from tests.dags.approvals import APPROVE, answer_approval
+    from tests.support.approvals import APPROVE, answer_approval
 
     stack.configure(approval_threshold=0)
     with answer_approval(APPROVE, dag_id="genesys_retention_purge") as answered:

@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from genesys_devtools.demo import DEMO_HMAC_KEY
 
-from genesys_cloud.demo import DEMO_HMAC_KEY
-from genesys_cloud.erasure.runtime import load_runtime
 from genesys_erasure.evidence import verify_report
-from genesys_erasure.privacy_scan import scan_paths
+from genesys_erasure.steps.runtime import load_runtime
 from tests.conftest import REPO_ROOT
-from tests.dags.approvals import APPROVE, REJECT, answer_approval
+from tests.support.approvals import APPROVE, REJECT, answer_approval
+from tests.support.privacy_scan import scan_paths
 
 pytestmark = pytest.mark.timeout(900)
 DAG_ID = "genesys_subject_erasure"
@@ -56,7 +56,7 @@ def _lookup(stack, *args: str) -> dict:
         "PYTHONPATH": f"{REPO_ROOT / 'include'}:{REPO_ROOT / 'plugins'}",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "genesys_cloud.lookup", *args],
+        [sys.executable, "-m", "genesys_erasure.lookup", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -228,10 +228,10 @@ def test_subject_erased_by_the_nightly_purge_is_not_submitted_again_and_certifie
 
 
 def test_request_left_in_flight_by_a_dead_adhoc_run_is_verified_by_the_next_one(stack):
-    from genesys_cloud.erasure.subjects_api import gdpr_subject_body
     from genesys_erasure.identifiers import Identifier, IdentifierKind
-    from genesys_erasure.ledger_records import SubjectPlan
-    from genesys_erasure.ledger_states import SubjectSource
+    from genesys_erasure.ledger.records import SubjectPlan
+    from genesys_erasure.ledger.states import SubjectSource
+    from genesys_erasure.steps.subjects_api import gdpr_subject_body
 
     org = stack.sandbox.org
     orphan = org.add_customer(emails=["orphan.request@example.org"], phones=[], external_contact=False)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from genesys_cloud.erasure.runtime import load_runtime
-from genesys_cloud.erasure.submission import submit_batch
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger_records import SubjectPlan
-from genesys_erasure.ledger_states import SubjectSource, SubjectState
+from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
+from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.steps.submit import submit_batch
 
 pytestmark = pytest.mark.timeout(300)
 

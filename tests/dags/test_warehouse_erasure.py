@@ -8,20 +8,20 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-
-from genesys_cloud import demo_warehouses as wh
-from genesys_cloud.demo import DEMO_HMAC_KEY
-from genesys_cloud.erasure.runtime import load_runtime
-from genesys_cloud.erasure.subjects_api import gdpr_subject_body
-from genesys_erasure.evidence import key_from_text, verify_report
-from genesys_erasure.hashing import KeyedHasher
-from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_email, normalise_phone
-from genesys_erasure.ledger_states import SubjectSource, SubjectState
-from genesys_erasure.warehouse.local_engines import (
+from genesys_devtools import demo_warehouses as wh
+from genesys_devtools.demo import DEMO_HMAC_KEY
+from genesys_devtools.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
 )
-from tests.engine_support import require_bqemulator
+
+from genesys_erasure.evidence import key_from_text, verify_report
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_email, normalise_phone
+from genesys_erasure.ledger import SubjectSource, SubjectState
+from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.steps.subjects_api import gdpr_subject_body
+from tests.support.engines import require_bqemulator
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from genesys_erasure.ledger import Ledger
-from tests.genesys_erasure.erasure_test_support import BACKENDS, ledger_target_for
+from tests.support.erasure import BACKENDS, ledger_target_for
 
 
 @pytest.fixture(params=BACKENDS)

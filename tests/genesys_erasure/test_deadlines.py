@@ -8,9 +8,7 @@ from genesys_erasure.deadlines import notification_text, requests_near_deadline
 from genesys_erasure.dsr import add_one_month
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import Ledger
-from genesys_erasure.ledger_records import SubjectPlan
-from genesys_erasure.ledger_states import SubjectSource
+from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource
 from genesys_erasure.sealing import IdentifierSealer
 
 TODAY = date(2026, 11, 26)

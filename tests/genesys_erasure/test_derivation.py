@@ -7,7 +7,7 @@ import pytest
 
 from genesys_erasure.derivation import ContactIndex
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from tests.genesys_erasure.conversation_builder import (
+from tests.support.conversation_builder import (
     AGENT_USER_ID,
     ORG_DID,
     ORG_EMAIL,

@@ -24,11 +24,10 @@ from genesys_erasure.evidence import (
     write_document,
 )
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.privacy_scan import scan_paths
 from genesys_erasure.report_html import render_html
 from genesys_erasure.verification import verify_subject
-from tests.genesys_erasure.conversation_builder import voice_call
-from tests.genesys_erasure.erasure_test_support import (
+from tests.support.conversation_builder import voice_call
+from tests.support.erasure import (
     DUE,
     HMAC_KEY,
     PLANTED_PHONE,
@@ -38,6 +37,7 @@ from tests.genesys_erasure.erasure_test_support import (
     needles,
     plan_for,
 )
+from tests.support.privacy_scan import scan_paths
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATED = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)

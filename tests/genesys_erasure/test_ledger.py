@@ -8,11 +8,16 @@ from datetime import timedelta
 import pytest
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import Ledger
-from genesys_erasure.ledger_records import SubjectPlan
-from genesys_erasure.ledger_states import IllegalTransition, LedgerError, SubjectState, SubmissionRefused
+from genesys_erasure.ledger import (
+    IllegalTransition,
+    Ledger,
+    LedgerError,
+    SubjectPlan,
+    SubjectState,
+    SubmissionRefused,
+)
 from genesys_erasure.verification import Exemption, VerificationResult
-from tests.genesys_erasure.erasure_test_support import (
+from tests.support.erasure import (
     DUE,
     HASHER,
     SEALER,

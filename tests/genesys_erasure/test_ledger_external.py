@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genesys_erasure.ledger_states import SubjectSource, SubjectState
-from tests.genesys_erasure.erasure_test_support import (
+from genesys_erasure.ledger import SubjectSource, SubjectState
+from tests.support.erasure import (
     SEALER,
     T0,
     clean_result,

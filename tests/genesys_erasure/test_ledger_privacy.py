@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from genesys_erasure.ledger import Ledger
-from genesys_erasure.privacy_scan import scan_paths
-from tests.genesys_erasure.erasure_test_support import T0, drive_to_verified, needles, plan_for
+from tests.support.erasure import T0, drive_to_verified, needles, plan_for
+from tests.support.privacy_scan import scan_paths
 
 
 def _ledger_dir_after_a_run(tmp_path):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from genesys_erasure.ledger_records import KnownRequest
-from genesys_erasure.ledger_states import SubjectState
-from tests.genesys_erasure.erasure_test_support import (
+from genesys_erasure.ledger import KnownRequest, SubjectState
+from tests.support.erasure import (
     T0,
     drive_to_verified,
     identifier_hash_set,

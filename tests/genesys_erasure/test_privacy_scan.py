@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from genesys_erasure.privacy_scan import scan_paths
+from tests.support.privacy_scan import scan_paths
 
 EMAIL = "zelda.quarantino@planted-example.org"
 PHONE = "+447700900317"

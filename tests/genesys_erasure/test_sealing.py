@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from genesys_erasure.sealing import IdentifierSealer, SealError, generate_sealing_key
-from tests.genesys_erasure.erasure_test_support import PLANTED_EMAIL, SEALING_KEY, identifiers, needles
+from tests.support.erasure import PLANTED_EMAIL, SEALING_KEY, identifiers, needles
 
 
 def test_unseal_returns_the_sealed_identifiers():

@@ -9,7 +9,7 @@ import pytest
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.verification import Exemption, VerificationResult, verify_subject
-from tests.genesys_erasure.conversation_builder import email_conversation, voice_call
+from tests.support.conversation_builder import email_conversation, voice_call
 
 START = datetime(2026, 1, 12, 10, 30, tzinfo=UTC)
 PHONE = "+447700900317"

@@ -1,6 +1,6 @@
 """Erase subjects from the BigQuery tables of one mapped dataset, through a `bigquery.Client`.
 
-The Airflow layer supplies the client (see plugins/genesys_cloud/warehouse_hooks.py). Per run: check the
+The Airflow layer supplies the client (see genesys_erasure/tasks/warehouse_connections.py). Per run: check the
 mapping against INFORMATION_SCHEMA.COLUMNS, read the dataset's time-travel window, open a session and load
 all keys into one session TEMP table (bound array parameters), then per table ONE script job: a
 transaction with count before, ONE DELETE/UPDATE, count after. BigQuery allows 2 running and 20 queued

@@ -9,14 +9,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from genesys_erasure.hashing import KeyedHasher
-from genesys_erasure.warehouse.local_engines import (
+from genesys_devtools.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
 )
-from tests.engine_support import require_bqemulator
-from tests.genesys_erasure.warehouse.support import HASH_KEY, BigQueryUnderTest, SnowflakeUnderTest
+
+from genesys_erasure.hashing import KeyedHasher
+from tests.support.engines import require_bqemulator
+from tests.support.warehouse import HASH_KEY, BigQueryUnderTest, SnowflakeUnderTest
 
 
 @pytest.fixture(scope="session")

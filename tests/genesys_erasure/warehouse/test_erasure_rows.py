@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.warehouse.planning import ErasureSubjects
-from tests.genesys_erasure.warehouse.support import (
+from tests.support.warehouse import (
     ALICE,
     ALICE_EVENT_IDS,
     ALL_EVENT_IDS,

@@ -9,7 +9,7 @@ from snowflake.connector.errors import OperationalError
 from genesys_erasure.warehouse.bigquery import is_streaming_buffer_error
 from genesys_erasure.warehouse.results import WarehouseVerificationError, require_verified
 from genesys_erasure.warehouse.snowflake import KeyLoadError
-from tests.genesys_erasure.warehouse.support import (
+from tests.support.warehouse import (
     ALICE,
     ALICE_EVENT_IDS,
     ALL_EVENT_IDS,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from genesys_erasure.warehouse.mapping import MappingError, WarehouseMapping, load_mapping
-from tests.genesys_erasure.warehouse.support import (
+from tests.support.warehouse import (
     ALICE,
     ALL_EVENT_IDS,
     RecordingBigQueryClient,

@@ -17,7 +17,7 @@ from genesys_erasure.warehouse.planning import (
     quote_bigquery,
 )
 from genesys_erasure.warehouse.retention import bigquery_window, snowflake_window
-from tests.genesys_erasure.warehouse.support import (
+from tests.support.warehouse import (
     ALICE,
     ALICE_EMAIL,
     ALICE_PHONE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.genesys_erasure.warehouse.support import (
+from tests.support.warehouse import (
     ALICE,
     FIXED_NOW,
     RecordingBigQueryClient,

@@ -1,0 +1,178 @@
+"""`make demo`: the nightly retention purge, end to end, on the embedded default.
+
+Starts the Genesys Cloud sandbox (a real HTTP server with a seeded org of ~2,000 customers and 20,000
+conversations over 6 years) and two local warehouses holding its conversations as if streamed from Genesys
+(fakesnow for Snowflake, bqemulator for BigQuery), points an Airflow home under `var/demo/` at them, runs
+`genesys_retention_purge` with `dag.test()` (the deferrable sensor's trigger runs in line), and prints the
+warehouse rows before and after and where the signed report is.
+
+Nothing here is needed in production: there, the DAG runs in a real Airflow deployment with connections
+pointing at a real org (README, "Pointing it at a real org").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAG_ID = "genesys_retention_purge"
+# Demo-only keys: a real deployment keeps its own in a secrets backend (README).
+DEMO_HMAC_KEY = "demo-only-hmac-key-0123456789abcdef"
+DEMO_SEALING_KEY = "hex:" + "00112233445566778899aabbccddeeff" * 2
+
+
+def demo_config(summary: Mapping[str, Any], home: Path, **overrides: Any) -> dict[str, Any]:
+    """The purge settings for a sandbox org: its own outbound numbers and mailboxes are listed (its
+    inbound DIDs are detected from the data), paths live under `home`."""
+    own = summary["ownNumbers"]
+    config = {
+        "retention_days": 1826,
+        "max_subjects_per_run": 5000,
+        "max_purge_fraction": 0.9,
+        "own_numbers": [*own["tollFree"], *own["sms"]],
+        "own_addresses": list(summary["ownEmailAddresses"]),
+        "poll_interval_seconds": 1,
+        "wait_deadline_days": 1,
+        "resubmit_backoff_minutes": 0,
+        "ledger_path": str(home / "ledger.sqlite"),
+        "report_dir": str(home / "reports"),
+    }
+    config.update(overrides)
+    return config
+
+
+def airflow_environment(
+    home: Path, base_url: str, client_id: str, secret: str, config: Path
+) -> dict[str, str]:
+    """Environment for an Airflow home that runs this project's DAGs against `base_url`."""
+    return {
+        "AIRFLOW_HOME": str(home / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}",
+        "GENESYS_ERASURE_HOME": str(home),
+        "GENESYS_ERASURE_CONFIG": str(config),
+        "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT": json.dumps(
+            {"conn_type": "genesys_cloud", "host": base_url, "login": client_id, "password": secret}
+        ),
+        "AIRFLOW_CONN_GENESYS_ERASURE_HMAC": json.dumps({"conn_type": "generic", "password": DEMO_HMAC_KEY}),
+        "AIRFLOW_CONN_GENESYS_ERASURE_SEALING": json.dumps(
+            {"conn_type": "generic", "password": DEMO_SEALING_KEY}
+        ),
+    }
+
+
+def migrate_airflow_db() -> None:
+    from airflow.utils.db import resetdb
+
+    resetdb(skip_init=False)
+
+
+def load_dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    dagbag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    if dagbag.import_errors:
+        raise RuntimeError(f"DAG import errors: {sorted(dagbag.import_errors)}")
+    return dagbag.get_dag(dag_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", default=str(REPO_ROOT / "var" / "demo"), help="demo working directory")
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--conversations", type=int, default=20000)
+    parser.add_argument("--rate-limit", type=int, default=3000, help="sandbox requests per token per minute")
+    parser.add_argument("--dry-run", action="store_true", help="plan and report, submit nothing")
+    args = parser.parse_args(argv)
+
+    from genesys_sandbox import SandboxServer, SandboxSettings
+
+    from genesys_devtools import demo_warehouses as wh
+    from genesys_devtools.local_engines import LocalBigQueryEmulator, LocalFakesnow
+    from genesys_erasure.evidence import key_from_text
+    from genesys_erasure.hashing import KeyedHasher
+
+    home = Path(args.home).resolve()
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "airflow").mkdir(parents=True)
+    settings = SandboxSettings(
+        customers=args.customers,
+        conversations=args.conversations,
+        rate_limit_per_window=args.rate_limit,
+        gdpr_step_seconds=0.5,
+    )
+    print(
+        f"Seeding the Genesys Cloud sandbox: {args.customers} customers, {args.conversations} conversations"
+    )
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(SandboxServer(settings))
+        print("Starting the local warehouses: fakesnow (Snowflake) and bqemulator (BigQuery)")
+        fakesnow = stack.enter_context(LocalFakesnow())
+        bigquery = stack.enter_context(LocalBigQueryEmulator())
+        rows = wh.sandbox_event_rows(sandbox.org, KeyedHasher(key_from_text(DEMO_HMAC_KEY)))
+        wh.seed_warehouses(fakesnow, bigquery, rows)
+        mapping = wh.write_mapping(home / "warehouse_mapping.yaml")
+        before = _warehouse_counts(fakesnow, bigquery)
+        print(f"Seeded {len(rows)} streamed conversation events into each warehouse; mapping {mapping}")
+        summary = sandbox.org.summary()
+        config_path = home / "purge.yaml"
+        config = demo_config(summary, home, warehouse_mapping_path=str(mapping))
+        config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = airflow_environment(
+            home, sandbox.base_url, sandbox.client_id, sandbox.client_secret, config_path
+        )
+        os.environ.update({**env, **wh.warehouse_connections_env(fakesnow, bigquery)})
+        print(f"Sandbox at {sandbox.base_url}; Airflow home {env['AIRFLOW_HOME']}")
+        migrate_airflow_db()
+        from genesys_erasure.steps.warehouses import WAREHOUSE_POOL  # imports Airflow: after the env
+
+        wh.ensure_warehouse_pool(WAREHOUSE_POOL)
+        dag = load_dag(DAG_ID)
+        run = dag.test(run_conf={"backfill": True, "dry_run": args.dry_run or None})
+        state = str(getattr(run, "state", "unknown"))
+        after = _warehouse_counts(fakesnow, bigquery)
+        print("\nWarehouse rows before -> after the run:")
+        for table, count in before.items():
+            print(f"  {table:<55} {count} -> {after[table]}")
+        reports = sorted((home / "reports").glob("*.json"))
+        print(f"\nDAG run {run.run_id}: {state}")
+        if reports:
+            report = json.loads(reports[-1].read_text(encoding="utf-8"))
+            print(f"Counts per final state: {report['counts']}")
+            print(f"Warehouse step: {report['warehouse']['status']}")
+            for table in report["warehouse"]["tables"]:
+                print(
+                    f"  {table['system']:<10} {table['table']:<50} rows affected {table['rows_affected']:>6},"
+                    f" unrecoverable after {table['unrecoverable_after'][:10]}"
+                )
+            print(f"Signed report: {reports[-1]}\nReadable report: {reports[-1].with_suffix('.html')}")
+            print(
+                "Verify its signature: GENESYS_ERASURE_HMAC_KEY=... "
+                f"python -m genesys_erasure.evidence verify {reports[-1]} --key-env GENESYS_ERASURE_HMAC_KEY"
+            )
+        return 0 if state.endswith("success") else 1
+
+
+def _warehouse_counts(fakesnow, bigquery) -> dict[str, int]:
+    from genesys_devtools import demo_warehouses as wh
+
+    return {
+        f"Snowflake {wh.SF_DATABASE}.{wh.SF_SCHEMA}.{wh.TABLE}": len(wh.snowflake_rows(fakesnow)),
+        f"BigQuery {wh.BQ_DATASET}.{wh.TABLE} (hashes only)": len(wh.bigquery_rows(bigquery)),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Tables of the erasure ledger (SQLAlchemy Core 2), portable between SQLite and PostgreSQL.
+
+Only keyed hashes, ids, states, dates and one Fernet token per subject are stored: the token
+(`sealed_identifiers`) is the single place raw identifiers exist, encrypted, until the subject is final.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from genesys_erasure.ledger.states import SubjectSource, SubjectState
+
+SCHEMA_VERSION = 1
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC on the Python side everywhere; SQLite has no zone, so it stores naive UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("ledger timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+metadata = MetaData()
+
+subjects = Table(
+    "erasure_subjects",
+    metadata,
+    Column("subject_hash", String(64), primary_key=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("previous_state", String(16)),
+    Column("source", String(16), nullable=False),
+    Column("request_type", String(32), nullable=False),
+    Column("last_request_id", String(64), index=True),
+    Column("last_genesys_status", String(16)),
+    Column("attempts", Integer, nullable=False),
+    Column("run_id", String(250), nullable=False, index=True),
+    Column("first_seen_run_id", String(250), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("submitting_at", UtcDateTime),
+    Column("submitted_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    Column("final_at", UtcDateTime),
+    Column("reason", Text),
+    # Fernet token of the raw identifiers; NULL for dry runs and once the subject is final
+    Column("sealed_identifiers", Text),
+    # sorted keyed hashes of the identifiers sealed at the last planning: what the last POST carried
+    Column("identifier_set", JSON, nullable=False),
+    Column("conversation_ids", JSON, nullable=False),
+    Column("verification", JSON),
+    Column("exemptions", JSON, nullable=False),
+    Column("ticket", String(200)),
+    Column("received_on", Date),
+    Column("due_date", Date, index=True),
+    Column("warehouse_rows", JSON),
+    Column("warehouse_pending", Boolean, nullable=False),
+    CheckConstraint(_in("state", SubjectState), name="ck_erasure_subjects_state"),
+    CheckConstraint(_in("source", SubjectSource), name="ck_erasure_subjects_source"),
+)
+
+# One row per (identifier, subject): every identifier ever planned for a subject, hashed, with its kind,
+# so "has this phone number been erased?" is one indexed look-up.
+identifier_hashes = Table(
+    "erasure_identifier_hashes",
+    metadata,
+    Column("identifier_hash", String(64), primary_key=True),
+    Column(
+        "subject_hash",
+        String(64),
+        ForeignKey("erasure_subjects.subject_hash", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(32), nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+)
+
+# Every GDPR request ever recorded for a subject (the history of all attempts). Its own table, so that
+# "is this Genesys request already ours?" is an indexed look-up during reconciliation.
+requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column(
+        "subject_hash",
+        String(64),
+        ForeignKey("erasure_subjects.subject_hash", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("attempt", Integer, nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    # "posted": recorded from the POST's answer; "reconciled": found at Genesys after a crash
+    Column("recorded_by", String(16), nullable=False),
+)
+
+ledger_meta = Table(
+    "erasure_ledger_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,524 @@
+"""The durable erasure ledger: one row per subject, on SQLite (embedded default) or PostgreSQL.
+
+Every state change is a conditional UPDATE (`WHERE subject_hash = :h AND state = :seen`) whose rowcount
+is checked, inside a transaction; claiming a subject for submission is `WHERE state IN ('planned')`, so
+of two runs racing for the same subject exactly one gets rowcount 1 and may POST. On SQLite every
+transaction starts with BEGIN IMMEDIATE (writers are serialised) and `secure_delete` is on, so a wiped
+sealed token is overwritten in the file rather than left in a free page. (PostgreSQL keeps old row
+versions until VACUUM; the tokens are encrypted, and the residual-data disclosure says so.)
+
+No raw identifier is ever passed to this module: `SubjectPlan.build` hashes and seals before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, func, select, true, update
+from sqlalchemy.engine import URL
+
+from genesys_erasure.ledger.external import insert_external_erasure, known_request_ids
+from genesys_erasure.ledger.reconcile import DEFAULT_STALE_AFTER, match_stuck_submissions
+from genesys_erasure.ledger.records import (
+    KnownRequest,
+    LedgerRow,
+    PlanOutcome,
+    ReconcileOutcome,
+    SkippedSubject,
+    SubjectPlan,
+)
+from genesys_erasure.ledger.rows import load_rows
+from genesys_erasure.ledger.schema import (
+    SCHEMA_VERSION,
+    identifier_hashes,
+    ledger_meta,
+    metadata,
+    subjects,
+    utc_now,
+)
+from genesys_erasure.ledger.sql import (
+    add_identifier_hashes,
+    check_id,
+    check_reason,
+    check_run_id,
+    conditional_update,
+    create_ledger_engine,
+    insert_ignore,
+    json_ready,
+    new_row,
+    prepare_engine,
+    record_request,
+    select_locked,
+    submitted_values,
+    transition,
+)
+from genesys_erasure.ledger.states import (
+    CARRIED_STATES,
+    FINAL_STATES,
+    IN_FLIGHT_STATES,
+    SUBMITTABLE_STATES,
+    LedgerError,
+    SubjectSource,
+    SubjectState,
+    SubmissionRefused,
+    check_transition,
+)
+
+DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite"
+GENESYS_COMPLETED = "COMPLETED"
+GENESYS_ERROR = "ERROR"
+
+S = SubjectState
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str | URL | Engine | None = None) -> Ledger:
+        """Open (and create, idempotently) the ledger. `url` is a SQLAlchemy URL or engine; default is
+        the embedded SQLite file `var/ledger.sqlite` relative to the working directory."""
+        engine = (
+            prepare_engine(url)
+            if isinstance(url, Engine)
+            else create_ledger_engine(url or DEFAULT_LEDGER_URL)
+        )
+        metadata.create_all(engine, checkfirst=True)
+        ledger = cls(engine)
+        with ledger._tx() as conn:
+            insert_ignore(conn, ledger_meta, {"key": "schema_version", "value": str(SCHEMA_VERSION)})
+        return ledger
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({self._engine.url.render_as_string(hide_password=True)})"
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self._engine.begin() as conn:
+            yield conn
+
+    # ---- planning -------------------------------------------------------------------------------
+
+    def plan(
+        self, subjects_to_plan: Iterable[SubjectPlan], run_id: str, *, dry_run: bool = False, now=None
+    ) -> PlanOutcome:
+        """Upsert subjects into `run_id`. Verified subjects are skipped (returned with the run that
+        erased them); subjects with a request in flight are left alone; a dry run never touches rows
+        a real run created, and stores no sealed identifiers."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        plans = list(subjects_to_plan)
+        seen: set[str] = set()
+        for index, plan in enumerate(plans):
+            if not isinstance(plan, SubjectPlan):
+                raise TypeError(f"subjects[{index}]: expected a SubjectPlan")
+            if plan.subject_hash in seen:
+                raise ValueError(f"subjects[{index}]: subject {plan.subject_hash[:16]}… is listed twice")
+            if not dry_run and not plan.sealed_identifiers:
+                raise ValueError(f"subjects[{index}]: no sealed identifiers (required unless dry run)")
+            seen.add(plan.subject_hash)
+        outcome = _Outcome()
+        with self._tx() as conn:
+            for plan in plans:
+                if insert_ignore(conn, subjects, new_row(plan, run_id, dry_run, now)):
+                    outcome.planned.append(plan.subject_hash)
+                else:
+                    self._replan(
+                        conn, select_locked(conn, plan.subject_hash), plan, run_id, dry_run, now, outcome
+                    )
+                if outcome.planned and outcome.planned[-1] == plan.subject_hash:
+                    # only identifiers this run will erase: a skipped subject gains no look-up entries
+                    add_identifier_hashes(conn, plan, now)
+        return outcome.freeze()
+
+    def carry_over_into(self, run_id: str, *, now=None) -> PlanOutcome:
+        """Plan every carried (deferred/overdue) subject into `run_id`, keeping its sealed identifiers."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        outcome = _Outcome()
+        with self._tx() as conn:
+            hashes = conn.scalars(
+                select(subjects.c.subject_hash).where(subjects.c.state.in_([s.value for s in CARRIED_STATES]))
+            ).all()
+            for subject_hash in hashes:
+                self._replan(conn, select_locked(conn, subject_hash), None, run_id, False, now, outcome)
+        return outcome.freeze()
+
+    def adopt_in_flight(self, run_id: str, *, source: SubjectSource | str, now=None) -> tuple[str, ...]:
+        """Take over subjects of `source` whose request is in flight (submitted or completed) under
+        another run: that run died after posting, or its crash was reconciled. The taking run waits for,
+        verifies and reports them; nothing is posted again."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        adopted: list[str] = []
+        with self._tx() as conn:
+            hashes = conn.scalars(
+                select(subjects.c.subject_hash).where(
+                    subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
+                    subjects.c.source == SubjectSource(source).value,
+                    subjects.c.run_id != run_id,
+                )
+            ).all()
+            for subject_hash in hashes:
+                row = select_locked(conn, subject_hash)
+                conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
+                adopted.append(subject_hash)
+        return tuple(adopted)
+
+    def _replan(self, conn, row, plan: SubjectPlan | None, run_id, dry_run, now, outcome: _Outcome) -> None:
+        subject_hash, state = row["subject_hash"], S(row["state"])
+        if state == S.VERIFIED:
+            outcome.skipped.append(
+                SkippedSubject(subject_hash, row["run_id"], row["completed_at"], row["final_at"])
+            )
+            return
+        if state in IN_FLIGHT_STATES:
+            outcome.in_progress.append(subject_hash)
+            return
+        if dry_run:
+            if state != S.DRY_RUN:
+                outcome.untouched.append(subject_hash)
+                return
+            transition(conn, row, S.DRY_RUN, {"run_id": run_id}, now)
+            outcome.planned.append(subject_hash)
+            return
+        previous = S(row["previous_state"]) if row["previous_state"] else None
+        if state == S.OVERDUE and previous in (S.SUBMITTED, S.COMPLETED):
+            transition(conn, row, previous, {"run_id": run_id}, now)
+            outcome.resumed.append(subject_hash)
+            return
+        values: dict[str, Any] = {"run_id": run_id, "final_at": None, "reason": None}
+        if plan is not None:
+            values.update(
+                sealed_identifiers=plan.sealed_identifiers,
+                identifier_set=sorted(h.identifier_hash for h in plan.identifier_hashes),
+                conversation_ids=list(dict.fromkeys([*row["conversation_ids"], *plan.conversation_ids])),
+                source=plan.source.value,
+                request_type=plan.request_type,
+                warehouse_pending=plan.warehouse_pending,
+            )
+            for name in ("ticket", "received_on", "due_date"):
+                if getattr(plan, name) is not None:
+                    values[name] = getattr(plan, name)
+        elif row["sealed_identifiers"] is None:
+            raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers; plan it afresh")
+        transition(conn, row, S.PLANNED, values, now)
+        outcome.planned.append(subject_hash)
+
+    # ---- submission -----------------------------------------------------------------------------
+
+    def mark_submitting(self, subject_hash: str, run_id: str, *, now=None) -> LedgerRow:
+        """Claim the subject for one POST, BEFORE posting. Raises `SubmissionRefused` when another run
+        (or an earlier attempt) holds it: the caller must then NOT post."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        with self._tx() as conn:
+            result = conn.execute(
+                update(subjects)
+                .where(
+                    subjects.c.subject_hash == subject_hash,
+                    subjects.c.state.in_([s.value for s in SUBMITTABLE_STATES]),
+                    subjects.c.sealed_identifiers.is_not(None),
+                )
+                .values(
+                    state=S.SUBMITTING.value,
+                    previous_state=subjects.c.state,
+                    run_id=run_id,
+                    attempts=subjects.c.attempts + 1,
+                    submitting_at=now,
+                    updated_at=now,
+                    reason=None,
+                )
+            )
+            if result.rowcount == 1:
+                return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+            row = select_locked(conn, subject_hash)
+            if S(row["state"]) in SUBMITTABLE_STATES:
+                raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers to submit")
+            raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
+
+    def record_submission(self, subject_hash: str, request_id: str, *, status: str | None = None, now=None):
+        """The POST answered: remember the Genesys request id (appended to the subject's history)."""
+        check_id(request_id, "request_id")
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            check_transition(subject_hash, row["state"], S.SUBMITTED)
+            record_request(conn, row, request_id, "posted", now)
+            transition(conn, row, S.SUBMITTED, submitted_values(request_id, status, now), now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    def reconcile_unknown_submissions(
+        self,
+        known_requests: Iterable[KnownRequest | tuple],
+        *,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
+        only: Iterable[str] | None = None,
+        now=None,
+    ) -> ReconcileOutcome:
+        """Resolve rows stuck in `submitting` (a crash between the POST and the ledger write) from the
+        GDPR requests Genesys already has, each given with the keyed hashes of its subject's identifiers:
+        a matching request is recorded instead of posting again, rows without one go back to `planned`
+        (safe to submit). `only` limits it to those subjects (a retried task settles its own claims).
+        Matching rules: `ledger_reconcile`."""
+        known = [KnownRequest.coerce(k) for k in known_requests]
+        with self._tx() as conn:
+            return match_stuck_submissions(
+                conn, known, stale_after=stale_after, only=only, now=now or utc_now()
+            )
+
+    def record_status(self, subject_hash: str, request_id: str, status: str, *, now=None) -> LedgerRow:
+        """A polled Genesys status of the subject's latest request. COMPLETED -> `completed` (awaiting
+        verification), ERROR -> `failed`; any other (or unknown) status keeps the row where it is."""
+        status = check_id(status, "status").strip().upper()
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            if row["last_request_id"] != request_id:
+                raise LedgerError(
+                    f"subject {subject_hash[:16]}…: status for a request that is not its latest"
+                )
+            state = S(row["state"])
+            if status == row["last_genesys_status"] and state != S.SUBMITTED:
+                pass  # a repeated poll of a status already acted on
+            elif status == GENESYS_COMPLETED and state != S.COMPLETED:
+                transition(conn, row, S.COMPLETED, {"last_genesys_status": status, "completed_at": now}, now)
+            elif status == GENESYS_ERROR:
+                transition(
+                    conn, row, S.FAILED, {"last_genesys_status": status, "reason": "genesys_error"}, now
+                )
+            elif state in (S.SUBMITTED, S.OVERDUE, S.COMPLETED):
+                conditional_update(conn, row, {"last_genesys_status": status, "updated_at": now})
+            else:
+                check_transition(subject_hash, state, S.SUBMITTED)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    def record_error(
+        self, subject_hash: str, request_id: str, *, max_attempts: int = 2, now=None
+    ) -> LedgerRow:
+        """Genesys reported ERROR for the subject's latest request: back to `planned` (sealed identifiers
+        kept) for one more POST while fewer than `max_attempts` were made, otherwise `failed`."""
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            if row["last_request_id"] != request_id:
+                raise LedgerError(
+                    f"subject {subject_hash[:16]}…: status for a request that is not its latest"
+                )
+            values = {"last_genesys_status": GENESYS_ERROR}
+            if row["attempts"] < max_attempts:
+                transition(conn, row, S.PLANNED, {**values, "reason": "genesys_error_resubmitting"}, now)
+            else:
+                transition(conn, row, S.FAILED, {**values, "reason": "genesys_error"}, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    # ---- outcomes -------------------------------------------------------------------------------
+
+    def mark_verified(self, subject_hash: str, result, exemptions: Iterable | None = None, *, now=None):
+        """Final: Genesys said COMPLETED and independent verification found nothing left.
+        `result` is a `verification.VerificationResult`; exemptions default to its legal holds."""
+        if not result.ok or result.deferred_conversation_ids:
+            raise ValueError("result: verification did not pass; use mark_failed or mark_deferred")
+        chosen = result.exemptions if exemptions is None else exemptions
+        exempt = [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in chosen]
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            check_transition(subject_hash, row["state"], S.VERIFIED)
+            if row["last_genesys_status"] != GENESYS_COMPLETED:
+                raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
+            values = {"verification": result.to_dict(), "exemptions": json_ready(exempt, "exemptions")}
+            transition(conn, row, S.VERIFIED, {**values, "reason": None}, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    def mark_failed(self, subject_hash: str, reason: str, *, verification=None, now=None) -> LedgerRow:
+        values: dict[str, Any] = {"reason": check_reason(reason)}
+        if verification is not None:
+            values["verification"] = verification.to_dict()
+        return self._move(subject_hash, S.FAILED, values, now)
+
+    def mark_deferred(
+        self,
+        subject_hash: str,
+        reason: str = "active_conversation",
+        *,
+        conversation_ids: Iterable[str] = (),
+        verification=None,
+        now=None,
+    ) -> LedgerRow:
+        values: dict[str, Any] = {"reason": check_reason(reason)}
+        if verification is not None:
+            values["verification"] = verification.to_dict()
+        return self._move(subject_hash, S.DEFERRED, values, now, add_conversations=conversation_ids)
+
+    def mark_overdue(self, subject_hash: str, *, reason: str = "deadline_passed", now=None) -> LedgerRow:
+        return self._move(subject_hash, S.OVERDUE, {"reason": check_reason(reason)}, now)
+
+    def mark_quarantined(self, subject_hash: str, reason: str, *, now=None) -> LedgerRow:
+        return self._move(subject_hash, S.QUARANTINED, {"reason": check_reason(reason)}, now)
+
+    def _move(self, subject_hash, target, values, now, add_conversations: Iterable[str] = ()) -> LedgerRow:
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            extra = [check_id(c, "conversation_ids[]") for c in add_conversations]
+            if extra:
+                values = {
+                    **values,
+                    "conversation_ids": list(dict.fromkeys([*row["conversation_ids"], *extra])),
+                }
+            transition(conn, row, target, values, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    def add_conversation_ids(self, subject_hash: str, conversation_ids: Iterable[str], *, now=None) -> None:
+        """Remember conversation ids found for the subject (ids only, no content)."""
+        extra = [check_id(c, "conversation_ids[]") for c in conversation_ids]
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            merged = list(dict.fromkeys([*row["conversation_ids"], *extra]))
+            conditional_update(conn, row, {"conversation_ids": merged, "updated_at": now or utc_now()})
+
+    def record_warehouse_result(
+        self, subject_hash: str, rows_affected: Mapping[str, Any], *, now=None
+    ) -> None:
+        """The warehouse step finished for the subject: keep its per-table result and, if the subject is
+        already final, wipe the sealed identifiers it was keeping for that step."""
+        result = json_ready(dict(rows_affected), "rows_affected")
+        final = [s.value for s in FINAL_STATES]
+        with self._tx() as conn:
+            select_locked(conn, subject_hash)
+            conn.execute(
+                update(subjects)
+                .where(subjects.c.subject_hash == subject_hash)
+                .values(
+                    warehouse_rows=result,
+                    warehouse_pending=False,
+                    sealed_identifiers=case(
+                        (subjects.c.state.in_(final), None), else_=subjects.c.sealed_identifiers
+                    ),
+                    updated_at=now or utc_now(),
+                )
+            )
+
+    def release_unsubmitted(self, run_id: str, *, reason: str = "not_submitted", now=None) -> tuple[str, ...]:
+        """Subjects `run_id` planned but never submitted (its approval was rejected, or it stopped before
+        submitting): their sealed identifiers are wiped now rather than kept until some later run. The
+        rows stay `planned`, with the reason; a later run re-plans them with fresh identifiers."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        with self._tx() as conn:
+            hashes = conn.scalars(
+                select(subjects.c.subject_hash).where(
+                    subjects.c.run_id == run_id,
+                    subjects.c.state == S.PLANNED.value,
+                    subjects.c.sealed_identifiers.is_not(None),
+                )
+            ).all()
+            if hashes:
+                conn.execute(
+                    update(subjects)
+                    .where(subjects.c.subject_hash.in_(hashes), subjects.c.state == S.PLANNED.value)
+                    .values(sealed_identifiers=None, reason=check_reason(reason), updated_at=now)
+                )
+        return tuple(hashes)
+
+    def record_external_erasure(
+        self, plan: SubjectPlan, request_id: str, run_id: str, *, completed_at=None, now=None
+    ) -> bool:
+        """An erasure made outside this pipeline that Genesys reports COMPLETED: a new `completed` row
+        (source external, the request id recorded), awaiting verification and the warehouse step.
+        False, and nothing written, when the subject or the request is already in the ledger
+        (`ledger_external`)."""
+        now = now or utc_now()
+        with self._tx() as conn:
+            return insert_external_erasure(conn, plan, request_id, run_id, completed_at or now, now)
+
+    # ---- reads ----------------------------------------------------------------------------------
+
+    def get(self, subject_hash: str) -> LedgerRow | None:
+        with self._tx() as conn:
+            rows = load_rows(conn, subjects.c.subject_hash == subject_hash)
+        return rows[0] if rows else None
+
+    def sealed_identifiers(self, subject_hash: str) -> str | None:
+        """The Fernet token (open it with `IdentifierSealer`); None for dry runs and final subjects."""
+        with self._tx() as conn:
+            return select_locked(conn, subject_hash)["sealed_identifiers"]
+
+    def known_request_ids(self, request_ids: Iterable[str]) -> frozenset[str]:
+        """Those of `request_ids` the ledger has recorded for some subject (ours, reconciled, external)."""
+        with self._tx() as conn:
+            return known_request_ids(conn, request_ids)
+
+    def warehouse_pending_verified(self) -> list[LedgerRow]:
+        """Verified subjects whose warehouse copies are still to be erased, from any run."""
+        return self._rows(
+            subjects.c.warehouse_pending == true(),
+            subjects.c.state == S.VERIFIED.value,
+            order_by=(subjects.c.subject_hash,),
+        )
+
+    def carried_over(self) -> list[LedgerRow]:
+        """Deferred and overdue subjects: to be included in the next run (see `carry_over_into`)."""
+        return self._rows(subjects.c.state.in_([s.value for s in CARRIED_STATES]))
+
+    def rows_for_run(self, run_id: str) -> list[LedgerRow]:
+        """Subjects whose latest run is `run_id`."""
+        return self._rows(subjects.c.run_id == run_id)
+
+    def rows_in_states(self, states: Iterable[SubjectState | str]) -> list[LedgerRow]:
+        return self._rows(subjects.c.state.in_([S(s).value for s in states]))
+
+    def lookup_identifier_hash(self, identifier_hash: str) -> list[LedgerRow]:
+        """Every subject that ever had this identifier (keyed hash): "has this phone been erased?"."""
+        owners = select(identifier_hashes.c.subject_hash).where(
+            identifier_hashes.c.identifier_hash == identifier_hash
+        )
+        return self._rows(subjects.c.subject_hash.in_(owners))
+
+    def due_soon(self, now: datetime, days: int) -> list[LedgerRow]:
+        """Subjects with a due date on or before `now + days` that are not verified yet (past-due ones
+        included), earliest first."""
+        horizon = (now + timedelta(days=days)).date()
+        return self._rows(
+            subjects.c.due_date.is_not(None),
+            subjects.c.due_date <= horizon,
+            subjects.c.state != S.VERIFIED.value,
+            order_by=(subjects.c.due_date, subjects.c.subject_hash),
+        )
+
+    def count_by_state(self) -> dict[str, int]:
+        with self._tx() as conn:
+            rows = conn.execute(select(subjects.c.state, func.count()).group_by(subjects.c.state)).all()
+        return {state: count for state, count in rows}
+
+    def _rows(self, *where, order_by: Sequence | None = None) -> list[LedgerRow]:
+        with self._tx() as conn:
+            return load_rows(conn, *where, order_by=order_by)
+
+
+class _Outcome:
+    def __init__(self) -> None:
+        self.planned, self.resumed, self.skipped, self.in_progress, self.untouched = [], [], [], [], []
+
+    def freeze(self) -> PlanOutcome:
+        return PlanOutcome(
+            tuple(self.planned),
+            tuple(self.resumed),
+            tuple(self.skipped),
+            tuple(self.in_progress),
+            tuple(self.untouched),
+        )

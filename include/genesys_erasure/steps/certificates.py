@@ -1,0 +1,121 @@
+"""Step 10 of the ad-hoc erasure: a signed certificate (JSON + HTML) per erased subject of a ticket,
+verifiable like the run report (`python -m genesys_erasure.evidence verify FILE --key-env VAR`).
+
+Which subject an input identifier ended up in is read back from the ledger by its keyed hash, so a
+subject the nightly purge (or an earlier request) had already erased gets a certificate pointing to that
+erasure, without a second request at Genesys.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from genesys_erasure.dsr import DsrRequest, build_dsr_certificate
+from genesys_erasure.evidence import sign_document, write_document
+from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.report_html import render_html
+from genesys_erasure.steps.runtime import ErasureRuntime
+
+log = logging.getLogger(__name__)
+
+GENESYS = "Genesys Cloud (conversations, recordings, external contacts)"
+
+
+def certificate_dir(runtime: ErasureRuntime, ticket: str) -> Path:
+    return runtime.report_dir() / "certificates" / re.sub(r"[^A-Za-z0-9_.-]+", "_", ticket)
+
+
+def _systems(row: LedgerRow) -> list[str]:
+    return [GENESYS, *(["Data warehouses (mapped tables)"] if row.warehouse_rows else [])]
+
+
+def certificate_html(certificate: Mapping[str, Any]) -> str:
+    """The standard certificate page with a section on which erasure it rests on."""
+    erasure = certificate["erasure"]
+    earlier = (
+        f"This subject had already been erased by run <code>{html.escape(erasure['run_id'])}</code> "
+        f"(source: {html.escape(erasure['source'])}); no new request was sent for ticket "
+        f"{html.escape(certificate['ticket'])}."
+        if erasure["erased_before_this_request"]
+        else f"Erased by run <code>{html.escape(erasure['run_id'])}</code> for this ticket."
+    )
+    hashes = "".join(
+        f"<li>{html.escape(h['kind'])}: <code>{html.escape(h['hash'])}</code></li>"
+        for h in certificate.get("input_identifier_hashes", [])
+    )
+    section = (
+        f"<h2>Erasure this certificate rests on</h2><p>{earlier}</p>"
+        f"<h2>Identifiers named in the request (keyed hashes)</h2><ul>{hashes}</ul>"
+    )
+    page = render_html(certificate)
+    marker = "<h2>Exemptions"
+    return page.replace(marker, section + marker, 1) if marker in page else page + section
+
+
+def issue_for_ticket(
+    runtime: ErasureRuntime,
+    run_id: str,
+    request: DsrRequest,
+    input_hashes: Sequence[Mapping[str, str]],
+    now: datetime,
+) -> dict[str, Any]:
+    verified: dict[str, tuple[LedgerRow, list[Mapping[str, str]]]] = {}
+    not_erased: list[dict[str, Any]] = []
+    with runtime.open_ledger() as ledger:
+        for entry in input_hashes:
+            rows = ledger.lookup_identifier_hash(entry["hash"])
+            done = [r for r in rows if r.state is SubjectState.VERIFIED]
+            if not done:
+                states = sorted({r.state.value for r in rows}) or ["not_planned"]
+                not_erased.append({"kind": entry["kind"], "hash": entry["hash"], "states": states})
+                continue
+            row = max(done, key=lambda r: r.final_at or r.updated_at)
+            verified.setdefault(row.subject_hash, (row, []))[1].append(entry)
+    result: dict[str, Any] = {
+        "ticket": request.ticket,
+        "certificates": [],
+        "erased_earlier": 0,
+        "identifiers_not_erased": not_erased,
+    }
+    if runtime.config.dry_run:
+        result["would_issue"] = len(verified)
+        log.info("Dry run: %d certificate(s) would be issued; none written", len(verified))
+        return result
+    directory = certificate_dir(runtime, request.ticket)
+    for subject_hash, (row, hashes) in sorted(verified.items()):
+        document = build_dsr_certificate(
+            row,
+            request,
+            run_id=run_id,
+            input_identifier_hashes=hashes,
+            systems_covered=_systems(row),
+            issued_at=now,
+        )
+        signed = sign_document(document, runtime.signing_key)
+        path = write_document(signed, directory / f"certificate-{subject_hash[:16]}.json", html=False)
+        path.with_suffix(".html").write_text(certificate_html(signed), encoding="utf-8")
+        earlier = signed["erasure"]["erased_before_this_request"]
+        result["erased_earlier"] += int(earlier)
+        result["certificates"].append(
+            {
+                "subject_hash": subject_hash,
+                "json": str(path),
+                "erased_earlier_by_run": row.run_id if earlier else None,
+            }
+        )
+    log.info(
+        "Certificates for ticket %s: %d written to %s (%d rest on an earlier erasure); %d identifier(s) "
+        "not erased",
+        request.ticket,
+        len(result["certificates"]),
+        directory,
+        result["erased_earlier"],
+        len(not_erased),
+    )
+    return result

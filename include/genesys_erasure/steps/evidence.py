@@ -1,0 +1,127 @@
+"""Step 9: evidence. A signed run report (JSON + HTML) from the ledger, a summary table in the task log,
+the run workspace dropped, and the compliance verdict that fails the run loudly.
+
+The warehouse step's result (rows affected per table, the unrecoverable-after dates) is attached to the
+signed report with `attach_warehouse_results`; a failing warehouse status fails the compliance verdict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from genesys_erasure.config import PurgeConfig
+from genesys_erasure.evidence import (
+    attach_warehouse_results,
+    build_run_report,
+    sign_document,
+    summary_table,
+    write_document,
+)
+from genesys_erasure.ledger import SubjectState
+from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.steps.scan import SCAN_HANDOFF, WATERMARK_MARKER
+from genesys_erasure.workspace import WorkspaceError
+
+log = logging.getLogger(__name__)
+
+# The warehouse step's statuses that fail the run (`warehouse_step.FAILING_STATUSES`; not imported, so
+# this module does not load the warehouse package).
+WAREHOUSE_FAILING = frozenset({"mapping_invalid", "unverified"})
+
+PERSONAL_SETTINGS = ("own_numbers", "own_addresses", "exclusions")
+
+
+class ErasureNotCompliant(Exception):
+    """The run ended with subjects that were not erased as required (counts only in the message)."""
+
+
+def report_parameters(config: PurgeConfig) -> dict[str, Any]:
+    """The run's settings for the report: lists that may hold personal data are given as counts."""
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    for name in PERSONAL_SETTINGS:
+        values[name] = {"count": len(values[name])}
+    return values
+
+
+def report_path(runtime: ErasureRuntime, run_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    return runtime.report_dir() / f"erasure-report-{safe}.json"
+
+
+def write_run_evidence(
+    runtime: ErasureRuntime,
+    run_id: str,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+    *,
+    warehouse: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`warehouse`: the warehouse step's result (`warehouse_step`), attached to the signed report."""
+    with runtime.open_ledger() as ledger:
+        released = ledger.release_unsubmitted(run_id)
+        rows = ledger.rows_for_run(run_id)
+    if released:
+        log.warning(
+            "%d planned subject(s) were not submitted (approval rejected?): identifiers wiped", len(released)
+        )
+    report = build_run_report(
+        run_id=run_id,
+        rows=rows,
+        parameters={**report_parameters(runtime.config), **(extra or {})},
+        generated_at=now,
+        dry_run=runtime.config.dry_run,
+    )
+    signed = sign_document(report, runtime.signing_key)
+    warehouse = warehouse or {"status": "not_configured", "tables": []}
+    signed = attach_warehouse_results(
+        signed, warehouse.get("tables", []), runtime.signing_key, status=warehouse["status"]
+    )
+    path = write_document(signed, report_path(runtime, run_id))
+    log.info("Run summary\n%s", summary_table(signed))
+    log.info("Signed report written to %s (and %s)", path, path.with_suffix(".html"))
+    _advance_scan_watermark(runtime, run_id)
+    runtime.workspace().drop_run(run_id)
+    return {
+        "report_json": str(path),
+        "report_html": str(path.with_suffix(".html")),
+        "counts": signed["counts"],
+        "warehouse_status": warehouse["status"],
+        "subject_hashes": [row.subject_hash for row in rows if row.state is SubjectState.VERIFIED],
+    }
+
+
+def _advance_scan_watermark(runtime: ErasureRuntime, run_id: str) -> None:
+    """After a real retention run, the next nightly scan starts where this one's cutoff was."""
+    if runtime.config.dry_run:
+        return
+    workspace = runtime.workspace()
+    try:
+        cutoff = workspace.get(run_id, SCAN_HANDOFF)["cutoff"]
+    except WorkspaceError:
+        return  # not a retention run (no scan)
+    workspace.set_marker(WATERMARK_MARKER, cutoff)
+
+
+def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
+    """Fail when any subject ended `failed` (Genesys ERROR twice, or verification found data left)."""
+    counts = evidence["counts"]
+    if evidence.get("warehouse_status") in WAREHOUSE_FAILING:
+        raise ErasureNotCompliant(
+            f"warehouse erasure {evidence['warehouse_status']}: rows of erased subjects may remain in a "
+            f"mapped table (they stay pending for the next run); see {evidence['report_html']}"
+        )
+    failed = counts.get(SubjectState.FAILED.value, 0)
+    if failed:
+        raise ErasureNotCompliant(
+            f"{failed} subject(s) were not erased as required; see {evidence['report_html']} "
+            f"(counts: {counts})"
+        )
+    overdue = counts.get(SubjectState.OVERDUE.value, 0)
+    if overdue:
+        log.warning("%d subject(s) are overdue at Genesys and carried into the next run", overdue)
+    return counts

@@ -1,0 +1,238 @@
+"""Steps 2 to 4, shared by the nightly purge and the ad-hoc erasure: resolve identities, apply the safety
+guards, and write the plan into the ledger. Nothing is submitted here.
+
+Everything that can stop a run (the subject cap, the purge fraction) is checked BEFORE the ledger is
+written, so a refused run leaves no half-made plan behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from genesys_cloud.hook import GenesysCloudHook
+from genesys_erasure.guards import check_subject_cap, needs_approval, quarantine
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifiers import Identifier
+from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource, SubjectState
+from genesys_erasure.resolution import HoldReason, Subject, resolve_subjects
+from genesys_erasure.steps.directory import GenesysSubjectDirectory
+from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
+from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.steps.scan import parse_instant
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100  # subjects per mapped submission task
+
+
+class HashedMembership(Collection[Identifier]):
+    """`identifier in recent` against a set of keyed hashes: the recent set never exists in the clear."""
+
+    def __init__(self, hashes: Iterable[str], hasher: KeyedHasher) -> None:
+        self._hashes = frozenset(hashes)
+        self._hasher = hasher
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, Identifier) and self._hasher.hash_identifier(item) in self._hashes
+
+    def __iter__(self):
+        return iter(())  # membership only: the identifiers themselves are not known
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """An identifier to start identity resolution from, with what the scan knows about it."""
+
+    identifier: Identifier
+    conversation_ids: tuple[str, ...] = ()
+    conversation_count: int = 0
+    stalled: bool = False  # its latest conversation is still active
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    seeds: Sequence[Seed]
+    source: SubjectSource
+    recent: Collection[Identifier] = frozenset()
+    request_type: str = "GDPR_DELETE"
+    ticket: str | None = None
+    received_on: date | None = None
+    due_date: date | None = None
+    carry_over: bool = False
+    hold_staff: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _subject_conversations(subject: Subject, seeds: Mapping[Identifier, Seed]) -> tuple[str, ...]:
+    ids: dict[str, None] = {}
+    for identifier in sorted(subject.identifiers):
+        seed = seeds.get(identifier)
+        if seed:
+            ids.update(dict.fromkeys(seed.conversation_ids))
+    return tuple(ids)
+
+
+def _count_still_active(
+    runtime: ErasureRuntime, hook: GenesysCloudHook, conversation_ids: Sequence[str], now: datetime
+) -> int:
+    """How many of the subject's known conversations are still active. With the idle-disconnect option,
+    active conversations that started longer ago than configured are disconnected first (and then no
+    longer count): a stuck conversation must not hold an erasure back for ever."""
+    if not conversation_ids:
+        return 0
+    active = [c for c in hook.get_conversations_details(conversation_ids) if not c.get("conversationEnd")]
+    idle_days = runtime.config.disconnect_idle_active_after_days
+    remaining = 0
+    for conversation in active:
+        start = conversation.get("conversationStart")
+        started = parse_instant(start) if start else now  # unknown start: never "idle long enough"
+        if idle_days is not None and started < now - timedelta(days=idle_days):
+            hook.disconnect_conversation(conversation["conversationId"])
+            log.info("Disconnected an active conversation idle for more than %d days", idle_days)
+        else:
+            remaining += 1
+    return remaining
+
+
+def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now: datetime) -> dict[str, Any]:
+    config = runtime.config
+    hasher, sealer = runtime.hasher, runtime.sealer
+    seeds = {seed.identifier: seed for seed in request.seeds}
+    dry_run = config.dry_run
+
+    screened = quarantine(
+        seeds,
+        conversation_counts={i: s.conversation_count for i, s in seeds.items()},
+        conversation_threshold=config.quarantine_conversation_threshold,
+        subject_threshold=config.quarantine_subject_threshold,
+    )
+    directory = GenesysSubjectDirectory(runtime.hook())
+    resolution = resolve_subjects(
+        screened.kept,
+        directory,
+        hasher=hasher,
+        recent=request.recent,
+        max_depth=config.resolution_depth,
+        max_links_per_identifier=config.quarantine_subject_threshold,
+        max_records_per_lookup=max(50, config.quarantine_subject_threshold),
+        default_region=config.default_phone_region,
+        # a directory record may name a quarantined seed or one of our own numbers: never erase it
+        excluded={q.identifier for q in screened.quarantined}
+        | set(config.own_identifiers)
+        | set(config.exclusions),
+    )
+    subjects = list(resolution.to_purge)
+    if not request.hold_staff:
+        subjects += resolution.held_for(HoldReason.STAFF)
+    check_subject_cap(len(subjects), config.max_subjects_per_run)
+    log.info(
+        "Identity resolution: %d seeds -> %d subjects to erase (%d lookups, %d API calls); held: %d recent "
+        "contact, %d staff; quarantined: %d",
+        len(seeds),
+        len(subjects),
+        resolution.lookups,
+        directory.calls,
+        len(resolution.held_for(HoldReason.RECENT_CONTACT)),
+        len(resolution.held_for(HoldReason.STAFF)),
+        len(screened.quarantined) + len(resolution.quarantined),
+    )
+
+    warehouse_pending = bool(config.warehouse_mapping_path) and not dry_run
+    plans, stalled_hashes = [], set()
+    for subject in subjects:
+        plan = SubjectPlan.build(
+            subject.identifiers,
+            hasher=hasher,
+            sealer=sealer,
+            source=request.source,
+            conversation_ids=_subject_conversations(subject, seeds),
+            request_type=request.request_type,
+            ticket=request.ticket,
+            received_on=request.received_on,
+            due_date=request.due_date,
+            warehouse_pending=warehouse_pending,
+        )
+        plans.append(plan)
+        if any(seeds[i].stalled for i in subject.identifiers if i in seeds):
+            stalled_hashes.add(plan.subject_hash)
+    quarantined_plans = [
+        (
+            SubjectPlan.build([q.identifier], hasher=hasher, sealer=sealer, source=request.source),
+            f"{q.reason.value}: {q.observed} > {q.threshold}",
+        )
+        for q in (*screened.quarantined, *resolution.quarantined)
+    ]
+
+    with runtime.open_ledger() as ledger:
+        if not dry_run:
+            reconcile_stuck_submissions(runtime, ledger)
+        outcome = ledger.plan([p for p, _ in quarantined_plans] + plans, run_id, dry_run=dry_run, now=now)
+        planned = set(outcome.planned)
+        for plan, reason in quarantined_plans:
+            if plan.subject_hash in planned:
+                ledger.mark_quarantined(plan.subject_hash, reason, now=now)
+        carried, adopted = (), ()
+        if request.carry_over and not dry_run:
+            carried_outcome = ledger.carry_over_into(run_id, now=now)
+            carried = carried_outcome.planned
+            adopted = carried_outcome.resumed
+        if not dry_run:
+            # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
+            # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
+            adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
+        deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
+        # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
+        wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
+        to_submit = sorted(row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is wanted)
+    summary = {
+        "run_id": run_id,
+        "dry_run": dry_run,
+        "seeds": len(seeds),
+        "subjects_planned": len(plans),
+        "carried_over": len(carried),
+        "adopted_in_flight": len(adopted),
+        "to_submit": len(to_submit),
+        "deferred_active_conversation": deferred,
+        "quarantined": len(quarantined_plans),
+        "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
+        "held_staff": len(resolution.held_for(HoldReason.STAFF)) if request.hold_staff else 0,
+        "already_erased": len(outcome.skipped_verified),
+        "identity_lookups": resolution.lookups,
+        "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
+        "batches": [to_submit[i : i + BATCH_SIZE] for i in range(0, len(to_submit), BATCH_SIZE)],
+        **dict(request.extra),
+    }
+    log.info(
+        "Plan: %d to submit in %d batches, %d deferred, %d quarantined, %d already erased%s",
+        len(to_submit),
+        len(summary["batches"]),
+        deferred,
+        len(quarantined_plans),
+        summary["already_erased"],
+        " (dry run: nothing will be submitted)" if dry_run else "",
+    )
+    return summary
+
+
+def _defer_active(
+    runtime: ErasureRuntime, ledger: Ledger, subject_hashes: Iterable[str], now: datetime
+) -> int:
+    """Subjects with a conversation still active are deferred (a GDPR delete skips active conversations),
+    unless the idle-disconnect option ends those conversations first."""
+    deferred = 0
+    hook = runtime.hook()
+    for subject_hash in sorted(set(subject_hashes)):
+        row = ledger.get(subject_hash)
+        if row is None or row.state is not SubjectState.PLANNED:
+            continue
+        if _count_still_active(runtime, hook, row.conversation_ids, now):
+            ledger.mark_deferred(subject_hash, reason="active_conversation", now=now)
+            deferred += 1
+    return deferred

@@ -1,0 +1,74 @@
+"""Exactly once across crashes: a subject left in `submitting` (the intent was written, the POST may or
+may not have reached Genesys) is matched against the requests Genesys already has, never posted again
+blindly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+
+from genesys_erasure.ledger import KnownRequest, Ledger, LedgerRow, SubjectState
+from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.steps.scan import parse_instant
+from genesys_erasure.steps.subjects_api import gdpr_subject_body, subject_hashes
+
+log = logging.getLogger(__name__)
+
+
+def known_requests(
+    runtime: ErasureRuntime, since: datetime, sent_sets: Mapping[frozenset[str], frozenset[str]]
+) -> Iterator[KnownRequest]:
+    """Genesys' GDPR requests created since `since` (newest pages first is not guaranteed, so the whole
+    list is read), each with the keyed hashes of its subject's identifiers. A request whose subject is
+    exactly what we sent for a stuck subject is given that subject's full identifier set (the body holds
+    one external contact id and one user id, the ledger all of them)."""
+    for entity in runtime.hook().iter_gdpr_requests():
+        created = entity.get("createdDate")
+        created_at = parse_instant(created) if created else None
+        if created_at is not None and created_at < since:
+            continue
+        hashes = subject_hashes(entity.get("subject") or {}, runtime.hasher)
+        yield KnownRequest(entity["id"], sent_sets.get(hashes, hashes), created_at=created_at)
+
+
+def sent_identifier_sets(
+    runtime: ErasureRuntime, ledger: Ledger, rows: Iterable[LedgerRow]
+) -> dict[frozenset[str], frozenset[str]]:
+    """For each stuck subject: the keyed hashes of the body we POSTed -> its full identifier set."""
+    sets: dict[frozenset[str], frozenset[str]] = {}
+    for row in rows:
+        token = ledger.sealed_identifiers(row.subject_hash)
+        if token:
+            body = gdpr_subject_body(runtime.sealer.unseal(token))
+            sets[subject_hashes(body, runtime.hasher)] = frozenset(row.identifier_set)
+    return sets
+
+
+def reconcile_stuck_submissions(
+    runtime: ErasureRuntime,
+    ledger: Ledger,
+    *,
+    stale_after: timedelta | None = None,
+    only: Collection[str] | None = None,
+) -> None:
+    stuck = [
+        row
+        for row in ledger.rows_in_states([SubjectState.SUBMITTING])
+        if only is None or row.subject_hash in only
+    ]
+    if not stuck:
+        return
+    oldest = min(row.submitting_at or row.updated_at for row in stuck)
+    sent_sets = sent_identifier_sets(runtime, ledger, stuck)
+    requests = list(known_requests(runtime, oldest - timedelta(days=1), sent_sets))
+    kwargs = {"stale_after": stale_after} if stale_after is not None else {}
+    outcome = ledger.reconcile_unknown_submissions(requests, only=only, **kwargs)
+    log.info(
+        "Reconciled %d interrupted submissions: %d found at Genesys (not posted again), %d released for "
+        "submission, %d still too recent to judge",
+        len(stuck),
+        len(outcome.recorded),
+        len(outcome.released),
+        len(outcome.left_pending),
+    )

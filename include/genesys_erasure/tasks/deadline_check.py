@@ -1,0 +1,76 @@
+"""The daily DSR deadline check: requests near or past their GDPR due date, listed in the task log and,
+when configured, sent through an Airflow notifier (SMTP or a webhook on an HTTP connection)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.sdk import get_current_context, task
+
+from genesys_erasure.deadlines import DeadlineEntry, notification_text, requests_near_deadline
+from genesys_erasure.steps.runtime import load_runtime
+
+log = logging.getLogger(__name__)
+
+RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=5)}
+NOTIFIERS = ("none", "smtp", "webhook")
+
+
+def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
+    """The notifier the run's Params ask for, or None. Raises on an incomplete notifier setting."""
+    kind = params.get("notify") or "none"
+    if kind not in NOTIFIERS:
+        raise AirflowFailException(f"param 'notify': must be one of {', '.join(NOTIFIERS)}")
+    if kind == "none":
+        return None
+    text = notification_text(entries)
+    conn_id = params.get("notify_conn_id")
+    if kind == "smtp":
+        recipients = params.get("notify_to")
+        if not recipients:
+            raise AirflowFailException("param 'notify_to': required when notify is smtp")
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        return SmtpNotifier(
+            to=recipients,
+            subject=f"GDPR erasure deadlines: {len(entries)} request(s) need attention",
+            html_content="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>",
+            **({"smtp_conn_id": conn_id} if conn_id else {}),
+        )
+    if not conn_id:
+        raise AirflowFailException("param 'notify_conn_id': required when notify is webhook")
+    from airflow.providers.http.notifications.http import HttpNotifier
+
+    payload = {"text": text, "requests": [e.to_dict() for e in entries]}
+    return HttpNotifier(http_conn_id=conn_id, json=payload, headers={"Content-Type": "application/json"})
+
+
+@task(**RETRIES)
+def check_dsr_deadlines() -> dict[str, Any]:
+    context = get_current_context()
+    params = context["params"]
+    days = int(params.get("days_before", 5))
+    now = datetime.now(UTC)
+    runtime = load_runtime(params)
+    with runtime.open_ledger() as ledger:
+        rows = ledger.due_soon(now, days)
+    entries = requests_near_deadline(rows, now.date(), days)
+    overdue = sum(e.overdue for e in entries)
+    if entries:
+        log.warning("%s", notification_text(entries))
+    else:
+        log.info("No data-subject request is due within %d day(s) or overdue", days)
+    notifier = build_notifier(params, entries) if entries else None
+    if notifier is not None:
+        notifier(context)
+        log.info("Notification sent through %s", type(notifier).__name__)
+    return {
+        "days_before": days,
+        "flagged": len(entries),
+        "overdue": overdue,
+        "notified": notifier is not None,
+        "requests": [e.to_dict() for e in entries],
+    }

@@ -1,0 +1,208 @@
+"""The erasure flow, built once and used by the nightly purge and the ad-hoc DAG alike.
+
+    plan ─► approval gate ─► [approve] ─► submit (mapped, ≤100 subjects each) ─► wait (deferred)
+         ─► settle ─► back-off ─► resubmit errors ─► wait again ─► settle ─► verify
+         ─► warehouse cleanup ─► evidence ─► compliance
+
+The DAG supplies the `plan` task (how subjects are found differs); everything after it is here. Each task
+is thin: it builds the runtime from the config file and the run's Params and calls one step module.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
+from airflow.sdk import Asset, TaskGroup, get_current_context, task
+
+from genesys_cloud.sensors import GdprRequestsSensor
+from genesys_erasure.steps import evidence as reporting
+from genesys_erasure.steps import settle as outcomes
+from genesys_erasure.steps import submit as submission
+from genesys_erasure.steps import verify as verifying
+from genesys_erasure.steps.runtime import load_run_config, load_runtime
+from genesys_erasure.steps.warehouses import WAREHOUSE_POOL
+
+ERASURES_ASSET = Asset(name="genesys_gdpr_erasures", uri="genesys-cloud://gdpr/erasures")
+RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
+
+
+def _context() -> tuple[Any, str, datetime]:
+    context = get_current_context()
+    return context, context["run_id"], datetime.now(UTC)
+
+
+def _replacement(context: Any) -> str:
+    """The text a GDPR_UPDATE writes over the subject's identifiers: the run's `replacement_text` Param
+    (the ad-hoc DAG's form), else the default."""
+    return context["params"].get("replacement_text") or submission.DEFAULT_REPLACEMENT
+
+
+class RunGdprRequestsSensor(GdprRequestsSensor):
+    """The GDPR sensor with its poll interval and deadline taken from the run's configuration; the
+    deadline is absolute, counted from the start of the DAG run (a retried sensor does not extend it)."""
+
+    def execute(self, context: Any) -> dict[str, str]:
+        config = load_run_config(context["params"])  # the settings only: no keys needed to wait
+        started = context["dag_run"].start_date or datetime.now(UTC)
+        deadline = started + timedelta(days=config.wait_deadline_days)
+        self.poll_interval = float(config.poll_interval_seconds)
+        self.timeout_days = max((deadline - datetime.now(UTC)).total_seconds(), 1.0) / 86400
+        self.genesys_conn_id = config.genesys_conn_id
+        return super().execute(context)
+
+
+@task.branch(**RETRIES)
+def approval_gate(plan: dict[str, Any], *, group: str) -> str:
+    """Large plans wait for a human; the rest go straight to submission."""
+    return f"{group}.approve" if plan["needs_approval"] else f"{group}.submissions_ready"
+
+
+@task(trigger_rule="none_failed_min_one_success", **RETRIES)
+def submissions_ready(plan: dict[str, Any]) -> list[list[str]]:
+    """The batches to submit (empty for a dry run), once approved or when no approval is needed."""
+    return [] if plan["dry_run"] else plan["batches"]
+
+
+@task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=4, **RETRIES)
+def submit(batch: list[str]) -> dict[str, Any]:
+    context, run_id, _ = _context()
+    context["batch_label"] = f"{len(batch)} subjects from {batch[0][:10]}…" if batch else "empty"
+    runtime = load_runtime(context["params"])
+    return submission.submit_batch(
+        runtime, run_id, batch, is_retry=context["ti"].try_number > 1, replacement=_replacement(context)
+    )
+
+
+@task(trigger_rule="none_failed", **RETRIES)
+def requests_in_flight() -> list[str]:
+    context, run_id, _ = _context()
+    return submission.request_ids_in_flight(load_runtime(context["params"]), run_id)
+
+
+@task(**RETRIES)
+def settle(statuses: dict[str, str], *, allow_resubmit: bool) -> dict[str, Any]:
+    context, run_id, now = _context()
+    runtime = load_runtime(context["params"])
+    return outcomes.settle_requests(runtime, run_id, statuses or {}, now, allow_resubmit=allow_resubmit)
+
+
+@task(**RETRIES)
+def resubmit_errors() -> dict[str, Any]:
+    context, run_id, _ = _context()
+    runtime = load_runtime(context["params"])
+    batch = outcomes.subjects_to_resubmit(runtime, run_id)
+    return submission.submit_batch(
+        runtime, run_id, batch, is_retry=context["ti"].try_number > 1, replacement=_replacement(context)
+    )
+
+
+@task(**RETRIES)
+def verify() -> dict[str, Any]:
+    context, run_id, now = _context()
+    return verifying.verify_completed(load_runtime(context["params"]), run_id, now)
+
+
+@task(pool=WAREHOUSE_POOL, **RETRIES)
+def clean_warehouses() -> dict[str, Any]:
+    """Downstream copies (Snowflake, BigQuery): runs after Genesys erasure is verified and before the
+    evidence is written, so the evidence covers both. A no-op without a warehouse mapping. The pool (one
+    slot) serialises warehouse DML across runs and DAGs; a deployment must create it (docker-compose's
+    airflow-init does), or the scheduler never starts the task."""
+    context, _, _ = _context()
+    runtime = load_runtime(context["params"])
+    if not runtime.config.warehouse_mapping_path:
+        return {"status": "not_configured"}
+    from genesys_erasure.steps.warehouses import clean_warehouses_for_run
+
+    return clean_warehouses_for_run(runtime, context["run_id"])
+
+
+@task(outlets=[ERASURES_ASSET], trigger_rule="all_done", **RETRIES)
+def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None) -> dict[str, Any]:
+    """Runs whatever happened upstream (all_done): a run that failed half-way still reports what it did,
+    for subjects Genesys may already have erased. The run itself stays failed."""
+    if plan is None:
+        raise AirflowSkipException("no plan was made (the run stopped before planning): nothing to report")
+    context, run_id, now = _context()
+    runtime = load_runtime(context["params"])
+    extra = {"plan": {k: v for k, v in plan.items() if k != "batches"}}
+    warehouse = warehouse or {"status": "not_run", "tables": []}
+    evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
+    context["outlet_events"][ERASURES_ASSET].extra = {
+        "run_id": run_id,
+        "dry_run": runtime.config.dry_run,
+        "counts": evidence["counts"],
+        "erased_subject_hashes": evidence["subject_hashes"],
+    }
+    return evidence
+
+
+@task(**RETRIES)
+def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
+    """Fails the run loudly (no retries: the outcome is recorded and will not change)."""
+    try:
+        return reporting.check_compliance(evidence)
+    except reporting.ErasureNotCompliant as verdict:
+        raise AirflowFailException(str(verdict)) from None
+
+
+def default_approval_body(plan_task_id: str) -> str:
+    """What the approver sees: the plan's counts (never identifiers; hashes are in the plan task's log)."""
+    return (
+        "{% set p = ti.xcom_pull(task_ids='" + plan_task_id + "') %}"
+        "Run {{ run_id }} will submit a GDPR request for **{{ p.to_submit }}** subjects "
+        "({{ p.carried_over }} carried over from earlier runs). Not submitted: "
+        "{{ p.deferred_active_conversation }} deferred (active conversation), {{ p.quarantined }} "
+        "quarantined, {{ p.held_recent_contact }} held for recent contact, {{ p.already_erased }} already "
+        "erased. Subjects are keyed hashes only; the plan task's log lists them."
+    )
+
+
+def build_erasure_flow(
+    plan: Any, *, group_id: str = "erasure", approval_body: str | None = None
+) -> TaskGroup:
+    """Wire the flow after `plan` (an XComArg of the plan summary) inside a task group. `approval_body`
+    (a template) replaces the approver's default text."""
+    with TaskGroup(group_id=group_id, tooltip="Submit, wait, verify and evidence the erasure") as group:
+        gate = approval_gate(plan, group=group_id)
+        approve = ApprovalOperator(
+            task_id="approve",
+            subject="Approve the GDPR erasure plan",
+            body=approval_body or default_approval_body(plan.operator.task_id),
+            response_timeout=timedelta(days=2),
+            defaults="Reject",
+        )
+        ready = submissions_ready(plan)
+        submitted = submit.expand(batch=ready)
+        first_ids = requests_in_flight.override(task_id="requests_in_flight")()
+        first_wait = RunGdprRequestsSensor(task_id="wait_for_genesys", request_ids=first_ids, **RETRIES)
+        first_settle = settle.override(task_id="settle")(first_wait.output, allow_resubmit=True)
+        backoff = DateTimeSensorAsync(
+            task_id="resubmit_backoff",
+            target_time="{{ ti.xcom_pull(task_ids='" + group_id + ".settle')['resubmit_at'] }}",
+            **RETRIES,
+        )
+        resubmitted = resubmit_errors()
+        retry_ids = requests_in_flight.override(task_id="resubmitted_in_flight")()
+        second_wait = RunGdprRequestsSensor(task_id="wait_for_resubmitted", request_ids=retry_ids, **RETRIES)
+        second_settle = settle.override(task_id="settle_resubmitted")(
+            second_wait.output, allow_resubmit=False
+        )
+        verified = verify()
+        warehouses = clean_warehouses()
+        evidence = write_evidence(plan, warehouses)
+        verdict = check_compliance(evidence)
+
+        gate >> [approve, ready]
+        approve >> ready
+        submitted >> first_ids
+        first_settle >> backoff >> resubmitted >> retry_ids
+        second_settle >> verified >> warehouses
+        # The evidence runs whatever happened (all_done); the verdict also waits on the main chain, so a
+        # failure anywhere upstream leaves it upstream_failed and the run failed, never "success".
+        [evidence, warehouses] >> verdict
+    return group

@@ -1,0 +1,61 @@
+"""`python -m genesys_sandbox`: run the sandbox in the foreground until Ctrl-C.
+
+Prints the base URL and the client credentials to use. Every SandboxSettings field has a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from dataclasses import fields
+from datetime import datetime
+
+from genesys_sandbox.server import SandboxServer
+from genesys_sandbox.settings import SandboxSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m genesys_sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
+    defaults = SandboxSettings()
+    for item in fields(SandboxSettings):
+        flag = "--" + item.name.replace("_", "-")
+        default = getattr(defaults, item.name)
+        if item.name == "now":
+            parser.add_argument(flag, default=None, help="clock start, ISO-8601 (default: real time)")
+        elif item.name == "agents":
+            parser.add_argument(flag, type=int, default=None, help="number of agents (default customers/40)")
+        else:
+            kind = {"int": int, "float": float, "str": str}[str(item.type)]
+            parser.add_argument(flag, type=kind, default=default, help=f"default {default}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    values = {item.name: getattr(args, item.name) for item in fields(SandboxSettings)}
+    if values["now"]:
+        values["now"] = datetime.fromisoformat(values["now"].replace("Z", "+00:00"))
+    settings = SandboxSettings.from_dict(values)
+    server = SandboxServer(settings, host=args.host, port=args.port)
+    server.start()
+    summary = server.org.summary()
+    print(f"Genesys Cloud sandbox listening on {server.base_url}", flush=True)
+    print(f"client_id={settings.client_id} client_secret={settings.client_secret}", flush=True)
+    print(json.dumps({"baseUrl": server.base_url, "counts": summary["counts"]}), flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Everything one running sandbox holds, wired together once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genesys_sandbox.clock import SandboxClock
+from genesys_sandbox.gdpr import GdprService
+from genesys_sandbox.jobs import JobService
+from genesys_sandbox.limits import Faults, RateLimiter, RequestCounter, TokenStore
+from genesys_sandbox.org import Org
+from genesys_sandbox.seed import seed_org
+from genesys_sandbox.settings import SandboxSettings
+
+
+@dataclass
+class SandboxState:
+    settings: SandboxSettings
+    clock: SandboxClock
+    org: Org
+    tokens: TokenStore
+    limiter: RateLimiter
+    faults: Faults
+    counter: RequestCounter
+    gdpr: GdprService
+    jobs: JobService
+
+    @classmethod
+    def create(cls, settings: SandboxSettings) -> SandboxState:
+        clock = SandboxClock(settings.now)
+        org = seed_org(settings, clock)
+        faults = Faults(settings.seed, settings.error_rate_5xx, settings.latency_ms)
+        return cls(
+            settings=settings,
+            clock=clock,
+            org=org,
+            tokens=TokenStore(clock),
+            limiter=RateLimiter(clock, settings.rate_limit_per_window, settings.rate_limit_window_seconds),
+            faults=faults,
+            counter=RequestCounter(),
+            gdpr=GdprService(org, clock, faults, settings.gdpr_step_seconds),
+            jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours),
+        )

@@ -33,6 +33,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, markdown_table
+
 from genesys_devtools.demo import (
     DAG_ID,
     airflow_environment,

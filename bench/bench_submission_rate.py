@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, markdown_table
+
 from genesys_sandbox import SandboxServer, SandboxSettings
 
 GDPR_ENDPOINT = "POST /api/v2/gdpr/requests"

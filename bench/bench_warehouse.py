@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "include"), str(ROOT / "plugins"), str(ROOT)]
 
 from genesys_devtools.local_engines import LocalBigQueryEmulator, LocalFakesnow  # noqa: E402
-
 from genesys_erasure.hashing import KeyedHasher  # noqa: E402
 from genesys_erasure.identifiers import Identifier, IdentifierKind  # noqa: E402
 from genesys_erasure.warehouse.bigquery import erase_bigquery  # noqa: E402

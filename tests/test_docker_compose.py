@@ -51,4 +51,6 @@ def test_compose_airflow_needs_no_pythonpath_and_uses_the_genesys_connection_typ
     env = _compose()["x-airflow"]["environment"]
     assert "PYTHONPATH" not in env, "the image installs the project as a package"
     assert json.loads(env["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"])["conn_type"] == "genesys_cloud"
-    assert "pip install --no-cache-dir --no-deps /opt/genesys-erasure" in (REPO_ROOT / "Dockerfile").read_text()
+    assert (
+        "pip install --no-cache-dir --no-deps /opt/genesys-erasure" in (REPO_ROOT / "Dockerfile").read_text()
+    )

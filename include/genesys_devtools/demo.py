@@ -97,12 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="plan and report, submit nothing")
     args = parser.parse_args(argv)
 
-    from genesys_sandbox import SandboxServer, SandboxSettings
-
     from genesys_devtools import demo_warehouses as wh
     from genesys_devtools.local_engines import LocalBigQueryEmulator, LocalFakesnow
     from genesys_erasure.evidence import key_from_text
     from genesys_erasure.hashing import KeyedHasher
+    from genesys_sandbox import SandboxServer, SandboxSettings
 
     home = Path(args.home).resolve()
     shutil.rmtree(home, ignore_errors=True)

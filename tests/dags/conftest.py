@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from genesys_devtools.demo import airflow_environment, demo_config, load_dag
-from genesys_sandbox import SandboxServer, SandboxSettings
 
 from genesys_cloud.hook import GenesysCloudHook
+from genesys_devtools.demo import airflow_environment, demo_config, load_dag
+from genesys_sandbox import SandboxServer, SandboxSettings
 
 TEST_ORG = SandboxSettings(
     seed=11,

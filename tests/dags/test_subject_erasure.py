@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from genesys_devtools.demo import DEMO_HMAC_KEY
 
+from genesys_devtools.demo import DEMO_HMAC_KEY
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.steps.runtime import load_runtime
 from tests.conftest import REPO_ROOT

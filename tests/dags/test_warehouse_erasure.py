@@ -8,13 +8,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+
 from genesys_devtools import demo_warehouses as wh
 from genesys_devtools.demo import DEMO_HMAC_KEY
 from genesys_devtools.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
 )
-
 from genesys_erasure.evidence import key_from_text, verify_report
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_email, normalise_phone

@@ -9,10 +9,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from genesys_sandbox import SandboxServer, SandboxSettings
 
 from genesys_cloud.retry_policy import reset_shared_pacers
 from genesys_cloud.token_cache import SHARED_TOKENS
+from genesys_sandbox import SandboxServer, SandboxSettings
 
 CONN_ENV = "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"
 SMALL = SandboxSettings(

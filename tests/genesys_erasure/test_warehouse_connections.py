@@ -8,6 +8,9 @@ from datetime import date
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth.credentials import AnonymousCredentials
+from google.oauth2 import service_account
+
 from genesys_devtools.local_engines import (
     CONVERSATION_EVENTS,
     LocalBigQueryEmulator,
@@ -16,9 +19,6 @@ from genesys_devtools.local_engines import (
     seed_bigquery_table,
     seed_snowflake_table,
 )
-from google.auth.credentials import AnonymousCredentials
-from google.oauth2 import service_account
-
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.tasks.warehouse_connections import (

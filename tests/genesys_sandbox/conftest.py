@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from genesys_sandbox import SandboxServer, SandboxSettings
 
 FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ from datetime import timedelta
 import PureCloudPlatformClientV2 as sdk
 import pytest
 import requests
-from genesys_sandbox import SandboxServer
-from genesys_sandbox.clock import format_instant
 from PureCloudPlatformClientV2.rest import ApiException
 
+from genesys_sandbox import SandboxServer
+from genesys_sandbox.clock import format_instant
 from tests.genesys_sandbox.conftest import FIXED_NOW, SMALL
 from tests.support.schema_check import schema_problems
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import phonenumbers
 from email_validator import validate_email
+
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.seed import seed_org
 from genesys_sandbox.views import analytics_conversation, external_contact
-
 from tests.genesys_sandbox.conftest import FIXED_NOW, SMALL
 
 

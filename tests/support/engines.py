@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from genesys_devtools.local_engines import find_bqemulator_python
 
 

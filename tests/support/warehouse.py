@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from google.api_core.exceptions import BadRequest
+
 from genesys_devtools.local_engines import (
     CONVERSATION_EVENTS,
     SeedTable,
@@ -14,8 +16,6 @@ from genesys_devtools.local_engines import (
     seed_bigquery_table,
     seed_snowflake_table,
 )
-from google.api_core.exceptions import BadRequest
-
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.warehouse.bigquery import erase_bigquery

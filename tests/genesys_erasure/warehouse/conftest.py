@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from genesys_devtools.local_engines import (
     LocalBigQueryEmulator,
     LocalFakesnow,
 )
-
 from genesys_erasure.hashing import KeyedHasher
 from tests.support.engines import require_bqemulator
 from tests.support.warehouse import HASH_KEY, BigQueryUnderTest, SnowflakeUnderTest

@@ -7,8 +7,8 @@ subjects the run verified as erased. Calls are also attributed to the DAG task t
 sandbox served them (tasks run one at a time under `dag.test()`; a deferred sensor's trigger runs in line
 and is counted under its sensor).
 
-    PYTHONPATH=include:plugins .venv/bin/python bench/bench_api_calls.py            # 2,000 / 20,000
-    PYTHONPATH=include:plugins .venv/bin/python bench/bench_api_calls.py --customers 200 --conversations 2000
+    PYTHONPATH=include .venv/bin/python bench/bench_api_calls.py            # 2,000 / 20,000
+    PYTHONPATH=include .venv/bin/python bench/bench_api_calls.py --customers 200 --conversations 2000
 
 Target (issue): <= 3 API calls per erased subject. Only counts and endpoint templates are printed.
 """

@@ -15,8 +15,8 @@ A contrast row with a larger customer pool shows memory following distinct ident
 small pool (2,000 customers, the sandbox org's size) show it flat in N once every identifier's list of
 retained conversation ids is full (`conversation_id_cap`, 50).
 
-    PYTHONPATH=include:plugins .venv/bin/python bench/bench_derivation.py                 # ~3-5 minutes
-    PYTHONPATH=include:plugins .venv/bin/python bench/bench_derivation.py --sizes 20000,50000 --contrast 0
+    PYTHONPATH=include .venv/bin/python bench/bench_derivation.py                 # ~3-5 minutes
+    PYTHONPATH=include .venv/bin/python bench/bench_derivation.py --sizes 20000,50000 --contrast 0
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ The sandbox's windows are fixed and aligned on its own clock, so the rate is rea
 requests the sandbox accepted in each COMPLETE window, against the limit. 429s are counted on the server
 (the hook retries them transparently, so the client would not notice them).
 
-    PYTHONPATH=include:plugins .venv/bin/python bench/bench_submission_rate.py          # ~2-3 minutes
-    PYTHONPATH=include:plugins .venv/bin/python bench/bench_submission_rate.py --limit 50 --window-seconds 10
+    PYTHONPATH=include .venv/bin/python bench/bench_submission_rate.py          # ~2-3 minutes
+    PYTHONPATH=include .venv/bin/python bench/bench_submission_rate.py --limit 50 --window-seconds 10
 
 Targets (issue): >= 95 % of the limit over the complete windows, zero 429s.
 """

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "include"), str(ROOT / "plugins"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
 
 from genesys_devtools.local_engines import LocalBigQueryEmulator, LocalFakesnow  # noqa: E402
 from genesys_erasure.hashing import KeyedHasher  # noqa: E402

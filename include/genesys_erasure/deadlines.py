@@ -1,7 +1,7 @@
 """Which data-subject requests are close to (or past) their GDPR due date, for the daily check.
 
-Built from ledger rows (keyed hashes, tickets, dates, states): the list and the notification text carry
-nothing else.
+Built from ledger rows (keyed hashes, tickets, dates, states): the list and the notification (text and e-mail
+body, from the `deadline_notification` templates) carry nothing else.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.templates import render
 
 DEFAULT_DAYS_BEFORE = 5
 
@@ -27,13 +28,6 @@ class DeadlineEntry:
     @property
     def overdue(self) -> bool:
         return self.days_left < 0
-
-    def describe(self) -> str:
-        when = f"OVERDUE by {-self.days_left} day(s)" if self.overdue else f"due in {self.days_left} day(s)"
-        return (
-            f"ticket {self.ticket or '-'}: subject {self.subject_hash[:16]}… {when} "
-            f"(due {self.due_date.isoformat()}, state {self.state})"
-        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -70,7 +64,11 @@ def requests_near_deadline(rows: Iterable[LedgerRow], today: date, days_before: 
 
 
 def notification_text(entries: Iterable[DeadlineEntry]) -> str:
+    """The notification as plain text, one line per request (template `deadline_notification.txt.j2`)."""
     entries = list(entries)
-    overdue = sum(e.overdue for e in entries)
-    head = f"{len(entries)} GDPR erasure request(s) need attention ({overdue} overdue):"
-    return "\n".join([head, *(f"- {e.describe()}" for e in entries)])
+    return render("deadline_notification.txt.j2", entries=entries, overdue=sum(e.overdue for e in entries))
+
+
+def notification_html(entries: Iterable[DeadlineEntry]) -> str:
+    """The notification as an e-mail body: the plain text, escaped, in a `<pre>` block."""
+    return render("deadline_notification.html.j2", text=notification_text(entries))

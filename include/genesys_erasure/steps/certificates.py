@@ -8,7 +8,6 @@ erasure, without a second request at Genesys.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -19,8 +18,8 @@ from typing import Any
 from genesys_erasure.dsr import DsrRequest, build_dsr_certificate
 from genesys_erasure.evidence import sign_document, write_document
 from genesys_erasure.ledger import LedgerRow, SubjectState
-from genesys_erasure.report_html import render_html
 from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.templates import render
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +36,7 @@ def _systems(row: LedgerRow) -> list[str]:
 
 def certificate_html(certificate: Mapping[str, Any]) -> str:
     """The standard certificate page with a section on which erasure it rests on."""
-    erasure = certificate["erasure"]
-    earlier = (
-        f"This subject had already been erased by run <code>{html.escape(erasure['run_id'])}</code> "
-        f"(source: {html.escape(erasure['source'])}); no new request was sent for ticket "
-        f"{html.escape(certificate['ticket'])}."
-        if erasure["erased_before_this_request"]
-        else f"Erased by run <code>{html.escape(erasure['run_id'])}</code> for this ticket."
-    )
-    hashes = "".join(
-        f"<li>{html.escape(h['kind'])}: <code>{html.escape(h['hash'])}</code></li>"
-        for h in certificate.get("input_identifier_hashes", [])
-    )
-    section = (
-        f"<h2>Erasure this certificate rests on</h2><p>{earlier}</p>"
-        f"<h2>Identifiers named in the request (keyed hashes)</h2><ul>{hashes}</ul>"
-    )
-    page = render_html(certificate)
-    marker = "<h2>Exemptions"
-    return page.replace(marker, section + marker, 1) if marker in page else page + section
+    return render("dsr_certificate.html.j2", certificate=certificate)
 
 
 def issue_for_ticket(

@@ -10,7 +10,12 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.deadlines import DeadlineEntry, notification_text, requests_near_deadline
+from genesys_erasure.deadlines import (
+    DeadlineEntry,
+    notification_html,
+    notification_text,
+    requests_near_deadline,
+)
 from genesys_erasure.steps.runtime import load_runtime
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,7 @@ def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
         return SmtpNotifier(
             to=recipients,
             subject=f"GDPR erasure deadlines: {len(entries)} request(s) need attention",
-            html_content="<pre>" + text.replace("&", "&amp;").replace("<", "&lt;") + "</pre>",
+            html_content=notification_html(entries),
             **({"smtp_conn_id": conn_id} if conn_id else {}),
         )
     if not conn_id:

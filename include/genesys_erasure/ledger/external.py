@@ -15,12 +15,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
+from genesys_cloud.vocabulary import GdprStatus
 from genesys_erasure.ledger.records import SubjectPlan
 from genesys_erasure.ledger.schema import requests, subjects
 from genesys_erasure.ledger.sql import add_identifier_hashes, check_id, check_run_id, insert_ignore, new_row
 from genesys_erasure.ledger.states import SubjectSource, SubjectState
 
-GENESYS_COMPLETED = "COMPLETED"
+GENESYS_COMPLETED = GdprStatus.COMPLETED
 RECORDED_BY = "external"
 
 

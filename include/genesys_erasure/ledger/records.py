@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger.states import FINAL_STATES, SubjectSource, SubjectState
 from genesys_erasure.sealing import IdentifierSealer
 
-GDPR_DELETE = "GDPR_DELETE"
+GDPR_DELETE = GdprRequestType.GDPR_DELETE
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, select, true, update
 from sqlalchemy.engine import URL
 
+from genesys_cloud.vocabulary import GdprStatus
 from genesys_erasure.ledger.external import insert_external_erasure, known_request_ids
 from genesys_erasure.ledger.reconcile import DEFAULT_STALE_AFTER, match_stuck_submissions
 from genesys_erasure.ledger.records import (
@@ -68,8 +69,8 @@ from genesys_erasure.ledger.states import (
 )
 
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite"
-GENESYS_COMPLETED = "COMPLETED"
-GENESYS_ERROR = "ERROR"
+GENESYS_COMPLETED = GdprStatus.COMPLETED
+GENESYS_ERROR = GdprStatus.ERROR
 
 S = SubjectState
 

@@ -7,6 +7,7 @@ external contacts, recordings) live in `operations.py`; the connection type in `
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -22,6 +23,7 @@ from genesys_cloud.gdpr_status import collect_statuses
 from genesys_cloud.hook_base import GenesysHookBase
 from genesys_cloud.operations import GenesysCloudOperationsMixin
 from genesys_cloud.protocol import DEFAULT_HEADERS
+from genesys_cloud.provider_info import UI_FIELD_BEHAVIOUR
 from genesys_cloud.retry_policy import TransportFailure
 from genesys_cloud.token_cache import SHARED_TOKENS
 from genesys_cloud.transport import Answer, Failed, Send, Steps
@@ -49,6 +51,10 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, GenesysHookBase):
     (parameters: see `GenesysHookBase`). Use it as a context manager so its session is closed."""
 
     _session: requests.Session | None = None
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return copy.deepcopy(UI_FIELD_BEHAVIOUR)
 
     @property
     def settings(self) -> ClientSettings:

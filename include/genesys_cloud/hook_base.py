@@ -1,6 +1,6 @@
 """`GenesysHookBase`: what the sync and the async Genesys Cloud hook share on the Airflow side.
 
-The `genesys_cloud` connection type and its form in the UI, the hook arguments that override the
+The `genesys_cloud` connection type (its form: `provider_info.py`), the hook arguments that override the
 connection's extras, and turning a connection into `ClientSettings`. The I/O lives in the hooks, the
 rules in `transport.py`.
 """
@@ -14,6 +14,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseHook
 
 from genesys_cloud.client_settings import ClientSettings
+from genesys_cloud.provider_info import CONNECTION_TYPE, HOOK_NAME
 
 
 class GenesysHookBase(BaseHook):
@@ -28,8 +29,8 @@ class GenesysHookBase(BaseHook):
 
     conn_name_attr = "genesys_conn_id"
     default_conn_name = "genesys_cloud_default"
-    conn_type = "genesys_cloud"
-    hook_name = "Genesys Cloud"
+    conn_type = CONNECTION_TYPE
+    hook_name = HOOK_NAME
 
     def __init__(
         self,
@@ -50,17 +51,6 @@ class GenesysHookBase(BaseHook):
         }
         self._settings: ClientSettings | None = None
         self._rng = random.Random()
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": ["schema", "port"],
-            "relabeling": {"host": "API URL", "login": "OAuth client id", "password": "OAuth client secret"},
-            "placeholders": {
-                "host": "https://api.mypurecloud.ie (empty: use extra region)",
-                "extra": '{"region": "eu_west_1", "rate_limit_per_minute": 300, "max_attempts": 5}',
-            },
-        }
 
     def _settings_from(self, conn: Any, extra: Mapping[str, Any]) -> ClientSettings:
         """Read (once) the settings from an Airflow connection and its decoded extras."""

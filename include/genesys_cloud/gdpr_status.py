@@ -7,14 +7,22 @@ request deep in a long history) are fetched one by one.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from genesys_cloud.client_settings import ClientSettings
+from genesys_cloud.errors import GenesysNotFoundError
+from genesys_cloud.paging import EntityPager
+from genesys_cloud.protocol import segment
+from genesys_cloud.transport import Steps, api_call
 
 FINAL_STATUSES = frozenset({"COMPLETED", "ERROR"})
 # A request id the API does not know: final as well, waiting would not change it.
 NOT_FOUND = "NOT_FOUND"
 LIST_PAGE_SIZE = 100
 MAX_LIST_PAGES = 20
+GDPR_REQUESTS_PATH = "/api/v2/gdpr/requests"
 
 
 def is_final(status: str | None) -> bool:
@@ -62,3 +70,29 @@ class StatusCollector:
 
     def statuses(self) -> dict[str, str]:
         return {request_id: self._statuses.get(request_id, "UNKNOWN") for request_id in self._wanted}
+
+
+def collect_statuses(
+    settings: ClientSettings, request_ids: Iterable[str], rng: random.Random | None = None
+) -> Steps[dict[str, str]]:
+    """{id: status}: the request list until every id was seen (at most `MAX_LIST_PAGES` pages' worth),
+    then single GETs for the rest; an id Genesys does not know maps to `NOT_FOUND`."""
+    collector = StatusCollector(request_ids)
+    if collector.complete:
+        return {}
+    pager = EntityPager(None, LIST_PAGE_SIZE)
+    budget = LIST_PAGE_SIZE * MAX_LIST_PAGES
+    while budget > 0 and not collector.complete and (query := pager.next_query()) is not None:
+        listing = yield from api_call(settings, "GET", GDPR_REQUESTS_PATH, params=query, rng=rng)
+        entities = pager.take(listing)[:budget]
+        collector.add(entities)
+        budget -= len(entities)
+    for request_id in collector.missing:
+        path = f"{GDPR_REQUESTS_PATH}/{segment(request_id)}"
+        try:
+            entity = yield from api_call(settings, "GET", path, rng=rng)
+        except GenesysNotFoundError:
+            collector.set(request_id, NOT_FOUND)
+        else:
+            collector.add([entity])
+    return collector.statuses()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Unpack
 
-from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError, GenesysNotFoundError
-from genesys_cloud.gdpr_status import LIST_PAGE_SIZE, MAX_LIST_PAGES, NOT_FOUND, StatusCollector
-from genesys_cloud.paging import chunked, first_sightings, has_next_page
+from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError
+from genesys_cloud.paging import EntityPager, chunked, first_sightings, has_next_page
+from genesys_cloud.protocol import segment
+
+if TYPE_CHECKING:
+    from genesys_cloud.transport import CallOptions
 
 GDPR_REQUEST_TYPES = frozenset({"GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE"})
 GDPR_SEARCH_TYPES = frozenset(
@@ -27,13 +29,6 @@ MAX_IDS_PER_CALL = 100
 DETAILS_PAGE_SIZE = 100
 # External-contact search pages only through the first 1,000 matches (pageNumber * pageSize <= 1000).
 CONTACT_SEARCH_WINDOW = 1000
-
-
-def segment(value: str) -> str:
-    """An id as one URL path segment (no `/`, `?` or `..` can change the path)."""
-    if not isinstance(value, str) or not value:
-        raise ValueError("an id in a Genesys Cloud path must be a non-empty string")
-    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -49,15 +44,7 @@ class GenesysCloudOperationsMixin:
 
     if TYPE_CHECKING:
 
-        def request(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: dict[str, Any] | None = None,
-            json: Any = None,
-            idempotent: bool | None = None,
-        ) -> Any: ...
+        def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any: ...
 
     # -- paging ------------------------------------------------------------------------------------------
 
@@ -65,15 +52,9 @@ class GenesysCloudOperationsMixin:
         self, path: str, params: Mapping[str, Any] | None = None, page_size: int = 100
     ) -> Iterator[dict[str, Any]]:
         """Every entity of a `pageNumber`/`pageCount` listing, each exactly once."""
-        seen: set[str] = set()
-        page_number = 1
-        while True:
-            query = {**(params or {}), "pageSize": page_size, "pageNumber": page_number}
-            listing = self.request("GET", path, params=query) or {}
-            yield from first_sightings(listing.get("entities") or [], seen)
-            if not has_next_page(listing, page_number, page_size):
-                return
-            page_number += 1
+        pager = EntityPager(params, page_size)
+        while (query := pager.next_query()) is not None:
+            yield from pager.take(self.request("GET", path, params=query))
 
     def iter_job_results(self, job_id: str, page_size: int = 100) -> Iterator[JobResultsPage]:
         """The pages of a fulfilled analytics details job (cursor paging; no cursor on the last page)."""
@@ -195,23 +176,6 @@ class GenesysCloudOperationsMixin:
 
     def iter_gdpr_requests(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
         return self.iter_entities("/api/v2/gdpr/requests", page_size=page_size)
-
-    def get_gdpr_request_statuses(self, request_ids: Iterable[str]) -> dict[str, str]:
-        """{id: status} from the request list (stops once all ids are seen), single GETs for the rest;
-        an id Genesys does not know maps to `NOT_FOUND`."""
-        collector = StatusCollector(request_ids)
-        if collector.complete:
-            return {}
-        for number, entity in enumerate(self.iter_gdpr_requests(page_size=LIST_PAGE_SIZE)):
-            collector.add([entity])
-            if collector.complete or number + 1 >= LIST_PAGE_SIZE * MAX_LIST_PAGES:
-                break
-        for request_id in collector.missing:
-            try:
-                collector.add([self.get_gdpr_request(request_id)])
-            except GenesysNotFoundError:
-                collector.set(request_id, NOT_FOUND)
-        return collector.statuses()
 
     # -- external contacts, conversations, recordings ----------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""Reading Genesys Cloud answers (bodies, OAuth token answers): shared by the sync and the async hook."""
+"""Reading Genesys Cloud answers (bodies, OAuth token answers) and writing ids into paths: shared by the
+sync and the async hook."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from genesys_cloud.errors import GenesysTransportError, correlation_id_from
 from genesys_cloud.retry_policy import strip_query
@@ -14,6 +16,13 @@ TOKEN_FORM = {"grant_type": "client_credentials"}
 DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "genesys-gdpr-erasure (airflow)"}
 # With no usable `expires_in`, assume the documented minimum token lifetime rather than caching forever.
 FALLBACK_TOKEN_SECONDS = 300.0
+
+
+def segment(value: str) -> str:
+    """An id as one URL path segment (no `/`, `?` or `..` can change the path)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("an id in a Genesys Cloud path must be a non-empty string")
+    return quote(value, safe="")
 
 
 def json_or_none(content: bytes) -> Any:

@@ -1,4 +1,4 @@
-"""`GdprRequestsSensor`: wait (deferred, in the triggerer) until submitted GDPR requests are final."""
+"""`GdprRequestsSensor`: wait until submitted GDPR requests are final (in the triggerer by default)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator
 
-from genesys_cloud.gdpr_status import all_final, is_final, normalise_request_ids
+from genesys_cloud.gdpr_status import is_final, normalise_request_ids
 from genesys_cloud.hook import GenesysCloudHook
 from genesys_cloud.triggers import GdprRequestsTrigger
 
@@ -19,16 +19,24 @@ _DEFER_TIMEOUT_GRACE = timedelta(hours=1)
 
 
 class GdprRequestsSensor(BaseSensorOperator):
-    """Poke once; if any request is still open, defer to `GdprRequestsTrigger` until all are final.
+    """Wait until every GDPR request is COMPLETED, ERROR or NOT_FOUND (the API does not know the id).
 
-    Returns `{request_id: status}` (ids and statuses only). Statuses: COMPLETED, ERROR, NOT_FOUND (the
-    API does not know the id) or, after the deadline, whatever the request was still in: the caller
-    marks those overdue. A failed poll in the triggerer (bad connection, retries exhausted) fails the task.
+    Shaped like the dbt Cloud provider's `DbtCloudJobRunSensor`: `poke()` checks once. Deferrable (the
+    default), `execute` pokes once and, if a request is still open, defers to `GdprRequestsTrigger`;
+    otherwise the base sensor pokes every `poll_interval` seconds (mode "poke" or "reschedule").
+
+    The deadline is absolute: `timeout_days` after the start of the DAG run (after now, outside a DAG
+    run), so a retried task does not extend it. At the deadline the sensor returns the statuses as they
+    are, the open ones included: the caller marks those overdue.
+
+    Returns `{request_id: status}` (ids and statuses only). A failed poll in the triggerer (bad
+    connection, retries exhausted) fails the task.
 
     :param request_ids: GDPR request ids (templated; a list, or its JSON/Python text from XCom).
     :param genesys_conn_id: Genesys Cloud connection id.
-    :param poll_interval: Seconds between polls in the triggerer.
-    :param timeout_days: Deadline, counted from the first execution of the task.
+    :param poll_interval: Seconds between polls (in the triggerer, or between pokes).
+    :param timeout_days: Deadline, counted from the start of the DAG run.
+    :param deferrable: Wait in the triggerer (True) or in the worker (False).
     """
 
     template_fields: Sequence[str] = ("request_ids",)
@@ -41,36 +49,58 @@ class GdprRequestsSensor(BaseSensorOperator):
         genesys_conn_id: str = GenesysCloudHook.default_conn_name,
         poll_interval: float = 600.0,
         timeout_days: float = 30.0,
+        deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
         if poll_interval <= 0:
             raise ValueError("poll_interval must be a positive number of seconds")
         if timeout_days <= 0:
             raise ValueError("timeout_days must be positive")
+        # A backstop only: poke() itself answers True at the (absolute) deadline.
         kwargs.setdefault("timeout", timedelta(days=timeout_days) + _DEFER_TIMEOUT_GRACE)
+        kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(**kwargs)
         self.request_ids = request_ids
         self.genesys_conn_id = genesys_conn_id
         self.poll_interval = poll_interval
         self.timeout_days = timeout_days
+        self.deferrable = deferrable
+        self._statuses: dict[str, str] = {}
+
+    def deadline(self, context: Any) -> datetime:
+        """`timeout_days` after the start of the DAG run: the same for every try of the task."""
+        dag_run = context.get("dag_run") if context else None
+        started = getattr(dag_run, "start_date", None) or datetime.now(UTC)
+        return started + timedelta(days=self.timeout_days)
+
+    def poke(self, context: Any) -> bool:
+        """Read the statuses once: True when every request is final, or the deadline has passed."""
+        request_ids = normalise_request_ids(parse_request_ids(self.request_ids))
+        self._statuses = self._read_statuses(request_ids)
+        open_count = sum(not is_final(status) for status in self._statuses.values())
+        if not open_count:
+            self.log.info("All %d GDPR requests are final", len(self._statuses))
+            return True
+        if datetime.now(UTC) >= self.deadline(context):
+            self.log.warning(
+                "Deadline passed with %d of %d GDPR requests unfinished", open_count, len(self._statuses)
+            )
+            return True
+        self.log.info("%d of %d GDPR requests still open", open_count, len(self._statuses))
+        return False
 
     def execute(self, context: Any) -> dict[str, str]:
-        deadline = datetime.now(UTC) + timedelta(days=self.timeout_days)
-        request_ids = self._request_ids()
-        statuses = self._statuses(request_ids)
-        if all_final(statuses):
-            self.log.info("All %d GDPR requests are already final", len(statuses))
-            return statuses
-        self.log.info(
-            "%d of %d GDPR requests still open; deferring until %s",
-            sum(not is_final(status) for status in statuses.values()),
-            len(statuses),
-            deadline.isoformat(),
-        )
+        if not self.deferrable:
+            super().execute(context)  # pokes until poke() is True
+            return dict(self._statuses)
+        if self.poke(context):
+            return dict(self._statuses)
+        deadline = self.deadline(context)
+        self.log.info("Deferring until every GDPR request is final or %s", deadline.isoformat())
         self.defer(
             trigger=GdprRequestsTrigger(
                 conn_id=self.genesys_conn_id,
-                request_ids=request_ids,
+                request_ids=list(self._statuses),
                 deadline_iso=deadline.isoformat(),
                 poll_interval=self.poll_interval,
             ),
@@ -93,14 +123,11 @@ class GdprRequestsSensor(BaseSensorOperator):
             self.log.info("All %d GDPR requests are final", len(statuses))
         return statuses
 
-    def _statuses(self, request_ids: list[str]) -> dict[str, str]:
+    def _read_statuses(self, request_ids: list[str]) -> dict[str, str]:
         if not request_ids:
             return {}
         with GenesysCloudHook(self.genesys_conn_id) as hook:
             return hook.get_gdpr_request_statuses(request_ids)
-
-    def _request_ids(self) -> list[str]:
-        return normalise_request_ids(parse_request_ids(self.request_ids))
 
 
 def parse_request_ids(value: Any) -> list[str]:

@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
@@ -126,6 +127,50 @@ def test_sensor_defers_open_requests_with_an_absolute_deadline(sandbox):
     deadline = datetime.fromisoformat(kwargs["deadline_iso"])
     assert before + timedelta(days=2) <= deadline <= datetime.now(UTC) + timedelta(days=2)
     assert deferred.value.method_name == "execute_complete"
+
+
+def a_run_started(ago: timedelta) -> dict:
+    """The part of a task context the sensor reads: the DAG run and its start."""
+    return {"dag_run": SimpleNamespace(start_date=datetime.now(UTC) - ago)}
+
+
+def test_poke_is_false_until_the_sandbox_finishes_every_request(start_sandbox):
+    sb = start_sandbox(gdpr_step_seconds=60)  # requests move only when the test moves the clock
+    request_ids = submit(sb, 2)
+    waiting = sensor(request_ids, deferrable=False)
+    assert waiting.poke(context={}) is False
+    sb.control.advance_clock(minutes=2)
+    assert waiting.poke(context={}) is False
+    sb.control.advance_clock(minutes=5)
+    assert waiting.poke(context={}) is True
+
+
+def test_sensor_that_does_not_defer_pokes_until_done_and_returns_the_statuses(sandbox):
+    request_ids = submit(sandbox, 2)
+    waiting = sensor(request_ids, deferrable=False, poll_interval=0.2)
+    assert waiting.execute(context={}) == {request_id: "COMPLETED" for request_id in request_ids}
+    assert calls_to(sandbox, "GET /api/v2/gdpr/requests") >= 2
+
+
+def test_the_deadline_counts_from_the_start_of_the_run_so_a_retry_does_not_extend_it(start_sandbox):
+    request_ids = submit(start_sandbox(gdpr_step_seconds=60), 1)
+    context = a_run_started(ago=timedelta(hours=5))
+    deadlines = []
+    for _try in range(2):
+        with pytest.raises(TaskDeferred) as deferred:
+            sensor(request_ids, timeout_days=1).execute(context=context)
+        deadlines.append(deferred.value.trigger.serialize()[1]["deadline_iso"])
+    assert deadlines[0] == deadlines[1]
+    assert datetime.fromisoformat(deadlines[0]) == context["dag_run"].start_date + timedelta(days=1)
+
+
+def test_past_the_deadline_the_sensor_returns_the_open_statuses_without_waiting(start_sandbox):
+    request_ids = submit(start_sandbox(gdpr_step_seconds=60), 1)
+    late = a_run_started(ago=timedelta(days=3))
+    for deferrable in (True, False):
+        statuses = sensor(request_ids, timeout_days=2, deferrable=deferrable).execute(context=late)
+        assert list(statuses) == request_ids
+        assert statuses[request_ids[0]] not in ("COMPLETED", "ERROR")
 
 
 def test_sensor_returns_statuses_at_the_deadline_instead_of_failing():

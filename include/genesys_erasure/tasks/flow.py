@@ -47,10 +47,8 @@ class RunGdprRequestsSensor(GdprRequestsSensor):
 
     def execute(self, context: Any) -> dict[str, str]:
         config = load_run_config(context["params"])  # the settings only: no keys needed to wait
-        started = context["dag_run"].start_date or datetime.now(UTC)
-        deadline = started + timedelta(days=config.wait_deadline_days)
-        self.poll_interval = float(config.poll_interval_seconds)
-        self.timeout_days = max((deadline - datetime.now(UTC)).total_seconds(), 1.0) / 86400
+        self.poll_interval = self.poke_interval = float(config.poll_interval_seconds)
+        self.timeout_days = float(config.wait_deadline_days)  # the base counts it from the run's start
         self.genesys_conn_id = config.genesys_conn_id
         return super().execute(context)
 

@@ -1,0 +1,206 @@
+"""The one transport core of both Genesys Cloud hooks, written without I/O ("sans-I/O").
+
+`api_call` (one API call: pacing, token, retries, typed errors, retry logging) and `token_exchange`
+(POST /oauth/token) are generators of steps. A hook drives them with its own I/O library:
+
+* `Send`: send this request; answer with an `Answer`, or a `Failed` for a transport failure;
+* `Sleep`: wait this many seconds (pacing, back-off); answer None;
+* `NEED_TOKEN`: answer with a valid access token (the hook's `get_token()`).
+
+The generator's return value is the call's result; errors are raised out of it. `hook.py` drives it with
+requests and `async_hook.py` with aiohttp, so both follow exactly the same rules (`retry_policy`).
+
+Logging: one line per retry with method, path (never the query string), status or failure, correlation
+id, attempt and wait. Bodies and query strings are never logged: they hold e-mail addresses and phones.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypedDict, TypeVar
+
+from genesys_cloud.client_settings import ClientSettings
+from genesys_cloud.errors import GenesysTransportError, correlation_id_from, error_from_response
+from genesys_cloud.protocol import TOKEN_FORM, TOKEN_PATH, decode_json_body, json_or_none, token_from_answer
+from genesys_cloud.retry_policy import (
+    RETRY_LOG_FORMAT,
+    Action,
+    AttemptTracker,
+    TransportFailure,
+    is_idempotent,
+    parse_rate_limit_headers,
+    parse_retry_after,
+    retry_log_args,
+    shared_pacer,
+    strip_query,
+)
+from genesys_cloud.retry_policy import (
+    Step as RetryStep,
+)
+from genesys_cloud.token_cache import SHARED_TOKENS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send one HTTP request. `form` is a url-encoded body, `basic_auth` (id, secret) HTTP basic auth."""
+
+    method: str
+    url: str
+    params: Mapping[str, Any] | None
+    json: Any
+    headers: dict[str, str]
+    form: Mapping[str, str] | None = None
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+
+    def options(self) -> dict[str, Any]:
+        """The query, body and headers, under the names both requests and aiohttp use."""
+        return {"params": self.params, "json": self.json, "data": self.form, "headers": self.headers}
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+class _NeedToken:
+    """Ask the driver for a valid access token (it serialises fetches with its own kind of lock)."""
+
+
+NEED_TOKEN = _NeedToken()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer, read in full. `headers` must be case-insensitive (requests/aiohttp's are)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Failed:
+    """No HTTP answer: the driver's exception, classified; `name` is its class name (safe to log)."""
+
+    failure: TransportFailure
+    name: str
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments of the hooks' `request()` (see `api_call`)."""
+
+    params: Mapping[str, Any] | None
+    json: Any
+    idempotent: bool | None
+
+
+Step = Send | Sleep | _NeedToken
+# What a core generator yields, what it is sent back, what it returns.
+Steps = Generator[Step, Any, T]
+
+
+def api_call(
+    settings: ClientSettings,
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    json: Any = None,
+    idempotent: bool | None = None,
+    rng: random.Random | None = None,
+) -> Steps[Any]:
+    """Call `path` (`/api/v2/...`) and return the decoded JSON (None for an empty answer).
+
+    `idempotent` defaults to True for every method but POST; pass True for POSTs that only read
+    (queries) so 5xx and time-outs are retried for them too. Raises a `GenesysCloudError` subclass.
+    """
+    method = method.upper()
+    pacer = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
+    tracker = AttemptTracker(
+        settings.retry, idempotent=is_idempotent(method) if idempotent is None else idempotent, rng=rng
+    )
+    if not path.startswith("/"):
+        raise ValueError("the path must start with '/', e.g. /api/v2/gdpr/requests")
+    url = settings.api_url + path
+    while True:
+        token = yield NEED_TOKEN
+        try:
+            yield Sleep(pacer.reserve(time.monotonic()))
+            reply = yield Send(method, url, params, json, {"Authorization": f"Bearer {token}"})
+        except BaseException:
+            # The driver gave up (cancelled, interrupted): the reserved slot is free again.
+            pacer.complete(None, time.monotonic())
+            raise
+        if isinstance(reply, Failed):
+            pacer.complete(None, time.monotonic())
+            yield from _after_failure(method, path, reply, tracker)
+            continue
+        pacer.complete(parse_rate_limit_headers(reply.headers), time.monotonic())
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        if reply.status == 429:
+            pacer.rate_limited(retry_after, time.monotonic())
+        step = tracker.on_status(reply.status, retry_after)
+        if step.action is Action.RETURN:
+            return decode_json_body(reply.status, reply.body, reply.headers, method=method, path=path)
+        if step.action is Action.RENEW_TOKEN:
+            log.info("Genesys Cloud %s %s: token refused (401), renewing it", method, strip_query(path))
+            SHARED_TOKENS.invalidate(settings.token_key, token)
+            continue
+        yield from _retry_or_raise(method, path, reply, step, tracker)
+
+
+def cached_token(settings: ClientSettings, *, force_new: bool = False) -> str | None:
+    """The process-wide cached token of this client, unless it is due for renewal or `force_new`."""
+    return None if force_new else SHARED_TOKENS.get(settings.token_key, time.monotonic())
+
+
+def token_exchange(settings: ClientSettings, rng: random.Random | None = None) -> Steps[str]:
+    """POST /oauth/token with the client credentials; stores the token in the cache and returns it."""
+    tracker = AttemptTracker(settings.retry, idempotent=True, rng=rng)
+    url = settings.login_url + TOKEN_PATH
+    credentials = (settings.client_id, settings.client_secret)
+    while True:
+        requested_at = time.monotonic()
+        reply = yield Send("POST", url, None, None, {}, form=TOKEN_FORM, basic_auth=credentials)
+        if isinstance(reply, Failed):
+            yield from _after_failure("POST", TOKEN_PATH, reply, tracker)
+            continue
+        retry_after = parse_retry_after(reply.headers.get("Retry-After"))
+        # A refused token request is not a stale token: no renewal, straight to the error.
+        step = tracker.on_status(reply.status, retry_after) if reply.status != 401 else RetryStep(Action.FAIL)
+        if step.action is Action.RETURN:
+            token, expires_in = token_from_answer(reply.status, reply.body, reply.headers)
+            SHARED_TOKENS.store(settings.token_key, token, expires_in, requested_at)
+            return token
+        yield from _retry_or_raise("POST", TOKEN_PATH, reply, step, tracker)
+
+
+def _retry_or_raise(
+    method: str, path: str, reply: Answer, step: RetryStep, tracker: AttemptTracker
+) -> Steps[None]:
+    """Log and sleep before the next attempt (RETRY), or raise the typed error of the answer."""
+    if step.action is not Action.RETRY:
+        body = json_or_none(reply.body)
+        raise error_from_response(reply.status, body, reply.headers, method=method, path=path)
+    correlation_id = correlation_id_from(reply.headers)
+    log.warning(RETRY_LOG_FORMAT, *retry_log_args(method, path, reply.status, correlation_id, step, tracker))
+    yield Sleep(step.wait_seconds)
+
+
+def _after_failure(method: str, path: str, failed: Failed, tracker: AttemptTracker) -> Steps[None]:
+    """Sleep before the next attempt, or raise the typed error (with no cause: the driver's exception
+    text carries the full URL, query string included)."""
+    step = tracker.on_transport_failure(failed.failure)
+    if step.action is not Action.RETRY:
+        message = f"{failed.name} on {method} {strip_query(path)}"
+        raise GenesysTransportError(None, failed.failure.value, message) from None
+    log.warning(RETRY_LOG_FORMAT, *retry_log_args(method, path, failed.name, None, step, tracker))
+    yield Sleep(step.wait_seconds)

@@ -16,8 +16,9 @@ from genesys_cloud.errors import GenesysNotFoundError
 from genesys_cloud.paging import EntityPager
 from genesys_cloud.protocol import segment
 from genesys_cloud.transport import Steps, api_call
+from genesys_cloud.vocabulary import GdprStatus
 
-FINAL_STATUSES = frozenset({"COMPLETED", "ERROR"})
+FINAL_STATUSES = frozenset({GdprStatus.COMPLETED, GdprStatus.ERROR})
 # A request id the API does not know: final as well, waiting would not change it.
 NOT_FOUND = "NOT_FOUND"
 LIST_PAGE_SIZE = 100

@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING, Any, Unpack
 from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError
 from genesys_cloud.paging import EntityPager, chunked, first_sightings, has_next_page
 from genesys_cloud.protocol import segment
+from genesys_cloud.vocabulary import AnalyticsJobState, GdprRequestType, GdprSearchType
 
 if TYPE_CHECKING:
     from genesys_cloud.transport import CallOptions
 
-GDPR_REQUEST_TYPES = frozenset({"GDPR_EXPORT", "GDPR_UPDATE", "GDPR_DELETE"})
-GDPR_SEARCH_TYPES = frozenset(
-    {"NAME", "ADDRESS", "PHONE", "EMAIL", "TWITTER", "INSTAGRAM", "FACEBOOK", "APPLE_MESSAGES", "EXTERNAL_ID"}
+GDPR_REQUEST_TYPES = frozenset(GdprRequestType)
+GDPR_SEARCH_TYPES = frozenset(GdprSearchType)
+JOB_DONE_STATES = frozenset({AnalyticsJobState.FULFILLED})
+JOB_FAILED_STATES = frozenset(
+    {AnalyticsJobState.FAILED, AnalyticsJobState.CANCELLED, AnalyticsJobState.EXPIRED}
 )
-JOB_DONE_STATES = frozenset({"FULFILLED"})
-JOB_FAILED_STATES = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
 MAX_IDS_PER_CALL = 100
 DETAILS_PAGE_SIZE = 100
 # External-contact search pages only through the first 1,000 matches (pageNumber * pageSize <= 1000).
@@ -161,14 +162,14 @@ class GenesysCloudOperationsMixin:
         """
         if request_type not in GDPR_REQUEST_TYPES:
             raise ValueError(f"request_type must be one of {sorted(GDPR_REQUEST_TYPES)}")
-        if replacement_terms and request_type != "GDPR_UPDATE":
+        if replacement_terms and request_type != GdprRequestType.GDPR_UPDATE:
             raise ValueError("replacement_terms are only valid with request_type GDPR_UPDATE")
         if not subject:
             raise ValueError("subject must name at least one identifier")
         body: dict[str, Any] = {"requestType": request_type, "subject": dict(subject)}
         if replacement_terms:
             body["replacementTerms"] = [dict(term) for term in replacement_terms]
-        params = {"deleteConfirmed": "true"} if request_type == "GDPR_DELETE" else None
+        params = {"deleteConfirmed": "true"} if request_type == GdprRequestType.GDPR_DELETE else None
         return self.request("POST", "/api/v2/gdpr/requests", params=params, json=body)
 
     def get_gdpr_request(self, request_id: str) -> dict[str, Any]:

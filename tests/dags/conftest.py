@@ -15,6 +15,7 @@ import yaml
 from genesys_cloud.hook import GenesysCloudHook
 from genesys_devtools.demo import airflow_environment, demo_config, load_dag
 from genesys_sandbox import SandboxServer, SandboxSettings
+from tests.support.sandbox import sandbox_starter
 
 TEST_ORG = SandboxSettings(
     seed=11,
@@ -63,26 +64,25 @@ def purge_stack(
     airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., PurgeStack]]:
     """Start a sandbox (TEST_ORG with overrides), write a purge config, and point Airflow at both."""
-    servers: list[SandboxServer] = []
+    with sandbox_starter(TEST_ORG) as start_server:
 
-    def start(**sandbox_overrides: Any) -> PurgeStack:
-        from dataclasses import replace
+        def start(**sandbox_overrides: Any) -> PurgeStack:
+            return _point_airflow_at(start_server(**sandbox_overrides), tmp_path, monkeypatch)
 
-        sandbox = SandboxServer(replace(TEST_ORG, **sandbox_overrides)).start()
-        servers.append(sandbox)
-        home = tmp_path / "erasure-home"
-        home.mkdir(exist_ok=True)
-        stack = PurgeStack(sandbox, home, home / "purge.yaml")
-        stack.configure()
-        env = airflow_environment(
-            home, sandbox.base_url, sandbox.client_id, sandbox.client_secret, stack.config_path
-        )
-        for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
-            env.pop(name)  # keep the test session's Airflow home and DB
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return stack
+        yield start
 
-    yield start
-    for sandbox in servers:
-        sandbox.stop()
+
+def _point_airflow_at(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PurgeStack:
+    """Write the purge config for `sandbox` and point this test's Airflow environment at it."""
+    home = tmp_path / "erasure-home"
+    home.mkdir(exist_ok=True)
+    stack = PurgeStack(sandbox, home, home / "purge.yaml")
+    stack.configure()
+    env = airflow_environment(
+        home, sandbox.base_url, sandbox.client_id, sandbox.client_secret, stack.config_path
+    )
+    for name in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+        env.pop(name)  # keep the test session's Airflow home and DB
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return stack

@@ -3,41 +3,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from genesys_cloud.retry_policy import reset_shared_pacers
 from genesys_cloud.token_cache import SHARED_TOKENS
-from genesys_sandbox import SandboxServer, SandboxSettings
-
-CONN_ENV = "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"
-SMALL = SandboxSettings(
-    seed=7,
-    customers=20,
-    conversations=40,
-    rate_limit_per_window=10_000,
-    rate_limit_window_seconds=60,
-    gdpr_step_seconds=0.2,
-    job_fulfil_seconds=0,
-)
-# Fast retries: tests wait for Retry-After (1 s) at most, never for long back-offs.
-FAST_RETRIES = {"max_attempts": 5, "base_backoff_seconds": 0.05, "max_wait_seconds": 5}
-
-
-def connection_json(sb: SandboxServer, **extra: Any) -> str:
-    return json.dumps(
-        {
-            "conn_type": "genesys_cloud",
-            "host": sb.base_url,
-            "login": sb.client_id,
-            "password": sb.client_secret,
-            "extra": {**FAST_RETRIES, **extra},
-        }
-    )
+from genesys_sandbox import SandboxServer
+from tests.support.sandbox import CLIENT_ORG, CONN_ENV, connection_json, sandbox_starter
 
 
 @pytest.fixture(autouse=True)
@@ -52,34 +26,17 @@ def _fresh_client_state() -> Iterator[None]:
 
 @pytest.fixture
 def start_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., SandboxServer]]:
-    """Start a sandbox with overrides of SMALL and point `genesys_cloud_default` at it."""
-    started: list[SandboxServer] = []
+    """Start a sandbox with overrides of CLIENT_ORG and point `genesys_cloud_default` at it."""
+    with sandbox_starter(CLIENT_ORG) as start_server:
 
-    def start(extra: dict[str, Any] | None = None, **overrides: Any) -> SandboxServer:
-        sb = SandboxServer(replace(SMALL, **overrides)).start()
-        started.append(sb)
-        monkeypatch.setenv(CONN_ENV, connection_json(sb, **(extra or {})))
-        return sb
+        def start(extra: dict[str, Any] | None = None, **overrides: Any) -> SandboxServer:
+            sb = start_server(**overrides)
+            monkeypatch.setenv(CONN_ENV, connection_json(sb, **(extra or {})))
+            return sb
 
-    yield start
-    for sb in started:
-        sb.stop()
+        yield start
 
 
 @pytest.fixture
 def sandbox(start_sandbox: Callable[..., SandboxServer]) -> SandboxServer:
     return start_sandbox()
-
-
-def statuses_served(sb: SandboxServer) -> dict[str, int]:
-    return sb.control.request_counts()["by_status"]
-
-
-def calls_to(sb: SandboxServer, endpoint: str) -> int:
-    return sb.control.request_counts()["by_endpoint"].get(endpoint, 0)
-
-
-def an_email_subject(sb: SandboxServer) -> dict[str, list[str]]:
-    """The GDPR subject of a seeded customer (by e-mail), for requests that must succeed."""
-    customer = next(c for c in sb.org.customers.values() if c.emails)
-    return {"emailAddresses": [customer.emails[0]]}

@@ -10,7 +10,7 @@ import pytest
 from genesys_cloud.async_hook import GenesysCloudAsyncHook
 from genesys_cloud.errors import GenesysNotFoundError
 from genesys_cloud.hook import GenesysCloudHook
-from tests.genesys_cloud.conftest import an_email_subject, calls_to, statuses_served
+from tests.support.sandbox import an_email_subject, calls_to, statuses_served
 
 
 def run(coroutine_function, *args):

@@ -16,7 +16,7 @@ from airflow.sdk.module_loading import import_string
 from genesys_cloud.hook import GenesysCloudHook
 from genesys_cloud.sensors import GdprRequestsSensor, parse_request_ids
 from genesys_cloud.triggers import GdprRequestsTrigger
-from tests.genesys_cloud.conftest import CONN_ENV, an_email_subject, calls_to
+from tests.support.sandbox import CONN_ENV, an_email_subject, calls_to
 
 
 def events_of(trigger: GdprRequestsTrigger) -> list[dict]:

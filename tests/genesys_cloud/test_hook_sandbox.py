@@ -17,7 +17,7 @@ from genesys_cloud.errors import (
     GenesysTransportError,
 )
 from genesys_cloud.hook import GenesysCloudHook
-from tests.genesys_cloud.conftest import CONN_ENV, an_email_subject, calls_to, statuses_served
+from tests.support.sandbox import CONN_ENV, an_email_subject, calls_to, statuses_served
 
 GDPR_LIST = "GET /api/v2/gdpr/requests"
 TOKEN = "POST /oauth/token"

@@ -8,7 +8,7 @@ import pytest
 
 from genesys_cloud.errors import GenesysBadRequestError
 from genesys_cloud.hook import GenesysCloudHook
-from tests.genesys_cloud.conftest import calls_to
+from tests.support.sandbox import calls_to
 
 
 def iso_interval(start, end) -> str:

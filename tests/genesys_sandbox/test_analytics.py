@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from genesys_sandbox.clock import format_instant
-from tests.genesys_sandbox.conftest import FIXED_NOW, ApiClient
+from tests.support.sandbox import FIXED_NOW, ApiClient
 
 QUERY = "/api/v2/analytics/conversations/details/query"
 JOBS = "/api/v2/analytics/conversations/details/jobs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.genesys_sandbox.conftest import ApiClient
+from tests.support.sandbox import ApiClient
 
 RATE_HEADERS = (
     "inin-ratelimit-count",

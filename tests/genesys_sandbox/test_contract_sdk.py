@@ -15,13 +15,13 @@ from PureCloudPlatformClientV2.rest import ApiException
 
 from genesys_sandbox import SandboxServer
 from genesys_sandbox.clock import format_instant
-from tests.genesys_sandbox.conftest import FIXED_NOW, SMALL
+from tests.support.sandbox import FIXED_NOW, SANDBOX_ORG
 from tests.support.schema_check import schema_problems
 
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[SandboxServer]:
-    with SandboxServer(SMALL) as server:
+    with SandboxServer(SANDBOX_ORG) as server:
         yield server
 
 

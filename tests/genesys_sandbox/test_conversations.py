@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.genesys_sandbox.conftest import FIXED_NOW
+from tests.support.sandbox import FIXED_NOW
 
 PROTECTION = "/api/v2/recordings/deletionprotection"
 

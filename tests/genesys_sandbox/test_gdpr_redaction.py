@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.genesys_sandbox.conftest import FIXED_NOW
+from tests.support.sandbox import FIXED_NOW
 
 REQUESTS = "/api/v2/gdpr/requests"
 PHONE = "+442079460777"

@@ -91,7 +91,7 @@ def test_delete_walks_every_status_to_completed(api):
 
 
 def test_time_based_progress_follows_the_clock(sandbox_factory):
-    from tests.genesys_sandbox.conftest import ApiClient
+    from tests.support.sandbox import ApiClient
 
     sb = sandbox_factory(gdpr_step_seconds=60)
     api = ApiClient(sb)

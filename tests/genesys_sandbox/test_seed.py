@@ -12,10 +12,10 @@ from email_validator import validate_email
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.seed import seed_org
 from genesys_sandbox.views import analytics_conversation, external_contact
-from tests.genesys_sandbox.conftest import FIXED_NOW, SMALL
+from tests.support.sandbox import FIXED_NOW, SANDBOX_ORG
 
 
-def _seed(settings=SMALL):
+def _seed(settings=SANDBOX_ORG):
     return seed_org(settings, SandboxClock(settings.now))
 
 
@@ -32,13 +32,13 @@ def test_same_seed_gives_the_same_org():
 
 
 def test_another_seed_gives_another_org():
-    assert _snapshot(_seed()) != _snapshot(_seed(replace(SMALL, seed=8)))
+    assert _snapshot(_seed()) != _snapshot(_seed(replace(SANDBOX_ORG, seed=8)))
 
 
 def test_requested_sizes_are_met():
     org = _seed()
-    assert len(org.customers) == SMALL.customers
-    assert len(org.conversations) == SMALL.conversations
+    assert len(org.customers) == SANDBOX_ORG.customers
+    assert len(org.conversations) == SANDBOX_ORG.conversations
 
 
 def test_customer_phone_numbers_are_valid_e164():
@@ -74,14 +74,14 @@ def test_recent_customers_had_contact_within_six_weeks_and_expired_ones_before_t
 
 
 def test_most_customers_are_expired():
-    org = _seed(replace(SMALL, customers=200, conversations=1000))
+    org = _seed(replace(SANDBOX_ORG, customers=200, conversations=1000))
     by_activity = Counter(c.activity for c in org.customers_where(placeholder=False))
     assert by_activity["expired"] > sum(by_activity.values()) / 2
 
 
 def test_some_conversations_are_newer_than_the_analytics_lag():
     org = _seed()
-    lag_start = FIXED_NOW - timedelta(hours=SMALL.analytics_lag_hours)
+    lag_start = FIXED_NOW - timedelta(hours=SANDBOX_ORG.analytics_lag_hours)
     assert any(c.start > lag_start and not c.active for c in org.conversations.values())
 
 
@@ -93,7 +93,7 @@ def test_recently_started_active_conversations_belong_to_recent_customers():
 
 
 def test_some_expired_customers_have_a_years_old_conversation_that_never_ended():
-    org = _seed(replace(SMALL, customers=200, conversations=2000))
+    org = _seed(replace(SANDBOX_ORG, customers=200, conversations=2000))
     stuck = org.customers_where(activity="expired", has_active_conversation=True)
     assert stuck
     assert all(org.is_expired(c) for c in stuck)
@@ -109,7 +109,7 @@ def test_fragmented_customers_use_email_and_phone_in_separate_conversations():
 
 
 def test_placeholder_number_is_shared_by_many_conversations_under_many_names():
-    org = _seed(replace(SMALL, customers=200, conversations=2000))
+    org = _seed(replace(SANDBOX_ORG, customers=200, conversations=2000))
     conversations = org.conversation_ids_with("+10000000000")
     names = {org.conversations[cid].participants[0].name for cid in conversations}
     assert len(conversations) >= 20

@@ -15,7 +15,7 @@ Duplicates (after normalisation) are merged and reported by row number.
 The form's two subject fields (`SubjectsFile`, `Subjects`) are declared here as pydantic types, with the
 limits the parser enforces, so the trigger form offers what the parser accepts (`genesys_erasure.dsr`).
 The form is stricter than the parser (canonical type names only); the parser still checks every row and
-reports each bad one by number, so a run triggered past the form fails the same way.
+reports each bad one by number, also for a run triggered past the form (API, CLI).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
+from genesys_erasure.params import retention_purge_params
 from genesys_erasure.tasks.flow import build_erasure_flow
 from genesys_erasure.tasks.retention import (
     find_expired_customers,
@@ -41,18 +42,8 @@ with DAG(
     default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=5)},
     tags=["gdpr", "genesys-cloud", "retention"],
     doc_md=__doc__,
-    params={
-        "dry_run": Param(None, type=["null", "boolean"], description="Plan and report, submit nothing."),
-        "backfill": Param(
-            None, type=["null", "boolean"], description="Scan all history before the cutoff (first run)."
-        ),
-        "retention_days": Param(
-            None, type=["null", "integer"], minimum=1, description="Override the configured retention."
-        ),
-        "max_subjects_per_run": Param(
-            None, type=["null", "integer"], minimum=0, description="Override the per-run subject cap."
-        ),
-    },
+    # The overridable settings, generated from PurgeConfig (null = use the configuration file).
+    params={name: Param(**spec) for name, spec in retention_purge_params().items()},
 ) as dag:
     settings = validate_settings()
     scanned = find_expired_customers(settings)

@@ -31,31 +31,12 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
-from genesys_erasure.dsr import TICKET_PATTERN
+from genesys_erasure.params import subject_erasure_params
 from genesys_erasure.tasks.flow import build_erasure_flow
 from genesys_erasure.tasks.subject_request import (
     issue_certificates,
     plan_subject_erasure,
     validate_subject_request,
-)
-
-SUBJECT_ITEM = {
-    "anyOf": [
-        {"type": "string", "minLength": 1, "maxLength": 320},
-        {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string", "enum": ["email", "phone", "external_contact_id", "user_id"]},
-                "value": {"type": "string", "minLength": 1, "maxLength": 320},
-            },
-            "required": ["value"],
-            "additionalProperties": False,
-        },
-    ]
-}
-PRIVACY_NOTE = (
-    "Values typed here are stored by Airflow in the run configuration (metadata database) and shown to "
-    "anyone who can see this run: prefer subjects_file, and purge old runs with `airflow db clean`."
 )
 
 with DAG(
@@ -68,64 +49,8 @@ with DAG(
     default_args={"owner": "privacy-office", "retries": 2, "retry_delay": timedelta(minutes=1)},
     tags=["gdpr", "genesys-cloud", "dsr"],
     doc_md=__doc__,
-    params={
-        "ticket": Param(
-            type="string",
-            pattern=TICKET_PATTERN,
-            title="DSR ticket",
-            description="The data-subject request's ticket reference, e.g. DSR-2026-0042.",
-        ),
-        "received_on": Param(
-            type="string",
-            format="date",
-            title="Request received on",
-            description="The date the request was received; the GDPR deadline is one month later.",
-        ),
-        "subjects_file": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^[a-z][a-z0-9+.-]*://\S+\.(csv|json|CSV|JSON)$",
-            title="Subject list file (recommended)",
-            description=(
-                "Object-storage URI of a CSV file with header `type,value` or a JSON list, e.g. "
-                "file:///data/dsr/DSR-2026-0042.csv. Types: email, phone, external_contact_id, user_id "
-                "(omit for e-mail/phone to detect). At most 5 MB / 10,000 rows."
-            ),
-        ),
-        "subjects": Param(
-            None,
-            type=["null", "array"],
-            items=SUBJECT_ITEM,
-            maxItems=10_000,
-            title="Subjects (inline)",
-            description="E-mails, phone numbers (+country code), or {type, value} objects. " + PRIVACY_NOTE,
-        ),
-        "mode": Param(
-            "delete",
-            type="string",
-            enum=["delete", "pseudonymise"],
-            title="Mode",
-            description="delete = GDPR_DELETE; pseudonymise = GDPR_UPDATE replacing e-mails and phones.",
-        ),
-        "replacement_text": Param(
-            "REDACTED",
-            type="string",
-            minLength=1,
-            maxLength=64,
-            pattern=r"^[A-Za-z0-9 _.\-\[\]]+$",
-            title="Replacement text (pseudonymise)",
-            description="What a pseudonymised e-mail or phone number is replaced with.",
-        ),
-        "dry_run": Param(
-            True, type="boolean", title="Dry run", description="Plan and report only; submit nothing."
-        ),
-        "skip_invalid_rows": Param(
-            False,
-            type="boolean",
-            title="Skip invalid rows",
-            description="Skip (and report) bad rows instead of stopping the run.",
-        ),
-    },
+    # The request form, generated from DsrForm: the model that validates the same values.
+    params={name: Param(**spec) for name, spec in subject_erasure_params().items()},
 ) as dag:
     validated = validate_subject_request()
     plan = plan_subject_erasure(validated)

@@ -1,5 +1,9 @@
 """Settings of the nightly purge: one YAML file, validated when a run starts, overridable per run.
 
+`PurgeConfig` is a frozen pydantic dataclass and the one source of truth for every setting: its type,
+bounds, title and description. The file is validated against it, per-run overrides are validated against
+it again, and the DAG's trigger form is generated from it (`genesys_erasure.params`).
+
 Every problem is reported as a `ConfigError` naming the field and the reason, before anything is read from
 or deleted in Genesys Cloud. Own numbers and exclusions are personal data: an invalid one is reported by
 its list position (`exclusions[3]`), never by its value.
@@ -7,17 +11,31 @@ its list position (`exclusions[3]`), never by its value.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args
 
 import phonenumbers
 import yaml
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
 from genesys_erasure.guards import GuardError, check_retention
 from genesys_erasure.identifiers import (
@@ -37,61 +55,263 @@ class ConfigError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class PurgeConfig:
-    """Build with `from_dict` / `load_config` (which validate); values are already normalised."""
+# The custom error type of this module's own checks; its message is the reason shown to the user as is.
+_CONFIG_ERROR = "config"
 
-    retention_days: int = 1826
-    minimum_retention_days: int = 365
-    allow_retention_below_minimum: bool = False
-    max_subjects_per_run: int = 1000
-    quarantine_conversation_threshold: int = 200
-    quarantine_subject_threshold: int = 5
-    max_purge_fraction: float = 0.5
-    approval_threshold: int | None = None
-    own_numbers: tuple[str, ...] = field(default=(), repr=False)
-    own_addresses: tuple[str, ...] = field(default=(), repr=False)
-    exclusions: tuple[Identifier, ...] = ()
-    default_phone_region: str | None = "GB"
-    resolution_depth: int = 2
-    conversation_ids_per_identifier: int = 50
-    dry_run: bool = False
-    backfill: bool = False
-    scan_overlap_days: int = 2
-    poll_interval_seconds: int = 60
-    wait_deadline_days: int = 7
-    resubmit_backoff_minutes: int = 30
-    disconnect_idle_active_after_days: int | None = None
-    genesys_conn_id: str = "genesys_cloud_default"
-    ledger_conn_id: str | None = None
-    ledger_path: str = "var/ledger.sqlite"
-    hmac_key_conn_id: str = "genesys_erasure_hmac"
-    report_dir: str = "var/reports"
-    warehouse_mapping_path: str | None = None
+Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
+Fraction = Annotated[float, Field(strict=True)]  # strict: an int is a number, a bool is not
+
+
+def _region(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise PydanticCustomError(
+            _CONFIG_ERROR, "expected a two-letter ISO 3166 region code such as GB, or null"
+        )
+    return value.strip().upper()
+
+
+Region = Annotated[str | None, BeforeValidator(_region)]
+
+# The model's settings: a pydantic dataclass takes them as `config=`, not as a `model_config` attribute.
+MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+# A pydantic *dataclass* rather than a BaseModel: callers list the settings with `dataclasses.fields`
+# (the run report) and compare configs as plain dataclasses.
+@dataclass(config=MODEL_CONFIG)
+class PurgeConfig:
+    """Build with `from_dict` / `load_config` (which report problems as `ConfigError`); values are already
+    normalised."""
+
+    retention_days: StrictInt = Field(
+        1826,
+        ge=1,
+        title="Retention (days)",
+        description="Customers whose last contact is older than this many days are erased.",
+    )
+    minimum_retention_days: StrictInt = Field(
+        365,
+        ge=1,
+        title="Retention floor (days)",
+        description="A retention below this floor is refused unless explicitly allowed.",
+    )
+    allow_retention_below_minimum: StrictBool = Field(
+        False,
+        title="Allow retention below the floor",
+        description="Deliberately run with a retention below the floor (still at least 1 day).",
+    )
+    max_subjects_per_run: StrictInt = Field(
+        1000,
+        ge=1,
+        title="Subject cap",
+        description="A run that plans more subjects than this fails before submitting anything.",
+    )
+    quarantine_conversation_threshold: StrictInt = Field(
+        200,
+        ge=1,
+        title="Quarantine: conversations per identifier",
+        description="An identifier in more conversations than this is quarantined, never submitted.",
+    )
+    quarantine_subject_threshold: StrictInt = Field(
+        5,
+        ge=1,
+        le=50,
+        title="Quarantine: subjects per identifier",
+        description="An identifier linked to more subjects than this is quarantined and merges nobody.",
+    )
+    max_purge_fraction: Fraction = Field(
+        0.5,
+        gt=0,
+        le=1,
+        title="Largest share of customers purged",
+        description="A run that would erase more than this share of the customers seen is refused.",
+    )
+    approval_threshold: StrictInt | None = Field(
+        None,
+        ge=0,
+        title="Approval threshold",
+        description="Runs with more subjects than this wait for approval; null = never, 0 = always.",
+    )
+    own_numbers: tuple[str, ...] = Field(
+        (),
+        repr=False,
+        title="Own phone numbers",
+        description="The org's own phone numbers, never customers (normalised to E.164).",
+    )
+    own_addresses: tuple[str, ...] = Field(
+        (),
+        repr=False,
+        title="Own e-mail addresses",
+        description="The org's own e-mail addresses, never customers.",
+    )
+    exclusions: tuple[Identifier, ...] = Field(
+        (),
+        title="Exclusions",
+        description="E-mail addresses or phone numbers never to erase (e.g. under legal hold).",
+    )
+    default_phone_region: Region = Field(
+        "GB",
+        title="Default phone region",
+        description="ISO 3166 region for numbers without a +country code; null requires E.164.",
+    )
+    resolution_depth: StrictInt = Field(
+        2,
+        ge=0,
+        le=5,
+        title="Resolution depth",
+        description="How many lookups away from an expired identifier links are followed.",
+    )
+    conversation_ids_per_identifier: StrictInt = Field(
+        50,
+        ge=1,
+        le=1000,
+        title="Conversation ids kept per identifier",
+        description="Most recent conversation ids kept per identifier, for verification.",
+    )
+    dry_run: StrictBool = Field(False, title="Dry run", description="Plan and report, submit nothing.")
+    backfill: StrictBool = Field(
+        False,
+        title="Backfill",
+        description="Scan all history before the cutoff rather than continue from the last run.",
+    )
+    scan_overlap_days: StrictInt = Field(
+        2,
+        ge=0,
+        le=31,
+        title="Scan overlap (days)",
+        description="Days by which consecutive scans overlap, for conversations landing late.",
+    )
+    poll_interval_seconds: StrictInt = Field(
+        60,
+        ge=1,
+        le=3600,
+        title="Poll interval (seconds)",
+        description="How often erasure requests are polled.",
+    )
+    wait_deadline_days: StrictInt = Field(
+        7,
+        ge=1,
+        le=90,
+        title="Wait deadline (days)",
+        description="How long to wait for an erasure request before reporting it overdue.",
+    )
+    resubmit_backoff_minutes: StrictInt = Field(
+        30,
+        ge=0,
+        le=7 * 24 * 60,
+        title="Resubmission backoff (minutes)",
+        description="Wait before re-submitting a request that ended in ERROR.",
+    )
+    disconnect_idle_active_after_days: StrictInt | None = Field(
+        None,
+        ge=1,
+        title="Disconnect idle active conversations after (days)",
+        description="Active conversations older than this are disconnected; null = never.",
+    )
+    genesys_conn_id: Text = Field(
+        "genesys_cloud_default",
+        title="Genesys Cloud connection",
+        description="Airflow connection id of the Genesys Cloud org.",
+    )
+    ledger_conn_id: Text | None = Field(
+        None,
+        title="Ledger connection",
+        description="Airflow connection id of the ledger database; null = the SQLite file ledger_path.",
+    )
+    ledger_path: Text = Field(
+        "var/ledger.sqlite", title="Ledger file", description="SQLite ledger file when no connection."
+    )
+    hmac_key_conn_id: Text = Field(
+        "genesys_erasure_hmac",
+        title="HMAC key connection",
+        description="Airflow connection whose password is the key of hashes and signatures.",
+    )
+    report_dir: Text = Field(
+        "var/reports", title="Report directory", description="Where signed reports are written."
+    )
+    warehouse_mapping_path: Text | None = Field(
+        None,
+        title="Warehouse mapping",
+        description="YAML file mapping warehouse tables holding copies of Genesys data; null = none.",
+    )
+
+    @field_validator(
+        "own_numbers", "own_addresses", "exclusions", mode="plain", json_schema_input_type=list[str]
+    )
+    @classmethod
+    def _string_list(cls, value: Any, info: ValidationInfo) -> tuple[Any, ...]:
+        """The shape only; entries are normalised in `_normalise_lists`, once the region is known."""
+        if value is None:
+            return ()
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            raise PydanticCustomError(
+                _CONFIG_ERROR, "expected a list, got {got}", {"got": type(value).__name__}
+            )
+        for index, raw in enumerate(value):
+            # An Identifier is an exclusion already parsed (`with_overrides` of a validated config).
+            if not isinstance(raw, str) and not (
+                info.field_name == "exclusions" and isinstance(raw, Identifier)
+            ):
+                raise PydanticCustomError(
+                    _CONFIG_ERROR, "expected a string, got {got}", {"got": type(raw).__name__, "index": index}
+                )
+        return tuple(value)
+
+    @model_validator(mode="after")
+    def _normalise_lists(self) -> PurgeConfig:
+        # The lists are read with the default region, which is declared (and so validated) after them.
+        region = self.default_phone_region
+        parsers = {
+            "own_numbers": lambda raw: normalise_phone(raw, region),
+            "own_addresses": normalise_email,
+            "exclusions": lambda raw: (
+                raw if isinstance(raw, Identifier) else parse_contact_point(raw, region)
+            ),
+        }
+        for name, parse in parsers.items():
+            parsed = []
+            for index, raw in enumerate(getattr(self, name)):
+                try:
+                    parsed.append(parse(raw))
+                except InvalidIdentifier as error:
+                    raise PydanticCustomError(
+                        _CONFIG_ERROR,
+                        "invalid {kind}: {reason}",
+                        {"kind": error.field, "reason": error.reason, "field": name, "index": index},
+                    ) from None
+            object.__setattr__(self, name, tuple(dict.fromkeys(parsed)))  # de-duplicated, order kept
+        return self
+
+    @model_validator(mode="after")
+    def _retention_floor(self) -> PurgeConfig:
+        try:
+            check_retention(
+                self.retention_days,
+                self.minimum_retention_days,
+                allow_below_minimum=self.allow_retention_below_minimum,
+            )
+        except GuardError as error:
+            raise PydanticCustomError(
+                _CONFIG_ERROR, "{reason}", {"reason": str(error), "field": "retention_days"}
+            ) from None
+        return self
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PurgeConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(None, "the configuration must be a mapping of setting names to values")
         _reject_unknown_keys(data, FIELD_NAMES)
-        values: dict[str, Any] = {}
-        for name, check in _SCALAR_CHECKS.items():
-            if name in data:
-                values[name] = check(name, data[name])
-        region = values.get("default_phone_region", cls.default_phone_region)
-        for name, parse in _LIST_PARSERS.items():
-            if name in data:
-                values[name] = _parse_list(name, data[name], lambda raw, p=parse: p(raw, region))
-        config = cls(**values)
         try:
-            check_retention(
-                config.retention_days,
-                config.minimum_retention_days,
-                allow_below_minimum=config.allow_retention_below_minimum,
-            )
-        except GuardError as error:
-            raise ConfigError("retention_days", str(error)) from None
-        return config
+            return _ADAPTER.validate_python(dict(data))
+        except ValidationError as error:
+            raise config_error(error) from None
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON schema of the settings, with each field's title, description and bounds."""
+        return _ADAPTER.json_schema()
 
     def with_overrides(self, params: Mapping[str, Any]) -> PurgeConfig:
         """This config with per-run values (Airflow Params) applied and validated again. `None` means
@@ -115,11 +335,10 @@ class PurgeConfig:
         return now - timedelta(days=self.retention_days)
 
     def _as_input(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        data["own_numbers"] = list(self.own_numbers)
-        data["own_addresses"] = list(self.own_addresses)
-        data["exclusions"] = [identifier.value for identifier in self.exclusions]
-        return data
+        return {name: getattr(self, name) for name in FIELD_NAMES}
+
+
+_ADAPTER = TypeAdapter(PurgeConfig)
 
 
 def load_config(path: str | Path) -> PurgeConfig:
@@ -139,15 +358,14 @@ def load_config(path: str | Path) -> PurgeConfig:
     return PurgeConfig.from_dict(data if data is not None else {})
 
 
-# ---- field checks ------------------------------------------------------------------------------------
-
-FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PurgeConfig))
+FIELD_NAMES = frozenset(f.name for f in fields(PurgeConfig))
 OVERRIDABLE_FIELDS = FIELD_NAMES - {
     "minimum_retention_days",  # the floor is a deliberate, reviewed change to the file
     "hmac_key_conn_id",  # a different key makes earlier evidence unverifiable
     "ledger_conn_id",  # a different ledger forgets what was already submitted
     "ledger_path",
 }
+_LIST_FIELDS = ("own_numbers", "own_addresses", "exclusions")
 _KEY_SHAPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -162,98 +380,61 @@ def _reject_unknown_keys(data: Mapping[Any, Any], known: frozenset[str]) -> None
         raise ConfigError(key, f"unknown setting{hint}")
 
 
-def _integer(low: int, high: int | None = None, *, optional: bool = False) -> Callable[[str, Any], Any]:
-    def check(name: str, value: Any) -> int | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            wanted = "an integer or null" if optional else "an integer"
-            raise ConfigError(name, f"expected {wanted}, got {type(value).__name__}")
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise ConfigError(name, f"must be {bound}, got {value}")
-        return value
-
-    return check
+# ---- pydantic errors as ConfigError ---------------------------------------------------------------------
 
 
-def _fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(name, f"expected a number, got {type(value).__name__}")
-    if not 0 < value <= 1:
-        raise ConfigError(name, f"must be greater than 0 and at most 1, got {value}")
-    return float(value)
+def config_error(error: ValidationError) -> ConfigError:
+    """The first problem (in the order the settings are declared) as a `ConfigError`. Only the setting's
+    name, the list position and the type of a wrong value are used: never the value itself, except the
+    number that broke a numeric bound."""
+    # Scalars before lists, as the settings were always checked: a list is read with the region.
+    names = sorted((f.name for f in fields(PurgeConfig)), key=lambda n: n in _LIST_FIELDS)
+    order = {name: position for position, name in enumerate(names)}
+    problems = error.errors(include_url=False)
+    first = min(problems, key=lambda p: order.get(_field_of(p), len(order)))
+    return ConfigError(*_describe(first))
 
 
-def _boolean(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(name, f"expected true or false, got {type(value).__name__}")
-    return value
+def _field_of(problem: Mapping[str, Any]) -> str:
+    ctx = problem.get("ctx") or {}
+    if "field" in ctx:
+        return ctx["field"]
+    return str(problem["loc"][0]) if problem["loc"] else ""
 
 
-def _text(*, optional: bool = False) -> Callable[[str, Any], Any]:
-    def check(name: str, value: Any) -> str | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(name, "expected a non-empty string" + (" or null" if optional else ""))
-        return value.strip()
-
-    return check
-
-
-def _region(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise ConfigError(name, "expected a two-letter ISO 3166 region code such as GB, or null")
-    return value.strip().upper()
-
-
-def _parse_list(name: str, value: Any, parse: Callable[[str], Any]) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise ConfigError(name, f"expected a list, got {type(value).__name__}")
-    parsed = []
-    for index, raw in enumerate(value):
-        if not isinstance(raw, str):
-            raise ConfigError(f"{name}[{index}]", f"expected a string, got {type(raw).__name__}")
-        try:
-            parsed.append(parse(raw))
-        except InvalidIdentifier as error:
-            raise ConfigError(f"{name}[{index}]", f"invalid {error.field}: {error.reason}") from None
-    return tuple(dict.fromkeys(parsed))  # de-duplicated, order kept
+def _describe(problem: Mapping[str, Any]) -> tuple[str | None, str]:
+    name = _field_of(problem) or None
+    ctx = problem.get("ctx") or {}
+    if problem["type"] == _CONFIG_ERROR:
+        where = f"{name}[{ctx['index']}]" if "index" in ctx else name
+        return where, problem["msg"]
+    info = PurgeConfig.__pydantic_fields__.get(name or "")
+    if info is None:
+        return name, "invalid value"
+    nullable = type(None) in get_args(info.annotation) or info.default is None
+    or_null = " or null" if nullable else ""
+    got = type(problem.get("input")).__name__
+    kind = problem["type"]
+    if kind.startswith("int_"):
+        return name, f"expected an integer{or_null}, got {got}"
+    if kind.startswith("float_"):
+        return name, f"expected a number{or_null}, got {got}"
+    if kind.startswith("bool_"):
+        return name, f"expected true or false{or_null}, got {got}"
+    if kind.startswith("string_"):
+        return name, f"expected a non-empty string{or_null}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return name, f"must be {_bounds(info.metadata)}, got {problem['input']}"
+    return name, "invalid value"
 
 
-_SCALAR_CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "retention_days": _integer(1),
-    "minimum_retention_days": _integer(1),
-    "allow_retention_below_minimum": _boolean,
-    "max_subjects_per_run": _integer(1),
-    "quarantine_conversation_threshold": _integer(1),
-    "quarantine_subject_threshold": _integer(1, 50),
-    "max_purge_fraction": _fraction,
-    "approval_threshold": _integer(0, optional=True),
-    "default_phone_region": _region,
-    "resolution_depth": _integer(0, 5),
-    "conversation_ids_per_identifier": _integer(1, 1000),
-    "dry_run": _boolean,
-    "backfill": _boolean,
-    "scan_overlap_days": _integer(0, 31),
-    "poll_interval_seconds": _integer(1, 3600),
-    "wait_deadline_days": _integer(1, 90),
-    "resubmit_backoff_minutes": _integer(0, 7 * 24 * 60),
-    "disconnect_idle_active_after_days": _integer(1, optional=True),
-    "genesys_conn_id": _text(),
-    "ledger_conn_id": _text(optional=True),
-    "ledger_path": _text(),
-    "hmac_key_conn_id": _text(),
-    "report_dir": _text(),
-    "warehouse_mapping_path": _text(optional=True),
-}
-_LIST_PARSERS: dict[str, Callable[[str, str | None], Any]] = {
-    "own_numbers": normalise_phone,
-    "own_addresses": lambda raw, _region: normalise_email(raw),
-    "exclusions": parse_contact_point,
-}
+def _bounds(metadata: list[Any]) -> str:
+    limits = {
+        key: getattr(item, key) for item in metadata for key in ("ge", "gt", "le") if hasattr(item, key)
+    }
+    if "gt" in limits:
+        low = f"greater than {limits['gt']}"
+        return f"{low} and at most {limits['le']}" if "le" in limits else low
+    if "le" in limits:
+        return f"between {limits['ge']} and {limits['le']}"
+    return f"at least {limits['ge']}"

@@ -8,20 +8,31 @@ as the same day of the next month, or that month's last day when it has no such 
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
+
+from genesys_erasure.config import PurgeConfig
 from genesys_erasure.evidence import build_certificate
 from genesys_erasure.ledger import LedgerRow
+from genesys_erasure.subject_input import Subjects, SubjectsFile
 
 TICKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{1,63}$"
-_TICKET = re.compile(TICKET_PATTERN)
 REPLACEMENT_MAX = 64
-_REPLACEMENT = re.compile(r"[A-Za-z0-9 _.\-\[\]]{1,64}")
+REPLACEMENT_PATTERN = r"^[A-Za-z0-9 _.\-\[\]]+$"
 
 
 PSEUDONYMISATION_DISCLOSURE = {
@@ -54,12 +65,80 @@ def add_one_month(day: date) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-@dataclass(frozen=True)
-class DsrRequest:
-    ticket: str
-    received_on: date
-    mode: ErasureMode = ErasureMode.DELETE
-    replacement_text: str = "REDACTED"
+# ---- the request's fields: one declaration each, for the validator and the form -----------------------
+
+_FUTURE = "future"
+
+
+def _iso_date(value: Any) -> Any:
+    """The form sends a date as text; only an ISO date (2026-03-01) is read, never a timestamp number."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise PydanticCustomError("date_type", "not a date")
+
+
+def _not_in_the_future(value: date, info: ValidationInfo) -> date:
+    # `today` comes from the caller (the run's clock); a schema cannot check this, so the form does not.
+    today = (info.context or {}).get("today")
+    if today is not None and value > today:
+        raise PydanticCustomError(_FUTURE, "is in the future")
+    return value
+
+
+Ticket = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, pattern=TICKET_PATTERN),
+    Field(title="DSR ticket", description="The data-subject request's ticket reference, e.g. DSR-2026-0042."),
+]
+ReceivedOn = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_not_in_the_future),
+    Field(
+        title="Request received on",
+        description="The date the request was received; the GDPR deadline is one month later.",
+    ),
+]
+Mode = Annotated[
+    ErasureMode,
+    Field(
+        title="Mode",
+        description="delete = GDPR_DELETE; pseudonymise = GDPR_UPDATE replacing e-mails and phones.",
+    ),
+]
+ReplacementText = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=REPLACEMENT_MAX, pattern=REPLACEMENT_PATTERN),
+    Field(
+        title="Replacement text (pseudonymise)",
+        description="What a pseudonymised e-mail or phone number is replaced with.",
+    ),
+]
+
+# What each field's error says: one reason per field, never the value given.
+_REASONS = {
+    "ticket": "required; 2-64 letters, digits or . _ : / # - (e.g. DSR-2026-0042)",
+    "received_on": "required; a date such as 2026-03-01",
+    "mode": "must be 'delete' or 'pseudonymise'",
+    "replacement_text": f"1-{REPLACEMENT_MAX} letters, digits, spaces or _ . - [ ]",
+}
+_MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class DsrRequest(BaseModel):
+    """The request as validated from the form: ticket, receipt date, mode and replacement text."""
+
+    model_config = _MODEL_CONFIG
+
+    ticket: Ticket
+    received_on: ReceivedOn
+    mode: Mode = ErasureMode.DELETE
+    replacement_text: ReplacementText = "REDACTED"
 
     @property
     def due_date(self) -> date:
@@ -73,26 +152,59 @@ class DsrRequest:
     def from_params(cls, params: Mapping[str, Any], *, today: date) -> DsrRequest:
         """Checks what the form's JSON schema checks too (a run triggered through the API or CLI may
         bypass the form), plus what a schema cannot: a receipt date in the future."""
-        ticket = params.get("ticket")
-        if not isinstance(ticket, str) or not _TICKET.fullmatch(ticket.strip()):
-            raise DsrError("ticket", "required; 2-64 letters, digits or . _ : / # - (e.g. DSR-2026-0042)")
-        received = params.get("received_on")
+        values = {name: params.get(name) for name in cls.model_fields}
+        # An empty mode or replacement text (a form field left blank) means the default.
+        values = {
+            name: value
+            for name, value in values.items()
+            if value is not None and (value or name not in ("mode", "replacement_text"))
+        }
         try:
-            received_on = date.fromisoformat(received) if isinstance(received, str) else None
-        except ValueError:
-            received_on = None
-        if received_on is None:
-            raise DsrError("received_on", "required; a date such as 2026-03-01")
-        if received_on > today:
-            raise DsrError("received_on", "is in the future")
-        try:
-            mode = ErasureMode(params.get("mode") or ErasureMode.DELETE.value)
-        except ValueError:
-            raise DsrError("mode", "must be 'delete' or 'pseudonymise'") from None
-        replacement = params.get("replacement_text") or "REDACTED"
-        if not isinstance(replacement, str) or not _REPLACEMENT.fullmatch(replacement):
-            raise DsrError("replacement_text", f"1-{REPLACEMENT_MAX} letters, digits, spaces or _ . - [ ]")
-        return cls(ticket.strip(), received_on, mode, replacement)
+            return cls.model_validate(values, context={"today": today})
+        except ValidationError as error:
+            raise _dsr_error(error) from None
+
+
+class DsrForm(BaseModel):
+    """Every field of the ad-hoc erasure's trigger form, in the form's order; the DAG's Params are
+    generated from this model (`genesys_erasure.params`). The subject list itself is read and checked
+    row by row by `genesys_erasure.subject_input`, the request by `DsrRequest.from_params`."""
+
+    model_config = _MODEL_CONFIG
+
+    ticket: Ticket
+    received_on: ReceivedOn
+    subjects_file: SubjectsFile = None
+    subjects: Subjects = None
+    mode: Mode = ErasureMode.DELETE
+    replacement_text: ReplacementText = "REDACTED"
+    # The run's `dry_run` overrides the purge setting of that name (`PurgeConfig.with_overrides`); on by
+    # default here, so the first run of a request only plans.
+    dry_run: bool = Field(
+        True,
+        strict=True,
+        title=PurgeConfig.__pydantic_fields__["dry_run"].title,
+        description=PurgeConfig.__pydantic_fields__["dry_run"].description,
+    )
+    skip_invalid_rows: bool = Field(
+        False,
+        strict=True,
+        title="Skip invalid rows",
+        description="Skip (and report) bad rows instead of stopping the run.",
+    )
+
+
+def _dsr_error(error: ValidationError) -> DsrError:
+    """The first problem in the fields' order, by field name and a fixed reason (never the value)."""
+    order = list(_REASONS)
+    problems = [p for p in error.errors(include_url=False) if p["loc"]]
+    if not problems:
+        return DsrError("request", "invalid")
+    first = min(problems, key=lambda p: order.index(p["loc"][0]) if p["loc"][0] in order else len(order))
+    name = str(first["loc"][0])
+    if first["type"] == _FUTURE:
+        return DsrError(name, "is in the future")
+    return DsrError(name, _REASONS.get(name, "invalid"))
 
 
 def build_dsr_certificate(

@@ -11,6 +11,11 @@ CSV the line as a spreadsheet shows it, header = row 1), the field (`type`, `val
 input as a whole) and a reason code. Raw values never appear in a problem, an exception or a summary.
 By default any bad row stops the run; with `skip_invalid_rows` bad rows are left out and reported.
 Duplicates (after normalisation) are merged and reported by row number.
+
+The form's two subject fields (`SubjectsFile`, `Subjects`) are declared here as pydantic types, with the
+limits the parser enforces, so the trigger form offers what the parser accepts (`genesys_erasure.dsr`).
+The form is stricter than the parser (canonical type names only); the parser still checks every row and
+reports each bad one by number, also for a run triggered past the form (API, CLI).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, parse_identifier
 
@@ -39,6 +46,51 @@ _TYPE_ALIASES = {
     "external_contact_id": IdentifierKind.EXTERNAL_CONTACT,
     "user_id": IdentifierKind.USER,
 }
+
+# ---- the form's subject fields ------------------------------------------------------------------------
+
+# The longest e-mail address (RFC 3696 errata 1690); far beyond any phone number or id.
+MAX_VALUE_LENGTH = 320
+SUBJECTS_FILE_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+\.(csv|json|CSV|JSON)$"
+PRIVACY_NOTE = (
+    "Values typed here are stored by Airflow in the run configuration (metadata database) and shown to "
+    "anyone who can see this run: prefer subjects_file, and purge old runs with `airflow db clean`."
+)
+SubjectValue = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_VALUE_LENGTH)]
+
+
+class SubjectObject(BaseModel):
+    """One subject as `{type, value}`; without a type, an e-mail address or phone number is detected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    # May be left out, but is never null: the form's schema shows no default.
+    type: Literal["email", "phone", "external_contact_id", "user_id"] = Field(  # type: ignore[assignment]
+        None, json_schema_extra=lambda schema: schema.pop("default", None)
+    )
+    value: SubjectValue
+
+
+SubjectsFile = Annotated[
+    str | None,
+    Field(
+        pattern=SUBJECTS_FILE_PATTERN,
+        title="Subject list file (recommended)",
+        description=(
+            "Object-storage URI of a CSV file with header `type,value` or a JSON list, e.g. "
+            "file:///data/dsr/DSR-2026-0042.csv. Types: email, phone, external_contact_id, user_id "
+            f"(omit for e-mail/phone to detect). At most {DEFAULT_MAX_BYTES // (1024 * 1024)} MB / "
+            f"{DEFAULT_MAX_ROWS:,} rows."
+        ),
+    ),
+]
+Subjects = Annotated[
+    Annotated[list[SubjectValue | SubjectObject], Field(max_length=DEFAULT_MAX_ROWS)] | None,
+    Field(
+        title="Subjects (inline)",
+        description="E-mails, phone numbers (+country code), or {type, value} objects. " + PRIVACY_NOTE,
+    ),
+]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from genesys_erasure import config as config_module
 from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig, load_config
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 
@@ -154,10 +153,51 @@ def test_retention_cutoff_is_retention_days_before_now():
     assert PurgeConfig(retention_days=365).retention_cutoff(now) == datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def test_every_setting_is_validated_and_overridability_is_explicit():
+def test_every_setting_is_described_and_overridability_is_explicit():
     names = {f.name for f in dataclasses.fields(PurgeConfig)}
-    assert set(config_module._SCALAR_CHECKS) | set(config_module._LIST_PARSERS) == names
+    schema = PurgeConfig.json_schema()
+    assert set(schema["properties"]) == names and schema["additionalProperties"] is False
+    for name, field in PurgeConfig.__pydantic_fields__.items():
+        assert field.title and field.description, name
     assert "dry_run" in OVERRIDABLE_FIELDS and "minimum_retention_days" not in OVERRIDABLE_FIELDS
+    assert names > OVERRIDABLE_FIELDS
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PurgeConfig().retention_days = 7  # type: ignore[misc]
+
+
+def test_null_is_named_when_a_setting_may_be_null():
+    with pytest.raises(ConfigError) as caught:
+        PurgeConfig.from_dict({"approval_threshold": "many"})
+    assert str(caught.value) == "config field 'approval_threshold': expected an integer or null, got str"
+
+
+def test_invalid_own_number_reports_index_not_value():
+    with pytest.raises(ConfigError) as caught:
+        PurgeConfig.from_dict({"own_numbers": ["+442079460000", 7700900123]})
+    assert str(caught.value) == "config field 'own_numbers[1]': expected a string, got int"
+
+
+def test_scalar_problems_are_reported_before_list_problems():
+    with pytest.raises(ConfigError) as caught:
+        PurgeConfig.from_dict({"exclusions": "+447700900123", "wait_deadline_days": 91})
+    assert str(caught.value) == "config field 'wait_deadline_days': must be between 1 and 90, got 91"
+
+
+def test_blank_text_setting_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        PurgeConfig.from_dict({"report_dir": "   "})
+    assert str(caught.value) == "config field 'report_dir': expected a non-empty string"
+
+
+def test_fraction_bounds_are_reported():
+    with pytest.raises(ConfigError) as caught:
+        PurgeConfig.from_dict({"max_purge_fraction": 0})
+    assert (
+        str(caught.value) == "config field 'max_purge_fraction': must be greater than 0 and at most 1, got 0"
+    )
 
 
 def test_config_repr_does_not_show_exclusions():

@@ -1,9 +1,10 @@
 """The warehouse mapping: which tables and columns of which warehouse hold copies of Genesys personal data.
 
 The mapping is read once at start and validated twice before anything is deleted: statically here
-(`WarehouseMapping.from_dict`: shapes, enums, identifier syntax) and against the warehouse's information
-schema (`resolve_against_catalog`: tables and columns exist, column types fit). Every problem names the
-file, connection, table and column, and all problems of a file are reported together.
+(`WarehouseMapping.from_dict`: shapes, enums, identifier syntax, declared by the frozen pydantic dataclasses
+below) and against the warehouse's information schema (`resolve_against_catalog`: tables and columns
+exist, column types fit). Every problem names the file, connection, table and column, and all problems of
+a file are reported together.
 
 Table and column names must be plain SQL identifiers: they are quoted when SQL is built, but a name like
 `email; DROP TABLE x` is refused here rather than trusted to the quoting.
@@ -11,14 +12,28 @@ Table and column names must be plain SQL identifiers: they are quoted when SQL i
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import pydantic
 import yaml
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # Google Cloud project ids: lowercase letters, digits and hyphens (the emulator accepts the same).
@@ -84,65 +99,134 @@ class MappingError(ValueError):
         super().__init__(f"invalid warehouse mapping ({len(self.problems)} problem(s)):\n  {lines}")
 
 
-@dataclass(frozen=True)
+# -- the mapping's shape ------------------------------------------------------------------------------------
+
+# Pydantic dataclasses rather than BaseModels: a connection's `schema` would shadow `BaseModel.schema`, and
+# callers treat these as plain frozen dataclasses.
+MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+PlainName = Annotated[str, StringConstraints(strict=True, pattern=PLAIN_IDENTIFIER.pattern)]
+ProjectId = Annotated[str, StringConstraints(strict=True, pattern=PROJECT_ID.pattern)]
+NonBlank = Annotated[str, StringConstraints(strict=True, pattern=r"\S")]
+# The error type of a rule across fields (checked in `_with_rules`); its message is the reason as shown.
+_RULE = "mapping_rule"
+
+
+@pydantic.dataclasses.dataclass(config=MODEL_CONFIG, kw_only=True)
 class ColumnMapping:
-    name: str
-    identifier: IdentifierType
-    form: ValueForm
+    name: PlainName = Field(description="The column's name in the table.")
+    identifier: IdentifierType = Field(description="What the column identifies.")
+    form: ValueForm = Field(ValueForm.RAW, description="How the column stores the identifier.")
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(config=MODEL_CONFIG, kw_only=True)
 class PartitionFilter:
     """Restrict statements to `column >= today - lookback_days` (partition pruning, or tables that require
     a partition filter). Rows older than that are NOT erased: only use it when older partitions expire."""
 
-    column: str
-    lookback_days: int
+    column: PlainName
+    lookback_days: StrictInt = Field(gt=0)
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(config=MODEL_CONFIG, kw_only=True)
 class TableMapping:
-    name: str
-    action: TableAction
-    columns: tuple[ColumnMapping, ...]
-    redact_columns: tuple[str, ...] = ()
+    name: PlainName = Field(
+        description="The table's name in the connection's database and schema or dataset."
+    )
+    action: TableAction = Field(TableAction.DELETE, description="Delete matching rows, or redact columns.")
+    columns: tuple[ColumnMapping, ...] = Field(min_length=1, description="The columns matched against.")
+    redact_columns: tuple[PlainName, ...] = Field((), description="action redact: the columns set to NULL.")
     partition_filter: PartitionFilter | None = None
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: Callable[[Any], TableMapping]) -> TableMapping:
+        problems = []
+        if isinstance(data, Mapping):
+            raw_redact = data.get("redact_columns")
+            if data.get("action", "delete") == TableAction.REDACT:
+                if not isinstance(raw_redact, list) or not raw_redact:
+                    problems.append(
+                        _rule(
+                            ("redact_columns",),
+                            "action 'redact' needs a non-empty 'redact_columns' list "
+                            "(the columns set to NULL)",
+                        )
+                    )
+            elif raw_redact is not None:
+                problems.append(
+                    _rule(("redact_columns",), "'redact_columns' only applies to action 'redact'")
+                )
+            problems += _twice(data.get("columns"), ("columns",), "column mapped twice")
+        return _with_rules(data, handler, problems)
 
-@dataclass(frozen=True)
+
+@pydantic.dataclasses.dataclass(config=MODEL_CONFIG, kw_only=True)
 class ConnectionMapping:
     """One warehouse connection. Snowflake: `database` + `schema`; BigQuery: `dataset` (+ optional
     `project`, else the client's project)."""
 
-    name: str
-    kind: WarehouseKind
-    airflow_conn_id: str
-    tables: tuple[TableMapping, ...]
-    database: str | None = None
-    schema: str | None = None
-    project: str | None = None
-    dataset: str | None = None
-    source: str = field(default="<mapping>", compare=False)
+    name: NonBlank = Field(description="The connection's name in the mapping (unique).")
+    kind: WarehouseKind = Field(alias="type", description="The warehouse: snowflake or bigquery.")
+    airflow_conn_id: NonBlank = Field(description="The Airflow connection to the warehouse.")
+    tables: tuple[TableMapping, ...] = Field(min_length=1, description="The mapped tables.")
+    database: PlainName | None = None
+    schema: PlainName | None = None
+    project: ProjectId | None = None
+    dataset: PlainName | None = None
+    source: str = dataclasses.field(default="<mapping>", init=False, compare=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: Callable[[Any], ConnectionMapping], info: ValidationInfo
+    ) -> ConnectionMapping:
+        problems = []
+        if isinstance(data, Mapping):
+            required = {"snowflake": ("database", "schema"), "bigquery": ("dataset",)}
+            for key in required.get(str(data.get("type")), ()):
+                if data.get(key) is None:
+                    problems.append(_rule((key,), f"'{key}' is required"))
+            problems += _twice(data.get("tables"), ("tables",), "table mapped twice")
+        connection = _with_rules(data, handler, problems)
+        object.__setattr__(connection, "source", (info.context or {}).get("source", "<mapping>"))
+        return connection
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(config=MODEL_CONFIG, kw_only=True)
 class WarehouseMapping:
-    connections: tuple[ConnectionMapping, ...]
-    source: str = "<mapping>"
+    version: Literal[1] = Field(1, description="The mapping format's version.")
+    connections: tuple[ConnectionMapping, ...] = Field(min_length=1, description="The warehouse connections.")
+    source: str = dataclasses.field(default="<mapping>", init=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(
+        cls, data: Any, handler: Callable[[Any], WarehouseMapping], info: ValidationInfo
+    ) -> WarehouseMapping:
+        problems = []
+        if isinstance(data, Mapping):
+            problems += _twice(
+                data.get("connections"), ("connections",), "duplicate connection name", fold=False
+            )
+        mapping = _with_rules(data, handler, problems)
+        object.__setattr__(mapping, "source", (info.context or {}).get("source", "<mapping>"))
+        return mapping
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<mapping>") -> WarehouseMapping:
-        problems: list[MappingProblem] = []
-        connections = _parse_document(data, source, problems)
-        if problems:
-            raise MappingError(problems)
-        return cls(connections=tuple(connections), source=source)
+        try:
+            return _ADAPTER.validate_python(data, context={"source": source})
+        except ValidationError as error:
+            raise MappingError(_problems(error, data, source)) from None
 
     def connection(self, name: str) -> ConnectionMapping:
         for conn in self.connections:
             if conn.name == name:
                 return conn
         raise KeyError(f"no warehouse connection named {name!r} in {self.source}")
+
+
+_ADAPTER = TypeAdapter(WarehouseMapping)
 
 
 def load_mapping(path: str | Path) -> WarehouseMapping:
@@ -155,178 +239,164 @@ def load_mapping(path: str | Path) -> WarehouseMapping:
     return WarehouseMapping.from_dict(data, source=str(path))
 
 
-# -- static validation ----------------------------------------------------------------------------------
+# -- rules across fields ---------------------------------------------------------------------------------
+# Checked on the raw input next to the fields' own validation, so that they are reported together with
+# every other problem of the file (an after-validator would only run once all fields are valid).
 
 
-def _parse_document(data: Any, source: str, problems: list[MappingProblem]) -> list[ConnectionMapping]:
-    if not isinstance(data, Mapping):
-        problems.append(MappingProblem(source, None, None, None, "the document must be a mapping"))
+def _rule(loc: tuple[str | int, ...], reason: str) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError(_RULE, reason), loc=loc, input=None)
+
+
+def _twice(items: Any, loc: tuple[str, ...], reason: str, *, fold: bool = True) -> list[InitErrorDetails]:
+    """A problem at each list entry whose name (case-insensitively, unless `fold` is off) came before."""
+    if not isinstance(items, list):
         return []
-    version = data.get("version", 1)
-    if version != 1:
-        problems.append(MappingProblem(source, None, None, None, f"unsupported version {version!r} (want 1)"))
-    raw_connections = data.get("connections")
-    if not isinstance(raw_connections, list) or not raw_connections:
-        problems.append(MappingProblem(source, None, None, None, "'connections' must be a non-empty list"))
-        return []
-    connections = []
     seen: set[str] = set()
-    for index, raw in enumerate(raw_connections):
-        conn = _parse_connection(raw, index, source, problems)
-        if conn is None:
+    problems = []
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or (fold and not PLAIN_IDENTIFIER.match(name)):
             continue
-        if conn.name in seen:
-            problems.append(MappingProblem(source, conn.name, None, None, "duplicate connection name"))
-        seen.add(conn.name)
-        connections.append(conn)
-    return connections
+        key = name.upper() if fold else name
+        if key in seen:
+            problems.append(_rule((*loc, index), reason))
+        seen.add(key)
+    return problems
 
 
-def _parse_connection(
-    raw: Any, index: int, source: str, problems: list[MappingProblem]
-) -> ConnectionMapping | None:
-    if not isinstance(raw, Mapping):
-        problems.append(MappingProblem(source, f"#{index}", None, None, "a connection must be a mapping"))
-        return None
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append(MappingProblem(source, f"#{index}", None, None, "'name' must be a non-empty string"))
-        return None
-
-    def problem(reason: str) -> None:
-        problems.append(MappingProblem(source, name, None, None, reason))
-
-    kind = _enum(WarehouseKind, raw.get("type"), "type", problem)
-    conn_id = raw.get("airflow_conn_id")
-    if not isinstance(conn_id, str) or not conn_id.strip():
-        problem("'airflow_conn_id' must be a non-empty string")
-    namespace: dict[str, str | None] = {"database": None, "schema": None, "project": None, "dataset": None}
-    if kind is WarehouseKind.SNOWFLAKE:
-        for key in ("database", "schema"):
-            namespace[key] = _identifier_field(raw, key, problem, required=True)
-    elif kind is WarehouseKind.BIGQUERY:
-        namespace["dataset"] = _identifier_field(raw, "dataset", problem, required=True)
-        project = raw.get("project")
-        if project is not None and (not isinstance(project, str) or not PROJECT_ID.match(project)):
-            problem(f"'project' {project!r} is not a valid Google Cloud project id")
-        namespace["project"] = project if isinstance(project, str) else None
-    raw_tables = raw.get("tables")
-    tables: list[TableMapping] = []
-    if not isinstance(raw_tables, list) or not raw_tables:
-        problem("'tables' must be a non-empty list")
-    else:
-        seen: set[str] = set()
-        for t_index, raw_table in enumerate(raw_tables):
-            table = _parse_table(raw_table, t_index, name, source, problems)
-            if table is None:
-                continue
-            if table.name.upper() in seen:
-                problems.append(MappingProblem(source, name, table.name, None, "table mapped twice"))
-            seen.add(table.name.upper())
-            tables.append(table)
-    if kind is None or not isinstance(conn_id, str):
-        return None
-    return ConnectionMapping(
-        name=name, kind=kind, airflow_conn_id=conn_id, tables=tuple(tables), source=source, **namespace
-    )
-
-
-def _parse_table(
-    raw: Any, index: int, connection: str, source: str, problems: list[MappingProblem]
-) -> TableMapping | None:
-    if not isinstance(raw, Mapping):
-        problems.append(MappingProblem(source, connection, f"#{index}", None, "a table must be a mapping"))
-        return None
-    name = raw.get("name")
-    label = name if isinstance(name, str) else f"#{index}"
-
-    def problem(reason: str, column: str | None = None) -> None:
-        problems.append(MappingProblem(source, connection, label, column, reason))
-
-    if not isinstance(name, str) or not PLAIN_IDENTIFIER.match(name):
-        problem("the table name must be a plain SQL identifier (letters, digits, underscore)")
-    action = _enum(TableAction, raw.get("action", "delete"), "action", problem)
-    columns = _parse_columns(raw.get("columns"), problem)
-    redact_columns: tuple[str, ...] = ()
-    raw_redact = raw.get("redact_columns")
-    if action is TableAction.REDACT:
-        if not isinstance(raw_redact, list) or not raw_redact:
-            problem("action 'redact' needs a non-empty 'redact_columns' list (the columns set to NULL)")
-        else:
-            for col in raw_redact:
-                if not isinstance(col, str) or not PLAIN_IDENTIFIER.match(col):
-                    problem("not a plain SQL identifier", column=str(col))
-            redact_columns = tuple(c for c in raw_redact if isinstance(c, str))
-    elif raw_redact is not None:
-        problem("'redact_columns' only applies to action 'redact'")
-    partition_filter = _parse_partition_filter(raw.get("partition_filter"), problem)
-    unknown = set(raw) - {"name", "action", "columns", "redact_columns", "partition_filter"}
-    if unknown:
-        problem(f"unknown keys {sorted(unknown)}")
-    if not isinstance(name, str) or action is None or columns is None:
-        return None
-    return TableMapping(name, action, columns, redact_columns, partition_filter)
-
-
-def _parse_columns(raw: Any, problem) -> tuple[ColumnMapping, ...] | None:
-    if not isinstance(raw, list) or not raw:
-        problem("'columns' must be a non-empty list of {name, identifier, form}")
-        return None
-    columns = []
-    seen: set[str] = set()
-    for item in raw:
-        if not isinstance(item, Mapping):
-            problem("a column must be a mapping {name, identifier, form}")
-            continue
-        col = item.get("name")
-        if not isinstance(col, str) or not PLAIN_IDENTIFIER.match(col):
-            problem("not a plain SQL identifier (letters, digits, underscore)", column=str(col))
-            continue
-        if col.upper() in seen:
-            problem("column mapped twice", column=col)
-        seen.add(col.upper())
-        identifier = _enum(
-            IdentifierType, item.get("identifier"), "identifier", lambda r, c=col: problem(r, c)
-        )
-        form = _enum(ValueForm, item.get("form", "raw"), "form", lambda r, c=col: problem(r, c))
-        if identifier is not None and form is not None:
-            columns.append(ColumnMapping(col, identifier, form))
-    return tuple(columns)
-
-
-def _parse_partition_filter(raw: Any, problem) -> PartitionFilter | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        problem("'partition_filter' must be a mapping {column, lookback_days}")
-        return None
-    col, days = raw.get("column"), raw.get("lookback_days")
-    ok = True
-    if not isinstance(col, str) or not PLAIN_IDENTIFIER.match(col):
-        problem("partition filter column is not a plain SQL identifier", column=str(col))
-        ok = False
-    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
-        problem("partition_filter.lookback_days must be a positive integer")
-        ok = False
-    return PartitionFilter(col, days) if ok else None
-
-
-def _identifier_field(raw: Mapping, key: str, problem, *, required: bool) -> str | None:
-    value = raw.get(key)
-    if value is None:
-        if required:
-            problem(f"'{key}' is required")
-        return None
-    if not isinstance(value, str) or not PLAIN_IDENTIFIER.match(value):
-        problem(f"'{key}' {value!r} is not a plain SQL identifier")
-        return None
-    return value
-
-
-def _enum(enum_cls, value: Any, key: str, problem):
+def _with_rules(data: Any, handler: Callable[[Any], Any], problems: list[InitErrorDetails]) -> Any:
     try:
-        return enum_cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        problem(f"'{key}' is {value!r}; expected one of: {allowed}")
-        return None
+        result = handler(data)
+    except ValidationError as error:
+        raise _combined(error.title, [*_as_details(error), *problems]) from None
+    if problems:
+        raise _combined("mapping", problems)
+    return result
+
+
+def _as_details(error: ValidationError) -> list[InitErrorDetails]:
+    # Re-raised together with the rules' problems, keeping type, location and context; a rule's message
+    # is its reason, any other message is rebuilt from type and context when the problems are described.
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(e["type"], e["msg"] if e["type"] == _RULE else e["type"], e.get("ctx")),
+            loc=e["loc"],
+            input=None,
+        )
+        for e in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def _combined(title: str, details: list[InitErrorDetails]) -> ValidationError:
+    return ValidationError.from_exception_data(title, details, hide_input=True)
+
+
+# -- pydantic errors as MappingProblems --------------------------------------------------------------------
+
+_ENUMS: dict[str, type[StrEnum]] = {
+    "type": WarehouseKind,
+    "action": TableAction,
+    "identifier": IdentifierType,
+    "form": ValueForm,
+}
+_REASONS: dict[tuple[str, str | None], str] = {
+    ("document", None): "the document must be a mapping",
+    ("document", "version"): "unsupported version (want 1)",
+    ("document", "connections"): "'connections' must be a non-empty list",
+    ("connection", None): "a connection must be a mapping",
+    ("connection", "name"): "'name' must be a non-empty string",
+    ("connection", "airflow_conn_id"): "'airflow_conn_id' must be a non-empty string",
+    ("connection", "database"): "'database' is not a plain SQL identifier",
+    ("connection", "schema"): "'schema' is not a plain SQL identifier",
+    ("connection", "dataset"): "'dataset' is not a plain SQL identifier",
+    ("connection", "project"): "'project' is not a valid Google Cloud project id",
+    ("connection", "tables"): "'tables' must be a non-empty list",
+    ("table", None): "a table must be a mapping",
+    ("table", "name"): "the table name must be a plain SQL identifier (letters, digits, underscore)",
+    ("table", "columns"): "'columns' must be a non-empty list of {name, identifier, form}",
+    ("table", "redact_columns"): "'redact_columns' must be a list of column names",
+    ("table", "partition_filter"): "'partition_filter' must be a mapping {column, lookback_days}",
+    ("redact_column", None): "not a plain SQL identifier",
+    ("partition_filter", "column"): "partition filter column is not a plain SQL identifier",
+    ("partition_filter", "lookback_days"): "partition_filter.lookback_days must be a positive integer",
+    ("column", None): "a column must be a mapping {name, identifier, form}",
+    ("column", "name"): "not a plain SQL identifier (letters, digits, underscore)",
+}
+_UNKNOWN_KEY = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
+
+
+def _problems(error: ValidationError, data: Any, source: str) -> list[MappingProblem]:
+    """Each pydantic error as a problem at its connection, table and column (by name, or `#index` when the
+    entry has no usable name), with a reason naming the key; never the value given."""
+    problems: list[MappingProblem] = []
+    unknown: dict[tuple[str | None, str | None, str | None], list[str]] = defaultdict(list)
+    errors = error.errors(include_url=False, include_input=False)
+    for e in errors:
+        if e["type"] == "too_short" and any(
+            len(o["loc"]) > len(e["loc"]) and o["loc"][: len(e["loc"])] == e["loc"] for o in errors
+        ):
+            continue  # a list of only invalid entries counts as empty too; its entries' problems say why
+        level, (connection, table, column), rest = _locate(e["loc"], data)
+        if e["type"] in _UNKNOWN_KEY and rest:
+            unknown[(connection, table, column)].append(str(rest[-1]))
+            continue
+        problems.append(MappingProblem(source, connection, table, column, _reason(level, rest, e)))
+    for (connection, table, column), keys in unknown.items():
+        problems.append(MappingProblem(source, connection, table, column, f"unknown keys {sorted(keys)}"))
+    return problems
+
+
+def _locate(
+    loc: tuple[Any, ...], data: Any
+) -> tuple[str, tuple[str | None, str | None, str | None], tuple[Any, ...]]:
+    connection = table = column = None
+    level, rest = "document", loc
+    if rest[:1] == ("connections",) and len(rest) >= 2 and isinstance(rest[1], int):
+        raw_connection = _entry(data, "connections", rest[1])
+        level, connection, rest = "connection", _label(raw_connection, rest[1]), rest[2:]
+        if rest[:1] == ("tables",) and len(rest) >= 2 and isinstance(rest[1], int):
+            raw_table = _entry(raw_connection, "tables", rest[1])
+            level, table, rest = "table", _label(raw_table, rest[1], blank_ok=True), rest[2:]
+            if rest[:1] == ("columns",) and len(rest) >= 2 and isinstance(rest[1], int):
+                raw_column = _entry(raw_table, "columns", rest[1])
+                level, rest = "column", rest[2:]
+                if isinstance(raw_column, Mapping):
+                    column = str(raw_column.get("name"))
+            elif rest[:1] == ("redact_columns",) and len(rest) >= 2 and isinstance(rest[1], int):
+                level, column, rest = (
+                    "redact_column",
+                    str(_entry(raw_table, "redact_columns", rest[1])),
+                    rest[2:],
+                )
+            elif rest[:1] == ("partition_filter",) and len(rest) >= 2:
+                level, rest = "partition_filter", rest[1:]
+                raw_filter = raw_table.get("partition_filter") if isinstance(raw_table, Mapping) else None
+                if rest[0] == "column" and isinstance(raw_filter, Mapping):
+                    column = str(raw_filter.get("column"))
+    return level, (connection, table, column), rest
+
+
+def _entry(raw: Any, key: str, index: int) -> Any:
+    items = raw.get(key) if isinstance(raw, Mapping) else None
+    return items[index] if isinstance(items, list) and 0 <= index < len(items) else None
+
+
+def _label(raw: Any, index: int, *, blank_ok: bool = False) -> str:
+    name = raw.get("name") if isinstance(raw, Mapping) else None
+    return name if isinstance(name, str) and (blank_ok or name.strip()) else f"#{index}"
+
+
+def _reason(level: str, rest: tuple[Any, ...], error: Mapping[str, Any]) -> str:
+    if error["type"] == _RULE:
+        return error["msg"]
+    key = str(rest[0]) if rest else None
+    if key in _ENUMS and len(rest) == 1:
+        if error["type"] == "missing":
+            return f"'{key}' is required"
+        return f"'{key}' is not one of: {', '.join(member.value for member in _ENUMS[key])}"
+    if (level, key) in _REASONS:
+        return _REASONS[(level, key)]
+    if error["type"] == "missing" and key is not None:
+        return f"'{key}' is required"
+    return f"'{key}' is invalid" if key else "invalid"

@@ -3,6 +3,7 @@ changes a mapped table."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,72 @@ def test_example_mapping_shipped_with_the_project_is_valid():
     mapping = load_mapping(REPO_ROOT / "config" / "warehouse_mapping.example.yaml")
 
     assert [c.kind.value for c in mapping.connections] == ["snowflake", "bigquery"]
+
+
+def _snowflake(**overrides) -> dict:
+    table = {"name": "T", "columns": [{"name": "C", "identifier": "email"}]}
+    connection = {"name": "sf", "type": "snowflake", "airflow_conn_id": "sf", "database": "DB", "schema": "S"}
+    return {"connections": [{**connection, "tables": [table], **overrides}]}
+
+
+def test_a_problem_names_the_key_but_never_the_value_given():
+    document = _snowflake(schema="secret schema", project="Secret_Project", type="snowflake")
+    document["connections"][0]["tables"][0]["columns"][0]["form"] = "md5-of-jane"
+
+    with pytest.raises(MappingError) as error:
+        WarehouseMapping.from_dict(document, source="mapping.yaml")
+
+    assert {(p.connection, p.table, p.column, p.reason) for p in error.value.problems} == {
+        ("sf", None, None, "'schema' is not a plain SQL identifier"),
+        ("sf", None, None, "'project' is not a valid Google Cloud project id"),
+        ("sf", "T", "C", "'form' is not one of: raw, sha256, keyed_hmac"),
+    }
+    assert "secret" not in str(error.value).lower() and "jane" not in str(error.value)
+
+
+def test_rules_across_entries_are_reported_with_the_entries_own_problems():
+    document = _snowflake(
+        tables=[
+            {"name": "T", "columns": [{"name": "C", "identifier": "email"}]},
+            {
+                "name": "t",
+                "columns": [{"name": "C", "identifier": "email"}, {"name": "c", "identifier": "phone"}],
+            },
+            {"name": "U", "columns": [{"name": "C", "identifier": "fax"}]},
+        ]
+    )
+
+    with pytest.raises(MappingError) as error:
+        WarehouseMapping.from_dict(document, source="mapping.yaml")
+
+    assert {(p.table, p.column, p.reason) for p in error.value.problems} == {
+        ("t", None, "table mapped twice"),
+        ("t", "c", "column mapped twice"),
+        ("U", "C", "'identifier' is not one of: email, phone, external_contact_id, conversation_id, user_id"),
+    }
+
+
+def test_unknown_keys_are_refused_at_every_level():
+    document = _snowflake(warehouse="x")
+    document["owner"] = "y"
+
+    with pytest.raises(MappingError) as error:
+        WarehouseMapping.from_dict(document, source="mapping.yaml")
+
+    assert {(p.connection, p.reason) for p in error.value.problems} == {
+        (None, "unknown keys ['owner']"),
+        ("sf", "unknown keys ['warehouse']"),
+    }
+
+
+def test_a_valid_mapping_is_frozen_and_knows_its_source():
+    mapping = WarehouseMapping.from_dict(_snowflake(), source="mapping.yaml")
+
+    (connection,) = mapping.connections
+    assert (mapping.source, connection.source, connection.kind.value) == (
+        "mapping.yaml",
+        "mapping.yaml",
+        "snowflake",
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        connection.name = "other"  # type: ignore[misc]

@@ -1,0 +1,92 @@
+"""The DAGs' trigger-form Params, generated from the pydantic models that validate the same values.
+
+Each form field is a plain dict of `airflow.sdk.Param` keyword arguments (default, title, description and
+the JSON-schema rules: type, minimum/maximum, pattern, enum, ...), taken from the model's JSON schema, so
+the form and the validator cannot drift apart. This module does not import Airflow: the DAG file wraps
+each dict into a `Param`.
+
+- `retention_purge_params()`: the nightly purge's per-run overrides of `PurgeConfig`; every one may be
+  left empty (null), which means "use the configuration file".
+- `subject_erasure_params()`: the ad-hoc data-subject request form (`DsrForm`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from genesys_erasure.config import OVERRIDABLE_FIELDS, PurgeConfig
+from genesys_erasure.dsr import DsrForm
+
+# The settings an operator may sensibly change for one nightly run from the trigger form.
+RETENTION_PURGE_FORM = ("dry_run", "backfill", "retention_days", "max_subjects_per_run")
+USE_THE_CONFIG = "Empty: the value in the configuration file."
+
+
+def retention_purge_params() -> dict[str, dict[str, Any]]:
+    """Nullable overrides of the nightly purge's settings (`PurgeConfig.with_overrides` ignores a null).
+    Rules the schema cannot express, such as the retention floor, are enforced when the run validates
+    its settings, naming the setting."""
+    missing = set(RETENTION_PURGE_FORM) - OVERRIDABLE_FIELDS
+    if missing:
+        raise ValueError(f"not overridable per run: {sorted(missing)}")
+    specs = param_specs(PurgeConfig.json_schema(), RETENTION_PURGE_FORM)
+    for spec in specs.values():
+        spec["default"] = None
+        types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+        spec["type"] = ["null", *(t for t in types if t != "null")]
+        spec["description"] = f"{spec['description']} {USE_THE_CONFIG}"
+    return specs
+
+
+def subject_erasure_params() -> dict[str, dict[str, Any]]:
+    """The data-subject request form, every field of `DsrForm` in its declared order."""
+    schema = DsrForm.model_json_schema()
+    return param_specs(schema, schema["properties"])
+
+
+def param_specs(schema: Mapping[str, Any], names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`Param` keyword arguments for the named properties of an object's JSON schema. A required property
+    gets no default (the form then demands a value)."""
+    required = set(schema.get("required", ()))
+    defs = schema.get("$defs", {})
+    specs = {}
+    for name in names:
+        node = _simplify(_inline(schema["properties"][name], defs))
+        spec: dict[str, Any] = {}
+        if name not in required:
+            spec["default"] = node.pop("default", None)
+        node.pop("default", None)
+        spec.update(node)
+        if not spec.get("title") or not spec.get("description"):
+            raise ValueError(f"form field {name!r} needs a title and a description in its model")
+        specs[name] = spec
+    return specs
+
+
+def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
+    """The schema with every `$ref` to `$defs` replaced by its target: a Param's schema stands alone."""
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    if "$ref" in node:
+        target = _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        # The referencing field's own title and description win over the referenced type's.
+        return {**target, **{k: _inline(v, defs) for k, v in node.items() if k != "$ref"}}
+    return {key: _inline(value, defs) for key, value in node.items()}
+
+
+def _simplify(node: dict[str, Any]) -> dict[str, Any]:
+    """`anyOf: [{type: X, ...rules}, {type: null}]` (pydantic's optional field) as `type: [null, X]` with
+    the rules, the shape Airflow's form renders as an optional input."""
+    options = node.get("anyOf")
+    if not options:
+        return dict(node)
+    nulls = [o for o in options if o == {"type": "null"}]
+    others = [o for o in options if o != {"type": "null"}]
+    if len(nulls) != 1 or len(others) != 1 or not isinstance(others[0].get("type"), str):
+        return dict(node)
+    merged = {**others[0], **{key: value for key, value in node.items() if key != "anyOf"}}
+    merged["type"] = ["null", others[0]["type"]]
+    return merged

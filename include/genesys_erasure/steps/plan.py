@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.guards import check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier
 from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Subject, resolve_subjects
+from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
@@ -80,21 +80,21 @@ def _subject_conversations(subject: Subject, seeds: Mapping[Identifier, Seed]) -
 
 
 def _count_still_active(
-    runtime: ErasureRuntime, hook: GenesysCloudHook, conversation_ids: Sequence[str], now: datetime
+    runtime: ErasureRuntime, client: GenesysClient, conversation_ids: Sequence[str], now: datetime
 ) -> int:
     """How many of the subject's known conversations are still active. With the idle-disconnect option,
     active conversations that started longer ago than configured are disconnected first (and then no
     longer count): a stuck conversation must not hold an erasure back for ever."""
     if not conversation_ids:
         return 0
-    active = [c for c in hook.get_conversations_details(conversation_ids) if not c.get("conversationEnd")]
+    active = [c for c in client.get_conversations_details(conversation_ids) if not c.get("conversationEnd")]
     idle_days = runtime.config.disconnect_idle_active_after_days
     remaining = 0
     for conversation in active:
         start = conversation.get("conversationStart")
         started = parse_instant(start) if start else now  # unknown start: never "idle long enough"
         if idle_days is not None and started < now - timedelta(days=idle_days):
-            hook.disconnect_conversation(conversation["conversationId"])
+            client.disconnect_conversation(conversation["conversationId"])
             log.info("Disconnected an active conversation idle for more than %d days", idle_days)
         else:
             remaining += 1
@@ -113,7 +113,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         conversation_threshold=config.quarantine_conversation_threshold,
         subject_threshold=config.quarantine_subject_threshold,
     )
-    directory = GenesysSubjectDirectory(runtime.hook())
+    directory = GenesysSubjectDirectory(runtime.client)
     resolution = resolve_subjects(
         screened.kept,
         directory,
@@ -170,27 +170,27 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         for q in (*screened.quarantined, *resolution.quarantined)
     ]
 
-    with runtime.open_ledger() as ledger:
-        if not dry_run:
-            reconcile_stuck_submissions(runtime, ledger)
-        outcome = ledger.plan([p for p, _ in quarantined_plans] + plans, run_id, dry_run=dry_run, now=now)
-        planned = set(outcome.planned)
-        for plan, reason in quarantined_plans:
-            if plan.subject_hash in planned:
-                ledger.mark_quarantined(plan.subject_hash, reason, now=now)
-        carried, adopted = (), ()
-        if request.carry_over and not dry_run:
-            carried_outcome = ledger.carry_over_into(run_id, now=now)
-            carried = carried_outcome.planned
-            adopted = carried_outcome.resumed
-        if not dry_run:
-            # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
-            # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
-            adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
-        deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
-        # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
-        wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
-        to_submit = sorted(row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is wanted)
+    ledger = runtime.ledger
+    if not dry_run:
+        reconcile_stuck_submissions(runtime, ledger)
+    outcome = ledger.plan([p for p, _ in quarantined_plans] + plans, run_id, dry_run=dry_run, now=now)
+    planned = set(outcome.planned)
+    for plan, reason in quarantined_plans:
+        if plan.subject_hash in planned:
+            ledger.mark_quarantined(plan.subject_hash, reason, now=now)
+    carried, adopted = (), ()
+    if request.carry_over and not dry_run:
+        carried_outcome = ledger.carry_over_into(run_id, now=now)
+        carried = carried_outcome.planned
+        adopted = carried_outcome.resumed
+    if not dry_run:
+        # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
+        # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
+        adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
+    deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
+    # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
+    wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
+    to_submit = sorted(row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is wanted)
     summary = {
         "run_id": run_id,
         "dry_run": dry_run,
@@ -227,12 +227,12 @@ def _defer_active(
     """Subjects with a conversation still active are deferred (a GDPR delete skips active conversations),
     unless the idle-disconnect option ends those conversations first."""
     deferred = 0
-    hook = runtime.hook()
+    client = runtime.client
     for subject_hash in sorted(set(subject_hashes)):
         row = ledger.get(subject_hash)
         if row is None or row.state is not SubjectState.PLANNED:
             continue
-        if _count_still_active(runtime, hook, row.conversation_ids, now):
+        if _count_still_active(runtime, client, row.conversation_ids, now):
             ledger.mark_deferred(subject_hash, reason="active_conversation", now=now)
             deferred += 1
     return deferred

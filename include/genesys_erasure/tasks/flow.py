@@ -97,6 +97,7 @@ def resubmit_errors() -> dict[str, Any]:
 
 
 def _resubmit_errors(runtime: ErasureRuntime, run_id: str, *, is_retry: bool, replacement: str) -> dict:
+    """The subjects Genesys answered ERROR for, submitted once more (same runtime, same claims)."""
     batch = outcomes.subjects_to_resubmit(runtime, run_id)
     return submission.submit_batch(runtime, run_id, batch, is_retry=is_retry, replacement=replacement)
 
@@ -116,6 +117,7 @@ def clean_warehouses() -> dict[str, Any]:
 
 
 def _clean_warehouses(runtime: ErasureRuntime, run_id: str) -> dict[str, Any]:
+    """The warehouse step, or `not_configured` without a warehouse mapping."""
     if not runtime.config.warehouse_mapping_path:
         return {"status": "not_configured"}
     from genesys_erasure.steps.warehouses import clean_warehouses_for_run
@@ -145,6 +147,7 @@ def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None
 def _write_evidence(
     runtime: ErasureRuntime, run_id: str, now: datetime, *, extra: dict[str, Any], warehouse: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
+    """The run's evidence, and whether it was a dry run (for the asset event, written by the task)."""
     evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
     return evidence, runtime.config.dry_run
 

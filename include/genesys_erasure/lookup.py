@@ -37,9 +37,9 @@ def _hmac_key(config) -> bytes:
     text = os.environ.get(KEY_ENV)
     if text:
         return key_from_text(text)
-    from genesys_erasure.steps.runtime import _connection_secret
+    from genesys_erasure.tasks.runtime import connection_secret
 
-    return _connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id")
+    return connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id")
 
 
 def _answer(rows) -> dict[str, Any]:
@@ -66,12 +66,13 @@ def _answer(rows) -> dict[str, Any]:
 def lookup(kind: IdentifierKind, value: str) -> dict[str, Any]:
     from genesys_erasure.hashing import KeyedHasher
     from genesys_erasure.ledger.store import Ledger
-    from genesys_erasure.steps.runtime import _ledger_url, load_run_config
+    from genesys_erasure.steps.runtime import load_run_config
+    from genesys_erasure.tasks.runtime import ledger_url
 
     config = load_run_config({})
     identifier = parse_identifier(kind, value, config.default_phone_region)
     identifier_hash = KeyedHasher(_hmac_key(config)).hash_identifier(identifier)
-    with Ledger.open(_ledger_url(config)) as ledger:
+    with Ledger.open(ledger_url(config)) as ledger:
         rows = ledger.lookup_identifier_hash(identifier_hash)
     return {"identifier_kind": kind.value, "identifier_hash": identifier_hash, **_answer(rows)}
 

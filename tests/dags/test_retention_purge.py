@@ -9,9 +9,9 @@ import pytest
 
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import SubjectPlan, SubjectSource
-from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
+from genesys_erasure.tasks.runtime import load_runtime
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = pytest.mark.timeout(900)
@@ -112,14 +112,14 @@ def test_crash_between_post_and_ledger_write_is_reconciled_not_reposted(stack, e
         identifiers, hasher=runtime.hasher, sealer=runtime.sealer, source=SubjectSource.RETENTION
     )
     crashed_at = org.clock.now() - timedelta(hours=1)
-    with runtime.open_ledger() as ledger:
+    with Ledger.open(runtime.ledger_url) as ledger:
         ledger.plan([plan], "crashed-run", now=crashed_at)
         ledger.mark_submitting(plan.subject_hash, "crashed-run", now=crashed_at)
     posted = stack.hook().submit_gdpr_request("GDPR_DELETE", gdpr_subject_body(identifiers))
     # ...and the worker died here, before the ledger heard of the request.
 
     stack.run(backfill=True)
-    with runtime.open_ledger() as ledger:
+    with Ledger.open(runtime.ledger_url) as ledger:
         row = ledger.get(plan.subject_hash)
     assert row.request_ids == (posted["id"],)
     assert row.state.value == "verified"

@@ -14,7 +14,8 @@ import pytest
 
 from genesys_devtools.demo import DEMO_HMAC_KEY
 from genesys_erasure.evidence import verify_report
-from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.ledger import Ledger
+from genesys_erasure.tasks.runtime import load_runtime
 from tests.conftest import REPO_ROOT
 from tests.support.approvals import APPROVE, REJECT, answer_approval
 from tests.support.privacy_scan import scan_paths
@@ -173,7 +174,7 @@ def test_rejected_approval_submits_nothing(stack):
     assert "rex.rejected@example.org" in _details_text(stack, customer.conversation_ids)
     assert _certificates(stack) == []
     assert run.state == "success", _task_states(run)
-    with load_runtime({}).open_ledger() as ledger:
+    with Ledger.open(load_runtime({}).ledger_url) as ledger:
         rows = ledger.rows_for_run(run.run_id)
     assert rows and not any(row.has_sealed_identifiers for row in rows), "rejected plans keep no identifiers"
 
@@ -247,7 +248,7 @@ def test_request_left_in_flight_by_a_dead_adhoc_run_is_verified_by_the_next_one(
         ticket="DSR-2026-0001",
     )
     posted = stack.hook().submit_gdpr_request("GDPR_DELETE", gdpr_subject_body(identifiers))
-    with runtime.open_ledger() as ledger:
+    with Ledger.open(runtime.ledger_url) as ledger:
         ledger.plan([plan], "dead-adhoc-run")
         ledger.mark_submitting(plan.subject_hash, "dead-adhoc-run")
         ledger.record_submission(plan.subject_hash, posted["id"])
@@ -257,6 +258,6 @@ def test_request_left_in_flight_by_a_dead_adhoc_run_is_verified_by_the_next_one(
     org.add_conversation(other, media="email", direction="inbound")
     with answer_approval(APPROVE):
         stack.run(DAG_ID, **_request(dry_run=False, subjects=["next.request@example.org"]))
-    with load_runtime({}).open_ledger() as ledger:
+    with Ledger.open(load_runtime({}).ledger_url) as ledger:
         row = ledger.get(plan.subject_hash)
     assert row.state.value == "verified" and row.request_ids == (posted["id"],)

@@ -18,9 +18,9 @@ from genesys_devtools.local_engines import (
 from genesys_erasure.evidence import key_from_text, verify_report
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_email, normalise_phone
-from genesys_erasure.ledger import SubjectSource, SubjectState
-from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.ledger import Ledger, SubjectSource, SubjectState
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
+from genesys_erasure.tasks.runtime import load_runtime
 from tests.support.engines import require_bqemulator
 
 pytestmark = pytest.mark.timeout(900)
@@ -50,7 +50,7 @@ class WarehouseStack:
         }
 
     def ledger_rows(self):
-        with load_runtime({}).open_ledger() as ledger:
+        with Ledger.open(load_runtime({}).ledger_url) as ledger:
             return {row.subject_hash: (row, ledger.sealed_identifiers(row.subject_hash)) for row in
                     ledger.rows_in_states(list(SubjectState))}  # fmt: skip
 

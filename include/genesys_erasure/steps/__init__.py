@@ -1,2 +1,3 @@
-"""The erasure flow as Airflow tasks: thin glue between Airflow, the Genesys Cloud hook and the domain
-package `genesys_erasure`. `flow.build_erasure_flow` wires the tasks; the other modules hold one step each."""
+"""The erasure steps, one module each, free of Airflow: each takes an `ErasureRuntime` (settings, keys,
+one Genesys client typed as `client.GenesysClient`, one ledger database) and does one part of the erasure.
+`genesys_erasure.tasks` turns them into Airflow tasks."""

@@ -48,16 +48,16 @@ def issue_for_ticket(
 ) -> dict[str, Any]:
     verified: dict[str, tuple[LedgerRow, list[Mapping[str, str]]]] = {}
     not_erased: list[dict[str, Any]] = []
-    with runtime.open_ledger() as ledger:
-        for entry in input_hashes:
-            rows = ledger.lookup_identifier_hash(entry["hash"])
-            done = [r for r in rows if r.state is SubjectState.VERIFIED]
-            if not done:
-                states = sorted({r.state.value for r in rows}) or ["not_planned"]
-                not_erased.append({"kind": entry["kind"], "hash": entry["hash"], "states": states})
-                continue
-            row = max(done, key=lambda r: r.final_at or r.updated_at)
-            verified.setdefault(row.subject_hash, (row, []))[1].append(entry)
+    ledger = runtime.ledger
+    for entry in input_hashes:
+        rows = ledger.lookup_identifier_hash(entry["hash"])
+        done = [r for r in rows if r.state is SubjectState.VERIFIED]
+        if not done:
+            states = sorted({r.state.value for r in rows}) or ["not_planned"]
+            not_erased.append({"kind": entry["kind"], "hash": entry["hash"], "states": states})
+            continue
+        row = max(done, key=lambda r: r.final_at or r.updated_at)
+        verified.setdefault(row.subject_hash, (row, []))[1].append(entry)
     result: dict[str, Any] = {
         "ticket": request.ticket,
         "certificates": [],

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.resolution import LinkedRecord, LinkSource
+from genesys_erasure.steps.client import GenesysClient
 
 SEARCH_TYPES = {IdentifierKind.EMAIL: "EMAIL", IdentifierKind.PHONE: "PHONE"}
 CONTACT_EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
@@ -48,8 +48,8 @@ def record_from_external_contact(contact: Mapping[str, Any]) -> LinkedRecord:
 class GenesysSubjectDirectory:
     """Counts its API calls so the run can log them (the benchmark's calls-per-subject figure)."""
 
-    def __init__(self, hook: GenesysCloudHook) -> None:
-        self._hook = hook
+    def __init__(self, client: GenesysClient) -> None:
+        self._client = client
         self.calls = 0
 
     def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]:
@@ -60,7 +60,7 @@ class GenesysSubjectDirectory:
         if search_type is None:
             return  # external contact ids and user ids are reached through their e-mails and phones
         self.calls += 1
-        subjects = self._hook.search_gdpr_subjects(search_type, identifier.value)
+        subjects = self._client.search_gdpr_subjects(search_type, identifier.value)
         for entity in subjects:
             yield record_from_gdpr_subject(entity)
         if subjects:
@@ -68,5 +68,5 @@ class GenesysSubjectDirectory:
             # other e-mails and phones; the contact search would only repeat it (one call saved per lookup).
             return
         self.calls += 1
-        for contact in self._hook.search_external_contacts(identifier.value):
+        for contact in self._client.search_external_contacts(identifier.value):
             yield record_from_external_contact(contact)

@@ -62,9 +62,9 @@ def write_run_evidence(
     warehouse: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`warehouse`: the warehouse step's result (`warehouse_step`), attached to the signed report."""
-    with runtime.open_ledger() as ledger:
-        released = ledger.release_unsubmitted(run_id)
-        rows = ledger.rows_for_run(run_id)
+    ledger = runtime.ledger
+    released = ledger.release_unsubmitted(run_id)
+    rows = ledger.rows_for_run(run_id)
     if released:
         log.warning(
             "%d planned subject(s) were not submitted (approval rejected?): identifiers wiped", len(released)

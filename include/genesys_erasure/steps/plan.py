@@ -1,5 +1,7 @@
-"""Steps 2 to 4, shared by the nightly purge and the ad-hoc erasure: resolve identities, apply the safety
-guards, and write the plan into the ledger. Nothing is submitted here.
+"""Steps 2 to 4, shared by the nightly purge and the ad-hoc erasure, in four parts that `plan_erasure`
+composes: `screen` (own numbers, exclusions, quarantine), `resolve` (identity resolution), `write_plan`
+(the safety guards, then the plan into the ledger) and `defer_active` (subjects with an active
+conversation wait). Nothing is submitted here.
 
 Everything that can stop a run (the subject cap, the purge fraction) is checked BEFORE the ledger is
 written, so a refused run leaves no half-made plan behind.
@@ -13,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from genesys_cloud.hook import GenesysCloudHook
-from genesys_erasure.guards import check_subject_cap, needs_approval, quarantine
+from genesys_erasure.config import PurgeConfig
+from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier
-from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource, SubjectState
-from genesys_erasure.resolution import HoldReason, Subject, resolve_subjects
+from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
+from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
+from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
@@ -80,62 +83,98 @@ def _subject_conversations(subject: Subject, seeds: Mapping[Identifier, Seed]) -
 
 
 def _count_still_active(
-    runtime: ErasureRuntime, hook: GenesysCloudHook, conversation_ids: Sequence[str], now: datetime
+    runtime: ErasureRuntime, client: GenesysClient, conversation_ids: Sequence[str], now: datetime
 ) -> int:
     """How many of the subject's known conversations are still active. With the idle-disconnect option,
     active conversations that started longer ago than configured are disconnected first (and then no
     longer count): a stuck conversation must not hold an erasure back for ever."""
     if not conversation_ids:
         return 0
-    active = [c for c in hook.get_conversations_details(conversation_ids) if not c.get("conversationEnd")]
+    active = [c for c in client.get_conversations_details(conversation_ids) if not c.get("conversationEnd")]
     idle_days = runtime.config.disconnect_idle_active_after_days
     remaining = 0
     for conversation in active:
         start = conversation.get("conversationStart")
         started = parse_instant(start) if start else now  # unknown start: never "idle long enough"
         if idle_days is not None and started < now - timedelta(days=idle_days):
-            hook.disconnect_conversation(conversation["conversationId"])
+            client.disconnect_conversation(conversation["conversationId"])
             log.info("Disconnected an active conversation idle for more than %d days", idle_days)
         else:
             remaining += 1
     return remaining
 
 
-def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now: datetime) -> dict[str, Any]:
-    config = runtime.config
-    hasher, sealer = runtime.hasher, runtime.sealer
-    seeds = {seed.identifier: seed for seed in request.seeds}
-    dry_run = config.dry_run
+@dataclass(frozen=True)
+class Screened:
+    """The seeds that go on to identity resolution, those held back for a human, and every identifier
+    that must never be erased whatever links to it."""
 
+    kept: tuple[Identifier, ...]
+    quarantined: tuple[QuarantinedIdentifier, ...]
+    excluded: frozenset[Identifier]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The subjects identity resolution found, with the resolution's own counts."""
+
+    subjects: tuple[Subject, ...]
+    resolution: Resolution
+    directory_calls: int
+
+
+@dataclass(frozen=True)
+class WrittenPlan:
+    """What the ledger write did: the subjects it planned and those still to check for an active
+    conversation (`check_active`)."""
+
+    subjects_planned: int
+    quarantined: int
+    carried: tuple[str, ...]
+    adopted: tuple[str, ...]
+    already_erased: int
+    check_active: tuple[str, ...]
+
+
+def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
+    """Quarantine implausibly busy seeds (a switchboard, a shared mailbox) and collect the identifiers
+    never to erase: the quarantined seeds, our own numbers and addresses, and the configured exclusions."""
     screened = quarantine(
         seeds,
         conversation_counts={i: s.conversation_count for i, s in seeds.items()},
         conversation_threshold=config.quarantine_conversation_threshold,
         subject_threshold=config.quarantine_subject_threshold,
     )
-    directory = GenesysSubjectDirectory(runtime.hook())
+    excluded = (
+        {q.identifier for q in screened.quarantined} | set(config.own_identifiers) | set(config.exclusions)
+    )
+    return Screened(tuple(screened.kept), tuple(screened.quarantined), frozenset(excluded))
+
+
+def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -> Resolved:
+    """Identity resolution: merge each kept seed with everything Genesys links to it into subjects.
+    Subjects with a recent contact are held; staff are held too unless the request erases them."""
+    config = runtime.config
+    directory = GenesysSubjectDirectory(runtime.client)
     resolution = resolve_subjects(
         screened.kept,
         directory,
-        hasher=hasher,
+        hasher=runtime.hasher,
         recent=request.recent,
         max_depth=config.resolution_depth,
         max_links_per_identifier=config.quarantine_subject_threshold,
         max_records_per_lookup=max(50, config.quarantine_subject_threshold),
         default_region=config.default_phone_region,
         # a directory record may name a quarantined seed or one of our own numbers: never erase it
-        excluded={q.identifier for q in screened.quarantined}
-        | set(config.own_identifiers)
-        | set(config.exclusions),
+        excluded=screened.excluded,
     )
     subjects = list(resolution.to_purge)
     if not request.hold_staff:
         subjects += resolution.held_for(HoldReason.STAFF)
-    check_subject_cap(len(subjects), config.max_subjects_per_run)
     log.info(
         "Identity resolution: %d seeds -> %d subjects to erase (%d lookups, %d API calls); held: %d recent "
         "contact, %d staff; quarantined: %d",
-        len(seeds),
+        len(request.seeds),
         len(subjects),
         resolution.lookups,
         directory.calls,
@@ -143,14 +182,31 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         len(resolution.held_for(HoldReason.STAFF)),
         len(screened.quarantined) + len(resolution.quarantined),
     )
+    return Resolved(tuple(subjects), resolution, directory.calls)
 
+
+def write_plan(
+    runtime: ErasureRuntime,
+    run_id: str,
+    request: PlanRequest,
+    seeds: Mapping[Identifier, Seed],
+    screened: Screened,
+    resolved: Resolved,
+    now: datetime,
+) -> WrittenPlan:
+    """Apply the subject cap, then write the plan: every subject `planned` (or `dry_run`), every
+    quarantined identifier `quarantined`, earlier runs' leftovers carried over and requests left in
+    flight adopted. The cap is checked before anything is written, so a refused run leaves no half-made
+    plan behind."""
+    config, dry_run = runtime.config, runtime.config.dry_run
+    check_subject_cap(len(resolved.subjects), config.max_subjects_per_run)
     warehouse_pending = bool(config.warehouse_mapping_path) and not dry_run
     plans, stalled_hashes = [], set()
-    for subject in subjects:
+    for subject in resolved.subjects:
         plan = SubjectPlan.build(
             subject.identifiers,
-            hasher=hasher,
-            sealer=sealer,
+            hasher=runtime.hasher,
+            sealer=runtime.sealer,
             source=request.source,
             conversation_ids=_subject_conversations(subject, seeds),
             request_type=request.request_type,
@@ -164,46 +220,82 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
             stalled_hashes.add(plan.subject_hash)
     quarantined_plans = [
         (
-            SubjectPlan.build([q.identifier], hasher=hasher, sealer=sealer, source=request.source),
+            SubjectPlan.build(
+                [q.identifier], hasher=runtime.hasher, sealer=runtime.sealer, source=request.source
+            ),
             f"{q.reason.value}: {q.observed} > {q.threshold}",
         )
-        for q in (*screened.quarantined, *resolution.quarantined)
+        for q in (*screened.quarantined, *resolved.resolution.quarantined)
     ]
 
-    with runtime.open_ledger() as ledger:
-        if not dry_run:
-            reconcile_stuck_submissions(runtime, ledger)
-        outcome = ledger.plan([p for p, _ in quarantined_plans] + plans, run_id, dry_run=dry_run, now=now)
-        planned = set(outcome.planned)
-        for plan, reason in quarantined_plans:
-            if plan.subject_hash in planned:
-                ledger.mark_quarantined(plan.subject_hash, reason, now=now)
-        carried, adopted = (), ()
-        if request.carry_over and not dry_run:
-            carried_outcome = ledger.carry_over_into(run_id, now=now)
-            carried = carried_outcome.planned
-            adopted = carried_outcome.resumed
-        if not dry_run:
-            # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
-            # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
-            adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
-        deferred = _defer_active(runtime, ledger, [*stalled_hashes & planned, *carried], now)
-        # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
-        wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
-        to_submit = sorted(row.subject_hash for row in ledger.rows_for_run(run_id) if row.state is wanted)
+    ledger = runtime.ledger
+    if not dry_run:
+        reconcile_stuck_submissions(runtime, ledger)
+    outcome = ledger.plan([p for p, _ in quarantined_plans] + plans, run_id, dry_run=dry_run, now=now)
+    planned = set(outcome.planned)
+    for plan, reason in quarantined_plans:
+        if plan.subject_hash in planned:
+            ledger.mark_quarantined(plan.subject_hash, reason, now=now)
+    carried, adopted = (), ()
+    if request.carry_over and not dry_run:
+        carried_outcome = ledger.carry_over_into(run_id, now=now)
+        carried = carried_outcome.planned
+        adopted = carried_outcome.resumed
+    if not dry_run:
+        # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
+        # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
+        adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
+    return WrittenPlan(
+        subjects_planned=len(plans),
+        quarantined=len(quarantined_plans),
+        carried=tuple(carried),
+        adopted=tuple(adopted),
+        already_erased=len(outcome.skipped_verified),
+        check_active=(*(stalled_hashes & planned), *carried),
+    )
+
+
+def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: datetime) -> int:
+    """Subjects with a conversation still active are deferred (a GDPR delete skips active conversations),
+    unless the idle-disconnect option ends those conversations first. Returns how many were deferred."""
+    ledger = runtime.ledger
+    deferred = 0
+    for subject_hash in sorted(set(subject_hashes)):
+        row = ledger.get(subject_hash)
+        if row is None or row.state is not SubjectState.PLANNED:
+            continue
+        if _count_still_active(runtime, runtime.client, row.conversation_ids, now):
+            ledger.mark_deferred(subject_hash, reason="active_conversation", now=now)
+            deferred += 1
+    return deferred
+
+
+def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now: datetime) -> dict[str, Any]:
+    """Screen the seeds, resolve them into subjects, write the plan and defer subjects with an active
+    conversation. Returns the plan summary (counts and keyed hashes only) with the batches to submit."""
+    config, dry_run = runtime.config, runtime.config.dry_run
+    seeds = {seed.identifier: seed for seed in request.seeds}
+    screened = screen(config, seeds)
+    resolved = resolve(runtime, screened, request)
+    written = write_plan(runtime, run_id, request, seeds, screened, resolved, now)
+    deferred = defer_active(runtime, written.check_active, now)
+    # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
+    wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
+    to_submit = sorted(row.subject_hash for row in runtime.ledger.rows_for_run(run_id) if row.state is wanted)
+    resolution = resolved.resolution
     summary = {
         "run_id": run_id,
         "dry_run": dry_run,
         "seeds": len(seeds),
-        "subjects_planned": len(plans),
-        "carried_over": len(carried),
-        "adopted_in_flight": len(adopted),
+        "subjects_planned": written.subjects_planned,
+        "carried_over": len(written.carried),
+        "adopted_in_flight": len(written.adopted),
         "to_submit": len(to_submit),
         "deferred_active_conversation": deferred,
-        "quarantined": len(quarantined_plans),
+        "quarantined": written.quarantined,
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
         "held_staff": len(resolution.held_for(HoldReason.STAFF)) if request.hold_staff else 0,
-        "already_erased": len(outcome.skipped_verified),
+        "already_erased": written.already_erased,
         "identity_lookups": resolution.lookups,
         "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
         "batches": [to_submit[i : i + BATCH_SIZE] for i in range(0, len(to_submit), BATCH_SIZE)],
@@ -214,25 +306,8 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         len(to_submit),
         len(summary["batches"]),
         deferred,
-        len(quarantined_plans),
-        summary["already_erased"],
+        written.quarantined,
+        written.already_erased,
         " (dry run: nothing will be submitted)" if dry_run else "",
     )
     return summary
-
-
-def _defer_active(
-    runtime: ErasureRuntime, ledger: Ledger, subject_hashes: Iterable[str], now: datetime
-) -> int:
-    """Subjects with a conversation still active are deferred (a GDPR delete skips active conversations),
-    unless the idle-disconnect option ends those conversations first."""
-    deferred = 0
-    hook = runtime.hook()
-    for subject_hash in sorted(set(subject_hashes)):
-        row = ledger.get(subject_hash)
-        if row is None or row.state is not SubjectState.PLANNED:
-            continue
-        if _count_still_active(runtime, hook, row.conversation_ids, now):
-            ledger.mark_deferred(subject_hash, reason="active_conversation", now=now)
-            deferred += 1
-    return deferred

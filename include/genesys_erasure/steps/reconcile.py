@@ -23,7 +23,7 @@ def known_requests(
     list is read), each with the keyed hashes of its subject's identifiers. A request whose subject is
     exactly what we sent for a stuck subject is given that subject's full identifier set (the body holds
     one external contact id and one user id, the ledger all of them)."""
-    for entity in runtime.hook().iter_gdpr_requests():
+    for entity in runtime.client.iter_gdpr_requests():
         created = entity.get("createdDate")
         created_at = parse_instant(created) if created else None
         if created_at is not None and created_at < since:

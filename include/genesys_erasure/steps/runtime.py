@@ -1,5 +1,12 @@
-"""Everything one task of the erasure flow needs, built from the config file, the run's Params and the
-Airflow connections that hold the keys.
+"""`ErasureRuntime`: everything one erasure step needs, built from plain values (the settings, the two
+keys, the ledger URL and a factory for the Genesys client), plus reading the settings file.
+
+No Airflow here: where the keys and the ledger URL come from in a deployment (Airflow connections) is
+`genesys_erasure.tasks.runtime`. The runtime owns ONE Genesys client and ONE database engine (the ledger
+and the run workspace share it) and closes both when it is left:
+
+    with ErasureRuntime(config=..., hmac_key=..., sealing_key=..., ledger_url=..., client_factory=...) as rt:
+        find_expired_customers(rt, run_id, now)
 
 The config file is read again by every task (it is small), so no task passes settings, and none passes
 the exclusion list (personal data), through XCom.
@@ -9,19 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import MultiFernet
+from sqlalchemy import Engine
 
-from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig, load_config
-from genesys_erasure.evidence import key_from_text
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.ledger import Ledger, create_ledger_engine
 from genesys_erasure.sealing import IdentifierSealer
+from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.workspace import RunWorkspace
 
 log = logging.getLogger(__name__)
@@ -29,7 +34,8 @@ log = logging.getLogger(__name__)
 CONFIG_ENV = "GENESYS_ERASURE_CONFIG"
 HOME_ENV = "GENESYS_ERASURE_HOME"
 DEFAULT_CONFIG = "config/purge.yaml"
-SEALING_KEY_CONN_ID = "genesys_erasure_sealing"
+
+ClientFactory = Callable[[PurgeConfig], GenesysClient]
 
 
 def project_home() -> Path:
@@ -53,70 +59,90 @@ def load_run_config(params: Mapping[str, Any] | None) -> PurgeConfig:
     return config.with_overrides(overrides)
 
 
-def _connection_secret(conn_id: str, what: str) -> bytes:
-    from airflow.sdk import BaseHook
-
-    try:
-        connection = BaseHook.get_connection(conn_id)
-    except Exception as exc:  # the SDK raises its own not-found type; the message must name the conn
-        raise ConfigError(f"{what}", f"Airflow connection '{conn_id}' is not defined") from exc
-    if not connection.password:
-        raise ConfigError(f"{what}", f"Airflow connection '{conn_id}' has no password (the key)")
-    return key_from_text(connection.password)
-
-
-def _ledger_url(config: PurgeConfig) -> str:
-    if config.ledger_conn_id:
-        from airflow.sdk import BaseHook
-
-        connection = BaseHook.get_connection(config.ledger_conn_id)
-        uri = connection.get_uri()
-        for prefix in ("postgres://", "postgresql://"):
-            if uri.startswith(prefix):
-                return "postgresql+psycopg2://" + uri[len(prefix) :]
-        return uri
+def sqlite_ledger_url(config: PurgeConfig, home: Path | None = None) -> str:
+    """The embedded ledger's URL (`ledger_path`, relative paths under the project home)."""
     path = Path(config.ledger_path)
     if not path.is_absolute():
-        path = project_home() / path
+        path = (home or project_home()) / path
     return f"sqlite:///{path}"
 
 
-@dataclass(frozen=True)
 class ErasureRuntime:
-    config: PurgeConfig
-    hasher: KeyedHasher
-    sealer: IdentifierSealer
-    signing_key: bytes
-    ledger_url: str
-    workspace_fernet: MultiFernet
+    """The settings, the keyed hasher, the identifier sealer and the signing key of a run, and the two
+    resources a step talks to: the Genesys client (`client`) and the ledger database (`ledger`,
+    `workspace()`). Both resources are opened on first use and closed by `close()` / leaving `with`, so a
+    step that never calls Genesys never makes a client."""
+
+    def __init__(
+        self,
+        *,
+        config: PurgeConfig,
+        hmac_key: bytes,
+        sealing_key: bytes,
+        ledger_url: str,
+        client_factory: ClientFactory,
+        home: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.hasher = KeyedHasher(hmac_key)
+        self.sealer = IdentifierSealer(sealing_key)
+        self.signing_key = hmac_key
+        self.ledger_url = ledger_url
+        self.workspace_fernet = self.sealer.cipher  # the same keys: hand-offs are sealed identifiers too
+        self.home = home
+        self._client_factory = client_factory
+        self._client: GenesysClient | None = None
+        self._engine: Engine | None = None
+        self._ledger: Ledger | None = None
+        self._workspace: RunWorkspace | None = None
 
     def __repr__(self) -> str:
         return "ErasureRuntime(<keys hidden>)"
 
-    def hook(self) -> GenesysCloudHook:
-        return GenesysCloudHook(genesys_conn_id=self.config.genesys_conn_id)
+    def __enter__(self) -> ErasureRuntime:
+        return self
 
-    def open_ledger(self) -> Ledger:
-        return Ledger.open(self.ledger_url)
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def client(self) -> GenesysClient:
+        """The run's one Genesys client (one HTTP session and token for the whole task)."""
+        if self._client is None:
+            self._client = self._client_factory(self.config)
+        return self._client
+
+    def _database(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_ledger_engine(self.ledger_url)
+        return self._engine
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, on the runtime's engine. Not to be closed by a step: the runtime closes it."""
+        if self._ledger is None:
+            self._ledger = Ledger.open(self._database())
+        return self._ledger
 
     def workspace(self) -> RunWorkspace:
-        return RunWorkspace(create_ledger_engine(self.ledger_url), self.workspace_fernet)
+        """The run workspace, on the same engine as the ledger."""
+        if self._workspace is None:
+            self._workspace = RunWorkspace(self._database(), self.workspace_fernet)
+        return self._workspace
 
     def report_dir(self) -> Path:
         path = Path(self.config.report_dir)
-        return path if path.is_absolute() else project_home() / path
+        return path if path.is_absolute() else (self.home or project_home()) / path
 
-
-def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
-    config = load_run_config(params)
-    hmac_key = _connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id")
-    sealing_key = _connection_secret(SEALING_KEY_CONN_ID, "sealing key connection")
-    sealer = IdentifierSealer(sealing_key)
-    return ErasureRuntime(
-        config=config,
-        hasher=KeyedHasher(hmac_key),
-        sealer=sealer,
-        signing_key=hmac_key,
-        ledger_url=_ledger_url(config),
-        workspace_fernet=sealer.cipher,  # the same keys: hand-offs are sealed identifiers too
-    )
+    def close(self) -> None:
+        """Close the client and dispose of the engine (both reopen on next use). The engine is disposed
+        even when closing the client fails, so no database connection outlives the task."""
+        client, self._client = self._client, None
+        engine, self._engine = self._engine, None
+        self._ledger = self._workspace = None
+        try:
+            if client is not None:
+                client.close()
+        finally:
+            if engine is not None:
+                engine.dispose()

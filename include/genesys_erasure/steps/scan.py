@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.derivation import ContactIndex, ContactSummary
+from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.runtime import ErasureRuntime
 
 log = logging.getLogger(__name__)
@@ -51,23 +51,23 @@ def scan_window_start(runtime: ErasureRuntime, watermark: str | None, cutoff: da
 
 
 def _job_conversations(
-    hook: GenesysCloudHook, start: datetime, end: datetime, label: str
+    client: GenesysClient, start: datetime, end: datetime, label: str
 ) -> Iterator[dict[str, Any]]:
-    job_id = hook.submit_conversation_details_job({"interval": interval(start, end), "order": "asc"})
-    hook.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
+    job_id = client.submit_conversation_details_job({"interval": interval(start, end), "order": "asc"})
+    client.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
     read = 0
-    for number, page in enumerate(hook.iter_job_results(job_id, page_size=JOB_PAGE_SIZE), start=1):
+    for number, page in enumerate(client.iter_job_results(job_id, page_size=JOB_PAGE_SIZE), start=1):
         read += len(page.conversations)
         log.info("%s: page %d read, %d conversations so far", label, number, read)
         yield from page.conversations
 
 
-def _recent_conversations(hook: GenesysCloudHook, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+def _recent_conversations(client: GenesysClient, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     """Detail queries in slices the API accepts, from `start` to `end`."""
     slice_start = start
     while slice_start < end:
         slice_end = min(end, slice_start + timedelta(days=DETAIL_QUERY_MAX_DAYS))
-        yield from hook.iter_conversation_details({"interval": interval(slice_start, slice_end)})
+        yield from client.iter_conversation_details({"interval": interval(slice_start, slice_end)})
         slice_start = slice_end
 
 
@@ -89,14 +89,14 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
     cutoff = config.retention_cutoff(now)
     workspace = runtime.workspace()
     window_start = scan_window_start(runtime, workspace.get_marker(WATERMARK_MARKER), cutoff)
-    hook = runtime.hook()
+    client = runtime.client
     index = ContactIndex(
         own_identifiers=config.own_identifiers,
         exclusions=config.exclusions,
         default_region=config.default_phone_region,
         conversation_id_cap=config.conversation_ids_per_identifier,
     )
-    availability = hook.get_data_availability().get("dataAvailabilityDate")
+    availability = client.get_data_availability().get("dataAvailabilityDate")
     available_until = min(parse_instant(availability), now) if availability else now - timedelta(days=2)
     log.info(
         "Retention cutoff %s; candidate window %s .. cutoff; jobs see data until %s",
@@ -105,11 +105,11 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
         available_until.isoformat(),
     )
     if window_start < cutoff:
-        index.add_all(_job_conversations(hook, window_start, cutoff, "candidates (before cutoff)"))
+        index.add_all(_job_conversations(client, window_start, cutoff, "candidates (before cutoff)"))
     if cutoff < available_until:
-        index.add_all(_job_conversations(hook, cutoff, available_until, "later contacts (after cutoff)"))
+        index.add_all(_job_conversations(client, cutoff, available_until, "later contacts (after cutoff)"))
     gap_start = max(available_until, cutoff)
-    gap = index.add_all(_recent_conversations(hook, gap_start, now))
+    gap = index.add_all(_recent_conversations(client, gap_start, now))
     log.info("Not yet in the analytics jobs: %d conversations read with detail queries", gap)
 
     expired = index.expired(cutoff)

@@ -27,26 +27,26 @@ def settle_requests(
     allow_resubmit: bool,
 ) -> dict[str, Any]:
     counts = {"completed": 0, "resubmit": 0, "failed": 0, "overdue": 0}
-    with runtime.open_ledger() as ledger:
-        for row in ledger.rows_for_run(run_id):
-            if row.state is not SubjectState.SUBMITTED or not row.last_request_id:
-                continue
-            status = statuses.get(row.last_request_id)
-            if status == COMPLETED:
-                ledger.record_status(row.subject_hash, row.last_request_id, COMPLETED, now=now)
-                counts["completed"] += 1
-            elif status == ERROR:
-                attempts = MAX_ATTEMPTS if allow_resubmit else 0
-                settled = ledger.record_error(
-                    row.subject_hash, row.last_request_id, max_attempts=attempts, now=now
-                )
-                counts["resubmit" if settled.state is SubjectState.PLANNED else "failed"] += 1
-            elif status == NOT_FOUND:
-                ledger.mark_failed(row.subject_hash, "request_not_found_at_genesys", now=now)
-                counts["failed"] += 1
-            else:
-                ledger.mark_overdue(row.subject_hash, now=now)
-                counts["overdue"] += 1
+    ledger = runtime.ledger
+    for row in ledger.rows_for_run(run_id):
+        if row.state is not SubjectState.SUBMITTED or not row.last_request_id:
+            continue
+        status = statuses.get(row.last_request_id)
+        if status == COMPLETED:
+            ledger.record_status(row.subject_hash, row.last_request_id, COMPLETED, now=now)
+            counts["completed"] += 1
+        elif status == ERROR:
+            attempts = MAX_ATTEMPTS if allow_resubmit else 0
+            settled = ledger.record_error(
+                row.subject_hash, row.last_request_id, max_attempts=attempts, now=now
+            )
+            counts["resubmit" if settled.state is SubjectState.PLANNED else "failed"] += 1
+        elif status == NOT_FOUND:
+            ledger.mark_failed(row.subject_hash, "request_not_found_at_genesys", now=now)
+            counts["failed"] += 1
+        else:
+            ledger.mark_overdue(row.subject_hash, now=now)
+            counts["overdue"] += 1
     backoff = (
         timedelta(minutes=runtime.config.resubmit_backoff_minutes) if counts["resubmit"] else timedelta(0)
     )
@@ -56,9 +56,9 @@ def settle_requests(
 
 
 def subjects_to_resubmit(runtime: ErasureRuntime, run_id: str) -> list[str]:
-    with runtime.open_ledger() as ledger:
-        return sorted(
-            row.subject_hash
-            for row in ledger.rows_for_run(run_id)
-            if row.state is SubjectState.PLANNED and row.reason == "genesys_error_resubmitting"
-        )
+    ledger = runtime.ledger
+    return sorted(
+        row.subject_hash
+        for row in ledger.rows_for_run(run_id)
+        if row.state is SubjectState.PLANNED and row.reason == "genesys_error_resubmitting"
+    )

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from genesys_cloud.hook import GenesysCloudHook
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.scan import HISTORY_START, JOB_POLL_SECONDS, interval
 
 log = logging.getLogger(__name__)
@@ -62,19 +62,19 @@ def _field_values(conversation: Mapping[str, Any]) -> Iterator[Any]:
             yield from session.get("callbackNumbers") or ()
 
 
-def _conversations(hook: GenesysCloudHook, chunk: Sequence[Identifier], now: datetime) -> Iterator[dict]:
+def _conversations(client: GenesysClient, chunk: Sequence[Identifier], now: datetime) -> Iterator[dict]:
     filters = _filter(chunk)
     body = {"interval": interval(HISTORY_START, now), "order": "asc", "segmentFilters": filters}
-    job_id = hook.submit_conversation_details_job(body)
-    hook.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
-    for page in hook.iter_job_results(job_id):
+    job_id = client.submit_conversation_details_job(body)
+    client.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
+    for page in client.iter_job_results(job_id):
         yield from page.conversations
     recent = {"interval": interval(now - timedelta(days=QUERY_DAYS), now), "segmentFilters": filters}
-    yield from hook.iter_conversation_details(recent)
+    yield from client.iter_conversation_details(recent)
 
 
 def find_conversations(
-    hook: GenesysCloudHook, identifiers: Iterable[Identifier], now: datetime
+    client: GenesysClient, identifiers: Iterable[Identifier], now: datetime
 ) -> dict[Identifier, dict[str, bool]]:
     """For each identifier: its conversation ids, each with whether it is still active."""
     wanted = list(dict.fromkeys(identifiers))
@@ -82,7 +82,7 @@ def find_conversations(
     matchers = {i: IdentifierMatcher([i]) for i in wanted}
     for start in range(0, len(wanted), IDENTIFIERS_PER_JOB):
         chunk = wanted[start : start + IDENTIFIERS_PER_JOB]
-        for conversation in _conversations(hook, chunk, now):
+        for conversation in _conversations(client, chunk, now):
             conversation_id = conversation.get("conversationId")
             if not conversation_id:
                 continue

@@ -44,51 +44,51 @@ def submit_batch(
     if runtime.config.dry_run:
         log.info("Dry run: %d subjects planned, none submitted", len(subject_hashes))
         return {"submitted": 0, "skipped": len(subject_hashes)}
-    hook = runtime.hook()
+    client = runtime.client
     submitted = skipped = rejected_count = 0
-    with runtime.open_ledger() as ledger:
-        if is_retry:
-            # Our own earlier attempt is dead (Airflow retries only after a failure), so its claims are
-            # stale now, not after the usual grace period. Only OUR claims: another run may be mid-POST
-            # for a subject of this batch, and releasing its claim would let us post a second request.
-            wanted = set(subject_hashes)
-            ours = {row.subject_hash for row in ledger.rows_for_run(run_id) if row.subject_hash in wanted}
-            reconcile_stuck_submissions(runtime, ledger, stale_after=timedelta(0), only=ours)
-        total = len(subject_hashes)
-        for number, subject_hash in enumerate(subject_hashes, start=1):
-            try:
-                row = ledger.mark_submitting(subject_hash, run_id)
-            except SubmissionRefused as refused:
-                skipped += 1
-                log.info("Subject %s… not submitted: %s", subject_hash[:12], refused.__class__.__name__)
-                continue
-            identifiers = runtime.sealer.unseal(ledger.sealed_identifiers(subject_hash))
-            terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
-            try:
-                request = hook.submit_gdpr_request(row.request_type, gdpr_subject_body(identifiers), terms)
-            except GenesysBadRequestError as rejected:
-                # Genesys refused this one subject (400): record why and go on with the batch; posting it
-                # again would be refused again. Anything else fails the task and its retry reconciles.
-                ledger.mark_failed(subject_hash, f"rejected_by_genesys:{rejected.code or 'bad.request'}")
-                rejected_count += 1
-                log.warning(
-                    "Subject %s… rejected by Genesys (%s, correlation id %s)",
-                    subject_hash[:12],
-                    rejected.code,
-                    rejected.correlation_id,
-                )
-                continue
-            ledger.record_submission(subject_hash, request["id"], status=request.get("status"))
-            submitted += 1
-            if number % 10 == 0 or number == total:
-                log.info("Submitted %d / %d (%d skipped)", number - skipped, total, skipped)
+    ledger = runtime.ledger
+    if is_retry:
+        # Our own earlier attempt is dead (Airflow retries only after a failure), so its claims are
+        # stale now, not after the usual grace period. Only OUR claims: another run may be mid-POST
+        # for a subject of this batch, and releasing its claim would let us post a second request.
+        wanted = set(subject_hashes)
+        ours = {row.subject_hash for row in ledger.rows_for_run(run_id) if row.subject_hash in wanted}
+        reconcile_stuck_submissions(runtime, ledger, stale_after=timedelta(0), only=ours)
+    total = len(subject_hashes)
+    for number, subject_hash in enumerate(subject_hashes, start=1):
+        try:
+            row = ledger.mark_submitting(subject_hash, run_id)
+        except SubmissionRefused as refused:
+            skipped += 1
+            log.info("Subject %s… not submitted: %s", subject_hash[:12], refused.__class__.__name__)
+            continue
+        identifiers = runtime.sealer.unseal(ledger.sealed_identifiers(subject_hash))
+        terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
+        try:
+            request = client.submit_gdpr_request(row.request_type, gdpr_subject_body(identifiers), terms)
+        except GenesysBadRequestError as rejected:
+            # Genesys refused this one subject (400): record why and go on with the batch; posting it
+            # again would be refused again. Anything else fails the task and its retry reconciles.
+            ledger.mark_failed(subject_hash, f"rejected_by_genesys:{rejected.code or 'bad.request'}")
+            rejected_count += 1
+            log.warning(
+                "Subject %s… rejected by Genesys (%s, correlation id %s)",
+                subject_hash[:12],
+                rejected.code,
+                rejected.correlation_id,
+            )
+            continue
+        ledger.record_submission(subject_hash, request["id"], status=request.get("status"))
+        submitted += 1
+        if number % 10 == 0 or number == total:
+            log.info("Submitted %d / %d (%d skipped)", number - skipped, total, skipped)
     return {"submitted": submitted, "skipped": skipped, "rejected": rejected_count}
 
 
 def request_ids_in_flight(runtime: ErasureRuntime, run_id: str) -> list[str]:
     """The latest request id of every subject of the run that is waiting on Genesys."""
-    with runtime.open_ledger() as ledger:
-        rows = ledger.rows_for_run(run_id)
+    ledger = runtime.ledger
+    rows = ledger.rows_for_run(run_id)
     return sorted(
         row.last_request_id for row in rows if row.state is SubjectState.SUBMITTED and row.last_request_id
     )

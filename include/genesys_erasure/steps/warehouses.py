@@ -73,9 +73,9 @@ def clean_warehouses_for_run(
         return _mapping_invalid(problem)
     if open_handle is None:
         from genesys_erasure.tasks.warehouse_connections import open_warehouse as open_handle
-    with runtime.open_ledger() as ledger:
-        rows = ledger.warehouse_pending_verified()
-        subjects = _subjects_of(runtime, ledger, rows)
+    ledger = runtime.ledger
+    rows = ledger.warehouse_pending_verified()
+    subjects = _subjects_of(runtime, ledger, rows)
     with ExitStack() as stack:
         handles = {c.name: stack.enter_context(open_handle(c)) for c in mapping.connections}
         try:
@@ -168,9 +168,9 @@ def _record(runtime: ErasureRuntime, rows: Sequence[LedgerRow], run_id: str, tab
             for t in tables
         ],
     }
-    with runtime.open_ledger() as ledger:
-        for row in rows:
-            ledger.record_warehouse_result(row.subject_hash, result)
+    ledger = runtime.ledger
+    for row in rows:
+        ledger.record_warehouse_result(row.subject_hash, result)
 
 
 def _mapping_invalid(problem: MappingError) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from genesys_erasure.deadlines import (
     notification_text,
     requests_near_deadline,
 )
-from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.tasks.runtime import open_runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,8 @@ def check_dsr_deadlines() -> dict[str, Any]:
     params = context["params"]
     days = int(params.get("days_before", 5))
     now = datetime.now(UTC)
-    runtime = load_runtime(params)
-    with runtime.open_ledger() as ledger:
-        rows = ledger.due_soon(now, days)
+    with open_runtime(params) as runtime:
+        rows = runtime.ledger.due_soon(now, days)
     entries = requests_near_deadline(rows, now.date(), days)
     overdue = sum(e.overdue for e in entries)
     if entries:

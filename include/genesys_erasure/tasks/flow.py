@@ -5,12 +5,12 @@
          ─► warehouse cleanup ─► evidence ─► compliance
 
 The DAG supplies the `plan` task (how subjects are found differs); everything after it is here. Each task
-is thin: it builds the runtime from the config file and the run's Params and calls one step module.
+is thin: `run_step` opens the runtime for the run's Params, calls one step and closes the runtime.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
@@ -23,16 +23,17 @@ from genesys_erasure.steps import evidence as reporting
 from genesys_erasure.steps import settle as outcomes
 from genesys_erasure.steps import submit as submission
 from genesys_erasure.steps import verify as verifying
-from genesys_erasure.steps.runtime import load_run_config, load_runtime
+from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.warehouses import WAREHOUSE_POOL
+from genesys_erasure.tasks.runtime import load_run_config, run_step
 
 ERASURES_ASSET = Asset(name="genesys_gdpr_erasures", uri="genesys-cloud://gdpr/erasures")
 RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
 
-def _context() -> tuple[Any, str, datetime]:
-    context = get_current_context()
-    return context, context["run_id"], datetime.now(UTC)
+def _is_retry(context: Any) -> bool:
+    """Airflow retries only after a failure: a try after the first finds its predecessor dead."""
+    return context["ti"].try_number > 1
 
 
 def _replacement(context: Any) -> str:
@@ -67,41 +68,41 @@ def submissions_ready(plan: dict[str, Any]) -> list[list[str]]:
 
 @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=4, **RETRIES)
 def submit(batch: list[str]) -> dict[str, Any]:
-    context, run_id, _ = _context()
+    context = get_current_context()
     context["batch_label"] = f"{len(batch)} subjects from {batch[0][:10]}…" if batch else "empty"
-    runtime = load_runtime(context["params"])
-    return submission.submit_batch(
-        runtime, run_id, batch, is_retry=context["ti"].try_number > 1, replacement=_replacement(context)
+    return run_step(
+        submission.submit_batch,
+        subject_hashes=batch,
+        is_retry=_is_retry(context),
+        replacement=_replacement(context),
     )
 
 
 @task(trigger_rule="none_failed", **RETRIES)
 def requests_in_flight() -> list[str]:
-    context, run_id, _ = _context()
-    return submission.request_ids_in_flight(load_runtime(context["params"]), run_id)
+    return run_step(submission.request_ids_in_flight)
 
 
 @task(**RETRIES)
 def settle(statuses: dict[str, str], *, allow_resubmit: bool) -> dict[str, Any]:
-    context, run_id, now = _context()
-    runtime = load_runtime(context["params"])
-    return outcomes.settle_requests(runtime, run_id, statuses or {}, now, allow_resubmit=allow_resubmit)
+    return run_step(outcomes.settle_requests, statuses=statuses or {}, allow_resubmit=allow_resubmit)
 
 
 @task(**RETRIES)
 def resubmit_errors() -> dict[str, Any]:
-    context, run_id, _ = _context()
-    runtime = load_runtime(context["params"])
+    context = get_current_context()
+    return run_step(_resubmit_errors, is_retry=_is_retry(context), replacement=_replacement(context))
+
+
+def _resubmit_errors(runtime: ErasureRuntime, run_id: str, *, is_retry: bool, replacement: str) -> dict:
+    """The subjects Genesys answered ERROR for, submitted once more (same runtime, same claims)."""
     batch = outcomes.subjects_to_resubmit(runtime, run_id)
-    return submission.submit_batch(
-        runtime, run_id, batch, is_retry=context["ti"].try_number > 1, replacement=_replacement(context)
-    )
+    return submission.submit_batch(runtime, run_id, batch, is_retry=is_retry, replacement=replacement)
 
 
 @task(**RETRIES)
 def verify() -> dict[str, Any]:
-    context, run_id, now = _context()
-    return verifying.verify_completed(load_runtime(context["params"]), run_id, now)
+    return run_step(verifying.verify_completed)
 
 
 @task(pool=WAREHOUSE_POOL, **RETRIES)
@@ -110,13 +111,16 @@ def clean_warehouses() -> dict[str, Any]:
     evidence is written, so the evidence covers both. A no-op without a warehouse mapping. The pool (one
     slot) serialises warehouse DML across runs and DAGs; a deployment must create it (docker-compose's
     airflow-init does), or the scheduler never starts the task."""
-    context, _, _ = _context()
-    runtime = load_runtime(context["params"])
+    return run_step(_clean_warehouses)
+
+
+def _clean_warehouses(runtime: ErasureRuntime, run_id: str) -> dict[str, Any]:
+    """The warehouse step, or `not_configured` without a warehouse mapping."""
     if not runtime.config.warehouse_mapping_path:
         return {"status": "not_configured"}
     from genesys_erasure.steps.warehouses import clean_warehouses_for_run
 
-    return clean_warehouses_for_run(runtime, context["run_id"])
+    return clean_warehouses_for_run(runtime, run_id)
 
 
 @task(outlets=[ERASURES_ASSET], trigger_rule="all_done", **RETRIES)
@@ -125,18 +129,25 @@ def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None
     for subjects Genesys may already have erased. The run itself stays failed."""
     if plan is None:
         raise AirflowSkipException("no plan was made (the run stopped before planning): nothing to report")
-    context, run_id, now = _context()
-    runtime = load_runtime(context["params"])
+    context = get_current_context()
     extra = {"plan": {k: v for k, v in plan.items() if k != "batches"}}
     warehouse = warehouse or {"status": "not_run", "tables": []}
-    evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
+    evidence, dry_run = run_step(_write_evidence, extra=extra, warehouse=warehouse)
     context["outlet_events"][ERASURES_ASSET].extra = {
-        "run_id": run_id,
-        "dry_run": runtime.config.dry_run,
+        "run_id": context["run_id"],
+        "dry_run": dry_run,
         "counts": evidence["counts"],
         "erased_subject_hashes": evidence["subject_hashes"],
     }
     return evidence
+
+
+def _write_evidence(
+    runtime: ErasureRuntime, run_id: str, now: datetime, *, extra: dict[str, Any], warehouse: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """The run's evidence, and whether it was a dry run (for the asset event, written by the task)."""
+    evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
+    return evidence, runtime.config.dry_run
 
 
 @task(**RETRIES)

@@ -14,7 +14,8 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource
 from genesys_erasure.steps import scan
 from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
-from genesys_erasure.steps.runtime import load_runtime
+from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.tasks.runtime import load_runtime, run_step
 
 RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
@@ -28,9 +29,9 @@ def validate_settings() -> dict[str, Any]:
         runtime = load_runtime(context["params"])
     except (ConfigError, GuardError) as bad:
         raise AirflowFailException(str(bad)) from None
-    config = runtime.config
-    with runtime.open_ledger() as ledger:
-        carried = len(ledger.carried_over())
+    with runtime:
+        config = runtime.config
+        carried = len(runtime.ledger.carried_over())
     return {
         "retention_days": config.retention_days,
         "cutoff": config.retention_cutoff(datetime.now(UTC)).isoformat(),
@@ -43,9 +44,7 @@ def validate_settings() -> dict[str, Any]:
 
 @task(**RETRIES)
 def find_expired_customers(settings: dict[str, Any]) -> dict[str, Any]:
-    context = get_current_context()
-    runtime = load_runtime(context["params"])
-    return scan.find_expired_customers(runtime, context["run_id"], datetime.now(UTC))
+    return run_step(scan.find_expired_customers)
 
 
 def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
@@ -62,9 +61,15 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
 
 @task(**RETRIES)
 def plan_retention_purge(scan_counts: dict[str, Any]) -> dict[str, Any]:
-    context = get_current_context()
-    runtime = load_runtime(context["params"])
-    found = scan.load_scan(runtime, context["run_id"])
+    return run_step(plan_from_scan, scan_counts=scan_counts)
+
+
+def plan_from_scan(
+    runtime: ErasureRuntime, run_id: str, now: datetime, *, scan_counts: dict[str, Any]
+) -> dict[str, Any]:
+    """Plan the customers the scan found expired (and those whose last conversation is still active),
+    once the purge fraction allows it."""
+    found = scan.load_scan(runtime, run_id)
     request = PlanRequest(
         seeds=_seeds(found["expired"], stalled=False) + _seeds(found["stalled"], stalled=True),
         source=SubjectSource.RETENTION,
@@ -75,4 +80,4 @@ def plan_retention_purge(scan_counts: dict[str, Any]) -> dict[str, Any]:
     check_purge_fraction(
         len(found["expired"]), max(found["customers_seen"], 1), runtime.config.max_purge_fraction
     )
-    return plan_erasure(runtime, context["run_id"], request, datetime.now(UTC))
+    return plan_erasure(runtime, run_id, request, now)

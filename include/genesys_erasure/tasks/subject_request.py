@@ -21,7 +21,7 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.steps import certificates
 from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure
-from genesys_erasure.steps.runtime import ErasureRuntime, load_runtime
+from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.subject_conversations import find_conversations
 from genesys_erasure.subject_input import (
     InputLimits,
@@ -32,6 +32,7 @@ from genesys_erasure.subject_input import (
     parse_file,
     parse_inline,
 )
+from genesys_erasure.tasks.runtime import load_runtime, run_step
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,9 @@ def validate_subject_request() -> dict[str, Any]:
         check_mode_allows([i.kind.value for i in subjects.identifiers], request.mode)
     except (ConfigError, DsrError, SubjectInputError) as bad:
         raise AirflowFailException(str(bad)) from None
-    runtime.workspace().put(run_id, SUBJECTS_HANDOFF, [[i.kind.value, i.value] for i in subjects.identifiers])
+    with runtime:
+        handoff = [[i.kind.value, i.value] for i in subjects.identifiers]
+        runtime.workspace().put(run_id, SUBJECTS_HANDOFF, handoff)
     summary = subjects.summary()
     log.info("Ticket %s, received %s, due %s", request.ticket, request.received_on, request.due_date)
     log.info("Subject list: %s", summary)
@@ -107,13 +110,13 @@ def _erased_earlier(runtime: ErasureRuntime, identifiers) -> dict[Identifier, di
     """Identifiers already erased (verified) under an earlier run: not submitted again. Compared per
     identifier hash: the nightly purge's subject holds more identifiers than an analyst gives."""
     earlier: dict[Identifier, dict[str, Any]] = {}
-    with runtime.open_ledger() as ledger:
-        for identifier in identifiers:
-            rows = ledger.lookup_identifier_hash(runtime.hasher.hash_identifier(identifier))
-            verified = [r for r in rows if r.state is SubjectState.VERIFIED]
-            if verified:
-                row = max(verified, key=lambda r: r.final_at or r.updated_at)
-                earlier[identifier] = {"subject_hash": row.subject_hash, "run_id": row.run_id}
+    ledger = runtime.ledger
+    for identifier in identifiers:
+        rows = ledger.lookup_identifier_hash(runtime.hasher.hash_identifier(identifier))
+        verified = [r for r in rows if r.state is SubjectState.VERIFIED]
+        if verified:
+            row = max(verified, key=lambda r: r.final_at or r.updated_at)
+            earlier[identifier] = {"subject_hash": row.subject_hash, "run_id": row.run_id}
     return earlier
 
 
@@ -143,18 +146,22 @@ def approval_text(summary: dict[str, Any]) -> str:
 
 @task(**RETRIES)
 def plan_subject_erasure(validated: dict[str, Any]) -> dict[str, Any]:
-    context = get_current_context()
-    params, run_id = context["params"], context["run_id"]
-    now = datetime.now(UTC)
-    runtime = load_runtime(params)
-    request = DsrRequest.from_params(params, today=now.date())
+    request = DsrRequest.from_params(get_current_context()["params"], today=datetime.now(UTC).date())
+    return run_step(plan_for_ticket, request=request, validated=validated)
+
+
+def plan_for_ticket(
+    runtime: ErasureRuntime, run_id: str, now: datetime, *, request: DsrRequest, validated: dict[str, Any]
+) -> dict[str, Any]:
+    """Plan the erasure of the identifiers the analyst named (from the run workspace), except those an
+    earlier run already erased; the summary carries what the approver sees."""
     handoff = runtime.workspace().get(run_id, SUBJECTS_HANDOFF)
     identifiers = [Identifier(IdentifierKind(kind), value) for kind, value in handoff]
     earlier = _erased_earlier(runtime, identifiers)
     fresh = [i for i in identifiers if i not in earlier]
-    conversations = find_conversations(runtime.hook(), fresh, now) if fresh else {}
+    conversations = find_conversations(runtime.client, fresh, now) if fresh else {}
     all_ids = sorted({c for ids in conversations.values() for c in ids})
-    protected = runtime.hook().get_protected_conversation_ids(all_ids) if all_ids else set()
+    protected = runtime.client.get_protected_conversation_ids(all_ids) if all_ids else set()
     seeds = [
         Seed(
             identifier,
@@ -190,8 +197,8 @@ def plan_subject_erasure(validated: dict[str, Any]) -> dict[str, Any]:
         ),
         now,
     )
-    with runtime.open_ledger() as ledger:
-        rows = [ledger.get(h) for batch in summary["batches"] for h in batch]
+    ledger = runtime.ledger
+    rows = [ledger.get(h) for batch in summary["batches"] for h in batch]
     resolved = Counter(h.kind.value for row in rows if row for h in row.identifier_hashes)
     summary["resolved_identifiers_by_type"] = dict(sorted(resolved.items()))
     # Every real ad-hoc erasure waits for a human; a dry run or an empty plan has nothing to approve.
@@ -205,10 +212,7 @@ def plan_subject_erasure(validated: dict[str, Any]) -> dict[str, Any]:
 def issue_certificates(validated: dict[str, Any]) -> dict[str, Any]:
     """One signed certificate (JSON + HTML) per erased subject of the ticket, under
     `report_dir/certificates/<ticket>/`, including subjects an earlier run had already erased."""
-    context = get_current_context()
-    params, run_id = context["params"], context["run_id"]
-    runtime = load_runtime(params)
-    request = DsrRequest.from_params(params, today=datetime.now(UTC).date())
-    return certificates.issue_for_ticket(
-        runtime, run_id, request, validated["input_identifier_hashes"], datetime.now(UTC)
+    request = DsrRequest.from_params(get_current_context()["params"], today=datetime.now(UTC).date())
+    return run_step(
+        certificates.issue_for_ticket, request=request, input_hashes=validated["input_identifier_hashes"]
     )

@@ -1,0 +1,103 @@
+"""The erasure runtime as an Airflow task gets it: keys from Airflow connections, the ledger URL from a
+connection (or the embedded SQLite file), the Genesys client as a `GenesysCloudHook`; and `run_step`,
+the one adapter that turns a step function into a task body.
+
+A step knows nothing of Airflow (`genesys_erasure.steps.runtime`); only this module does.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from genesys_erasure.config import ConfigError, PurgeConfig
+from genesys_erasure.evidence import key_from_text
+from genesys_erasure.steps.runtime import ErasureRuntime, load_run_config, sqlite_ledger_url
+
+SEALING_KEY_CONN_ID = "genesys_erasure_sealing"
+
+T = TypeVar("T")
+
+# load_run_config is re-exported: the GDPR sensor reads the settings only, without keys or a runtime.
+__all__ = [
+    "SEALING_KEY_CONN_ID",
+    "connection_secret",
+    "genesys_hook",
+    "ledger_url",
+    "load_run_config",
+    "load_runtime",
+    "open_runtime",
+    "run_step",
+]
+
+
+def connection_secret(conn_id: str, what: str) -> bytes:
+    """The key held as the password of an Airflow connection."""
+    from airflow.sdk import BaseHook
+
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # the SDK raises its own not-found type; the message must name the conn
+        raise ConfigError(f"{what}", f"Airflow connection '{conn_id}' is not defined") from exc
+    if not connection.password:
+        raise ConfigError(f"{what}", f"Airflow connection '{conn_id}' has no password (the key)")
+    return key_from_text(connection.password)
+
+
+def ledger_url(config: PurgeConfig) -> str:
+    """The ledger's SQLAlchemy URL: the `ledger_conn_id` connection (PostgreSQL) or the SQLite file."""
+    if config.ledger_conn_id:
+        from airflow.sdk import BaseHook
+
+        connection = BaseHook.get_connection(config.ledger_conn_id)
+        uri = connection.get_uri()
+        for prefix in ("postgres://", "postgresql://"):
+            if uri.startswith(prefix):
+                return "postgresql+psycopg2://" + uri[len(prefix) :]
+        return uri
+    return sqlite_ledger_url(config)
+
+
+def genesys_hook(config: PurgeConfig):
+    """The client factory of a deployment: a `GenesysCloudHook` on the configured connection."""
+    from genesys_cloud.hook import GenesysCloudHook
+
+    return GenesysCloudHook(genesys_conn_id=config.genesys_conn_id)
+
+
+def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
+    """The runtime for the run's Params. Raises ConfigError for a bad setting or a missing key. Use it in
+    a `with` block (or through `open_runtime` / `run_step`): it holds a client and a database engine."""
+    config = load_run_config(params)
+    return ErasureRuntime(
+        config=config,
+        hmac_key=connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id"),
+        sealing_key=connection_secret(SEALING_KEY_CONN_ID, "sealing key connection"),
+        ledger_url=ledger_url(config),
+        client_factory=genesys_hook,
+    )
+
+
+@contextmanager
+def open_runtime(params: Mapping[str, Any] | None) -> Iterator[ErasureRuntime]:
+    with load_runtime(params) as runtime:
+        yield runtime
+
+
+def run_step(step: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run `step(runtime, ...)` as the body of the current task: the runtime is opened for the task's
+    Params and closed afterwards, and `run_id` and `now` are passed when the step takes them. Every
+    other argument is passed by keyword."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    accepted = inspect.signature(step).parameters
+    if "run_id" in accepted:
+        kwargs.setdefault("run_id", context["run_id"])
+    if "now" in accepted:
+        kwargs.setdefault("now", datetime.now(UTC))
+    with load_runtime(context["params"]) as runtime:
+        return step(runtime, **kwargs)

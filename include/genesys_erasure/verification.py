@@ -1,18 +1,27 @@
 """Independent verification after Genesys reports a GDPR_DELETE request COMPLETED.
 
 COMPLETED is Genesys' word; the evidence needs ours. Given the subject's (normalised) identifiers and what
-the glue layer re-fetched, this reports:
+the glue layer re-fetched, each subject is *verified*, *failed* (an identifier's value is still readable
+where it was), *erasure pending* (nothing readable, but a delete Genesys runs on its own schedule has not
+shown yet) or *deferred* (an active conversation). What a real org's delete leaves is mostly undocumented
+(see the sandbox's ASSUMPTIONS.md), so only what is certain is a failure:
 
 * conversations whose analytics details (`participants[].sessions[].ani`, `addressFrom`, `remote`,
   `callbackNumbers`, `participantName`, attributes, …) or live view still hold any identifier in any
   field. Every string in the JSON is checked, not just a list of known PII fields, because identifiers
   also end up in fields nobody listed (`cc[]`, participant attributes, wrap-up notes);
-* recordings whose metadata `fileState` is not DELETED: non-compliance, unless the conversation is under
-  deletion protection, which makes it a legal-hold exemption (Art. 17(3)(e)). Protection exempts the
-  recording only: identifiers left in the conversation's other fields are still findings, because
-  whether the GDPR API honours protection is UNCONFIRMED and the safe reading is "report it";
-* external contacts still holding an identifier (or whose id is one of the subject's): each is a failure.
-  Contacts returned by a fuzzy search that hold none of the identifiers are search noise, not findings;
+* recordings whose metadata `fileState` is not DELETED and that carry no `deleteDate`: non-compliance,
+  unless the conversation is under deletion protection, which makes it a legal-hold exemption
+  (Art. 17(3)(e)). Protection exempts the recording only: identifiers left in the conversation's other
+  fields are still findings, because whether the GDPR API honours protection is UNCONFIRMED and the safe
+  reading is "report it". A recording with a `deleteDate` (passed or not) is scheduled for deletion:
+  pending, not failed;
+* external contacts still holding an identifier (or whose id is one of the subject's) are pending: the
+  contact is deleted asynchronously, and a contact that answers 404 but is still returned by the search is
+  the search index lagging. Contacts returned by a fuzzy search that hold none of the identifiers are
+  search noise, not findings;
+* a participant's `externalContactId` naming the subject's contact is a reference, not a value: erased if
+  the contact answers 404 (`missing_contact_ids`), pending while the contact still exists;
 * active conversations (no `conversationEnd` in analytics, or `endTime` null in the live view): deferred,
   not failures; the subject is verified again in a later run.
 
@@ -26,6 +35,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from genesys_erasure.identifier_matching import IdentifierMatcher
@@ -33,6 +43,11 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 
 DELETED = "DELETED"
 LEGAL_HOLD = "legal_hold"
+# why a check is pending rather than failed (codes, for the ledger and the report)
+RECORDING_DELETE_SCHEDULED = "recording_delete_scheduled"
+CONTACT_NOT_YET_DELETED = "external_contact_not_yet_deleted"
+CONTACT_SEARCH_LAG = "external_contact_search_lag"
+_CONTACT_REFERENCE = "externalContactId"
 _MAP_FIELDS = frozenset({"attributes", "customFields", "conversationAttributes"})
 
 
@@ -53,6 +68,16 @@ class RecordingFinding:
 class ExternalContactFinding:
     contact_id: str
     fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PendingFinding:
+    """A delete Genesys has accepted but not finished: `kind` is recording/external_contact, `item_id` its
+    id, `reason` one of the pending codes above."""
+
+    kind: str
+    item_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -77,16 +102,20 @@ class VerificationResult:
     external_contact_findings: tuple[ExternalContactFinding, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     deferred_conversation_ids: tuple[str, ...] = ()
+    pending: tuple[PendingFinding, ...] = ()
     conversations_checked: int = 0
     recordings_checked: int = 0
     external_contacts_checked: int = 0
 
     @property
     def status(self) -> str:
-        """`failed` if anything is left, else `deferred` if a conversation is active, else `verified`."""
+        """`failed` if anything readable is left, else `deferred` if a conversation is active, else
+        `erasure_pending` if a delete has not shown yet, else `verified`."""
         if not self.ok:
             return "failed"
-        return "deferred" if self.deferred_conversation_ids else "verified"
+        if self.deferred_conversation_ids:
+            return "deferred"
+        return "erasure_pending" if self.pending else "verified"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +138,7 @@ class VerificationResult:
             ],
             "exemptions": [e.to_dict() for e in self.exemptions],
             "deferred_conversation_ids": list(self.deferred_conversation_ids),
+            "pending": [{"kind": p.kind, "item_id": p.item_id, "reason": p.reason} for p in self.pending],
             "conversations_checked": self.conversations_checked,
             "recordings_checked": self.recordings_checked,
             "external_contacts_checked": self.external_contacts_checked,
@@ -132,6 +162,9 @@ class VerificationResult:
             ),
             exemptions=tuple(Exemption(**e) for e in data["exemptions"]),
             deferred_conversation_ids=tuple(data["deferred_conversation_ids"]),
+            pending=tuple(
+                PendingFinding(p["kind"], p["item_id"], p["reason"]) for p in data.get("pending", ())
+            ),
             conversations_checked=int(data.get("conversations_checked", 0)),
             recordings_checked=int(data.get("recordings_checked", 0)),
             external_contacts_checked=int(data.get("external_contacts_checked", 0)),
@@ -146,17 +179,23 @@ def verify_subject(
     recordings: Iterable[Mapping[str, Any]] = (),
     protected_conversation_ids: Iterable[str] = (),
     external_contacts: Iterable[Mapping[str, Any]] = (),
+    missing_contact_ids: Iterable[str] = (),
+    delete_by: datetime | None = None,
 ) -> VerificationResult:
     """Verify one subject. Inputs are Genesys JSON as fetched: analytics conversations
     (`AnalyticsConversation`), live conversations (`Conversation`), `RecordingMetadata` items (each with its
-    `conversationId`), the conversation ids under deletion protection, and `ExternalContact`s found by
-    searching for the subject's identifiers."""
+    `conversationId`), the conversation ids under deletion protection, `ExternalContact`s found by
+    searching for the subject's identifiers, and the contact ids that answered 404 when fetched.
+    `delete_by`: a recording's `deleteDate` counts as "scheduled" only up to this instant (the pending
+    deadline), so a retention date years away is a failure now, not a pending item; None = any date."""
     identifiers = list(identifiers)
     matcher = IdentifierMatcher(identifiers)
     contact_ids = {i.value.casefold() for i in identifiers if i.kind == IdentifierKind.EXTERNAL_CONTACT}
+    missing = {c.casefold() for c in missing_contact_ids}
     fields_by_conversation: dict[str, set[str]] = defaultdict(set)
     active: set[str] = set()
     checked: set[str] = set()
+    pending: set[PendingFinding] = set()
 
     for source, id_field, items in (
         ("analytics", "conversationId", analytics_conversations),
@@ -169,8 +208,15 @@ def verify_subject(
             if not conversation.get(end_field):
                 active.add(conversation_id)
             for path, value in walk_strings(conversation, source):
-                if matcher.matches(value):
-                    fields_by_conversation[conversation_id].add(path)
+                if not matcher.matches(value):
+                    continue
+                if path.endswith("." + _CONTACT_REFERENCE) and str(value).casefold() in contact_ids:
+                    # an id naming the contact, not a value of the person: it points at nothing once the
+                    # contact is gone, and at data still to be deleted while it exists
+                    if str(value).casefold() not in missing:
+                        pending.add(PendingFinding("external_contact", str(value), CONTACT_NOT_YET_DELETED))
+                    continue
+                fields_by_conversation[conversation_id].add(path)
 
     protected = set(protected_conversation_ids)
     recording_findings, exemptions, recordings_checked = [], [], 0
@@ -181,12 +227,15 @@ def verify_subject(
         state = str(recording.get("fileState") or "UNKNOWN").upper()
         if state == DELETED or conversation_id in active:
             continue
+        if _scheduled(recording.get("deleteDate"), delete_by) and conversation_id not in protected:
+            pending.add(PendingFinding("recording", recording_id, RECORDING_DELETE_SCHEDULED))
+            continue
         if conversation_id in protected:
             exemptions.append(Exemption(conversation_id, recording_id))
         else:
             recording_findings.append(RecordingFinding(conversation_id, recording_id, state))
 
-    contact_findings, contacts_checked = [], 0
+    contacts_checked = 0
     for index, contact in enumerate(external_contacts):
         contact_id = _require_id(contact, "id", f"external_contacts[{index}]")
         contacts_checked += 1
@@ -194,7 +243,8 @@ def verify_subject(
         if contact_id.casefold() in contact_ids:
             fields.add("contact.id")
         if fields:
-            contact_findings.append(ExternalContactFinding(contact_id, tuple(sorted(fields))))
+            reason = CONTACT_SEARCH_LAG if contact_id.casefold() in missing else CONTACT_NOT_YET_DELETED
+            pending.add(PendingFinding("external_contact", contact_id, reason))
 
     conversation_findings = tuple(
         ConversationFinding(cid, tuple(sorted(paths)))
@@ -203,16 +253,36 @@ def verify_subject(
     )
     recording_tuple = tuple(sorted(recording_findings, key=lambda f: (f.conversation_id, f.recording_id)))
     return VerificationResult(
-        ok=not (conversation_findings or recording_tuple or contact_findings),
+        ok=not (conversation_findings or recording_tuple),
         conversation_findings=conversation_findings,
         recording_findings=recording_tuple,
-        external_contact_findings=tuple(sorted(contact_findings, key=lambda f: f.contact_id)),
         exemptions=tuple(sorted(set(exemptions), key=lambda e: (e.conversation_id, e.recording_id))),
         deferred_conversation_ids=tuple(sorted(active)),
+        pending=tuple(sorted(_strongest(pending), key=lambda p: (p.kind, p.item_id))),
         conversations_checked=len(checked),
         recordings_checked=recordings_checked,
         external_contacts_checked=contacts_checked,
     )
+
+
+def _scheduled(delete_date: Any, delete_by: datetime | None) -> bool:
+    if not isinstance(delete_date, str) or not delete_date.strip():
+        return False
+    if delete_by is None:
+        return True
+    try:
+        when = datetime.fromisoformat(delete_date.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False  # unreadable: not evidence of a scheduled delete
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= delete_by
+
+
+def _strongest(pending: set[PendingFinding]) -> set[PendingFinding]:
+    """One entry per item: a contact that still exists outranks the same contact seen as search lag."""
+    by_item: dict[tuple[str, str], PendingFinding] = {}
+    for finding in sorted(pending, key=lambda p: p.reason != CONTACT_NOT_YET_DELETED):
+        by_item.setdefault((finding.kind, finding.item_id.casefold()), finding)
+    return set(by_item.values())
 
 
 def walk_strings(value: Any, path: str) -> Iterator[tuple[str, Any]]:

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.verification import Exemption, VerificationResult, verify_subject
+from genesys_erasure.verification import (
+    CONTACT_NOT_YET_DELETED,
+    CONTACT_SEARCH_LAG,
+    RECORDING_DELETE_SCHEDULED,
+    Exemption,
+    PendingFinding,
+    VerificationResult,
+    verify_subject,
+)
 from tests.support.conversation_builder import email_conversation, voice_call
 
 START = datetime(2026, 1, 12, 10, 30, tzinfo=UTC)
@@ -116,17 +124,57 @@ def test_deletion_protection_does_not_excuse_identifiers_left_in_the_conversatio
     assert not result.ok
 
 
-def test_remaining_external_contact_fails_verification():
+def test_external_contact_still_holding_an_identifier_is_pending_not_failed():
     contact = {"id": "contact-9", "firstName": "Z.", "cellPhone": {"e164": PHONE, "display": "07700 900317"}}
     result = verify_subject(SUBJECT, external_contacts=[contact])
-    assert not result.ok
-    [finding] = result.external_contact_findings
-    assert finding.contact_id == "contact-9" and "contact.cellPhone.e164" in finding.fields
+    assert (result.ok, result.status) == (True, "erasure_pending")
+    assert result.pending == (PendingFinding("external_contact", "contact-9", CONTACT_NOT_YET_DELETED),)
 
 
-def test_remaining_external_contact_with_the_subjects_id_fails_verification():
-    result = verify_subject(SUBJECT, external_contacts=[{"id": CONTACT_ID, "firstName": ""}])
-    assert [f.fields for f in result.external_contact_findings] == [("contact.id",)]
+def test_search_hit_on_a_contact_that_answers_404_is_search_lag():
+    result = verify_subject(
+        SUBJECT, external_contacts=[{"id": CONTACT_ID, "firstName": ""}], missing_contact_ids=[CONTACT_ID]
+    )
+    assert result.status == "erasure_pending"
+    assert [p.reason for p in result.pending] == [CONTACT_SEARCH_LAG]
+
+
+def test_participant_naming_a_deleted_contacts_id_is_erased():
+    call = _scrubbed_call("linked", external_contact_id=CONTACT_ID)
+    result = verify_subject(SUBJECT, analytics_conversations=[call], missing_contact_ids=[CONTACT_ID])
+    assert (result.ok, result.status, result.pending) == (True, "verified", ())
+
+
+def test_participant_naming_an_existing_contacts_id_is_pending():
+    call = _scrubbed_call("linked", external_contact_id=CONTACT_ID)
+    result = verify_subject(SUBJECT, analytics_conversations=[call])
+    assert (result.ok, result.status) == (True, "erasure_pending")
+
+
+def test_recording_with_a_delete_date_before_the_deadline_is_pending():
+    call = _scrubbed_call("scheduled")
+    recording = {**_recording(call, "AVAILABLE"), "deleteDate": "2026-01-13T00:00:00.000Z"}
+    result = verify_subject(
+        SUBJECT, analytics_conversations=[call], recordings=[recording], delete_by=START + timedelta(days=7)
+    )
+    assert (result.ok, result.status) == (True, "erasure_pending")
+    assert result.pending == (PendingFinding("recording", "rec-1", RECORDING_DELETE_SCHEDULED),)
+
+
+def test_recording_whose_delete_date_is_after_the_deadline_fails():
+    call = _scrubbed_call("retained")
+    recording = {**_recording(call, "AVAILABLE"), "deleteDate": "2033-01-12T00:00:00.000Z"}
+    result = verify_subject(
+        SUBJECT, analytics_conversations=[call], recordings=[recording], delete_by=START + timedelta(days=7)
+    )
+    assert result.status == "failed"
+
+
+def test_value_still_readable_in_a_conversation_fails_even_with_pending_items():
+    call = voice_call("leaky", start=START, customer_number="tel:" + PHONE)
+    recording = {**_recording(call, "AVAILABLE"), "deleteDate": "2026-01-13T00:00:00.000Z"}
+    result = verify_subject(SUBJECT, analytics_conversations=[call], recordings=[recording])
+    assert result.status == "failed"
 
 
 def test_search_hit_on_someone_else_is_not_a_finding():

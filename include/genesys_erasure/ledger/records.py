@@ -192,6 +192,8 @@ class PlanOutcome:
     in_progress: tuple[str, ...] = ()
     # dry run only: real rows are never touched by a dry run
     untouched: tuple[str, ...] = ()
+    # its erasure attempts are used up: left for a person, never planned (or submitted) again
+    needs_review: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

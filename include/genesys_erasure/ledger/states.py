@@ -1,16 +1,25 @@
 """The life of one subject in the erasure ledger: its states and the only transitions allowed between them.
 
     planned ──► submitting ──► submitted ──► completed ──► verified (final)
-       │  ▲         │  (crash: reconciled)       │
-       │  └─────────┘                            ├──► deferred ──► planned (next run)
-       ├──► quarantined (final for the run)      └──► failed (final, with reason)
-       └──► deferred / overdue / failed
+       │  ▲         │  (crash: reconciled)       │    ▲
+       │  └─────────┘                            │    └── erasure_pending ◄─┐ (re-checked by later runs)
+       │                                         ├──► erasure_pending ──────┘──► failed / needs_review
+       │                                         ├──► deferred ──► planned (next run)
+       ├──► quarantined (final for the run)      ├──► failed (final for the run, with reason)
+       └──► deferred / overdue / failed          └──► needs_review (final: attempts used up)
 
 * `submitting` is the intent, written BEFORE the POST: a crash between the POST and the ledger write
   leaves the row there, and `Ledger.reconcile_unknown_submissions` resolves it from Genesys' own list.
 * `deferred` (an active conversation) and `overdue` (deadline passed) are carried into the next run.
+* `erasure_pending`: Genesys said COMPLETED and nothing readable was found, but part of the delete is still
+  on its way (a recording with a `deleteDate` not yet DELETED, a contact search that lags). The request is
+  done, so nothing is posted again; later runs re-check it (sealed identifiers kept) until the pending
+  deadline, then it is `failed` or `needs_review`.
 * `failed` and `quarantined` are final for the run that reached them; a later run may plan the subject
-  again (with fresh identifiers, since the sealed ones were wiped). Only `verified` is final for good.
+  again (with fresh identifiers, since the sealed ones were wiped), until `max_erasure_attempts` POSTs
+  were made: a subject that fails after that is `needs_review`, final until a person looks at it (no
+  transition leaves it: re-planning it is a deliberate act outside the pipeline). `verified` is final
+  for good.
 * `dry_run` rows were planned by a dry run only; they never hold sealed identifiers.
 """
 
@@ -30,6 +39,8 @@ class SubjectState(StrEnum):
     OVERDUE = "overdue"
     QUARANTINED = "quarantined"
     DRY_RUN = "dry_run"
+    ERASURE_PENDING = "erasure_pending"
+    NEEDS_REVIEW = "needs_review"
 
 
 class SubjectSource(StrEnum):
@@ -42,13 +53,18 @@ S = SubjectState
 
 # States in which the run that reached them is done with the subject: sealed identifiers are wiped on
 # entering one of these (unless the warehouse step still needs them).
-FINAL_STATES: frozenset[SubjectState] = frozenset({S.VERIFIED, S.FAILED, S.QUARANTINED})
+FINAL_STATES: frozenset[SubjectState] = frozenset({S.VERIFIED, S.FAILED, S.QUARANTINED, S.NEEDS_REVIEW})
 # States carried into the next run.
 CARRIED_STATES: frozenset[SubjectState] = frozenset({S.DEFERRED, S.OVERDUE})
 # The only state from which a GDPR request may be posted: the exactly-once guard claims from here.
 SUBMITTABLE_STATES: frozenset[SubjectState] = frozenset({S.PLANNED})
 # A request is (or may be) in flight at Genesys: never re-planned, never submitted again.
-IN_FLIGHT_STATES: frozenset[SubjectState] = frozenset({S.SUBMITTING, S.SUBMITTED, S.COMPLETED})
+# (`erasure_pending` too: Genesys finished the request; only its effects are still to show.)
+IN_FLIGHT_STATES: frozenset[SubjectState] = frozenset(
+    {S.SUBMITTING, S.SUBMITTED, S.COMPLETED, S.ERASURE_PENDING}
+)
+# Awaiting a later verification run (sealed identifiers kept), without a new request.
+RECHECK_STATES: frozenset[SubjectState] = frozenset({S.ERASURE_PENDING})
 
 ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     S.PLANNED: frozenset({S.PLANNED, S.SUBMITTING, S.DEFERRED, S.OVERDUE, S.QUARANTINED, S.FAILED}),
@@ -56,9 +72,13 @@ ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     # back to planned only through reconciliation, when Genesys has no matching request
     S.SUBMITTING: frozenset({S.SUBMITTED, S.PLANNED, S.FAILED}),
     # back to planned only when Genesys reported ERROR and one more attempt is allowed
-    S.SUBMITTED: frozenset({S.SUBMITTED, S.COMPLETED, S.FAILED, S.OVERDUE, S.PLANNED}),
-    S.COMPLETED: frozenset({S.VERIFIED, S.FAILED, S.DEFERRED, S.OVERDUE}),
+    S.SUBMITTED: frozenset({S.SUBMITTED, S.COMPLETED, S.FAILED, S.OVERDUE, S.PLANNED, S.NEEDS_REVIEW}),
+    S.COMPLETED: frozenset({S.VERIFIED, S.FAILED, S.DEFERRED, S.OVERDUE, S.ERASURE_PENDING, S.NEEDS_REVIEW}),
+    # re-checked by later runs: still pending (same state, new verification), erased, or given up on
+    S.ERASURE_PENDING: frozenset({S.ERASURE_PENDING, S.VERIFIED, S.FAILED, S.NEEDS_REVIEW, S.DEFERRED}),
     S.VERIFIED: frozenset(),
+    # a person decides what happens next; the pipeline never moves it (and never submits it again)
+    S.NEEDS_REVIEW: frozenset(),
     S.FAILED: frozenset({S.PLANNED, S.DRY_RUN}),
     S.QUARANTINED: frozenset({S.PLANNED, S.DRY_RUN}),
     S.DEFERRED: frozenset({S.PLANNED, S.DRY_RUN, S.OVERDUE, S.QUARANTINED, S.FAILED}),

@@ -60,6 +60,7 @@ from genesys_erasure.ledger.states import (
     CARRIED_STATES,
     FINAL_STATES,
     IN_FLIGHT_STATES,
+    RECHECK_STATES,
     SUBMITTABLE_STATES,
     LedgerError,
     SubjectSource,
@@ -179,12 +180,34 @@ class Ledger:
                 adopted.append(subject_hash)
         return tuple(adopted)
 
+    def adopt_pending(self, run_id: str, *, now=None) -> tuple[str, ...]:
+        """Take every `erasure_pending` subject (from any run) into `run_id`, whose verification step
+        re-checks it: the request is done at Genesys, so nothing is posted again."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        adopted: list[str] = []
+        with self._tx() as conn:
+            hashes = conn.scalars(
+                select(subjects.c.subject_hash).where(
+                    subjects.c.state.in_([s.value for s in RECHECK_STATES]), subjects.c.run_id != run_id
+                )
+            ).all()
+            for subject_hash in hashes:
+                row = select_locked(conn, subject_hash)
+                conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
+                adopted.append(subject_hash)
+        return tuple(adopted)
+
     def _replan(self, conn, row, plan: SubjectPlan | None, run_id, dry_run, now, outcome: _Outcome) -> None:
         subject_hash, state = row["subject_hash"], S(row["state"])
         if state == S.VERIFIED:
             outcome.skipped.append(
                 SkippedSubject(subject_hash, row["run_id"], row["completed_at"], row["final_at"])
             )
+            return
+        if state == S.NEEDS_REVIEW:
+            # its attempts are used up: planning it again would only post the same failing request
+            outcome.needs_review.append(subject_hash)
             return
         if state in IN_FLIGHT_STATES:
             outcome.in_progress.append(subject_hash)
@@ -308,10 +331,17 @@ class Ledger:
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def record_error(
-        self, subject_hash: str, request_id: str, *, max_attempts: int = 2, now=None
+        self,
+        subject_hash: str,
+        request_id: str,
+        *,
+        max_attempts: int = 2,
+        review_after_attempts: int | None = None,
+        now=None,
     ) -> LedgerRow:
         """Genesys reported ERROR for the subject's latest request: back to `planned` (sealed identifiers
-        kept) for one more POST while fewer than `max_attempts` were made, otherwise `failed`."""
+        kept) for one more POST while fewer than `max_attempts` were made, otherwise `failed`, or
+        `needs_review` once `review_after_attempts` POSTs were made over all runs."""
         now = now or utc_now()
         with self._tx() as conn:
             row = select_locked(conn, subject_hash)
@@ -323,7 +353,8 @@ class Ledger:
             if row["attempts"] < max_attempts:
                 transition(conn, row, S.PLANNED, {**values, "reason": "genesys_error_resubmitting"}, now)
             else:
-                transition(conn, row, S.FAILED, {**values, "reason": "genesys_error"}, now)
+                target = _failed_or_review(row, review_after_attempts)
+                transition(conn, row, target, {**values, "reason": "genesys_error"}, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     # ---- outcomes -------------------------------------------------------------------------------
@@ -331,8 +362,10 @@ class Ledger:
     def mark_verified(self, subject_hash: str, result, exemptions: Iterable | None = None, *, now=None):
         """Final: Genesys said COMPLETED and independent verification found nothing left.
         `result` is a `verification.VerificationResult`; exemptions default to its legal holds."""
-        if not result.ok or result.deferred_conversation_ids:
-            raise ValueError("result: verification did not pass; use mark_failed or mark_deferred")
+        if result.status != "verified":
+            raise ValueError(
+                "result: verification did not pass; use mark_failed, mark_deferred or mark_erasure_pending"
+            )
         chosen = result.exemptions if exemptions is None else exemptions
         exempt = [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in chosen]
         now = now or utc_now()
@@ -345,11 +378,39 @@ class Ledger:
             transition(conn, row, S.VERIFIED, {**values, "reason": None}, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
-    def mark_failed(self, subject_hash: str, reason: str, *, verification=None, now=None) -> LedgerRow:
+    def mark_failed(
+        self,
+        subject_hash: str,
+        reason: str,
+        *,
+        verification=None,
+        review_after_attempts: int | None = None,
+        now=None,
+    ) -> LedgerRow:
+        """`failed` (a later run may plan it again), or `needs_review` (final; never planned again) when
+        the subject has had `review_after_attempts` POSTs over all runs. None = no bound."""
         values: dict[str, Any] = {"reason": check_reason(reason)}
         if verification is not None:
             values["verification"] = verification.to_dict()
-        return self._move(subject_hash, S.FAILED, values, now)
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            transition(conn, row, _failed_or_review(row, review_after_attempts), values, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
+    def mark_erasure_pending(self, subject_hash: str, result, reason: str, *, now=None) -> LedgerRow:
+        """Genesys said COMPLETED and nothing readable is left, but part of the delete has not shown yet
+        (`result.pending`). Sealed identifiers are kept for the re-check by a later run."""
+        if result.status != "erasure_pending":
+            raise ValueError("result: not an erasure-pending verification")
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            if row["last_genesys_status"] != GENESYS_COMPLETED:
+                raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
+            values = {"verification": result.to_dict(), "reason": check_reason(reason)}
+            transition(conn, row, S.ERASURE_PENDING, values, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def mark_deferred(
         self,
@@ -511,9 +572,16 @@ class Ledger:
             return load_rows(conn, *where, order_by=order_by)
 
 
+def _failed_or_review(row, review_after_attempts: int | None) -> SubjectState:
+    if review_after_attempts is not None and row["attempts"] >= review_after_attempts:
+        return S.NEEDS_REVIEW
+    return S.FAILED
+
+
 class _Outcome:
     def __init__(self) -> None:
         self.planned, self.resumed, self.skipped, self.in_progress, self.untouched = [], [], [], [], []
+        self.needs_review: list[str] = []
 
     def freeze(self) -> PlanOutcome:
         return PlanOutcome(
@@ -522,4 +590,5 @@ class _Outcome:
             tuple(self.skipped),
             tuple(self.in_progress),
             tuple(self.untouched),
+            tuple(self.needs_review),
         )

@@ -204,6 +204,23 @@ class PurgeConfig:
         title="Resubmission backoff (minutes)",
         description="Wait before re-submitting a request that ended in ERROR.",
     )
+    verification_pending_days: StrictInt = Field(
+        7,
+        ge=0,
+        le=90,
+        title="Erasure pending for at most (days)",
+        description=(
+            "How long after Genesys reports COMPLETED a delete may still be showing (a recording's "
+            "deleteDate, a lagging contact delete or search) before the subject is failed."
+        ),
+    )
+    max_erasure_attempts: StrictInt = Field(
+        3,
+        ge=1,
+        le=20,
+        title="Erasure attempts before review",
+        description="GDPR requests posted for one subject, over all runs, before a failure needs review.",
+    )
     disconnect_idle_active_after_days: StrictInt | None = Field(
         None,
         ge=1,

@@ -1,6 +1,7 @@
 """Steps 6 and 7: what Genesys answered. COMPLETED goes on to verification; ERROR is submitted once more
-after a back-off, then `failed`; a request still running at the deadline is `overdue` (reported, and
-carried into the next run, which polls it again rather than posting a second request)."""
+after a back-off, then `failed` (or `needs_review` once the subject had `max_erasure_attempts` POSTs over
+all runs, so it is not posted night after night); a request still running at the deadline is `overdue`
+(reported, and carried into the next run, which polls it again rather than posting a second request)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ log = logging.getLogger(__name__)
 
 COMPLETED, ERROR, NOT_FOUND = "COMPLETED", "ERROR", "NOT_FOUND"
 MAX_ATTEMPTS = 2  # the first POST and one resubmission
+_ERROR_COUNT = {
+    SubjectState.PLANNED: "resubmit",
+    SubjectState.FAILED: "failed",
+    SubjectState.NEEDS_REVIEW: "needs_review",
+}
 
 
 def settle_requests(
@@ -26,7 +32,7 @@ def settle_requests(
     *,
     allow_resubmit: bool,
 ) -> dict[str, Any]:
-    counts = {"completed": 0, "resubmit": 0, "failed": 0, "overdue": 0}
+    counts = {"completed": 0, "resubmit": 0, "failed": 0, "needs_review": 0, "overdue": 0}
     ledger = runtime.ledger
     for row in ledger.rows_for_run(run_id):
         if row.state is not SubjectState.SUBMITTED or not row.last_request_id:
@@ -38,12 +44,21 @@ def settle_requests(
         elif status == ERROR:
             attempts = MAX_ATTEMPTS if allow_resubmit else 0
             settled = ledger.record_error(
-                row.subject_hash, row.last_request_id, max_attempts=attempts, now=now
+                row.subject_hash,
+                row.last_request_id,
+                max_attempts=attempts,
+                review_after_attempts=runtime.config.max_erasure_attempts,
+                now=now,
             )
-            counts["resubmit" if settled.state is SubjectState.PLANNED else "failed"] += 1
+            counts[_ERROR_COUNT[settled.state]] += 1
         elif status == NOT_FOUND:
-            ledger.mark_failed(row.subject_hash, "request_not_found_at_genesys", now=now)
-            counts["failed"] += 1
+            settled = ledger.mark_failed(
+                row.subject_hash,
+                "request_not_found_at_genesys",
+                review_after_attempts=runtime.config.max_erasure_attempts,
+                now=now,
+            )
+            counts[_ERROR_COUNT[settled.state]] += 1
         else:
             ledger.mark_overdue(row.subject_hash, now=now)
             counts["overdue"] += 1

@@ -5,7 +5,8 @@ Status walk (one step per `gdpr_step_seconds` of sandbox time, or per GET when t
   GDPR_UPDATE: INITIATED -> SEARCHING -> UPDATING -> FINALIZING -> COMPLETED
   GDPR_EXPORT: INITIATED -> SEARCHING -> FINALIZING -> COMPLETED
   a request hit by `fail_next_gdpr_requests`: INITIATED -> SEARCHING -> ERROR (nothing changed)
-The effect (redaction / replacement / export) is applied once, on the step into COMPLETED.
+The effect (redaction / replacement / export) is applied once, on the step into COMPLETED; the parts of
+a delete that `DeleteEffects` makes lag land later, on the first tick at or after their sandbox time.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from genesys_sandbox.errors import ApiError, bad_request, not_found
 from genesys_sandbox.limits import Faults
 from genesys_sandbox.org import Org
 from genesys_sandbox.redaction import (
+    DeleteEffects,
+    LaterDelete,
     Outcome,
     SubjectKeys,
     apply_delete,
+    apply_later,
     apply_update,
     find_conversations,
 )
@@ -187,11 +191,20 @@ def _validate_terms(terms: Any) -> list[dict[str, Any]]:
 
 
 class GdprService:
-    def __init__(self, org: Org, clock: SandboxClock, faults: Faults, step_seconds: float) -> None:
+    def __init__(
+        self,
+        org: Org,
+        clock: SandboxClock,
+        faults: Faults,
+        step_seconds: float,
+        effects: DeleteEffects | None = None,
+    ) -> None:
         self.org = org
         self.clock = clock
         self.faults = faults
         self.step_seconds = step_seconds
+        self.effects = effects or DeleteEffects()
+        self._later: list[LaterDelete] = []  # lagging deletes of completed requests, not landed yet
         self._requests: dict[str, GdprRequest] = {}
         self._order: list[str] = []
         self._pending: set[str] = set()  # not yet in a final status
@@ -243,7 +256,10 @@ class GdprService:
             return len(self._requests)
 
     def tick(self) -> None:
-        """Advance every pending request to where sandbox time says it should be."""
+        """Advance every pending request to where sandbox time says it should be, and land the lagging
+        deletes whose time has come."""
+        with self._lock:
+            self._land_later()
         if self.step_seconds <= 0:
             return
         with self._lock:
@@ -252,6 +268,15 @@ class GdprService:
                 request = self._requests[request_id]
                 target = int((now - request.created_mono) / self.step_seconds)
                 self._advance_to(request, target)
+
+    def _land_later(self) -> None:
+        if not self._later:
+            return
+        now = self.clock.now()
+        due = [d for d in self._later if d.due <= now]
+        self._later = [d for d in self._later if d.due > now]
+        for delete in due:
+            apply_later(self.org, delete)
 
     def _on_get(self, request: GdprRequest) -> None:
         if self.step_seconds <= 0 and not request.final:
@@ -272,7 +297,8 @@ class GdprService:
         now = self.clock.now()
         request.completed_date = now
         if request.request_type == "GDPR_DELETE":
-            request.outcome = apply_delete(self.org, request.subject, now)
+            request.outcome = apply_delete(self.org, request.subject, now, self.effects)
+            self._later.extend(request.outcome.later)
         elif request.request_type == "GDPR_UPDATE":
             request.outcome = apply_update(self.org, request.subject, request.replacement_terms or [])
         else:

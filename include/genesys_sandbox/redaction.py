@@ -2,7 +2,10 @@
 
 A subject's identifiers are matched on their normalised form (so `+14155550123` redacts
 `tel:+14155550123`). A redaction removes the field (the analytics API then omits it); it skips conversations
-that are still active and keeps recordings under deletion protection. The name alone only finds
+that are still active and keeps recordings under deletion protection. What a delete leaves on a real org
+is mostly undocumented, so `DeleteEffects` (from the settings) can make it leave more: placeholders instead
+of removed values, the participant's `externalContactId`, and contact / recording deletes that land hours
+later (ASSUMPTIONS.md, "What a GDPR delete leaves"). The name alone only finds
 conversations when the subject carries nothing else; otherwise it is only redacted where another
 identifier matched.
 """
@@ -11,14 +14,47 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from genesys_sandbox.identity import is_email, normalize_email, normalize_name, normalize_phone
 from genesys_sandbox.model import Conversation, Participant, Session
 from genesys_sandbox.org import Org, conversation_index_keys, index_key
 
+if TYPE_CHECKING:
+    from genesys_sandbox.settings import SandboxSettings
+
 SESSION_FIELDS = ("ani", "dnis", "address_from", "address_to", "remote")
+
+
+@dataclass(frozen=True)
+class DeleteEffects:
+    """What a GDPR delete leaves behind; the defaults are a clean, immediate delete."""
+
+    placeholder: str | None = None  # written over a redacted value instead of removing it
+    keep_participant_contact_id: bool = False
+    contact_delete_lag: timedelta | None = timedelta(0)  # None = the contact is never deleted
+    recording_delete_lag: timedelta = timedelta(0)
+
+    @classmethod
+    def from_settings(cls, settings: SandboxSettings) -> DeleteEffects:
+        lag = settings.gdpr_contact_delete_lag_hours
+        return cls(
+            placeholder=settings.gdpr_delete_placeholder,
+            keep_participant_contact_id=settings.gdpr_delete_keeps_participant_contact_id,
+            contact_delete_lag=None if lag is None else timedelta(hours=lag),
+            recording_delete_lag=timedelta(hours=settings.gdpr_recording_delete_lag_hours),
+        )
+
+
+@dataclass(frozen=True)
+class LaterDelete:
+    """A delete the request has decided on but that lands at `due` (sandbox time)."""
+
+    due: datetime
+    kind: str  # "external_contact" | "recording"
+    item_id: str
+    conversation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +106,7 @@ class Outcome:
     recordings_protected: int = 0
     external_contacts_deleted: list[str] = field(default_factory=list)
     external_contacts_updated: list[str] = field(default_factory=list)
+    later: list[LaterDelete] = field(default_factory=list)  # not in the JSON: Genesys does not say
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +127,12 @@ def find_conversations(org: Org, keys: SubjectKeys) -> list[Conversation]:
         return sorted((org.conversations[i] for i in ids), key=lambda c: (c.start, c.id))
 
 
-def apply_delete(org: Org, subject: dict[str, Any], now: datetime) -> Outcome:
+def apply_delete(
+    org: Org, subject: dict[str, Any], now: datetime, effects: DeleteEffects | None = None
+) -> Outcome:
+    """Redact the subject now; deletes that `effects` makes lag are returned in `Outcome.later`, for the
+    caller to land with `apply_later` when sandbox time reaches them."""
+    effects = effects or DeleteEffects()
     keys = SubjectKeys.from_subject(subject)
     outcome = Outcome()
     with org.lock:
@@ -99,25 +141,46 @@ def apply_delete(org: Org, subject: dict[str, Any], now: datetime) -> Outcome:
                 outcome.conversations_skipped_active.append(conversation.id)
                 continue
             old_keys = conversation_index_keys(conversation)
-            if _redact_conversation(conversation, keys):
+            if _redact_conversation(conversation, keys, effects):
                 outcome.conversations_changed.append(conversation.id)
             for recording in conversation.recordings:
                 if recording.file_state == "DELETED":
                     continue
                 if conversation.protected:
                     outcome.recordings_protected += 1
+                    continue
+                recording.delete_date = now
+                outcome.recordings_deleted += 1
+                if effects.recording_delete_lag:
+                    due = now + effects.recording_delete_lag
+                    outcome.later.append(LaterDelete(due, "recording", recording.id, conversation.id))
                 else:
                     recording.file_state = "DELETED"
-                    recording.delete_date = now
-                    outcome.recordings_deleted += 1
             org.reindex(conversation, old_keys)
         for contact_id in _contacts_of(org, keys):
-            if org.delete_external_contact(contact_id):
+            if effects.contact_delete_lag is None:
+                continue  # never deleted: the contact stays as it was
+            if effects.contact_delete_lag:
+                due = now + effects.contact_delete_lag
+                outcome.later.append(LaterDelete(due, "external_contact", contact_id))
+            elif org.delete_external_contact(contact_id):
                 outcome.external_contacts_deleted.append(contact_id)
         if keys.user_id and keys.user_id in org.agents:
             agent = org.agents[keys.user_id]
             agent.name, agent.email, agent.active = None, None, False
     return outcome
+
+
+def apply_later(org: Org, delete: LaterDelete) -> None:
+    """Land one lagging delete (a contact already gone, or a recording already DELETED, is a no-op)."""
+    with org.lock:
+        if delete.kind == "external_contact":
+            org.delete_external_contact(delete.item_id)
+            return
+        conversation = org.conversations.get(delete.conversation_id or "")
+        for recording in conversation.recordings if conversation else []:
+            if recording.id == delete.item_id and not conversation.protected:
+                recording.file_state = "DELETED"
 
 
 def _contacts_of(org: Org, keys: SubjectKeys) -> list[str]:
@@ -129,29 +192,30 @@ def _contacts_of(org: Org, keys: SubjectKeys) -> list[str]:
     return sorted(ids)
 
 
-def _redact_conversation(conversation: Conversation, keys: SubjectKeys) -> bool:
+def _redact_conversation(conversation: Conversation, keys: SubjectKeys, effects: DeleteEffects) -> bool:
     changed = False
     redacted_names: set[str] = set()
+    blank = effects.placeholder
     for participant in conversation.participants:
         if _participant_is_subject(participant, keys):
-            if participant.name:
+            if participant.name and participant.name != blank:
                 redacted_names.add(normalize_name(participant.name))
-                participant.name = None
+                participant.name = blank
                 changed = True
-            if participant.external_contact_id:
+            if participant.external_contact_id and not effects.keep_participant_contact_id:
                 participant.external_contact_id = None
                 changed = True
             if keys.user_id and participant.user_id == keys.user_id:
                 participant.user_id = None
                 changed = True
             for session in participant.sessions:
-                if session.callback_user_name:
+                if session.callback_user_name and session.callback_user_name != blank:
                     redacted_names.add(normalize_name(session.callback_user_name))
-                    session.callback_user_name = None
+                    session.callback_user_name = blank
                     changed = True
     for participant in conversation.participants:
         for session in participant.sessions:
-            changed |= _redact_session(session, keys, redacted_names)
+            changed |= _redact_session(session, keys, redacted_names, blank)
     return changed
 
 
@@ -174,17 +238,22 @@ def _participant_is_subject(participant: Participant, keys: SubjectKeys) -> bool
     return False
 
 
-def _redact_session(session: Session, keys: SubjectKeys, redacted_names: set[str]) -> bool:
+def _redact_session(
+    session: Session, keys: SubjectKeys, redacted_names: set[str], blank: str | None = None
+) -> bool:
     changed = False
     for name in SESSION_FIELDS:
         value = getattr(session, name)
         if not value:
             continue
         if keys.holds(value) or (name == "remote" and normalize_name(value) in redacted_names):
-            setattr(session, name, None)
+            setattr(session, name, blank)
             changed = True
-    kept = [n for n in session.callback_numbers if not keys.holds(n)]
-    if len(kept) != len(session.callback_numbers):
+    if blank is None:
+        kept = [n for n in session.callback_numbers if not keys.holds(n)]
+    else:
+        kept = [blank if keys.holds(n) else n for n in session.callback_numbers]
+    if kept != session.callback_numbers:
         session.callback_numbers = kept
         changed = True
     return changed

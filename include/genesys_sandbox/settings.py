@@ -26,6 +26,14 @@ class SandboxSettings:
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
     analytics_lag_hours: float = 36
     job_fulfil_seconds: float = 0.5
+    # GDPR delete writes this placeholder over a value instead of removing it; None = removed
+    gdpr_delete_placeholder: str | None = None
+    # GDPR delete keeps the participant's externalContactId while deleting the contact itself
+    gdpr_delete_keeps_participant_contact_id: bool = False
+    # GDPR delete removes external contacts this many sandbox hours after COMPLETED; None = never
+    gdpr_contact_delete_lag_hours: float | None = 0.0
+    # GDPR delete sets a recording's deleteDate at COMPLETED but fileState DELETED this many hours later
+    gdpr_recording_delete_lag_hours: float = 0.0
     latency_ms: int = 0
     error_rate_5xx: float = 0.0
     client_id: str = "sandbox-client"
@@ -47,6 +55,12 @@ class SandboxSettings:
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
         _require(self.latency_ms >= 0, "latency_ms", "must be >= 0")
+        _require(
+            self.gdpr_contact_delete_lag_hours is None or self.gdpr_contact_delete_lag_hours >= 0,
+            "gdpr_contact_delete_lag_hours",
+            "must be >= 0 (or null = never)",
+        )
+        _require(self.gdpr_recording_delete_lag_hours >= 0, "gdpr_recording_delete_lag_hours", "must be >= 0")
         _require(0.0 <= self.error_rate_5xx <= 1.0, "error_rate_5xx", "must be within [0, 1]")
         _require(bool(self.client_id) and bool(self.client_secret), "client_id", "credentials must be set")
         if self.now is not None and self.now.tzinfo is None:

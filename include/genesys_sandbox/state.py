@@ -9,6 +9,7 @@ from genesys_sandbox.gdpr import GdprService
 from genesys_sandbox.jobs import JobService
 from genesys_sandbox.limits import Faults, RateLimiter, RequestCounter, TokenStore
 from genesys_sandbox.org import Org
+from genesys_sandbox.redaction import DeleteEffects
 from genesys_sandbox.seed import seed_org
 from genesys_sandbox.settings import SandboxSettings
 
@@ -38,6 +39,8 @@ class SandboxState:
             limiter=RateLimiter(clock, settings.rate_limit_per_window, settings.rate_limit_window_seconds),
             faults=faults,
             counter=RequestCounter(),
-            gdpr=GdprService(org, clock, faults, settings.gdpr_step_seconds),
+            gdpr=GdprService(
+                org, clock, faults, settings.gdpr_step_seconds, DeleteEffects.from_settings(settings)
+            ),
             jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours),
         )

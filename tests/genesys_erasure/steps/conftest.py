@@ -107,8 +107,16 @@ def _fresh_client_state() -> Iterator[None]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StepWorld]:
-    sandbox = SandboxServer(TINY_ORG).start()
+def sandbox_settings() -> SandboxSettings:
+    """The org the `world` starts; a test module overrides this fixture to turn sandbox knobs."""
+    return TINY_ORG
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_settings: SandboxSettings
+) -> Iterator[StepWorld]:
+    sandbox = SandboxServer(sandbox_settings).start()
     connection = {
         "conn_type": "genesys_cloud",
         "host": sandbox.base_url,

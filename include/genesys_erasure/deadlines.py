@@ -1,4 +1,5 @@
-"""Which data-subject requests are close to (or past) their GDPR due date, for the daily check.
+"""Which data-subject requests are close to (or past) their GDPR due date, for the daily check, and which
+subjects need a person's review (their erasure attempts are used up), due date or not.
 
 Built from ledger rows (keyed hashes, tickets, dates, states): the list and the notification (text and e-mail
 body, from the `deadline_notification` templates) carry nothing else.
@@ -21,29 +22,35 @@ class DeadlineEntry:
     subject_hash: str
     ticket: str | None
     received_on: date | None
-    due_date: date
+    due_date: date | None  # None: a needs-review subject without a DSR due date (retention)
     state: str
-    days_left: int  # negative: overdue by that many days
+    days_left: int | None  # negative: overdue by that many days; None without a due date
 
     @property
     def overdue(self) -> bool:
-        return self.days_left < 0
+        return self.days_left is not None and self.days_left < 0
+
+    @property
+    def needs_review(self) -> bool:
+        return self.state == SubjectState.NEEDS_REVIEW.value
 
     def to_dict(self) -> dict[str, object]:
         return {
             "subject_hash": self.subject_hash,
             "ticket": self.ticket,
             "received_on": self.received_on.isoformat() if self.received_on else None,
-            "due_date": self.due_date.isoformat(),
+            "due_date": self.due_date.isoformat() if self.due_date else None,
             "state": self.state,
             "days_left": self.days_left,
             "overdue": self.overdue,
+            "needs_review": self.needs_review,
         }
 
 
 def requests_near_deadline(rows: Iterable[LedgerRow], today: date, days_before: int) -> list[DeadlineEntry]:
-    """Rows not yet verified whose due date is at most `days_before` days away (or already past),
-    earliest first. `Ledger.due_soon` pre-selects; this re-checks so the rule lives in one place."""
+    """Rows not yet verified whose due date is at most `days_before` days away (or already past), and
+    every `needs_review` row; earliest due date first, those without one last. `Ledger.due_soon`
+    pre-selects; this re-checks so the rule lives in one place."""
     if days_before < 0:
         raise ValueError("days_before: must be 0 or more")
     entries = [
@@ -53,14 +60,17 @@ def requests_near_deadline(rows: Iterable[LedgerRow], today: date, days_before: 
             row.received_on,
             row.due_date,
             row.state.value,
-            (row.due_date - today).days,
+            (row.due_date - today).days if row.due_date is not None else None,
         )
         for row in rows
-        if row.due_date is not None
-        and row.state is not SubjectState.VERIFIED
-        and (row.due_date - today).days <= days_before
+        if row.state is SubjectState.NEEDS_REVIEW
+        or (
+            row.due_date is not None
+            and row.state is not SubjectState.VERIFIED
+            and (row.due_date - today).days <= days_before
+        )
     ]
-    return sorted(entries, key=lambda e: (e.due_date, e.subject_hash))
+    return sorted(entries, key=lambda e: (e.due_date or date.max, e.subject_hash))
 
 
 def notification_text(entries: Iterable[DeadlineEntry]) -> str:

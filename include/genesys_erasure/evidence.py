@@ -159,9 +159,12 @@ def build_run_report(
     generated_at: datetime,
     skipped_already_erased: Iterable[SkippedSubject] = (),
     dry_run: bool = False,
+    awaiting_review: Iterable[LedgerRow] = (),
 ) -> dict[str, Any]:
-    """The (unsigned) run report: sign it with `sign_document`."""
+    """The (unsigned) run report: sign it with `sign_document`. `awaiting_review`: every `needs_review`
+    subject in the ledger (from any run), listed until a person has dealt with it."""
     rows = sorted(rows, key=lambda r: r.subject_hash)
+    review = {r.subject_hash: r for r in [*awaiting_review, *rows] if r.state is SubjectState.NEEDS_REVIEW}
     counts = {state.value: 0 for state in SubjectState}
     for row in rows:
         counts[row.state.value] += 1
@@ -187,6 +190,28 @@ def build_run_report(
             for s in sorted(skipped_already_erased, key=lambda s: s.subject_hash)
         ],
         "legal_hold_exemptions": holds,
+        # a delete Genesys accepted but that has not shown yet: re-checked by later runs
+        "erasure_pending": [
+            {
+                "subject_hash": row.subject_hash,
+                "reason": row.reason,
+                "completed_at": _iso(row.completed_at),
+                "pending": list((row.verification or {}).get("pending", [])),
+            }
+            for row in rows
+            if row.state is SubjectState.ERASURE_PENDING
+        ],
+        # erasure attempts used up: never submitted again until a person decides
+        "needs_review": [
+            {
+                "subject_hash": row.subject_hash,
+                "reason": row.reason,
+                "attempts": row.attempts,
+                "run_id": row.run_id,
+                "final_at": _iso(row.final_at),
+            }
+            for _, row in sorted(review.items())
+        ],
         "warehouse": {
             "status": "not_run",
             "note": (

@@ -46,3 +46,24 @@ def test_request_received_a_week_ago_is_not_flagged():
 def test_past_due_request_is_flagged_as_overdue():
     (entry,) = requests_near_deadline(_rows(date(2026, 9, 1)), TODAY, 5)
     assert entry.overdue and "OVERDUE" in notification_text([entry])
+
+
+def test_needs_review_subject_without_a_due_date_is_listed():
+    ledger = Ledger.open("sqlite://")
+    plan = SubjectPlan.build(
+        [Identifier(IdentifierKind.EMAIL, "stuck@example.org")],
+        hasher=HASHER,
+        sealer=SEALER,
+        source=SubjectSource.RETENTION,
+    )
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    ledger.plan([plan], "run-1", now=now)
+    ledger.mark_submitting(plan.subject_hash, "run-1", now=now)
+    ledger.record_submission(plan.subject_hash, "req-1", now=now)
+    ledger.record_status(plan.subject_hash, "req-1", "COMPLETED", now=now)
+    ledger.mark_failed(plan.subject_hash, "verification_failed", review_after_attempts=1, now=now)
+
+    (entry,) = requests_near_deadline(ledger.due_soon(now, 5), TODAY, 5)
+
+    assert (entry.needs_review, entry.due_date) == (True, None)
+    assert "NEEDS REVIEW" in notification_text([entry])

@@ -16,7 +16,8 @@ from genesys_erasure.ledger import (
     SubjectState,
     SubmissionRefused,
 )
-from genesys_erasure.verification import Exemption, VerificationResult
+from genesys_erasure.ledger.states import ALLOWED_TRANSITIONS, check_transition
+from genesys_erasure.verification import Exemption, PendingFinding, VerificationResult
 from tests.support.erasure import (
     DUE,
     HASHER,
@@ -321,3 +322,90 @@ def test_planned_but_unsubmitted_subjects_lose_their_sealed_identifiers_at_the_e
     assert ledger.get(submitted.subject_hash).has_sealed_identifiers
     ledger.plan([kept], "run-2", now=T0)
     assert ledger.get(kept.subject_hash).has_sealed_identifiers
+
+
+def _pending_result() -> VerificationResult:
+    return VerificationResult(
+        ok=True, pending=(PendingFinding("recording", "rec-1", "recording_delete_scheduled"),)
+    )
+
+
+def test_erasure_pending_subject_keeps_its_identifiers_and_is_not_replanned(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    ledger.mark_erasure_pending(plan.subject_hash, _pending_result(), "recording_delete_scheduled")
+    outcome = ledger.plan([plan_for()], "run-2", now=T0)
+    row = ledger.get(plan.subject_hash)
+    assert (row.state, row.has_sealed_identifiers) == (S.ERASURE_PENDING, True)
+    assert outcome.in_progress == (plan.subject_hash,) and outcome.planned == ()
+
+
+def test_erasure_pending_subject_is_adopted_by_a_later_run_and_can_be_verified(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    ledger.mark_erasure_pending(plan.subject_hash, _pending_result(), "recording_delete_scheduled")
+    assert ledger.adopt_pending("run-2") == (plan.subject_hash,)
+    ledger.mark_verified(plan.subject_hash, clean_result())
+    row = ledger.get(plan.subject_hash)
+    assert (row.state, row.run_id, row.has_sealed_identifiers) == (S.VERIFIED, "run-2", False)
+
+
+def test_pending_result_cannot_mark_verified(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    with pytest.raises(ValueError, match="did not pass"):
+        ledger.mark_verified(plan.subject_hash, _pending_result())
+
+
+def test_failure_after_the_attempt_bound_is_needs_review_and_wipes_identifiers(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    row = ledger.mark_failed(plan.subject_hash, "verification_failed", review_after_attempts=1)
+    assert (row.state, row.has_sealed_identifiers) == (S.NEEDS_REVIEW, False)
+
+
+def test_failure_below_the_attempt_bound_is_failed(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    row = ledger.mark_failed(plan.subject_hash, "verification_failed", review_after_attempts=2)
+    assert row.state == S.FAILED
+
+
+def test_needs_review_subject_is_never_planned_or_claimed_again(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    ledger.mark_failed(plan.subject_hash, "verification_failed", review_after_attempts=1)
+    outcome = ledger.plan([plan_for()], "run-2", now=T0)
+    assert (outcome.planned, outcome.needs_review) == ((), (plan.subject_hash,))
+    with pytest.raises(SubmissionRefused):
+        ledger.mark_submitting(plan.subject_hash, "run-2")
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "allowed"),
+    [
+        (S.COMPLETED, S.ERASURE_PENDING, True),
+        (S.COMPLETED, S.NEEDS_REVIEW, True),
+        (S.SUBMITTED, S.NEEDS_REVIEW, True),
+        (S.ERASURE_PENDING, S.ERASURE_PENDING, True),
+        (S.ERASURE_PENDING, S.VERIFIED, True),
+        (S.ERASURE_PENDING, S.FAILED, True),
+        (S.ERASURE_PENDING, S.NEEDS_REVIEW, True),
+        (S.ERASURE_PENDING, S.PLANNED, False),
+        (S.ERASURE_PENDING, S.SUBMITTING, False),
+        (S.PLANNED, S.ERASURE_PENDING, False),
+        (S.NEEDS_REVIEW, S.PLANNED, False),
+        (S.NEEDS_REVIEW, S.SUBMITTING, False),
+        (S.NEEDS_REVIEW, S.DRY_RUN, False),
+    ],
+)
+def test_transition_table_for_pending_and_review_states(source, target, allowed):
+    if allowed:
+        check_transition("0" * 64, source, target)
+    else:
+        with pytest.raises(IllegalTransition):
+            check_transition("0" * 64, source, target)
+
+
+def test_every_state_has_a_transition_entry():
+    assert set(ALLOWED_TRANSITIONS) == set(S)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, select, true, update
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select, true, update
 from sqlalchemy.engine import URL
 
 from genesys_cloud.vocabulary import GdprStatus
@@ -553,12 +553,16 @@ class Ledger:
 
     def due_soon(self, now: datetime, days: int) -> list[LedgerRow]:
         """Subjects with a due date on or before `now + days` that are not verified yet (past-due ones
-        included), earliest first."""
+        included), earliest first, and every `needs_review` subject (due date or not): the daily
+        check lists both."""
         horizon = (now + timedelta(days=days)).date()
-        return self._rows(
+        due = and_(
             subjects.c.due_date.is_not(None),
             subjects.c.due_date <= horizon,
             subjects.c.state != S.VERIFIED.value,
+        )
+        return self._rows(
+            or_(due, subjects.c.state == S.NEEDS_REVIEW.value),
             order_by=(subjects.c.due_date, subjects.c.subject_hash),
         )
 

@@ -75,6 +75,7 @@ def write_run_evidence(
         parameters={**report_parameters(runtime.config), **(extra or {})},
         generated_at=now,
         dry_run=runtime.config.dry_run,
+        awaiting_review=ledger.rows_in_states([SubjectState.NEEDS_REVIEW]),
     )
     signed = sign_document(report, runtime.signing_key)
     warehouse = warehouse or {"status": "not_configured", "tables": []}
@@ -90,6 +91,7 @@ def write_run_evidence(
         "report_json": str(path),
         "report_html": str(path.with_suffix(".html")),
         "counts": signed["counts"],
+        "needs_review_total": len(signed.get("needs_review", [])),
         "warehouse_status": warehouse["status"],
         "subject_hashes": [row.subject_hash for row in rows if row.state is SubjectState.VERIFIED],
     }
@@ -108,19 +110,23 @@ def _advance_scan_watermark(runtime: ErasureRuntime, run_id: str) -> None:
 
 
 def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
-    """Fail when any subject ended `failed` (Genesys ERROR twice, or verification found data left)."""
+    """Fail when any subject of the run ended `failed` (Genesys ERROR twice, or verification found data
+    left) or `needs_review` (its attempts used up); `erasure_pending` is a warning (later runs re-check)."""
     counts = evidence["counts"]
     if evidence.get("warehouse_status") in WAREHOUSE_FAILING:
         raise ErasureNotCompliant(
             f"warehouse erasure {evidence['warehouse_status']}: rows of erased subjects may remain in a "
             f"mapped table (they stay pending for the next run); see {evidence['report_html']}"
         )
-    failed = counts.get(SubjectState.FAILED.value, 0)
+    failed = counts.get(SubjectState.FAILED.value, 0) + counts.get(SubjectState.NEEDS_REVIEW.value, 0)
     if failed:
         raise ErasureNotCompliant(
             f"{failed} subject(s) were not erased as required; see {evidence['report_html']} "
             f"(counts: {counts})"
         )
+    pending = counts.get(SubjectState.ERASURE_PENDING.value, 0)
+    if pending:
+        log.warning("%d subject(s) are erasure_pending at Genesys; later runs verify them again", pending)
     overdue = counts.get(SubjectState.OVERDUE.value, 0)
     if overdue:
         log.warning("%d subject(s) are overdue at Genesys and carried into the next run", overdue)

@@ -74,7 +74,7 @@ def test_pessimistic_delete_ends_verified_or_pending_and_a_later_run_verifies_it
     _erase(world, "run-1", _seed(world, "lagging@example.org"))
 
     first = verify_completed(world.runtime, "run-1", world.now)
-    assert first["failed"] == first["needs_review"] == 0
+    assert first["failed"] == first.get("needs_review", 0) == 0
     assert _state(world) in (S.VERIFIED, S.ERASURE_PENDING)
 
     _advance_clock(world, LAG_HOURS + 1)

@@ -24,8 +24,10 @@ from genesys_erasure.evidence import (
     write_document,
 )
 from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.ledger import SubjectState
 from genesys_erasure.report_html import render_html
-from genesys_erasure.verification import verify_subject
+from genesys_erasure.steps.evidence import ErasureNotCompliant, check_compliance
+from genesys_erasure.verification import PendingFinding, VerificationResult, verify_subject
 from tests.support.conversation_builder import voice_call
 from tests.support.erasure import (
     DUE,
@@ -250,3 +252,27 @@ def test_cli_render_writes_html(run_rows, tmp_path):
     completed = _cli("render", str(path), "-o", str(tmp_path / "page.html"))
     assert completed.returncode == 0
     assert "Genesys Cloud erasure run" in (tmp_path / "page.html").read_text()
+
+
+def test_report_lists_needs_review_subjects_of_earlier_runs_and_pending_ones_of_this_run(ledger):
+    drive_to_completed(ledger, plan_for(0), "run-0", "req-0")
+    ledger.mark_failed(plan_for(0).subject_hash, "verification_failed", review_after_attempts=1)
+    drive_to_completed(ledger, plan_for(1), "run-1", "req-1")
+    pending = VerificationResult(ok=True, pending=(PendingFinding("recording", "rec-1", "scheduled"),))
+    ledger.mark_erasure_pending(plan_for(1).subject_hash, pending, "recording_delete_scheduled")
+
+    report = _report(
+        ledger.rows_for_run("run-1"), awaiting_review=ledger.rows_in_states([SubjectState.NEEDS_REVIEW])
+    )
+
+    assert [(e["subject_hash"], e["run_id"]) for e in report["needs_review"]] == [
+        (plan_for(0).subject_hash, "run-0")
+    ]
+    assert [e["subject_hash"] for e in report["erasure_pending"]] == [plan_for(1).subject_hash]
+    assert report["counts"]["erasure_pending"] == 1
+
+
+def test_compliance_verdict_fails_on_a_subject_that_needs_review():
+    evidence = {"counts": {"verified": 3, "needs_review": 1}, "report_html": "report.html"}
+    with pytest.raises(ErasureNotCompliant, match="1 subject"):
+        check_compliance(evidence)

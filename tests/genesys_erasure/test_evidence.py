@@ -276,3 +276,8 @@ def test_compliance_verdict_fails_on_a_subject_that_needs_review():
     evidence = {"counts": {"verified": 3, "needs_review": 1}, "report_html": "report.html"}
     with pytest.raises(ErasureNotCompliant, match="1 subject"):
         check_compliance(evidence)
+
+
+def test_html_report_has_needs_review_and_erasure_pending_sections(run_rows):
+    html = render_html(_report(run_rows))
+    assert "Needs review: erasure attempts used up" in html and "Erasure pending at Genesys" in html

@@ -42,6 +42,7 @@ def verification_summary(verification: Mapping[str, Any]) -> dict[str, Any]:
         "status": status,
         "ok": status == "verified",
         "findings": len(conversations) + len(verification.get("recording_findings", [])) + len(contacts),
+        "pending": len(verification.get("pending", [])),
         "fields": sorted(fields),
     }
 

@@ -59,7 +59,8 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
         "legal_hold_exemptions": 0,
     }
     ledger = runtime.ledger
-    rechecked = ledger.adopt_pending(run_id, now=now)
+    # a dry run changes no subject, so it leaves the re-check to the next real run
+    rechecked = () if runtime.config.dry_run else ledger.adopt_pending(run_id, now=now)
     if rechecked:
         log.info("Re-checking %d subject(s) left erasure_pending by earlier runs", len(rechecked))
     rows = [r for r in ledger.rows_for_run(run_id) if r.state in TO_VERIFY]

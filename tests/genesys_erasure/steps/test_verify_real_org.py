@@ -147,3 +147,18 @@ def test_subject_failed_max_attempts_times_needs_review_and_is_not_submitted_aga
 
     assert len(world.gdpr_requests()) == attempts
     assert _state(world) is S.NEEDS_REVIEW
+
+
+@pytest.mark.parametrize(
+    "sandbox_settings", [PESSIMISTIC["recording_delete_lags"]], ids=["recording_delete_lags"], indirect=True
+)
+def test_a_dry_run_leaves_erasure_pending_subjects_to_the_next_real_run(world):
+    _erase(world, "run-1", _seed(world, "patient@example.org", external_contact=False))
+    verify_completed(world.runtime, "run-1", world.now)
+    _advance_clock(world, LAG_HOURS + 1)
+    world.runtime.config = world.runtime.config.with_overrides({"dry_run": True})
+
+    verify_completed(world.runtime, "dry-run", world.now)
+
+    [row] = world.runtime.ledger.rows_in_states([S.ERASURE_PENDING])
+    assert row.run_id == "run-1"

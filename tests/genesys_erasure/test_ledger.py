@@ -409,3 +409,12 @@ def test_transition_table_for_pending_and_review_states(source, target, allowed)
 
 def test_every_state_has_a_transition_entry():
     assert set(ALLOWED_TRANSITIONS) == set(S)
+
+
+def test_genesys_error_after_the_attempt_bound_is_needs_review(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+    ledger.record_submission(plan.subject_hash, "req-1")
+    row = ledger.record_error(plan.subject_hash, "req-1", max_attempts=1, review_after_attempts=1)
+    assert (row.state, row.reason) == (S.NEEDS_REVIEW, "genesys_error")

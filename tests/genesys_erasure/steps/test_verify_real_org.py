@@ -5,8 +5,10 @@ runs on an advanced sandbox clock, and the bound on erasure attempts."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
+import requests
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectState
@@ -22,8 +24,6 @@ LAG_HOURS = 48
 
 def _seed(world, email: str, *, external_contact: bool = True) -> Seed:
     """An expired customer with one recorded e-mail conversation (and, by default, an external contact)."""
-    from datetime import timedelta
-
     org = world.sandbox.org
     person = org.add_customer(emails=[email], phones=[], external_contact=external_contact)
     start = world.now - timedelta(days=RETENTION_DAYS + 100)
@@ -43,8 +43,6 @@ def _erase(world, run_id: str, seed: Seed) -> None:
 
 def _advance_clock(world, hours: float) -> None:
     """Through the sandbox's admin API, as an operator (or a later night) would see time pass."""
-    import requests
-
     answer = requests.post(
         f"{world.sandbox.base_url}/sandbox/faults", json={"advance_clock_seconds": hours * 3600}, timeout=10
     )

@@ -418,3 +418,41 @@ def test_genesys_error_after_the_attempt_bound_is_needs_review(ledger):
     ledger.record_submission(plan.subject_hash, "req-1")
     row = ledger.record_error(plan.subject_hash, "req-1", max_attempts=1, review_after_attempts=1)
     assert (row.state, row.reason) == (S.NEEDS_REVIEW, "genesys_error")
+
+
+V1_STATES = ("planned", "submitting", "submitted", "completed", "verified", "failed", "deferred", "overdue")
+V1_STATES += ("quarantined", "dry_run")
+
+
+def _make_version_1(path) -> None:
+    """Rewrite a fresh ledger file into what version 1 created: the state CHECK without the new states."""
+    import re
+    import sqlite3
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    sql = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'erasure_subjects'").fetchone()[0]
+    old = "CHECK (state IN (" + ", ".join(repr(s) for s in V1_STATES) + "))"
+    sql = re.sub(r"CHECK \(state IN \([^)]*\)\)", lambda _: old, sql)
+    version = connection.execute("PRAGMA schema_version").fetchone()[0]
+    connection.execute("BEGIN")
+    connection.execute("PRAGMA writable_schema=ON")
+    connection.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'erasure_subjects'", (sql,))
+    connection.execute(f"PRAGMA schema_version={version + 1}")
+    connection.execute("PRAGMA writable_schema=OFF")
+    connection.execute("UPDATE erasure_ledger_meta SET value = '1' WHERE key = 'schema_version'")
+    connection.execute("COMMIT")
+    connection.close()
+
+
+def test_ledger_created_by_version_1_accepts_the_new_states_after_open(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    Ledger.open(f"sqlite:///{path}").close()
+    _make_version_1(path)
+
+    with Ledger.open(f"sqlite:///{path}") as ledger:
+        plan = plan_for()
+        drive_to_completed(ledger, plan, "run-1", "req-1")
+        ledger.mark_erasure_pending(plan.subject_hash, _pending_result(), "recording_delete_scheduled")
+        ledger.mark_failed(plan.subject_hash, "verification_failed", review_after_attempts=1)
+
+        assert ledger.get(plan.subject_hash).state == S.NEEDS_REVIEW

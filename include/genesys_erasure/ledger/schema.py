@@ -6,6 +6,7 @@ Only keyed hashes, ids, states, dates and one Fernet token per subject are store
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Connection,
     Date,
     DateTime,
     ForeignKey,
@@ -21,12 +23,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    select,
+    update,
 )
 from sqlalchemy.types import TypeDecorator
 
 from genesys_erasure.ledger.states import SubjectSource, SubjectState
 
-SCHEMA_VERSION = 1
+# 2: states erasure_pending and needs_review (the state CHECK of a version-1 ledger is widened on open)
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator):
@@ -133,6 +138,49 @@ ledger_meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", String(200), nullable=False),
 )
+
+
+def upgrade_schema(conn: Connection) -> None:
+    """Bring a ledger created by an older version up to `SCHEMA_VERSION`, in the caller's transaction.
+    Version 1 -> 2 only widens the state CHECK (new states, no row changes)."""
+    stored = conn.execute(select(ledger_meta.c.value).where(ledger_meta.c.key == "schema_version")).scalar()
+    if stored is None or int(stored) >= SCHEMA_VERSION:
+        return
+    _widen_state_check(conn)
+    conn.execute(
+        update(ledger_meta).where(ledger_meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+    )
+
+
+_STATE_CHECK = "ck_erasure_subjects_state"
+
+
+def _widen_state_check(conn: Connection) -> None:
+    check = _in("state", SubjectState)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ALTER TABLE erasure_subjects DROP CONSTRAINT IF EXISTS {_STATE_CHECK}")
+        conn.exec_driver_sql(f"ALTER TABLE erasure_subjects ADD CONSTRAINT {_STATE_CHECK} CHECK ({check})")
+    elif conn.dialect.name == "sqlite":
+        # SQLite cannot alter a CHECK; its documented way for a change that leaves every stored row valid
+        # (here: more allowed values) is to rewrite the table's SQL and bump schema_version.
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'erasure_subjects'"
+        ).scalar()
+        widened = re.sub(
+            rf"CONSTRAINT {_STATE_CHECK} CHECK \(state IN \([^)]*\)\)",
+            lambda _: f"CONSTRAINT {_STATE_CHECK} CHECK ({check})",
+            sql or "",
+        )
+        if not sql or widened == sql:
+            return
+        version = conn.exec_driver_sql("PRAGMA schema_version").scalar()
+        conn.exec_driver_sql("PRAGMA writable_schema=ON")
+        conn.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'erasure_subjects'",
+            (widened,),
+        )
+        conn.exec_driver_sql(f"PRAGMA schema_version={int(version) + 1}")
+        conn.exec_driver_sql("PRAGMA writable_schema=OFF")
 
 
 def utc_now() -> datetime:

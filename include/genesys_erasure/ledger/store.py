@@ -38,6 +38,7 @@ from genesys_erasure.ledger.schema import (
     ledger_meta,
     metadata,
     subjects,
+    upgrade_schema,
     utc_now,
 )
 from genesys_erasure.ledger.sql import (
@@ -93,6 +94,7 @@ class Ledger:
         ledger = cls(engine)
         with ledger._tx() as conn:
             insert_ignore(conn, ledger_meta, {"key": "schema_version", "value": str(SCHEMA_VERSION)})
+            upgrade_schema(conn)
         return ledger
 
     def close(self) -> None:

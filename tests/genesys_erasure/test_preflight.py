@@ -1,0 +1,170 @@
+"""The preflight against sandboxes over real HTTP: the org's facts, named missing permissions, the
+canary erasure, and a signed report free of personal data."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from genesys_cloud.client_settings import ClientSettings
+from genesys_erasure.evidence import verify_report
+from genesys_erasure.preflight import CanaryOptions, run_preflight, summary_lines
+from genesys_sandbox import SandboxServer, SandboxSettings
+from tests.support.sandbox import ApiClient, calls_to, sandbox_starter
+
+KEY = b"preflight-test-key-0123456789"
+ORG = SandboxSettings(seed=5, customers=20, conversations=60, gdpr_step_seconds=0.05, job_fulfil_seconds=0)
+# The pessimistic values of the preflight's sandbox knobs.
+DENIED = (
+    "GET /api/v2/conversations/{conversationId}/recordingmetadata",
+    "POST /api/v2/recordings/deletionprotection",
+)
+SHORT_RETENTION_DAYS = 400
+SEVERAL_DIVISIONS = ("Home", "Sales EU", "Support EU")
+
+
+@pytest.fixture
+def start() -> Iterator[Any]:
+    with sandbox_starter(ORG) as starter:
+        yield starter
+
+
+def client_settings(sb: SandboxServer) -> ClientSettings:
+    return ClientSettings(
+        api_url=sb.base_url, login_url=sb.base_url, client_id=sb.client_id, client_secret=sb.client_secret
+    )
+
+
+def preflight(sb: SandboxServer, tmp_path, **kwargs: Any) -> dict[str, Any]:
+    report, path = run_preflight(client_settings(sb), KEY, tmp_path, **kwargs)
+    assert json.loads(path.read_text(encoding="utf-8")) == report
+    return report
+
+
+def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(start, tmp_path):
+    sb = start(
+        token_ttl_seconds=7200,
+        rate_limit_per_window=250,
+        analytics_retention_days=SHORT_RETENTION_DAYS,
+        divisions=SEVERAL_DIVISIONS,
+    )
+    report = preflight(sb, tmp_path)
+    facts = report["facts"]
+    assert facts["token_lifetime_seconds"] == 7200
+    assert facts["analytics_data_retention_days"] == SHORT_RETENTION_DAYS
+    assert facts["divisions"] == {"count": 3, "names": list(SEVERAL_DIVISIONS), "home": "Home"}
+    assert facts["org_limits"] == {"platform.api": {"client.credentials.token.rate.per.minute": 250}}
+    assert {limits["allowed"] for limits in facts["rate_limits"].values()} == {250}
+    assert facts["missing_permissions"] == []
+    assert report["matching_sandbox_settings"] == {
+        "token_ttl_seconds": 7200,
+        "rate_limit_per_window": 250,
+        "rate_limit_window_seconds": 60,
+        "analytics_retention_days": SHORT_RETENTION_DAYS,
+        "divisions": list(SEVERAL_DIVISIONS),
+        "denied_paths": [],
+    }
+
+
+def test_preflight_calls_every_endpoint_the_pipeline_uses(start, tmp_path):
+    report = preflight(start(), tmp_path)
+    called = {call["endpoint"] for call in report["facts"]["calls"]}
+    assert {
+        "GET /api/v2/gdpr/requests",
+        "GET /api/v2/gdpr/subjects",
+        "POST /api/v2/analytics/conversations/details/query",
+        "GET /api/v2/analytics/conversations/details",
+        "POST /api/v2/analytics/conversations/details/jobs",
+        "GET /api/v2/analytics/conversations/details/jobs/{jobId}",
+        "GET /api/v2/conversations/{conversationId}",
+        "GET /api/v2/conversations/{conversationId}/recordingmetadata",
+        "POST /api/v2/recordings/deletionprotection",
+        "GET /api/v2/externalcontacts/contacts",
+        "GET /api/v2/externalcontacts/contacts/{contactId}",
+    } <= called
+    # Larger GDPR listing pages than the org accepts are refused (400): that is how the size is found.
+    refused = [c for c in report["facts"]["calls"] if c["outcome"] not in ("ok", "not_found")]
+    assert {(c["name"], c["status"]) for c in refused} == {
+        ("gdpr_requests_page_size_500", 400),
+        ("gdpr_requests_page_size_250", 400),
+    }
+
+
+def test_preflight_names_each_denied_permission_with_its_endpoint(start, tmp_path):
+    sb = start(denied_paths=DENIED)
+    report = preflight(sb, tmp_path)
+    assert report["facts"]["missing_permissions"] == [
+        {
+            "endpoint": "GET /api/v2/conversations/{conversationId}/recordingmetadata",
+            "permissions": ["recording:recording:view"],
+        },
+        {
+            "endpoint": "POST /api/v2/recordings/deletionprotection",
+            "permissions": ["recording:deletionProtection:view"],
+        },
+    ]
+    assert report["matching_sandbox_settings"]["denied_paths"] == list(DENIED)
+    assert any("recording:recording:view" in line for line in summary_lines(report))
+
+
+def test_preflight_finds_the_gdpr_listing_newest_first_and_its_largest_page_size(start, tmp_path):
+    sb = start()
+    api = ApiClient(sb)
+    for customer in list(sb.org.customers.values())[:3]:
+        body = {"requestType": "GDPR_EXPORT", "subject": {"emailAddresses": customer.emails[:1]}}
+        assert api.post("/api/v2/gdpr/requests", json=body).status_code == 202
+        time.sleep(0.01)
+    gdpr = preflight(sb, tmp_path)["facts"]["gdpr_requests"]
+    assert gdpr == {"largest_page_size": 100, "order": "newest_first", "requests_seen": 3}
+
+
+def test_preflight_without_the_canary_submits_nothing(start, tmp_path):
+    sb = start()
+    preflight(sb, tmp_path)
+    assert calls_to(sb, "POST /api/v2/gdpr/requests") == 0
+    assert calls_to(sb, "DELETE /api/v2/externalcontacts/contacts/{contactId}") == 0
+
+
+def _canary_contact(sb: SandboxServer) -> tuple[Any, str]:
+    customer = next(c for c in sb.org.customers.values() if c.external_contact_id and c.emails and c.phones)
+    sb.org.add_conversation(customer, start=sb.org.clock.now() - timedelta(days=2))
+    return customer, customer.external_contact_id
+
+
+def test_canary_reports_the_sandbox_delete_behaviour(start, tmp_path):
+    sb = start()
+    _, contact_id = _canary_contact(sb)
+    report = preflight(sb, tmp_path, canary=CanaryOptions(contact_id, poll_seconds=0.05, timeout_seconds=30))
+    canary = report["canary"]
+    assert canary["final_status"] == "COMPLETED"
+    assert canary["status_path"][-1] == "COMPLETED"
+    assert canary["contact_after"] == "deleted"
+    assert canary["before"]["contact_status"] == 200
+    assert canary["after"]["contact_status"] == 404
+    assert canary["conversations_found"] >= 1
+    assert canary["milliseconds"] > 0
+    assert report["matching_sandbox_settings"]["gdpr_step_seconds"] > 0
+    assert calls_to(sb, "POST /api/v2/gdpr/requests") == 1
+
+
+def test_canary_of_an_unknown_contact_submits_nothing(start, tmp_path):
+    sb = start()
+    report = preflight(sb, tmp_path, canary=CanaryOptions("00000000-0000-0000-0000-00000000abcd"))
+    assert "skipped" in report["canary"]
+    assert calls_to(sb, "POST /api/v2/gdpr/requests") == 0
+
+
+def test_report_holds_no_personal_data_and_verifies_with_its_signature(start, tmp_path):
+    sb = start(denied_paths=DENIED)
+    customer, contact_id = _canary_contact(sb)
+    report = preflight(sb, tmp_path, canary=CanaryOptions(contact_id, poll_seconds=0.05, timeout_seconds=30))
+    text = json.dumps(report)
+    personal = [*customer.emails, *customer.phones, customer.name, contact_id]
+    assert [value for value in personal if value and value in text] == []
+    assert verify_report(report, KEY)
+    assert not verify_report({**report, "mode": "read_only"}, KEY)

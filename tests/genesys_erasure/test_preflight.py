@@ -147,6 +147,10 @@ def test_canary_reports_the_sandbox_delete_behaviour(start, tmp_path):
     assert canary["before"]["contact_status"] == 200
     assert canary["after"]["contact_status"] == 404
     assert canary["conversations_found"] >= 1
+    # the sandbox removes the erased contact's id from the analytics details (the field disappears)
+    assert "[].participants[].externalContactId:string" in canary["details_change"]["removed"]
+    assert canary["details_change"]["added"] == []
+    assert canary["contact_change"]["added"] == []
     assert canary["milliseconds"] > 0
     assert report["matching_sandbox_settings"]["gdpr_step_seconds"] > 0
     assert calls_to(sb, "POST /api/v2/gdpr/requests") == 1

@@ -69,7 +69,10 @@ def _merge(a: Any, b: Any) -> Any:
 
 
 def key_paths(shape: Any, prefix: str = "") -> set[str]:
-    """`participants[].sessions[].ani:string`-style paths of a `structure()`."""
+    """`participants[].sessions[].ani:string`-style paths of a `structure()` (none for an absent value:
+    a deleted contact has no paths, not a `None` one)."""
+    if shape is None:
+        return set()
     if isinstance(shape, dict):
         paths: set[str] = set()
         for key, inner in shape.items():

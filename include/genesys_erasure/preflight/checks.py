@@ -248,8 +248,11 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         f"  divisions visible: {divisions.get('count')} (home: {divisions.get('home')})",
         f"  org limits: {facts.get('org_limits')}",
     ]
+    by_allowed: dict[Any, list[str]] = {}
     for endpoint, headers in sorted((facts.get("rate_limits") or {}).items()):
-        lines.append(f"  rate limit {endpoint}: {headers.get('allowed')} per window")
+        by_allowed.setdefault(headers.get("allowed"), []).append(endpoint)
+    for allowed, endpoints in by_allowed.items():
+        lines.append(f"  rate limit: {allowed} requests per window on {len(endpoints)} endpoint(s)")
     missing = facts.get("missing_permissions") or []
     lines.append(f"  missing permissions: {len(missing)}")
     for entry in missing:

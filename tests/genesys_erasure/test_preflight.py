@@ -1,5 +1,5 @@
 """The preflight against sandboxes over real HTTP: the org's facts, named missing permissions, the
-canary erasure, and a signed report free of personal data."""
+canary erasure, a signed report free of personal data, and the analytics retention check of the purge."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 
 from genesys_cloud.client_settings import ClientSettings
+from genesys_cloud.errors import GenesysAuthError
+from genesys_cloud.token_cache import SHARED_TOKENS
+from genesys_erasure.config import ConfigError
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.preflight import CanaryOptions, run_preflight, summary_lines
+from genesys_erasure.preflight.retention import check_analytics_retention
 from genesys_sandbox import SandboxServer, SandboxSettings
-from tests.support.sandbox import ApiClient, calls_to, sandbox_starter
+from tests.support.sandbox import CONN_ENV, ApiClient, calls_to, connection_json, sandbox_starter
 
 KEY = b"preflight-test-key-0123456789"
 ORG = SandboxSettings(seed=5, customers=20, conversations=60, gdpr_step_seconds=0.05, job_fulfil_seconds=0)
@@ -172,3 +176,42 @@ def test_report_holds_no_personal_data_and_verifies_with_its_signature(start, tm
     assert [value for value in personal if value and value in text] == []
     assert verify_report(report, KEY)
     assert not verify_report({**report, "mode": "read_only"}, KEY)
+
+
+@pytest.fixture
+def hook_on(monkeypatch) -> Iterator[Any]:
+    """The pipeline's own hook, pointed at a sandbox through `genesys_cloud_default`."""
+    from genesys_cloud.hook import GenesysCloudHook
+
+    hooks: list[GenesysCloudHook] = []
+
+    def point(sb: SandboxServer) -> GenesysCloudHook:
+        monkeypatch.setenv(CONN_ENV, connection_json(sb))
+        SHARED_TOKENS.clear()
+        hooks.append(GenesysCloudHook())
+        return hooks[-1]
+
+    yield point
+    for hook in hooks:
+        hook.close()
+    SHARED_TOKENS.clear()
+
+
+def test_an_analytics_retention_shorter_than_retention_days_is_refused_naming_the_setting(start, hook_on):
+    hook = hook_on(start(analytics_retention_days=SHORT_RETENTION_DAYS))
+    with pytest.raises(ConfigError) as refused:
+        check_analytics_retention(hook, retention_days=1826)
+    assert refused.value.field == "retention_days"
+    assert f"only {SHORT_RETENTION_DAYS} days" in refused.value.reason
+
+
+def test_an_analytics_retention_covering_retention_days_passes(start, hook_on):
+    hook = hook_on(start(analytics_retention_days=1826))
+    assert check_analytics_retention(hook, retention_days=1826) == 1826
+
+
+def test_a_client_that_may_not_read_the_analytics_retention_is_refused(start, hook_on):
+    hook = hook_on(start(denied_paths=("GET /api/v2/analytics/dataretention/settings",)))
+    with pytest.raises(GenesysAuthError) as refused:
+        check_analytics_retention(hook, retention_days=1826)
+    assert refused.value.code == "missing.permissions"

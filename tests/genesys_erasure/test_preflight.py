@@ -4,9 +4,13 @@ canary erasure, a signed report free of personal data, and the analytics retenti
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +26,7 @@ from genesys_sandbox import SandboxServer, SandboxSettings
 from tests.support.sandbox import CONN_ENV, ApiClient, calls_to, connection_json, sandbox_starter
 
 KEY = b"preflight-test-key-0123456789"
+INCLUDE = Path(__file__).resolve().parents[2] / "include"
 ORG = SandboxSettings(seed=5, customers=20, conversations=60, gdpr_step_seconds=0.05, job_fulfil_seconds=0)
 # The pessimistic values of the preflight's sandbox knobs.
 DENIED = (
@@ -215,3 +220,35 @@ def test_a_client_that_may_not_read_the_analytics_retention_is_refused(start, ho
     with pytest.raises(GenesysAuthError) as refused:
         check_analytics_retention(hook, retention_days=1826)
     assert refused.value.code == "missing.permissions"
+
+
+def test_cli_writes_a_signed_report_with_the_pipelines_connection(start, tmp_path):
+    sb = start(denied_paths=DENIED)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(INCLUDE),
+        CONN_ENV: connection_json(sb),
+        "AIRFLOW_CONN_GENESYS_ERASURE_HMAC": json.dumps({"conn_type": "generic", "password": KEY.decode()}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "genesys_erasure.preflight", "--out", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr  # a missing permission is a failed preflight
+    assert "recording:recording:view" in done.stdout
+    [path] = tmp_path.glob("preflight-report-*.json")
+    assert verify_report(path, KEY)
+
+
+def test_a_retry_of_a_canary_run_refuses_to_erase_again():
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from genesys_erasure.tasks.preflight import _canary
+
+    params = {"canary_erasure": True, "canary_contact_id": "00000000-0000-0000-0000-00000000abcd"}
+    assert _canary(params, try_number=1) is not None
+    with pytest.raises(AirflowFailException):
+        _canary(params, try_number=2)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from genesys_devtools.demo import DEMO_HMAC_KEY
 from genesys_erasure.evidence import key_from_text, verify_report
+from tests.support.privacy_scan import scan_paths
 from tests.support.sandbox import calls_to
 
 DENIED = ("GET /api/v2/conversations/{conversationId}/recordingmetadata",)
@@ -49,3 +52,20 @@ def test_a_short_analytics_retention_fails_the_purge_before_anything_is_read(pur
     counts = stack.sandbox.control.request_counts()["by_endpoint"]
     assert set(counts) <= {"POST /oauth/token", "GET /api/v2/analytics/dataretention/settings"}
     assert stack.gdpr_request_count() == 0
+
+
+def test_preflight_dag_runs_the_canary_only_when_asked_and_submits_once(purge_stack):
+    stack = purge_stack()
+    org = stack.sandbox.org
+    customer = next(c for c in org.customers.values() if c.external_contact_id and c.emails)
+    org.add_conversation(customer, start=org.clock.now() - timedelta(days=2))
+    run = stack.run("genesys_preflight", canary_erasure=True, canary_contact_id=customer.external_contact_id)
+    assert run.state == "success"
+    [report] = _reports(stack)
+    assert report["mode"] == "canary"
+    assert report["canary"]["final_status"] == "COMPLETED"
+    assert report["canary"]["contact_after"] == "deleted"
+    assert calls_to(stack.sandbox, "POST /api/v2/gdpr/requests") == 1
+    personal = [*customer.emails, *customer.phones, customer.name]
+    hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], [p for p in personal if p])
+    assert hits == [], f"personal data found in: {sorted({str(h.path) for h in hits})}"

@@ -6,10 +6,13 @@ endpoint the pipeline uses once and names every missing permission (403) with it
 token lifetime, the rate-limit headers per endpoint, the org limits, the GDPR request listing's order and
 largest accepted `pageSize`, the analytics data retention and the visible divisions.
 
-**Read-only** unless `canary_erasure` is true: then it erases the test external contact
+**Read-only** by default. `probe_write_permissions` also asks the write endpoints, in calls that cannot
+succeed (a GDPR request without a body, a delete and a disconnect of a made-up id), whether the client
+may use them. `canary_erasure` (with `canary_contact_id`) erases the test external contact
 `canary_contact_id` with ONE GDPR_DELETE, and reports the STRUCTURE (keys and types, never values) of the
 contact, its recent conversations' analytics details and recording metadata before and after, how long
-the request took, and which sandbox settings the org appears to match. Use a contact created for the test.
+the request took, and which sandbox settings the org appears to match. Use a contact created for the test,
+with a conversation in the last 31 days (older ones are not looked at).
 
 The signed JSON report goes to `report_dir/preflight/` (verify it with `python -m
 genesys_erasure.evidence`); a readable summary is in the task log. The same from a terminal:
@@ -35,6 +38,11 @@ with DAG(
     tags=["gdpr", "genesys-cloud", "preflight"],
     doc_md=__doc__,
     params={
+        "probe_write_permissions": Param(
+            False,
+            type="boolean",
+            description="Also probe submit/delete/disconnect with calls that cannot succeed.",
+        ),
         "canary_erasure": Param(
             False, type="boolean", description="ERASE the test contact below with one GDPR_DELETE."
         ),

@@ -121,6 +121,26 @@ def test_preflight_names_each_denied_permission_with_its_endpoint(start, tmp_pat
     assert any("recording:recording:view" in line for line in summary_lines(report))
 
 
+def test_write_permissions_are_probed_only_when_asked_and_change_nothing(start, tmp_path):
+    sb = start(denied_paths=("DELETE /api/v2/externalcontacts/contacts/{contactId}",))
+    contacts = len(sb.org.external_contacts)
+    assert preflight(sb, tmp_path)["facts"]["write_permissions"] is None
+    report = preflight(sb, tmp_path, probe_writes=True)
+    assert report["facts"]["write_permissions"] == {
+        "gdpr_submit": "permitted",
+        "external_contact_delete": "missing",
+        "conversation_disconnect": "permitted",
+    }
+    assert report["facts"]["missing_permissions"] == [
+        {
+            "endpoint": "DELETE /api/v2/externalcontacts/contacts/{contactId}",
+            "permissions": ["externalContacts:contact:delete"],
+        }
+    ]
+    assert sb.state.gdpr.count() == 0
+    assert len(sb.org.external_contacts) == contacts
+
+
 def test_preflight_finds_the_gdpr_listing_newest_first_and_its_largest_page_size(start, tmp_path):
     sb = start()
     api = ApiClient(sb)

@@ -2,7 +2,9 @@
 
 The org is reached through the same Airflow connection as the pipeline's hook (`genesys_cloud_default`,
 e.g. from `AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT`), and the report is signed with the run reports' key (the
-password of the `genesys_erasure_hmac` connection). Read-only unless `--canary CONTACT_ID` is given.
+password of the `genesys_erasure_hmac` connection). Read-only unless `--probe-writes` (write calls that
+cannot succeed: an empty GDPR request, a delete and a disconnect of a made-up id) or `--canary CONTACT_ID`
+is given.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="ERASE this test external contact with one GDPR_DELETE and report what changed",
     )
+    parser.add_argument(
+        "--probe-writes",
+        action="store_true",
+        help="also ask whether the client may submit, delete and disconnect (calls that cannot succeed)",
+    )
     parser.add_argument("--canary-timeout", type=float, default=900.0, help="seconds to wait for it")
     args = parser.parse_args(argv)
 
@@ -37,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = GenesysCloudHook(genesys_conn_id=args.conn_id).settings
     key = connection_secret(args.key_conn_id, "--key-conn-id")
     canary = CanaryOptions(args.canary, timeout_seconds=args.canary_timeout) if args.canary else None
-    report, path = run_preflight(settings, key, args.out, canary=canary)
+    report, path = run_preflight(settings, key, args.out, canary=canary, probe_writes=args.probe_writes)
     for line in summary_lines(report):
         print(line)
     print(f"signed report: {path}")

@@ -40,6 +40,7 @@ JOB = "/api/v2/analytics/conversations/details/jobs/{jobId}"
 AVAILABILITY = "/api/v2/analytics/conversations/details/jobs/availability"
 CONVERSATION = "/api/v2/conversations/{conversationId}"
 RECORDING_METADATA = "/api/v2/conversations/{conversationId}/recordingmetadata"
+DISCONNECT = "/api/v2/conversations/{conversationId}/disconnect"
 DELETION_PROTECTION = "/api/v2/recordings/deletionprotection"
 CONTACTS = "/api/v2/externalcontacts/contacts"
 CONTACT = "/api/v2/externalcontacts/contacts/{contactId}"
@@ -52,8 +53,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def run_checks(probe: HttpProbe, now: datetime | None = None) -> dict[str, Any]:
-    """Call every endpoint the pipeline uses once and return the org's facts (see the module docstring)."""
+def run_checks(
+    probe: HttpProbe, now: datetime | None = None, *, probe_writes: bool = False
+) -> dict[str, Any]:
+    """Call every endpoint the pipeline reads once and return the org's facts (see the module docstring);
+    with `probe_writes`, also the write endpoints, in calls that cannot change anything (see
+    `write_permissions`)."""
     now = now or datetime.now(UTC)
     probe.login()
     facts: dict[str, Any] = {"token_lifetime_seconds": probe.token_lifetime_seconds}
@@ -79,6 +84,7 @@ def run_checks(probe: HttpProbe, now: datetime | None = None) -> dict[str, Any]:
     days = retention.get("retentionDays") if isinstance(retention, Mapping) else None
     facts["analytics_data_retention_days"] = days if isinstance(days, int) else None
     facts["divisions"] = _divisions(probe)
+    facts["write_permissions"] = write_permissions(probe) if probe_writes else None
     return {**facts, **observed(probe)}
 
 
@@ -89,6 +95,28 @@ def observed(probe: HttpProbe) -> dict[str, Any]:
         "missing_permissions": missing_permissions(probe.observations),
         "calls": [o.as_dict() for o in probe.observations],
     }
+
+
+def write_permissions(probe: HttpProbe) -> dict[str, str]:
+    """Whether the client may submit GDPR requests, delete external contacts and disconnect
+    conversations, asked in calls that cannot succeed: a GDPR request without a body (400 when allowed,
+    nothing is created) and a delete and a disconnect of a made-up id (404 when allowed)."""
+    calls = (
+        ("gdpr_submit", "POST", GDPR_REQUESTS, {}, {}),
+        ("external_contact_delete", "DELETE", CONTACT, {"contactId": PROBE_ID}, None),
+        ("conversation_disconnect", "POST", DISCONNECT, {"conversationId": PROBE_ID}, None),
+    )
+    verdicts: dict[str, str] = {}
+    for name, method, template, path_values, body in calls:
+        status = probe.call(f"{name}_permission", method, template, path_values=path_values, json=body)
+        code = status.observation.status
+        if code in (400, 404):
+            verdicts[name] = "permitted"
+        elif code == 403:
+            verdicts[name] = "missing"
+        else:
+            verdicts[name] = f"unknown (HTTP {code})"
+    return verdicts
 
 
 def _gdpr_listing(probe: HttpProbe) -> dict[str, Any]:
@@ -253,6 +281,8 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         by_allowed.setdefault(headers.get("allowed"), []).append(endpoint)
     for allowed, endpoints in by_allowed.items():
         lines.append(f"  rate limit: {allowed} requests per window on {len(endpoints)} endpoint(s)")
+    writes = facts.get("write_permissions")
+    lines.append(f"  write permissions: {writes if writes is not None else 'not probed'}")
     missing = facts.get("missing_permissions") or []
     lines.append(f"  missing permissions: {len(missing)}")
     for entry in missing:

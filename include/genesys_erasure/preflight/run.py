@@ -18,13 +18,14 @@ def run_preflight(
     out_dir: str | Path,
     *,
     canary: CanaryOptions | None = None,
+    probe_writes: bool = False,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Probe the org (and erase the canary contact only when `canary` is given); write the signed report
-    into `out_dir` and return it with its path."""
+    """Probe the org (its write endpoints only with `probe_writes`, and erase the canary contact only
+    when `canary` is given); write the signed report into `out_dir` and return it with its path."""
     now = now or datetime.now(UTC)
     with HttpProbe(settings) as probe:
-        facts = run_checks(probe, now)
+        facts = run_checks(probe, now, probe_writes=probe_writes)
         canary_result = run_canary(probe, canary, now) if canary is not None else None
         if canary_result is not None:
             # the canary's own calls (and any permission they lacked) belong in the facts too

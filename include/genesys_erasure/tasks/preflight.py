@@ -45,14 +45,22 @@ def run_org_preflight() -> dict[str, Any]:
     context = get_current_context()
     params = dict(context["params"])
     try:
-        config = load_run_config({k: v for k, v in params.items() if not k.startswith(("canary_", "fail_"))})
+        config = load_run_config(
+            {k: v for k, v in params.items() if not k.startswith(("canary_", "fail_", "probe_"))}
+        )
         key = connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id")
         settings = GenesysCloudHook(genesys_conn_id=config.genesys_conn_id).settings
     except (ConfigError, ValueError) as bad:
         raise AirflowFailException(str(bad)) from None
     report_dir = Path(config.report_dir)
     out_dir = (report_dir if report_dir.is_absolute() else project_home() / report_dir) / "preflight"
-    report, path = run_preflight(settings, key, out_dir, canary=_canary(params, context["ti"].try_number))
+    report, path = run_preflight(
+        settings,
+        key,
+        out_dir,
+        canary=_canary(params, context["ti"].try_number),
+        probe_writes=bool(params.get("probe_write_permissions")),
+    )
     for line in summary_lines(report):
         log.info("%s", line)
     missing = report["facts"]["missing_permissions"]

@@ -127,7 +127,7 @@ def test_write_permissions_are_probed_only_when_asked_and_change_nothing(start, 
     assert preflight(sb, tmp_path)["facts"]["write_permissions"] is None
     report = preflight(sb, tmp_path, probe_writes=True)
     assert report["facts"]["write_permissions"] == {
-        "gdpr_submit": "permitted",
+        "gdpr_submit": "not_refused",
         "external_contact_delete": "missing",
         "conversation_disconnect": "permitted",
     }

@@ -132,8 +132,10 @@ def _gdpr_listing(probe: HttpProbe) -> dict[str, Any]:
         if not answer.observation.permitted or not isinstance(answer.body, Mapping):
             return {"largest_page_size": None, "order": "unknown", "requests_seen": 0}
         entities = [e for e in answer.body.get("entities") or [] if isinstance(e, Mapping)]
+        served = answer.body.get("pageSize")
         return {
-            "largest_page_size": size,
+            # an API that clamps a large pageSize instead of refusing it says so in the listing's pageSize
+            "largest_page_size": min(size, served) if isinstance(served, int) and served > 0 else size,
             "order": listing_order([str(e.get("createdDate") or "") for e in entities]),
             "requests_seen": len(entities),
         }

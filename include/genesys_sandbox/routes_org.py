@@ -54,15 +54,21 @@ def install(app: FastAPI) -> None:
     app.middleware("http")(_deny_middleware)
 
 
+def names(value: str | Iterable[str]) -> tuple[str, ...]:
+    """A comma-separated setting (the sandbox CLI passes plain strings) or a list, as a tuple."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(item.strip() for item in items if item.strip())
+
+
 def denied_route(settings: SandboxSettings, method: str, template: str) -> bool:
-    denied = set(settings.denied_paths)
+    denied = set(names(settings.denied_paths))
     return f"{method} {template}" in denied or template in denied
 
 
 def analytics_retention_days(settings: SandboxSettings) -> int:
-    """The configured retention, or one long enough for every seeded year (today's behaviour: the
+    """The configured retention, or (0) one long enough for every seeded year (today's behaviour: the
     analytics routes serve every seeded conversation)."""
-    if settings.analytics_retention_days is not None:
+    if settings.analytics_retention_days > 0:
         return settings.analytics_retention_days
     return math.ceil(settings.years * 366) + 1
 
@@ -120,7 +126,7 @@ def get_divisions(
     page_number: int = Query(1, alias="pageNumber"),
 ) -> JSONResponse:
     check_page(page_size, page_number, max_size=MAX_DIVISION_PAGE_SIZE)
-    divisions = list(_divisions(sandbox(request).settings.divisions, str(request.base_url)))
+    divisions = list(_divisions(names(sandbox(request).settings.divisions), str(request.base_url)))
     chunk = divisions[(page_number - 1) * page_size : page_number * page_size]
     return JSONResponse(
         entity_listing(

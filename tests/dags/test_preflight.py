@@ -22,7 +22,7 @@ def _reports(stack: Any) -> list[dict[str, Any]]:
 
 
 def test_preflight_dag_writes_a_signed_read_only_report(purge_stack):
-    stack = purge_stack(divisions=("Home", "Sales EU", "Support EU"))
+    stack = purge_stack(divisions="Home,Sales EU,Support EU")
     run = stack.run("genesys_preflight")
     assert run.state == "success"
     [report] = _reports(stack)
@@ -33,7 +33,7 @@ def test_preflight_dag_writes_a_signed_read_only_report(purge_stack):
 
 
 def test_preflight_dag_fails_naming_a_denied_permission_after_writing_the_report(purge_stack):
-    stack = purge_stack(denied_paths=DENIED)
+    stack = purge_stack(denied_paths=",".join(DENIED))
     run = stack.run("genesys_preflight")
     assert run.state == "failed"
     [report] = _reports(stack)

@@ -60,7 +60,7 @@ def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(sta
         token_ttl_seconds=7200,
         rate_limit_per_window=250,
         analytics_retention_days=SHORT_RETENTION_DAYS,
-        divisions=SEVERAL_DIVISIONS,
+        divisions=",".join(SEVERAL_DIVISIONS),
     )
     report = preflight(sb, tmp_path)
     facts = report["facts"]
@@ -75,8 +75,8 @@ def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(sta
         "rate_limit_per_window": 250,
         "rate_limit_window_seconds": 60,
         "analytics_retention_days": SHORT_RETENTION_DAYS,
-        "divisions": list(SEVERAL_DIVISIONS),
-        "denied_paths": [],
+        "divisions": ",".join(SEVERAL_DIVISIONS),
+        "denied_paths": "",
     }
 
 
@@ -105,7 +105,7 @@ def test_preflight_calls_every_endpoint_the_pipeline_uses(start, tmp_path):
 
 
 def test_preflight_names_each_denied_permission_with_its_endpoint(start, tmp_path):
-    sb = start(denied_paths=DENIED)
+    sb = start(denied_paths=",".join(DENIED))
     report = preflight(sb, tmp_path)
     assert report["facts"]["missing_permissions"] == [
         {
@@ -117,12 +117,12 @@ def test_preflight_names_each_denied_permission_with_its_endpoint(start, tmp_pat
             "permissions": ["recording:deletionProtection:view"],
         },
     ]
-    assert report["matching_sandbox_settings"]["denied_paths"] == list(DENIED)
+    assert report["matching_sandbox_settings"]["denied_paths"] == ",".join(DENIED)
     assert any("recording:recording:view" in line for line in summary_lines(report))
 
 
 def test_write_permissions_are_probed_only_when_asked_and_change_nothing(start, tmp_path):
-    sb = start(denied_paths=("DELETE /api/v2/externalcontacts/contacts/{contactId}",))
+    sb = start(denied_paths="DELETE /api/v2/externalcontacts/contacts/{contactId}")
     contacts = len(sb.org.external_contacts)
     assert preflight(sb, tmp_path)["facts"]["write_permissions"] is None
     report = preflight(sb, tmp_path, probe_writes=True)
@@ -193,7 +193,7 @@ def test_canary_of_an_unknown_contact_submits_nothing(start, tmp_path):
 
 
 def test_report_holds_no_personal_data_and_verifies_with_its_signature(start, tmp_path):
-    sb = start(denied_paths=DENIED)
+    sb = start(denied_paths=",".join(DENIED))
     customer, contact_id = _canary_contact(sb)
     report = preflight(sb, tmp_path, canary=CanaryOptions(contact_id, poll_seconds=0.05, timeout_seconds=30))
     text = json.dumps(report)
@@ -236,14 +236,14 @@ def test_an_analytics_retention_covering_retention_days_passes(start, hook_on):
 
 
 def test_a_client_that_may_not_read_the_analytics_retention_is_refused(start, hook_on):
-    hook = hook_on(start(denied_paths=("GET /api/v2/analytics/dataretention/settings",)))
+    hook = hook_on(start(denied_paths="GET /api/v2/analytics/dataretention/settings"))
     with pytest.raises(GenesysAuthError) as refused:
         check_analytics_retention(hook, retention_days=1826)
     assert refused.value.code == "missing.permissions"
 
 
 def test_cli_writes_a_signed_report_with_the_pipelines_connection(start, tmp_path):
-    sb = start(denied_paths=DENIED)
+    sb = start(denied_paths=",".join(DENIED))
     env = {
         **os.environ,
         "PYTHONPATH": str(INCLUDE),

@@ -34,7 +34,7 @@ def test_analytics_data_retention_covers_every_seeded_year_by_default(shared_san
 
 
 def test_divisions_list_the_configured_names_with_the_first_as_home(sandbox_factory):
-    sb = sandbox_factory(divisions=("Home", "Sales EU", "Support EU"))
+    sb = sandbox_factory(divisions="Home,Sales EU,Support EU")
     listing = ApiClient(sb).get("/api/v2/authorization/divisions", params={"pageSize": 2}).json()
     assert listing["total"] == 3
     assert [d["name"] for d in listing["entities"]] == ["Home", "Sales EU"]
@@ -42,7 +42,7 @@ def test_divisions_list_the_configured_names_with_the_first_as_home(sandbox_fact
 
 
 def test_a_denied_route_answers_403_missing_permissions_naming_the_permission(sandbox_factory):
-    sb = sandbox_factory(denied_paths=("GET /api/v2/conversations/{conversationId}/recordingmetadata",))
+    sb = sandbox_factory(denied_paths="GET /api/v2/conversations/{conversationId}/recordingmetadata")
     client = ApiClient(sb)
     conversation_id = next(iter(sb.org.conversations))
     denied = client.get(f"/api/v2/conversations/{conversation_id}/recordingmetadata")
@@ -56,7 +56,7 @@ def test_a_denied_route_answers_403_missing_permissions_naming_the_permission(sa
 
 
 def test_a_denied_path_without_a_method_denies_every_method(sandbox_factory):
-    sb = sandbox_factory(denied_paths=("/api/v2/gdpr/requests",))
+    sb = sandbox_factory(denied_paths="/api/v2/gdpr/requests")
     client = ApiClient(sb)
     assert client.get("/api/v2/gdpr/requests").status_code == 403
     assert client.post("/api/v2/gdpr/requests", json={}).status_code == 403

@@ -233,8 +233,9 @@ def matching_sandbox_settings(facts: Mapping[str, Any], canary: Mapping[str, Any
         settings["analytics_retention_days"] = facts["analytics_data_retention_days"]
     names = (facts.get("divisions") or {}).get("names")
     if names:
-        settings["divisions"] = list(names)
-    settings["denied_paths"] = [entry["endpoint"] for entry in facts.get("missing_permissions") or []]
+        settings["divisions"] = ",".join(names)
+    # comma-separated, as the sandbox takes them (its CLI passes plain strings)
+    settings["denied_paths"] = ",".join(entry["endpoint"] for entry in facts.get("missing_permissions") or [])
     if canary and canary.get("gdpr_step_milliseconds") is not None:
         settings["gdpr_step_seconds"] = round(canary["gdpr_step_milliseconds"] / 1000, 3)
     return settings

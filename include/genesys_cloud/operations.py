@@ -224,3 +224,23 @@ class GenesysCloudOperationsMixin:
             answer = self.request("POST", "/api/v2/recordings/deletionprotection", json=body, idempotent=True)
             protected.update(ref["id"] for ref in answer or [] if isinstance(ref, Mapping) and ref.get("id"))
         return protected
+
+    # -- org facts (the preflight and the purge's settings check) ----------------------------------------
+
+    def get_analytics_data_retention(self) -> dict[str, Any]:
+        """`{"retentionDays", …}`: how many days the org keeps analytics conversation details."""
+        return self.request("GET", "/api/v2/analytics/dataretention/settings") or {}
+
+    def get_organization_limits(self, namespace: str) -> dict[str, int]:
+        """`{key: value}` of one org limits namespace (e.g. `platform.api`)."""
+        path = f"/api/v2/organizations/limits/namespaces/{segment(namespace)}"
+        answer = self.request("GET", path) or {}
+        return {
+            str(entry["key"]): entry["value"]
+            for entry in answer.get("entities") or []
+            if isinstance(entry, Mapping) and entry.get("key") is not None
+        }
+
+    def iter_divisions(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every division visible to this client."""
+        return self.iter_entities("/api/v2/authorization/divisions", page_size=page_size)

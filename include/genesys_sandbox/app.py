@@ -21,6 +21,7 @@ from genesys_sandbox import (
     routes_external_contacts,
     routes_gdpr,
     routes_oauth,
+    routes_org,
 )
 from genesys_sandbox.errors import (
     CORRELATION_HEADER,
@@ -50,6 +51,7 @@ def create_app(state: SandboxState) -> FastAPI:
         routes_admin,
     ):
         app.include_router(module.router)
+    routes_org.install(app)  # org facts and denied permissions (the preflight's endpoints)
     app.middleware("http")(_sandbox_middleware)
     app.add_exception_handler(ApiError, _api_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)

@@ -38,6 +38,12 @@ class SandboxSettings:
     error_rate_5xx: float = 0.0
     client_id: str = "sandbox-client"
     client_secret: str = "sandbox-secret"
+    # preflight (i9d): routes answering 403 missing.permissions, comma-separated ("GET /api/v2/x/{id}")
+    denied_paths: str = ""
+    # preflight (i9d): GET /api/v2/analytics/dataretention/settings; 0 = long enough for every seeded year
+    analytics_retention_days: int = 0
+    # preflight (i9d): the divisions GET /api/v2/authorization/divisions lists, comma-separated; first is home
+    divisions: str = "Home"
     # the sandbox clock starts at `now` (and then runs); None = the real time at start-up
     now: datetime | None = None
     # only used to label seeded customers as expired (no contact within this many years) or not

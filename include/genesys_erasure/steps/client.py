@@ -60,3 +60,6 @@ class GenesysClient(Protocol):
 
     # Not a Genesys operation: the runtime that owns the client releases its connections with it.
     def close(self) -> None: ...
+
+    # Org facts: the purge's settings check reads the analytics data retention before anything else.
+    def get_analytics_data_retention(self) -> dict[str, Any]: ...

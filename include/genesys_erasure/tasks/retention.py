@@ -8,10 +8,12 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
+from genesys_cloud.errors import GenesysAuthError
 from genesys_erasure.config import ConfigError
 from genesys_erasure.guards import GuardError, check_purge_fraction
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource
+from genesys_erasure.preflight.retention import check_analytics_retention
 from genesys_erasure.steps import scan
 from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
 from genesys_erasure.steps.runtime import ErasureRuntime
@@ -22,8 +24,10 @@ RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
 @task(**RETRIES)
 def validate_settings() -> dict[str, Any]:
-    """Fails first, naming the setting and the reason, before anything is read from or sent to Genesys.
-    A bad setting fails without retries (it does not fix itself); a passing ledger outage is retried."""
+    """Fails first, naming the setting and the reason, before any conversation or contact is read from
+    or anything sent to Genesys. A bad setting fails without retries (it does not fix itself), and so
+    does an org whose analytics data retention is shorter than `retention_days` or a client that may not
+    read it; a passing ledger or Genesys outage is retried."""
     context = get_current_context()
     try:
         runtime = load_runtime(context["params"])
@@ -31,9 +35,14 @@ def validate_settings() -> dict[str, Any]:
         raise AirflowFailException(str(bad)) from None
     with runtime:
         config = runtime.config
+        try:
+            analytics_days = check_analytics_retention(runtime.client, config.retention_days)
+        except (ConfigError, GenesysAuthError) as bad:
+            raise AirflowFailException(str(bad)) from None
         carried = len(runtime.ledger.carried_over())
     return {
         "retention_days": config.retention_days,
+        "analytics_data_retention_days": analytics_days,
         "cutoff": config.retention_cutoff(datetime.now(UTC)).isoformat(),
         "dry_run": config.dry_run,
         "backfill": config.backfill,

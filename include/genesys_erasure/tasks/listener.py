@@ -1,27 +1,30 @@
 """The request listener: erasures made outside this pipeline (an administrator in the Genesys UI,
 another script) are found in Genesys' GDPR request list, written to the ledger, verified, and then go
-through the same warehouse step and evidence as the pipeline's own (the flow's tasks, reused)."""
+through the same warehouse step and evidence as the pipeline's own (the flow's tail, reused).
+
+The ledger and the runtime are imported inside the functions: a DAG file must parse fast."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.ledger import GDPR_DELETE, SubjectPlan, SubjectSource
-from genesys_erasure.steps.runtime import ErasureRuntime, load_runtime
-from genesys_erasure.steps.subjects_api import subject_identifiers
+if TYPE_CHECKING:
+    from genesys_erasure.steps.runtime import ErasureRuntime
 
 log = logging.getLogger(__name__)
 
-RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=5)}
 COMPLETED = "COMPLETED"
 
 
 def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
     """Write every COMPLETED GDPR_DELETE the ledger does not know into it under `run_id`. Counts only."""
+    from genesys_erasure.ledger import GDPR_DELETE, SubjectPlan, SubjectSource
+    from genesys_erasure.steps.subjects_api import subject_identifiers
+
     hook = runtime.hook()
     candidates = [
         entity
@@ -57,19 +60,23 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
     return counts
 
 
-@task(**RETRIES)
+@task
 def find_external_erasures() -> dict[str, Any]:
+    from genesys_erasure.steps.runtime import load_runtime
+
     context = get_current_context()
     runtime = load_runtime(context["params"])
     return record_external_erasures(runtime, context["run_id"], datetime.now(UTC))
 
 
-@task.short_circuit(**RETRIES)
+@task.short_circuit
 def anything_to_do(found: dict[str, Any]) -> bool:
     """Go on when external erasures were recorded, or verified subjects still wait for the warehouses
     (a streaming-buffer leftover is retried within the hour); otherwise skip the rest (no empty reports)."""
     if found["recorded"]:
         return True
+    from genesys_erasure.steps.runtime import load_runtime
+
     runtime = load_runtime(get_current_context()["params"])
     if not runtime.config.warehouse_mapping_path:
         return False

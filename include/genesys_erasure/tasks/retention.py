@@ -1,28 +1,27 @@
-"""The nightly purge's own first steps: validate the settings, scan for expired customers, plan."""
+"""The nightly purge's own first steps: validate the settings, scan for expired customers, plan.
+
+The steps, the ledger and the runtime are imported inside the tasks: a DAG file must parse fast."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.config import ConfigError
-from genesys_erasure.guards import GuardError, check_purge_fraction
-from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import SubjectSource
-from genesys_erasure.steps import scan
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
-from genesys_erasure.steps.runtime import load_runtime
-
-RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
+if TYPE_CHECKING:
+    from genesys_erasure.steps.plan import Seed
 
 
-@task(**RETRIES)
+@task
 def validate_settings() -> dict[str, Any]:
     """Fails first, naming the setting and the reason, before anything is read from or sent to Genesys.
     A bad setting fails without retries (it does not fix itself); a passing ledger outage is retried."""
+    from genesys_erasure.config import ConfigError
+    from genesys_erasure.guards import GuardError
+    from genesys_erasure.steps.runtime import load_runtime
+
     context = get_current_context()
     try:
         runtime = load_runtime(context["params"])
@@ -41,14 +40,20 @@ def validate_settings() -> dict[str, Any]:
     }
 
 
-@task(**RETRIES)
+@task
 def find_expired_customers(settings: dict[str, Any]) -> dict[str, Any]:
+    from genesys_erasure.steps import scan
+    from genesys_erasure.steps.runtime import load_runtime
+
     context = get_current_context()
     runtime = load_runtime(context["params"])
     return scan.find_expired_customers(runtime, context["run_id"], datetime.now(UTC))
 
 
 def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
+    from genesys_erasure.identifiers import Identifier, IdentifierKind
+    from genesys_erasure.steps.plan import Seed
+
     return [
         Seed(
             Identifier(IdentifierKind(entry["kind"]), entry["value"]),
@@ -60,8 +65,14 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
     ]
 
 
-@task(**RETRIES)
+@task
 def plan_retention_purge(scan_counts: dict[str, Any]) -> dict[str, Any]:
+    from genesys_erasure.guards import check_purge_fraction
+    from genesys_erasure.ledger import SubjectSource
+    from genesys_erasure.steps import scan
+    from genesys_erasure.steps.plan import HashedMembership, PlanRequest, plan_erasure
+    from genesys_erasure.steps.runtime import load_runtime
+
     context = get_current_context()
     runtime = load_runtime(context["params"])
     found = scan.load_scan(runtime, context["run_id"])

@@ -2,46 +2,42 @@
 the per-subject certificates for the ticket.
 
 Raw identifiers go from `validate_subject_request` to `plan_subject_erasure` through the run workspace
-(encrypted); XCom carries counts, keyed hashes and the ticket only.
+(encrypted); XCom carries counts, keyed hashes and the ticket only. The steps, the ledger, the input
+parsers and the runtime are imported inside the functions: a DAG file must parse fast.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.config import ConfigError
-from genesys_erasure.dsr import DsrError, DsrRequest, check_mode_allows
-from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import SubjectSource, SubjectState
-from genesys_erasure.steps import certificates
-from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure
-from genesys_erasure.steps.runtime import ErasureRuntime, load_runtime
-from genesys_erasure.steps.subject_conversations import find_conversations
-from genesys_erasure.subject_input import (
-    InputLimits,
-    RowProblem,
-    SubjectInputError,
-    SubjectList,
-    missing_file,
-    parse_file,
-    parse_inline,
-)
+if TYPE_CHECKING:
+    from genesys_erasure.identifiers import Identifier
+    from genesys_erasure.steps.runtime import ErasureRuntime
+    from genesys_erasure.subject_input import SubjectList
 
 log = logging.getLogger(__name__)
 
-RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 SUBJECTS_HANDOFF = "dsr_subjects"
 
 
 def read_subjects(params: dict[str, Any], default_region: str | None) -> SubjectList:
     """The subject list from the form: inline or from the file the URI names (any ObjectStoragePath
     scheme; `file://` out of the box). Exactly one of the two must be given."""
+    from genesys_erasure.subject_input import (
+        InputLimits,
+        RowProblem,
+        SubjectInputError,
+        missing_file,
+        parse_file,
+        parse_inline,
+    )
+
     inline, uri = params.get("subjects"), params.get("subjects_file")
     skip = bool(params.get("skip_invalid_rows"))
     if inline and uri:
@@ -75,10 +71,15 @@ def _hashes(runtime: ErasureRuntime, identifiers) -> list[dict[str, str]]:
     return [{"kind": i.kind.value, "hash": runtime.hasher.hash_identifier(i)} for i in identifiers]
 
 
-@task(**RETRIES)
+@task
 def validate_subject_request() -> dict[str, Any]:
     """Fails first, naming row, field and reason, before anything is read from or sent to Genesys. Bad
     input fails without retries (it does not fix itself); a passing storage or ledger outage is retried."""
+    from genesys_erasure.config import ConfigError
+    from genesys_erasure.dsr import DsrError, DsrRequest, check_mode_allows
+    from genesys_erasure.steps.runtime import load_runtime
+    from genesys_erasure.subject_input import SubjectInputError
+
     context = get_current_context()
     params, run_id = context["params"], context["run_id"]
     try:
@@ -106,6 +107,8 @@ def validate_subject_request() -> dict[str, Any]:
 def _erased_earlier(runtime: ErasureRuntime, identifiers) -> dict[Identifier, dict[str, Any]]:
     """Identifiers already erased (verified) under an earlier run: not submitted again. Compared per
     identifier hash: the nightly purge's subject holds more identifiers than an analyst gives."""
+    from genesys_erasure.ledger import SubjectState
+
     earlier: dict[Identifier, dict[str, Any]] = {}
     with runtime.open_ledger() as ledger:
         for identifier in identifiers:
@@ -141,8 +144,15 @@ def approval_text(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@task(**RETRIES)
+@task
 def plan_subject_erasure(validated: dict[str, Any]) -> dict[str, Any]:
+    from genesys_erasure.dsr import DsrRequest
+    from genesys_erasure.identifiers import Identifier, IdentifierKind
+    from genesys_erasure.ledger import SubjectSource
+    from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure
+    from genesys_erasure.steps.runtime import load_runtime
+    from genesys_erasure.steps.subject_conversations import find_conversations
+
     context = get_current_context()
     params, run_id = context["params"], context["run_id"]
     now = datetime.now(UTC)
@@ -201,10 +211,14 @@ def plan_subject_erasure(validated: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-@task(**RETRIES)
+@task
 def issue_certificates(validated: dict[str, Any]) -> dict[str, Any]:
     """One signed certificate (JSON + HTML) per erased subject of the ticket, under
     `report_dir/certificates/<ticket>/`, including subjects an earlier run had already erased."""
+    from genesys_erasure.dsr import DsrRequest
+    from genesys_erasure.steps import certificates
+    from genesys_erasure.steps.runtime import load_runtime
+
     context = get_current_context()
     params, run_id = context["params"], context["run_id"]
     runtime = load_runtime(params)

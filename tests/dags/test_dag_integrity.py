@@ -22,7 +22,9 @@ NO_RETRY_TYPES = {"ApprovalOperator", "EmptyOperator"}
 
 # What a scheduler's DAG processor pays per DAG file, on top of Airflow itself.
 PARSE_BUDGET_SECONDS = 0.5
-PARSE_ATTEMPTS = 3  # the best of a few: a loaded machine slows single runs
+# CPU seconds of the import: what parsing costs the DAG processor, not how busy the machine is; the best of
+# a few attempts, as caches and other processes still jitter it.
+PARSE_ATTEMPTS = 2
 # Imports a DAG file must not need: the task bodies import them when they run.
 HEAVY_MODULES = (
     "genesys_cloud.hook",
@@ -51,10 +53,10 @@ def parse(path, preloaded):
         for name in preloaded:
             importlib.import_module(name)
         before = set(sys.modules)
-        start = time.perf_counter()
+        start = time.process_time()
         spec = importlib.util.spec_from_file_location("dag_parse_probe", path)
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
-        seconds = time.perf_counter() - start
+        seconds = time.process_time() - start
         imported = sorted(set(sys.modules) - before)
         os.write(write, json.dumps({"seconds": seconds, "imported": imported}).encode())
         os._exit(0)
@@ -180,7 +182,7 @@ def test_dag_file_parses_fast(dag_id, parse_times):
             f"{dag_id} parses in {parsed['seconds']:.2f} s, {own:.2f} s of it its own: "
             "genesys_cloud.sensors imports the hook and the trigger at module level"
         )
-    heavy = sorted(m for m in parsed["imported"] if m.startswith(HEAVY_MODULES))
+    heavy = sorted({".".join(m.split(".")[:2]) for m in parsed["imported"] if m.startswith(HEAVY_MODULES)})
     pytest.fail(
         f"{dag_id} took {parsed['seconds']:.2f} s to parse (budget {PARSE_BUDGET_SECONDS} s); heavy modules "
         f"imported at parse time: {heavy or 'none'}"

@@ -86,13 +86,6 @@ print(json.dumps(report))
 """
 
 
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAG_FOLDER))
-
-
 @pytest.fixture(params=DAG_IDS)
 def dag(request, dagbag):
     """The DAG of one file, after checking the file imported without errors."""

@@ -6,18 +6,14 @@ from __future__ import annotations
 import pytest
 
 from genesys_erasure.tasks.flow import approval_gate
-from tests.conftest import REPO_ROOT
 
 TAIL = ("verify", "clean_warehouses", "write_evidence", "check_compliance")
 
 
-@pytest.fixture(scope="module")
-def dags():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
-    assert bag.import_errors == {}
-    return bag.dags
+@pytest.fixture
+def dags(dagbag):
+    assert dagbag.import_errors == {}
+    return dagbag.dags
 
 
 def _upstream(dag, prefix: str = "") -> dict[str, set[str]]:

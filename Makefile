@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with Python 3.11+:
 #   make demo   run the main job on the embedded default (sandbox + local warehouses)
-#   make test   lint and run the whole test suite
+#   make test   lint and run the whole test suite (every tier; what CI runs)
+#   make test-fast / make test-slow   the quick tier (under 2 minutes) / the slow one (`slow` marker)
 # Both create the virtualenv .venv at the repository root when it is missing.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ VENV_BQ := .venv-bq
 export PYTHONPATH := $(CURDIR)/include
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test lint lock sandbox clean
+.PHONY: venv demo test test-fast test-slow lint lock sandbox clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,12 @@ demo: venv
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest -m "not slow"
+
+test-slow: venv
+	$(PY) -m pytest -m slow
 
 lint: venv
 	$(PY) -m ruff check .

@@ -12,11 +12,12 @@ HTTP connection whose host is the webhook URL), as a Param default here or per r
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
 from genesys_erasure.tasks.deadline_check import NOTIFIERS, check_dsr_deadlines
+from genesys_erasure.tasks.policy import PRIVACY_OFFICE, default_args
 
 with DAG(
     dag_id="genesys_dsr_deadline_check",
@@ -25,7 +26,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "privacy-office", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(PRIVACY_OFFICE),
     tags=["gdpr", "genesys-cloud", "dsr"],
     doc_md=__doc__,
     params={

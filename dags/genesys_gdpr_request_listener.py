@@ -18,12 +18,13 @@ Logs, XCom and reports hold keyed hashes and counts only.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG
 
-from genesys_erasure.tasks.flow import check_compliance, clean_warehouses, verify, write_evidence
+from genesys_erasure.tasks.flow import build_erasure_tail
 from genesys_erasure.tasks.listener import anything_to_do, find_external_erasures
+from genesys_erasure.tasks.policy import DATA_ENGINEERING, default_args
 
 with DAG(
     dag_id="genesys_gdpr_request_listener",
@@ -32,15 +33,10 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(DATA_ENGINEERING),
     tags=["gdpr", "genesys-cloud", "warehouse"],
     doc_md=__doc__,
 ) as dag:
     found = find_external_erasures()
-    verified = verify()
-    warehouses = clean_warehouses()
-    evidence = write_evidence(found, warehouses)
-    anything_to_do(found) >> verified >> warehouses
-    # write_evidence runs even after a failure (all_done); the verdict waits on the main chain too, so
-    # such a run still ends failed.
-    warehouses >> check_compliance(evidence)
+    # The flow's own tail: verify, warehouses, evidence (even after a failure) and the verdict.
+    anything_to_do(found) >> build_erasure_tail(found).verified

@@ -21,10 +21,11 @@ genesys_erasure.evidence`); a readable summary is in the task log. The same from
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
+from genesys_erasure.tasks.policy import DATA_ENGINEERING, default_args
 from genesys_erasure.tasks.preflight import run_org_preflight
 
 with DAG(
@@ -34,7 +35,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "privacy-office", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args=default_args(DATA_ENGINEERING),
     tags=["gdpr", "genesys-cloud", "preflight"],
     doc_md=__doc__,
     params={

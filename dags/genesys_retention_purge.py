@@ -20,12 +20,13 @@ report without submitting anything.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
 from genesys_erasure.params import retention_purge_params
 from genesys_erasure.tasks.flow import build_erasure_flow
+from genesys_erasure.tasks.policy import DATA_ENGINEERING, default_args
 from genesys_erasure.tasks.retention import (
     find_expired_customers,
     plan_retention_purge,
@@ -39,7 +40,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(DATA_ENGINEERING),
     tags=["gdpr", "genesys-cloud", "retention"],
     doc_md=__doc__,
     # The overridable settings, generated from PurgeConfig (null = use the configuration file).

@@ -27,12 +27,13 @@ e.g. `airflow db clean --tables dag_run --clean-before-timestamp "$(date -d '-30
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
 from genesys_erasure.params import subject_erasure_params
 from genesys_erasure.tasks.flow import build_erasure_flow
+from genesys_erasure.tasks.policy import PRIVACY_OFFICE, default_args
 from genesys_erasure.tasks.subject_request import (
     issue_certificates,
     plan_subject_erasure,
@@ -46,7 +47,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,  # runs share the ledger's exactly-once claims; one request at a time is clearer
-    default_args={"owner": "privacy-office", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args=default_args(PRIVACY_OFFICE),
     tags=["gdpr", "genesys-cloud", "dsr"],
     doc_md=__doc__,
     # The request form, generated from DsrForm: the model that validates the same values.
@@ -54,8 +55,5 @@ with DAG(
 ) as dag:
     validated = validate_subject_request()
     plan = plan_subject_erasure(validated)
-    flow = build_erasure_flow(
-        plan,
-        approval_body="{{ ti.xcom_pull(task_ids='plan_subject_erasure')['approval_text'] }}",
-    )
-    flow.children["erasure.write_evidence"] >> issue_certificates(validated)
+    flow = build_erasure_flow(plan, approval_body=plan["approval_text"])
+    flow.evidence >> issue_certificates(validated)

@@ -8,7 +8,7 @@ from tests.conftest import REPO_ROOT
 
 
 def test_airflow_init_creates_the_pool_the_warehouse_step_runs_in():
-    from genesys_erasure.steps.warehouses import WAREHOUSE_POOL
+    from genesys_erasure.tasks.policy import WAREHOUSE_POOL
 
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yaml").read_text())
     init = " ".join(compose["services"]["airflow-init"]["command"])

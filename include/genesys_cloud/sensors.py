@@ -11,8 +11,10 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator
 
 from genesys_cloud.gdpr_status import is_final, normalise_request_ids
-from genesys_cloud.hook import GenesysCloudHook
-from genesys_cloud.triggers import GdprRequestsTrigger
+
+# The hook and the trigger (requests, aiohttp) are imported when the sensor runs, not when a DAG file that
+# uses it is parsed: DAG files are parsed again and again by the dag-processor.
+DEFAULT_CONN_ID = "genesys_cloud_default"
 
 # Let the trigger report its own "deadline" event before Airflow's defer timeout would fail the task.
 _DEFER_TIMEOUT_GRACE = timedelta(hours=1)
@@ -46,7 +48,7 @@ class GdprRequestsSensor(BaseSensorOperator):
         self,
         *,
         request_ids: list[str] | str,
-        genesys_conn_id: str = GenesysCloudHook.default_conn_name,
+        genesys_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = 600.0,
         timeout_days: float = 30.0,
         deferrable: bool = True,
@@ -97,6 +99,8 @@ class GdprRequestsSensor(BaseSensorOperator):
             return dict(self._statuses)
         deadline = self.deadline(context)
         self.log.info("Deferring until every GDPR request is final or %s", deadline.isoformat())
+        from genesys_cloud.triggers import GdprRequestsTrigger
+
         self.defer(
             trigger=GdprRequestsTrigger(
                 conn_id=self.genesys_conn_id,
@@ -126,6 +130,8 @@ class GdprRequestsSensor(BaseSensorOperator):
     def _read_statuses(self, request_ids: list[str]) -> dict[str, str]:
         if not request_ids:
             return {}
+        from genesys_cloud.hook import GenesysCloudHook
+
         with GenesysCloudHook(self.genesys_conn_id) as hook:
             return hook.get_gdpr_request_statuses(request_ids)
 

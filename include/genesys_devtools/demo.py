@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update({**env, **wh.warehouse_connections_env(fakesnow, bigquery)})
         print(f"Sandbox at {sandbox.base_url}; Airflow home {env['AIRFLOW_HOME']}")
         migrate_airflow_db()
-        from genesys_erasure.steps.warehouses import WAREHOUSE_POOL  # imports Airflow: after the env
+        from genesys_erasure.tasks.policy import WAREHOUSE_POOL
 
         wh.ensure_warehouse_pool(WAREHOUSE_POOL)
         dag = load_dag(DAG_ID)

@@ -30,9 +30,34 @@ def build_parser() -> argparse.ArgumentParser:
         elif item.name == "agents":
             parser.add_argument(flag, type=int, default=None, help="number of agents (default customers/40)")
         else:
-            kind = {"int": int, "float": float, "str": str}[str(item.type)]
-            parser.add_argument(flag, type=kind, default=default, help=f"default {default}")
+            parser.add_argument(
+                flag, type=_parser_for(str(item.type)), default=default, help=f"default {default}"
+            )
     return parser
+
+
+def _parser_for(annotation: str):
+    """The flag's value parser for a field annotated `int`, `float`, `str` or `bool`, optionally `| None`
+    (then the word `none` gives None)."""
+    optional = annotation.endswith(" | None")
+    base = annotation.removesuffix(" | None")
+    kinds = {"int": int, "float": float, "str": str, "bool": _boolean}
+    if base not in kinds:
+        raise TypeError(f"SandboxSettings field type {annotation!r} has no command-line form")
+    kind = kinds[base]
+
+    def parse(text: str):
+        return None if optional and text.strip().lower() == "none" else kind(text)
+
+    return parse
+
+
+def _boolean(text: str) -> bool:
+    if text.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {text!r}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import yaml
 from genesys_cloud.hook import GenesysCloudHook
 from genesys_devtools.demo import airflow_environment, demo_config, load_dag
 from genesys_sandbox import SandboxServer, SandboxSettings
+from tests.conftest import REPO_ROOT
 from tests.support.sandbox import sandbox_starter
 
 TEST_ORG = SandboxSettings(
@@ -25,6 +26,14 @@ TEST_ORG = SandboxSettings(
     gdpr_step_seconds=0.05,
     job_fulfil_seconds=0.05,
 )
+
+
+@pytest.fixture(scope="session")
+def dagbag():
+    """The project's DAG folder parsed once per session (the integrity and wiring tests read it)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
 @pytest.fixture(scope="session")

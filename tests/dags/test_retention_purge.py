@@ -14,7 +14,7 @@ from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.support.privacy_scan import scan_paths
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _mentions(hook, conversation_ids, values) -> set[str]:

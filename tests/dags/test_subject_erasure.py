@@ -20,7 +20,7 @@ from tests.conftest import REPO_ROOT
 from tests.support.approvals import APPROVE, REJECT, answer_approval
 from tests.support.privacy_scan import scan_paths
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 DAG_ID = "genesys_subject_erasure"
 
 

@@ -9,7 +9,7 @@ from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource, SubjectSt
 from genesys_erasure.steps.submit import submit_batch
 from genesys_erasure.tasks.runtime import load_runtime
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def test_retried_submission_does_not_release_and_repost_a_subject_another_run_is_posting(purge_stack):

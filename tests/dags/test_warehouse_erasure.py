@@ -23,7 +23,7 @@ from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.support.engines import require_bqemulator
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

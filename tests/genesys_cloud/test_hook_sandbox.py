@@ -158,6 +158,7 @@ def test_request_statuses_come_from_the_list_with_unknown_ids_not_found(sandbox)
     assert calls_to(sandbox, GDPR_LIST) == 1
 
 
+@pytest.mark.slow  # a sandbox of its own, paced for seconds
 def test_sustained_run_stays_under_the_rate_limit_without_a_429(start_sandbox):
     sb = start_sandbox(rate_limit_per_window=20, rate_limit_window_seconds=2)
     with GenesysCloudHook() as hook:
@@ -167,6 +168,7 @@ def test_sustained_run_stays_under_the_rate_limit_without_a_429(start_sandbox):
     assert "429" not in statuses_served(sb)
 
 
+@pytest.mark.slow  # a sandbox of its own, paced for seconds
 def test_configured_ceiling_also_holds(start_sandbox):
     sb = start_sandbox(
         extra={"rate_limit_per_minute": 600}, rate_limit_per_window=5, rate_limit_window_seconds=1

@@ -234,6 +234,7 @@ def _cli(*args: str, key: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow  # the CLI in fresh interpreters, several times
 def test_cli_verify_exit_codes(run_rows, tmp_path):
     good = write_document(_report(run_rows), tmp_path / "good.json")
     bad = tmp_path / "bad.json"
@@ -247,6 +248,7 @@ def test_cli_verify_exit_codes(run_rows, tmp_path):
     assert _cli("verify", str(good), key=key).returncode == 2  # --key-env missing
 
 
+@pytest.mark.slow  # the CLI in fresh interpreters, several times
 def test_cli_render_writes_html(run_rows, tmp_path):
     path = write_document(_report(run_rows), tmp_path / "report.json", html=False)
     completed = _cli("render", str(path), "-o", str(tmp_path / "page.html"))

@@ -50,6 +50,7 @@ def _snowflake_connection(monkeypatch, conn_id: str, extra: dict) -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(payload))
 
 
+@pytest.mark.slow  # a local warehouse emulator
 def test_snowflake_hook_reaches_fakesnow_over_http_with_the_protocol_extra(fakesnow_server, monkeypatch):
     _snowflake_connection(monkeypatch, "sf_wh_test", fakesnow_server.airflow_extras("ERASURE_HOOK", "PUBLIC"))
 
@@ -87,6 +88,7 @@ def test_snowflake_hook_rejects_a_protocol_other_than_http_or_https(monkeypatch)
         ProtocolSnowflakeHook(snowflake_conn_id="sf_wh_bad").get_conn()
 
 
+@pytest.mark.slow  # a local warehouse emulator
 def test_bigquery_client_for_an_emulator_connection_queries_the_emulator(bq_emulator, monkeypatch):
     payload = {"conn_type": "generic", "extra": bq_emulator.airflow_extras()}
     monkeypatch.setenv("AIRFLOW_CONN_BQ_WH_TEST", json.dumps(payload))
@@ -163,6 +165,7 @@ def _mapping_for_both(dataset: str) -> WarehouseMapping:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a local warehouse emulator
 def test_airflow_connections_drive_the_erasure_in_both_warehouses(fakesnow_server, bq_emulator, monkeypatch):
     hasher = KeyedHasher(b"hook-e2e-key-0123456789abcdef")
     people = [("ann@example.com", "+15550100"), ("ben@example.com", "+15550111")]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_cli_prints_base_url_and_credentials_and_serves():
@@ -44,3 +44,19 @@ def test_cli_prints_base_url_and_credentials_and_serves():
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+
+
+def test_every_setting_has_a_flag_and_optional_ones_accept_none():
+    from dataclasses import fields
+
+    from genesys_sandbox.__main__ import build_parser
+    from genesys_sandbox.settings import SandboxSettings
+
+    parser = build_parser()
+    flags = {action.dest for action in parser._actions}
+    assert {item.name for item in fields(SandboxSettings)} <= flags
+    args = parser.parse_args(
+        ["--gdpr-contact-delete-lag-hours", "none", "--gdpr-recording-delete-lag-hours", "2"]
+    )
+    assert args.gdpr_contact_delete_lag_hours is None
+    assert args.gdpr_recording_delete_lag_hours == 2.0

@@ -40,10 +40,6 @@ from genesys_erasure.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 
-# One slot: BigQuery allows 2 running and 20 queued DML statements per table, and two runs (nightly,
-# ad-hoc, listener) erasing the same tables at once would also race for the same pending subjects.
-WAREHOUSE_POOL = "genesys_warehouse_dml"
-
 DONE = "done"  # every mapped table verified: zero rows of erased subjects remain
 NO_SUBJECTS = "no_subjects"  # mapping checked, nobody to erase
 DRY_RUN = "dry_run"  # mapping checked, nothing deleted

@@ -1,10 +1,12 @@
 """The daily DSR deadline check: requests near or past their GDPR due date, listed in the task log and,
-when configured, sent through an Airflow notifier (SMTP or a webhook on an HTTP connection)."""
+when configured, sent through an Airflow notifier (SMTP or a webhook on an HTTP connection).
+
+The ledger and the runtime are imported inside the functions: a DAG file must parse fast."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
@@ -20,12 +22,12 @@ from genesys_erasure.tasks.runtime import open_runtime
 
 log = logging.getLogger(__name__)
 
-RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=5)}
 NOTIFIERS = ("none", "smtp", "webhook")
 
 
 def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
     """The notifier the run's Params ask for, or None. Raises on an incomplete notifier setting."""
+
     kind = params.get("notify") or "none"
     if kind not in NOTIFIERS:
         raise AirflowFailException(f"param 'notify': must be one of {', '.join(NOTIFIERS)}")
@@ -53,8 +55,9 @@ def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
     return HttpNotifier(http_conn_id=conn_id, json=payload, headers={"Content-Type": "application/json"})
 
 
-@task(**RETRIES)
+@task
 def check_dsr_deadlines() -> dict[str, Any]:
+
     context = get_current_context()
     params = context["params"]
     days = int(params.get("days_before", 5))

@@ -1,34 +1,36 @@
-"""The erasure flow, built once and used by the nightly purge and the ad-hoc DAG alike.
+"""The erasure flow, built once and used by the nightly purge and the ad-hoc DAG alike, and its tail
+(verify, warehouses, evidence, compliance), which the request listener uses on its own.
 
     plan ─► approval gate ─► [approve] ─► submit (mapped, ≤100 subjects each) ─► wait (deferred)
          ─► settle ─► back-off ─► resubmit errors ─► wait again ─► settle ─► verify
          ─► warehouse cleanup ─► evidence ─► compliance
 
-The DAG supplies the `plan` task (how subjects are found differs); everything after it is here. Each task
-is thin: `run_step` opens the runtime for the run's Params, calls one step and closes the runtime.
+The DAG supplies the `plan` task (how subjects are found differs); everything after it is here.
+`build_erasure_flow` returns an `ErasureFlow`, whose named handles let a DAG wire more tasks to the flow
+without spelling task ids. Each task is thin: `run_step` opens the runtime for the run's Params, calls one
+step and closes the runtime. The step modules are imported inside the tasks: a DAG file must parse fast,
+and they pull in the HTTP, database and crypto libraries.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
-from airflow.sdk import Asset, TaskGroup, get_current_context, task
+from airflow.sdk import Asset, TaskGroup, XComArg, get_current_context, task
 
 from genesys_cloud.sensors import GdprRequestsSensor
-from genesys_erasure.steps import evidence as reporting
-from genesys_erasure.steps import settle as outcomes
-from genesys_erasure.steps import submit as submission
-from genesys_erasure.steps import verify as verifying
-from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.warehouses import WAREHOUSE_POOL
-from genesys_erasure.tasks.runtime import load_run_config, run_step
+from genesys_erasure.tasks.policy import WAREHOUSE_POOL
+from genesys_erasure.tasks.runtime import run_step
+
+if TYPE_CHECKING:
+    from genesys_erasure.steps.runtime import ErasureRuntime
 
 ERASURES_ASSET = Asset(name="genesys_gdpr_erasures", uri="genesys-cloud://gdpr/erasures")
-RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
 
 def _is_retry(context: Any) -> bool:
@@ -39,7 +41,16 @@ def _is_retry(context: Any) -> bool:
 def _replacement(context: Any) -> str:
     """The text a GDPR_UPDATE writes over the subject's identifiers: the run's `replacement_text` Param
     (the ad-hoc DAG's form), else the default."""
+    from genesys_erasure.steps import submit as submission
+
     return context["params"].get("replacement_text") or submission.DEFAULT_REPLACEMENT
+
+
+def load_run_config(params: Any) -> Any:
+    """`genesys_erasure.steps.runtime.load_run_config`, imported when a task runs, not when a DAG parses."""
+    from genesys_erasure.steps.runtime import load_run_config as load
+
+    return load(params)
 
 
 class RunGdprRequestsSensor(GdprRequestsSensor):
@@ -54,22 +65,24 @@ class RunGdprRequestsSensor(GdprRequestsSensor):
         return super().execute(context)
 
 
-@task.branch(**RETRIES)
-def approval_gate(plan: dict[str, Any], *, group: str) -> str:
-    """Large plans wait for a human; the rest go straight to submission."""
-    return f"{group}.approve" if plan["needs_approval"] else f"{group}.submissions_ready"
+@task.branch
+def approval_gate(plan: dict[str, Any], *, approve: str, proceed: str) -> str:
+    """Large plans wait for a human (the task `approve`); the rest go straight on (the task `proceed`)."""
+    return approve if plan["needs_approval"] else proceed
 
 
-@task(trigger_rule="none_failed_min_one_success", **RETRIES)
+@task(trigger_rule="none_failed_min_one_success")
 def submissions_ready(plan: dict[str, Any]) -> list[list[str]]:
     """The batches to submit (empty for a dry run), once approved or when no approval is needed."""
     return [] if plan["dry_run"] else plan["batches"]
 
 
-@task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=4, **RETRIES)
+@task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=4)
 def submit(batch: list[str]) -> dict[str, Any]:
     context = get_current_context()
     context["batch_label"] = f"{len(batch)} subjects from {batch[0][:10]}…" if batch else "empty"
+    from genesys_erasure.steps import submit as submission
+
     return run_step(
         submission.submit_batch,
         subject_hashes=batch,
@@ -78,17 +91,21 @@ def submit(batch: list[str]) -> dict[str, Any]:
     )
 
 
-@task(trigger_rule="none_failed", **RETRIES)
+@task(trigger_rule="none_failed")
 def requests_in_flight() -> list[str]:
+    from genesys_erasure.steps import submit as submission
+
     return run_step(submission.request_ids_in_flight)
 
 
-@task(**RETRIES)
+@task
 def settle(statuses: dict[str, str], *, allow_resubmit: bool) -> dict[str, Any]:
+    from genesys_erasure.steps import settle as outcomes
+
     return run_step(outcomes.settle_requests, statuses=statuses or {}, allow_resubmit=allow_resubmit)
 
 
-@task(**RETRIES)
+@task
 def resubmit_errors() -> dict[str, Any]:
     context = get_current_context()
     return run_step(_resubmit_errors, is_retry=_is_retry(context), replacement=_replacement(context))
@@ -96,16 +113,21 @@ def resubmit_errors() -> dict[str, Any]:
 
 def _resubmit_errors(runtime: ErasureRuntime, run_id: str, *, is_retry: bool, replacement: str) -> dict:
     """The subjects Genesys answered ERROR for, submitted once more (same runtime, same claims)."""
+    from genesys_erasure.steps import settle as outcomes
+    from genesys_erasure.steps import submit as submission
+
     batch = outcomes.subjects_to_resubmit(runtime, run_id)
     return submission.submit_batch(runtime, run_id, batch, is_retry=is_retry, replacement=replacement)
 
 
-@task(**RETRIES)
+@task
 def verify() -> dict[str, Any]:
+    from genesys_erasure.steps import verify as verifying
+
     return run_step(verifying.verify_completed)
 
 
-@task(pool=WAREHOUSE_POOL, **RETRIES)
+@task(pool=WAREHOUSE_POOL)
 def clean_warehouses() -> dict[str, Any]:
     """Downstream copies (Snowflake, BigQuery): runs after Genesys erasure is verified and before the
     evidence is written, so the evidence covers both. A no-op without a warehouse mapping. The pool (one
@@ -123,7 +145,7 @@ def _clean_warehouses(runtime: ErasureRuntime, run_id: str) -> dict[str, Any]:
     return clean_warehouses_for_run(runtime, run_id)
 
 
-@task(outlets=[ERASURES_ASSET], trigger_rule="all_done", **RETRIES)
+@task(outlets=[ERASURES_ASSET], trigger_rule="all_done")
 def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None) -> dict[str, Any]:
     """Runs whatever happened upstream (all_done): a run that failed half-way still reports what it did,
     for subjects Genesys may already have erased. The run itself stays failed."""
@@ -146,23 +168,27 @@ def _write_evidence(
     runtime: ErasureRuntime, run_id: str, now: datetime, *, extra: dict[str, Any], warehouse: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
     """The run's evidence, and whether it was a dry run (for the asset event, written by the task)."""
+    from genesys_erasure.steps import evidence as reporting
+
     evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
     return evidence, runtime.config.dry_run
 
 
-@task(**RETRIES)
+@task
 def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
     """Fails the run loudly (no retries: the outcome is recorded and will not change)."""
+    from genesys_erasure.steps import evidence as reporting
+
     try:
         return reporting.check_compliance(evidence)
     except reporting.ErasureNotCompliant as verdict:
         raise AirflowFailException(str(verdict)) from None
 
 
-def default_approval_body(plan_task_id: str) -> str:
+def default_approval_body(plan: XComArg) -> str:
     """What the approver sees: the plan's counts (never identifiers; hashes are in the plan task's log)."""
     return (
-        "{% set p = ti.xcom_pull(task_ids='" + plan_task_id + "') %}"
+        "{% set p = ti.xcom_pull(task_ids='" + plan.operator.task_id + "') %}"
         "Run {{ run_id }} will submit a GDPR request for **{{ p.to_submit }}** subjects "
         "({{ p.carried_over }} carried over from earlier runs). Not submitted: "
         "{{ p.deferred_active_conversation }} deferred (active conversation), {{ p.quarantined }} "
@@ -171,47 +197,87 @@ def default_approval_body(plan_task_id: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ErasureTail:
+    """The end of every erasure: independent verification, the warehouse copies, the signed evidence and
+    the compliance verdict. Each handle is the task's XComArg; `.operator` is the task."""
+
+    verified: XComArg
+    warehouses: XComArg
+    evidence: XComArg
+    verdict: XComArg
+
+
+@dataclass(frozen=True)
+class ErasureFlow:
+    """The wired flow: its task group and the segments a DAG may attach more tasks to."""
+
+    group: TaskGroup
+    plan: XComArg
+    approve: ApprovalOperator
+    submitted: XComArg
+    settled: XComArg  # the last settle, after the resubmission of errors
+    tail: ErasureTail
+
+    @property
+    def verified(self) -> XComArg:
+        return self.tail.verified
+
+    @property
+    def evidence(self) -> XComArg:
+        return self.tail.evidence
+
+    @property
+    def verdict(self) -> XComArg:
+        return self.tail.verdict
+
+
+def build_erasure_tail(report_on: XComArg) -> ErasureTail:
+    """Wire verify ─► clean warehouses ─► evidence ─► compliance in the current DAG or task group.
+    `report_on` (the plan summary, or the listener's counts) goes into the evidence; the caller puts
+    whatever must come first upstream of `verified`."""
+    verified = verify()
+    warehouses = clean_warehouses()
+    evidence = write_evidence(report_on, warehouses)
+    verdict = check_compliance(evidence)
+    verified >> warehouses
+    # The evidence runs whatever happened (all_done); the verdict also waits on the main chain, so a
+    # failure anywhere upstream leaves it upstream_failed and the run failed, never "success".
+    warehouses >> verdict
+    return ErasureTail(verified, warehouses, evidence, verdict)
+
+
 def build_erasure_flow(
-    plan: Any, *, group_id: str = "erasure", approval_body: str | None = None
-) -> TaskGroup:
+    plan: XComArg, *, group_id: str = "erasure", approval_body: str | XComArg | None = None
+) -> ErasureFlow:
     """Wire the flow after `plan` (an XComArg of the plan summary) inside a task group. `approval_body`
-    (a template) replaces the approver's default text."""
+    (a template, or an XComArg of the text) replaces the approver's default text."""
     with TaskGroup(group_id=group_id, tooltip="Submit, wait, verify and evidence the erasure") as group:
-        gate = approval_gate(plan, group=group_id)
         approve = ApprovalOperator(
             task_id="approve",
             subject="Approve the GDPR erasure plan",
-            body=approval_body or default_approval_body(plan.operator.task_id),
+            body=approval_body if approval_body is not None else default_approval_body(plan),
             response_timeout=timedelta(days=2),
             defaults="Reject",
         )
         ready = submissions_ready(plan)
+        gate = approval_gate(plan, approve=approve.task_id, proceed=ready.operator.task_id)
         submitted = submit.expand(batch=ready)
         first_ids = requests_in_flight.override(task_id="requests_in_flight")()
-        first_wait = RunGdprRequestsSensor(task_id="wait_for_genesys", request_ids=first_ids, **RETRIES)
+        first_wait = RunGdprRequestsSensor(task_id="wait_for_genesys", request_ids=first_ids)
         first_settle = settle.override(task_id="settle")(first_wait.output, allow_resubmit=True)
-        backoff = DateTimeSensorAsync(
-            task_id="resubmit_backoff",
-            target_time="{{ ti.xcom_pull(task_ids='" + group_id + ".settle')['resubmit_at'] }}",
-            **RETRIES,
-        )
+        backoff = DateTimeSensorAsync(task_id="resubmit_backoff", target_time=first_settle["resubmit_at"])
         resubmitted = resubmit_errors()
         retry_ids = requests_in_flight.override(task_id="resubmitted_in_flight")()
-        second_wait = RunGdprRequestsSensor(task_id="wait_for_resubmitted", request_ids=retry_ids, **RETRIES)
+        second_wait = RunGdprRequestsSensor(task_id="wait_for_resubmitted", request_ids=retry_ids)
         second_settle = settle.override(task_id="settle_resubmitted")(
             second_wait.output, allow_resubmit=False
         )
-        verified = verify()
-        warehouses = clean_warehouses()
-        evidence = write_evidence(plan, warehouses)
-        verdict = check_compliance(evidence)
+        tail = build_erasure_tail(plan)
 
         gate >> [approve, ready]
         approve >> ready
         submitted >> first_ids
         first_settle >> backoff >> resubmitted >> retry_ids
-        second_settle >> verified >> warehouses
-        # The evidence runs whatever happened (all_done); the verdict also waits on the main chain, so a
-        # failure anywhere upstream leaves it upstream_failed and the run failed, never "success".
-        [evidence, warehouses] >> verdict
-    return group
+        second_settle >> tail.verified
+    return ErasureFlow(group, plan, approve, submitted, second_settle, tail)

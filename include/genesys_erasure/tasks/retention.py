@@ -1,33 +1,29 @@
-"""The nightly purge's own first steps: validate the settings, scan for expired customers, plan."""
+"""The nightly purge's own first tasks: validate the settings, scan for expired customers, plan.
+
+The steps, the ledger and the runtime are imported inside the tasks: a DAG file must parse fast."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_cloud.errors import GenesysAuthError
-from genesys_erasure.config import ConfigError
-from genesys_erasure.guards import GuardError, check_purge_fraction
-from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import SubjectSource
-from genesys_erasure.preflight.retention import check_analytics_retention
-from genesys_erasure.steps import scan
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
-from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.tasks.runtime import load_runtime, run_step
 
-RETRIES = {"retries": 2, "retry_delay": timedelta(minutes=1)}
 
-
-@task(**RETRIES)
+@task
 def validate_settings() -> dict[str, Any]:
     """Fails first, naming the setting and the reason, before any conversation or contact is read from
     or anything sent to Genesys. A bad setting fails without retries (it does not fix itself), and so
     does an org whose analytics data retention is shorter than `retention_days` or a client that may not
     read it; a passing ledger or Genesys outage is retried."""
+    from genesys_cloud.errors import GenesysAuthError
+    from genesys_erasure.config import ConfigError
+    from genesys_erasure.guards import GuardError
+    from genesys_erasure.preflight.retention import check_analytics_retention
+
     context = get_current_context()
     try:
         runtime = load_runtime(context["params"])
@@ -51,42 +47,15 @@ def validate_settings() -> dict[str, Any]:
     }
 
 
-@task(**RETRIES)
+@task
 def find_expired_customers(settings: dict[str, Any]) -> dict[str, Any]:
-    return run_step(scan.find_expired_customers)
+    from genesys_erasure.steps.scan import find_expired_customers as scan_for_expired
+
+    return run_step(scan_for_expired)
 
 
-def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
-    return [
-        Seed(
-            Identifier(IdentifierKind(entry["kind"]), entry["value"]),
-            conversation_ids=tuple(entry["conversation_ids"]),
-            conversation_count=entry["conversation_count"],
-            stalled=stalled,
-        )
-        for entry in entries
-    ]
-
-
-@task(**RETRIES)
+@task
 def plan_retention_purge(scan_counts: dict[str, Any]) -> dict[str, Any]:
-    return run_step(plan_from_scan, scan_counts=scan_counts)
+    from genesys_erasure.steps.plan_requests import plan_retention_purge as plan
 
-
-def plan_from_scan(
-    runtime: ErasureRuntime, run_id: str, now: datetime, *, scan_counts: dict[str, Any]
-) -> dict[str, Any]:
-    """Plan the customers the scan found expired (and those whose last conversation is still active),
-    once the purge fraction allows it."""
-    found = scan.load_scan(runtime, run_id)
-    request = PlanRequest(
-        seeds=_seeds(found["expired"], stalled=False) + _seeds(found["stalled"], stalled=True),
-        source=SubjectSource.RETENTION,
-        recent=HashedMembership(found["recent_hashes"], runtime.hasher),
-        carry_over=True,
-        extra={"scan": {k: v for k, v in scan_counts.items() if k != "unreadable_values"}},
-    )
-    check_purge_fraction(
-        len(found["expired"]), max(found["customers_seen"], 1), runtime.config.max_purge_fraction
-    )
-    return plan_erasure(runtime, run_id, request, now)
+    return run_step(plan, scan_counts=scan_counts)

@@ -11,23 +11,24 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from genesys_erasure.config import ConfigError, PurgeConfig
-from genesys_erasure.evidence import key_from_text
-from genesys_erasure.steps.runtime import ErasureRuntime, load_run_config, sqlite_ledger_url
+if TYPE_CHECKING:
+    from genesys_erasure.config import PurgeConfig
+    from genesys_erasure.steps.runtime import ErasureRuntime
+
+# Everything below imports the domain (pydantic, SQLAlchemy, cryptography) inside the functions: task
+# modules import this one at the top, and the DAG files that import them must parse fast.
 
 SEALING_KEY_CONN_ID = "genesys_erasure_sealing"
 
 T = TypeVar("T")
 
-# load_run_config is re-exported: the GDPR sensor reads the settings only, without keys or a runtime.
 __all__ = [
     "SEALING_KEY_CONN_ID",
     "connection_secret",
     "genesys_hook",
     "ledger_url",
-    "load_run_config",
     "load_runtime",
     "open_runtime",
     "run_step",
@@ -37,6 +38,9 @@ __all__ = [
 def connection_secret(conn_id: str, what: str) -> bytes:
     """The key held as the password of an Airflow connection."""
     from airflow.sdk import BaseHook
+
+    from genesys_erasure.config import ConfigError
+    from genesys_erasure.evidence import key_from_text
 
     try:
         connection = BaseHook.get_connection(conn_id)
@@ -58,6 +62,8 @@ def ledger_url(config: PurgeConfig) -> str:
             if uri.startswith(prefix):
                 return "postgresql+psycopg2://" + uri[len(prefix) :]
         return uri
+    from genesys_erasure.steps.runtime import sqlite_ledger_url
+
     return sqlite_ledger_url(config)
 
 
@@ -71,6 +77,8 @@ def genesys_hook(config: PurgeConfig):
 def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
     """The runtime for the run's Params. Raises ConfigError for a bad setting or a missing key. Use it in
     a `with` block (or through `open_runtime` / `run_step`): it holds a client and a database engine."""
+    from genesys_erasure.steps.runtime import ErasureRuntime, load_run_config
+
     config = load_run_config(params)
     return ErasureRuntime(
         config=config,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.warehouse.planning import ErasureSubjects
 from tests.support.warehouse import (
@@ -15,6 +17,9 @@ from tests.support.warehouse import (
     event_rows,
     events_table,
 )
+
+# They run on the local warehouse emulators (fakesnow, bqemulator): the slow tier.
+pytestmark = pytest.mark.slow
 
 
 def test_erased_subjects_rows_are_deleted_and_other_rows_untouched(warehouse, hasher):

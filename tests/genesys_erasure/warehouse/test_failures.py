@@ -22,6 +22,9 @@ from tests.support.warehouse import (
     streaming_buffer_error,
 )
 
+# They run on the local warehouse emulators (fakesnow, bqemulator): the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _drop_connection_after_dml_on(table: str):
     def on_execute(sql: str, real_connection) -> None:

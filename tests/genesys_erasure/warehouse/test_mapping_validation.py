@@ -20,6 +20,9 @@ from tests.support.warehouse import (
     events_table,
 )
 
+# They run on the local warehouse emulators (fakesnow, bqemulator): the slow tier.
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.support.warehouse import (
     ALICE,
     FIXED_NOW,
@@ -15,6 +17,9 @@ from tests.support.warehouse import (
     event_rows,
     events_table,
 )
+
+# They run on the local warehouse emulators (fakesnow, bqemulator): the slow tier.
+pytestmark = pytest.mark.slow
 
 
 def test_snowflake_issues_exactly_one_dml_statement_per_table_per_run(snowflake_wh, hasher):

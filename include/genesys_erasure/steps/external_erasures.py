@@ -1,0 +1,62 @@
+"""The request listener's step: erasures made outside this pipeline (an administrator in the Genesys UI,
+another script) found in Genesys' GDPR request list and written to the ledger, so they are verified,
+cleaned from the warehouses and evidenced like the pipeline's own."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from genesys_cloud.vocabulary import GdprStatus
+from genesys_erasure.ledger import GDPR_DELETE, SubjectPlan, SubjectSource
+from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.steps.subjects_api import subject_identifiers
+
+log = logging.getLogger(__name__)
+
+COMPLETED = GdprStatus.COMPLETED
+
+
+def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
+    """Write every COMPLETED GDPR_DELETE the ledger does not know into it under `run_id`. Counts only."""
+    client = runtime.client
+    candidates = [
+        entity
+        for entity in client.iter_gdpr_requests()
+        if entity.get("requestType") == GDPR_DELETE and entity.get("status") == COMPLETED and entity.get("id")
+    ]
+    counts = {"completed_deletes_listed": len(candidates), "recorded": 0, "subject_already_in_ledger": 0,
+              "no_usable_identifier": 0}  # fmt: skip
+    warehouse_pending = bool(runtime.config.warehouse_mapping_path)
+    ledger = runtime.ledger
+    known = ledger.known_request_ids(e["id"] for e in candidates)
+    for entity in candidates:
+        if entity["id"] in known:
+            continue
+        identifiers = subject_identifiers(entity.get("subject") or {})
+        if not identifiers:  # e.g. a subject named by a dialer contact or social handle only
+            counts["no_usable_identifier"] += 1
+            continue
+        plan = SubjectPlan.build(
+            identifiers,
+            hasher=runtime.hasher,
+            sealer=runtime.sealer,
+            source=SubjectSource.EXTERNAL,
+            warehouse_pending=warehouse_pending,
+        )
+        if ledger.record_external_erasure(plan, entity["id"], run_id, now=now):
+            counts["recorded"] += 1
+        else:
+            counts["subject_already_in_ledger"] += 1
+    counts["unknown_requests"] = sum(counts[k] for k in ("recorded", "subject_already_in_ledger",
+                                                          "no_usable_identifier"))  # fmt: skip
+    log.info("External erasures: %s", counts)
+    return counts
+
+
+def warehouses_waiting(runtime: ErasureRuntime) -> bool:
+    """Verified subjects whose warehouse copies are still to be erased (a mapping is configured)."""
+    if not runtime.config.warehouse_mapping_path:
+        return False
+    return bool(runtime.ledger.warehouse_pending_verified())

@@ -3,15 +3,19 @@ org), and the plan it leads to: what joins a subject, and what holds it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import SubjectSource
+from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.ledger.records import derive_subject_hash
 from genesys_erasure.resolution import HoldReason, resolve_subjects
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
 from genesys_erasure.steps.scan import find_expired_customers, load_scan
+from tests.genesys_erasure.steps import conftest
 from tests.genesys_erasure.steps.conftest import RETENTION_DAYS
 
 RECENT_PHONE = "+447700900321"
@@ -68,3 +72,67 @@ def test_plan_does_not_submit_an_external_contact_whose_phone_called_recently(wo
     contact_hash = derive_subject_hash([contact], world.runtime.hasher)
     assert contact_hash not in {h for batch in summary["batches"] for h in batch}
     assert summary["held_recent_contact"] >= 1
+
+
+PARTIAL_ABOVE = 3
+# People sharing first names, surnames, mail domains and phone digit groups. Those with `True` are on
+# record (an external contact); the others are known to nobody in Genesys (a DSR for someone the org
+# never stored), so the GDPR subject search finds nothing and the directory falls back to the free-text
+# contact search, whose tokenised hits are all strangers.
+CROWD = [
+    ("Anna Berg", "anna.berg@north.example", "+447700900123", True),
+    ("Anna Lind", "anna.lind@south.example", "+447700900456", True),
+    ("Erik Berg", "erik.berg@west.example", "+447911550789", True),
+    ("Anna Dahl", "anna.dahl@east.example", "+447911550123", False),
+    ("Olle Berg", "olle-berg@north.example", "+447700911456", False),
+    ("Erik Lind", "erik_lind@south.example", "+447700923789", False),
+]
+
+
+@pytest.fixture
+def tokenised_world(monkeypatch, request):
+    """The step world on a sandbox whose contact search is free text and answers partial result sets."""
+    pessimistic = replace(
+        conftest.TINY_ORG, contact_search="tokenised", contact_search_partial_above=PARTIAL_ABOVE
+    )
+    monkeypatch.setattr(conftest, "TINY_ORG", pessimistic)
+    return request.getfixturevalue("world")
+
+
+def _people(world):
+    """Plant the crowd; returns each person's identifiers (with their contact id, if on record)."""
+    people = []
+    for name, email, phone, on_record in CROWD:
+        identifiers = {Identifier(IdentifierKind.EMAIL, email), Identifier(IdentifierKind.PHONE, phone)}
+        if on_record:
+            person = world.sandbox.org.add_customer(emails=[email], phones=[phone], name=name)
+            identifiers.add(Identifier(IdentifierKind.EXTERNAL_CONTACT, person.external_contact_id))
+        people.append(frozenset(identifiers))
+    return people
+
+
+def test_tokenised_contact_search_merges_no_strangers(tokenised_world):
+    people = _people(tokenised_world)
+    seeds = sorted(i for person in people for i in person if i.kind is not IdentifierKind.EXTERNAL_CONTACT)
+    directory = GenesysSubjectDirectory(tokenised_world.runtime.client)
+
+    result = resolve_subjects(seeds, directory, hasher=tokenised_world.runtime.hasher)
+
+    subjects = [*result.to_purge, *(held.subject for held in result.held)]
+    wrongful = [s for s in subjects if not any(s.identifiers <= person for person in people)]
+    assert wrongful == []
+    assert result.unrelated_records > 0  # the search did return strangers: they were left out
+
+
+def test_plan_quarantines_a_seed_whose_contact_search_is_partial(tokenised_world):
+    world = tokenised_world
+    for n in range(PARTIAL_ABOVE + 1):  # more contacts sharing the domain than the search answers
+        world.sandbox.org.add_customer(emails=[f"member{n}@crowded.example"], name=f"Member Number{n}")
+    unknown = Identifier(IdentifierKind.EMAIL, "asker@crowded.example")
+    request = PlanRequest(seeds=[Seed(unknown)], source=SubjectSource.DSR)
+
+    summary = plan_erasure(world.runtime, "plan-run", request, world.now)
+
+    rows = world.runtime.ledger.rows_for_run("plan-run")
+    assert [row.state for row in rows] == [SubjectState.QUARANTINED]
+    assert summary["to_submit"] == 0

@@ -136,3 +136,13 @@ def test_plan_quarantines_a_seed_whose_contact_search_is_partial(tokenised_world
     rows = world.runtime.ledger.rows_for_run("plan-run")
     assert [row.state for row in rows] == [SubjectState.QUARANTINED]
     assert summary["to_submit"] == 0
+
+
+def test_external_contact_seed_without_a_contact_stays_a_subject_of_its_own(world):
+    contact, _ = _returning_caller(world)
+    world.sandbox.org.delete_external_contact(contact.value)
+    directory = GenesysSubjectDirectory(world.runtime.client)
+
+    result = resolve_subjects([contact], directory, hasher=world.runtime.hasher)
+
+    assert [s.identifiers for s in result.to_purge] == [{contact}]

@@ -177,10 +177,11 @@ def resolve_subjects(
                 directory.find_linked(identifier), identifier, default_region, invalid, max_records_per_lookup
             )
         except IncompleteLookup as lookup:
-            matched = lookup.matched if lookup.matched is not None else lookup.returned + 1
+            # incomplete means more matched than came back, whatever total the answer claims
+            matched = max(lookup.matched or 0, lookup.returned + 1)
             incomplete.append(
                 QuarantinedIdentifier(
-                    identifier, QuarantineReason.TOO_MANY_LINKED_SUBJECTS, max(matched, 1), lookup.returned
+                    identifier, QuarantineReason.TOO_MANY_LINKED_SUBJECTS, matched, lookup.returned
                 )
             )
             continue

@@ -277,3 +277,12 @@ def test_identifier_whose_lookup_is_incomplete_is_neither_followed_nor_merged():
     (subject,) = result.to_purge
     assert subject.identifiers == {MOBILE, CONTACT}
     assert [q.identifier for q in result.quarantined] == [HOME_MAIL]
+
+
+def test_incomplete_lookup_reports_more_matches_than_it_returned_even_when_the_total_says_otherwise():
+    class PartialDirectory(FakeDirectory):
+        def find_linked(self, identifier):
+            raise IncompleteLookup(returned=3, matched=3)
+
+    (held,) = resolve_subjects([HOME_MAIL], PartialDirectory(), hasher=HASHER).quarantined
+    assert held.observed > held.threshold == 3

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Unpack
 
-from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError
+from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError, GenesysNotFoundError
 from genesys_cloud.paging import EntityPager, chunked, first_sightings, has_next_page
 from genesys_cloud.protocol import segment
 from genesys_cloud.vocabulary import AnalyticsJobState, GdprRequestType, GdprSearchType
@@ -38,6 +38,16 @@ class JobResultsPage:
 
     conversations: list[dict[str, Any]]
     data_availability_date: str | None
+
+
+@dataclass(frozen=True)
+class ContactSearch:
+    """An external-contact search answer: the contacts read, and whether they are all that matched.
+    `total` is the match count Genesys reported, if it did."""
+
+    contacts: list[dict[str, Any]]
+    complete: bool
+    total: int | None = None
 
 
 class GenesysCloudOperationsMixin:
@@ -200,6 +210,35 @@ class GenesysCloudOperationsMixin:
             if not has_next_page(listing, page_number, page_size):
                 return contacts
             page_number += 1
+
+    def search_external_contacts_checked(self, q: str, page_size: int = 100) -> ContactSearch:
+        """Every external contact matching `q`, and whether that is all of them: an answer carrying
+        `partialResults: true`, or more matches than the API pages through, makes the search incomplete
+        (returned, not raised: the caller decides what an incomplete answer means)."""
+        contacts: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        complete = True
+        page_number = 1
+        while True:
+            params = {"q": q, "pageSize": page_size, "pageNumber": page_number}
+            listing = self.request("GET", "/api/v2/externalcontacts/contacts", params=params) or {}
+            contacts.extend(first_sightings(listing.get("entities") or [], seen))
+            complete = complete and not listing.get("partialResults")
+            total = listing.get("total")
+            if isinstance(total, int) and total > CONTACT_SEARCH_WINDOW:
+                return ContactSearch(contacts, complete=False, total=total)  # the rest is out of reach
+            if not has_next_page(listing, page_number, page_size):
+                return ContactSearch(contacts, complete=complete, total=total)
+            if (page_number + 1) * page_size > CONTACT_SEARCH_WINDOW:
+                return ContactSearch(contacts, complete=False, total=total)
+            page_number += 1
+
+    def get_external_contact(self, contact_id: str) -> dict[str, Any] | None:
+        """The external contact with this id, or None when Genesys has none (404)."""
+        try:
+            return self.request("GET", f"/api/v2/externalcontacts/contacts/{segment(contact_id)}")
+        except GenesysNotFoundError:
+            return None
 
     def delete_external_contact(self, contact_id: str) -> None:
         self.request("DELETE", f"/api/v2/externalcontacts/contacts/{segment(contact_id)}")

@@ -6,7 +6,12 @@ contact). Starting from seed identifiers, `resolve_subjects` asks a `SubjectDire
 to, follows those links a bounded number of hops, and merges everything connected into one `Subject` with
 a union-find.
 
-Three rules keep this from erasing the wrong people:
+Four rules keep this from erasing the wrong people:
+* a record is linked only if it holds the identifier that was looked up: the external-contact search is
+  free text with unknown tokenisation (`anna.berg@example.com` may match every Anna, or the whole domain),
+  so the other hits are strangers, counted as `unrelated_records` and otherwise ignored;
+* an identifier whose lookup is incomplete (the search answered with `partialResults`, or matched more
+  than it can page through) has unknown links: it is quarantined, never followed or erased;
 * an identifier that links into implausibly many records (a switchboard, a shared family number) is
   quarantined: not followed, not merged, not erased;
 * a subject connected to any recently seen identifier is held (`recent_contact`): the person is still a
@@ -21,16 +26,18 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import islice
 from typing import NamedTuple, Protocol
 
-from genesys_erasure.guards import QuarantinedIdentifier, quarantine
+from genesys_erasure.guards import QuarantinedIdentifier, QuarantineReason, quarantine
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, parse_identifier
 
 DEFAULT_MAX_DEPTH = 2
 DEFAULT_MAX_LINKS_PER_IDENTIFIER = 5
 DEFAULT_MAX_RECORDS_PER_LOOKUP = 50
+# Records read from one lookup, related or not, before it counts as incomplete: the API's search pages
+# through 1,000 matches at most, so a directory yielding more is not one we can read to the end.
+MAX_RECORDS_READ_PER_LOOKUP = 2000
 
 
 class LinkSource(StrEnum):
@@ -50,8 +57,21 @@ class LinkedRecord:
     phones: tuple[str, ...] = field(default=(), repr=False)
 
 
+class IncompleteLookup(Exception):
+    """Raised by a `SubjectDirectory` that cannot tell everything linked to an identifier (a search that
+    answered `partialResults`, or matched more than it pages through). The message holds counts only."""
+
+    def __init__(self, returned: int, matched: int | None = None) -> None:
+        super().__init__(f"the search returned {returned} of {matched if matched is not None else 'more'}")
+        self.returned = returned
+        self.matched = matched
+
+
 class SubjectDirectory(Protocol):
-    def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]: ...
+    def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]:
+        """The records linked to `identifier` (a finite iterable); raises `IncompleteLookup` when the
+        directory knows its answer is not all of them."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,8 @@ class Resolution:
     lookups: int
     unexpanded_at_depth_limit: int
     invalid_values: Mapping[str, int]
+    unrelated_records: int = 0  # search hits that did not hold the looked-up identifier: not linked
+    incomplete_lookups: int = 0  # identifiers quarantined because their lookup was incomplete
 
     def held_for(self, reason: HoldReason) -> tuple[Subject, ...]:
         return tuple(h.subject for h in self.held if h.reason is reason)
@@ -124,17 +146,20 @@ def resolve_subjects(
     `excluded` identifiers (quarantined earlier, the org's own numbers, configured exclusions) reached
     through a directory record are never looked up, merged or erased (seeds themselves are not excluded).
 
-    An identifier whose lookup yields more than `max_links_per_identifier` distinct records (or more than
-    `max_records_per_lookup` records at all) is quarantined. Seeds are looked up at depth 0; identifiers
-    found at `max_depth` join their subject but are not looked up themselves."""
+    Only records holding the looked-up identifier are linked (a staff record is linked anyway: it can
+    only hold a subject); the others are counted in `unrelated_records`. An identifier whose lookup yields
+    more than `max_links_per_identifier` distinct linked records (or more than `max_records_per_lookup`
+    linked records at all), or whose lookup is incomplete, is quarantined. Seeds are looked up at depth 0;
+    identifiers found at `max_depth` join their subject but are not looked up themselves."""
     if max_depth < 0 or max_links_per_identifier < 1 or max_records_per_lookup < max_links_per_identifier:
         raise ValueError("need max_depth >= 0 and 1 <= max_links_per_identifier <= max_records_per_lookup")
     hash_identifier = hasher.hash_identifier if isinstance(hasher, KeyedHasher) else hasher
     seed_set = set(seeds)
     invalid: Counter[str] = Counter()
     over_linked: dict[Identifier, int] = {}
+    incomplete: list[QuarantinedIdentifier] = []
     links: list[_Link] = []
-    lookups = unexpanded = 0
+    lookups = unexpanded = unrelated = 0
 
     excluded = frozenset(excluded) - seed_set
     visited = seed_set | excluded
@@ -146,9 +171,21 @@ def resolve_subjects(
         if depth >= max_depth:
             unexpanded += 1
             continue
-        records = list(islice(directory.find_linked(identifier), max_records_per_lookup + 1))
         lookups += 1
-        found = [_record_identifiers(record, default_region, invalid) for record in records]
+        try:
+            records, found, strangers = _related_records(
+                directory.find_linked(identifier), identifier, default_region, invalid, max_records_per_lookup
+            )
+        except IncompleteLookup as lookup:
+            # incomplete means more matched than came back, whatever total the answer claims
+            matched = max(lookup.matched or 0, lookup.returned + 1)
+            incomplete.append(
+                QuarantinedIdentifier(
+                    identifier, QuarantineReason.TOO_MANY_LINKED_SUBJECTS, matched, lookup.returned
+                )
+            )
+            continue
+        unrelated += strangers
         distinct = len({link_key for link_key, _ in found})
         if distinct > max_links_per_identifier or len(records) > max_records_per_lookup:
             over_linked[identifier] = max(distinct, len(records))
@@ -162,9 +199,8 @@ def resolve_subjects(
                 frontier.append((member, depth + 1))
 
     verdict = quarantine(over_linked, link_counts=over_linked, subject_threshold=max_links_per_identifier)
-    subjects = _merge(
-        seed_set, links, {q.identifier for q in verdict.quarantined} | excluded, hash_identifier
-    )
+    quarantined = (*verdict.quarantined, *incomplete)
+    subjects = _merge(seed_set, links, {q.identifier for q in quarantined} | excluded, hash_identifier)
     to_purge: list[Subject] = []
     held: list[HeldSubject] = []
     for subject in subjects:
@@ -174,7 +210,16 @@ def resolve_subjects(
             held.append(HeldSubject(subject, HoldReason.RECENT_CONTACT))
         else:
             to_purge.append(subject)
-    return Resolution(tuple(to_purge), tuple(held), verdict.quarantined, lookups, unexpanded, dict(invalid))
+    return Resolution(
+        tuple(to_purge),
+        tuple(held),
+        quarantined,
+        lookups,
+        unexpanded,
+        dict(invalid),
+        unrelated_records=unrelated,
+        incomplete_lookups=len(incomplete),
+    )
 
 
 class _Link(NamedTuple):
@@ -183,6 +228,33 @@ class _Link(NamedTuple):
     queried: Identifier
     link_key: object
     members: frozenset[Identifier]
+
+
+def _related_records(
+    records: Iterable[LinkedRecord],
+    queried: Identifier,
+    region: str | None,
+    invalid: Counter[str],
+    max_records: int,
+) -> tuple[list[LinkedRecord], list[tuple[object, frozenset[Identifier]]], int]:
+    """The records (at most `max_records + 1`) that hold `queried`, their identifiers, and how many
+    others were skipped. A staff record counts as related even without the value: linking it only ever
+    holds a subject, and the GDPR search may name an agent by a field the record does not show."""
+    related: list[LinkedRecord] = []
+    found: list[tuple[object, frozenset[Identifier]]] = []
+    strangers = 0
+    for read, record in enumerate(records, start=1):
+        if read > MAX_RECORDS_READ_PER_LOOKUP:
+            raise IncompleteLookup(read - 1)
+        link_key, members = _record_identifiers(record, region, invalid)
+        if queried not in members and not record.user_id:
+            strangers += 1
+            continue
+        related.append(record)
+        found.append((link_key, members))
+        if len(related) > max_records:
+            break
+    return related, found, strangers
 
 
 def _record_identifiers(

@@ -1,7 +1,12 @@
-"""External contacts: keyword search (`q` over names, e-mails and phones), get one, delete one."""
+"""External contacts: keyword search (`q` over names, e-mails and phones), get one, delete one.
+
+The real search is free text with an unconfirmed tokenisation; `contact_search` picks how the sandbox
+matches (see ASSUMPTIONS.md), and `contact_search_partial_above` makes a large result set partial.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -43,23 +48,31 @@ def search_contacts(
             f"{SEARCH_WINDOW}.",
             "pageNumber",
         )
-    org = sandbox(request).org
+    state = sandbox(request)
+    org, settings = state.org, state.settings
+    matches_query = _matches_tokens if settings.contact_search == "tokenised" else _matches
+    partial = False
     with org.lock:
-        matches = [c for c in org.external_contacts.values() if _matches(c, q)]
+        matches = [c for c in org.external_contacts.values() if matches_query(c, q)]
         matches.sort(key=_sort_key(sort_order))
+        limit = settings.contact_search_partial_above
+        if limit and len(matches) > limit:
+            # an incomplete answer: only `limit` contacts, and a total that counts only those
+            matches, partial = matches[:limit], True
         total = len(matches)
         chunk = matches[(page_number - 1) * page_size : page_number * page_size]
         entities = [external_contact(c, org.division_id) for c in chunk]
     # the listing's URIs leave the keywords out: they are personal data
-    return JSONResponse(
-        entity_listing(
-            entities,
-            page_size=page_size,
-            page_number=page_number,
-            total=total,
-            path="/api/v2/externalcontacts/contacts",
-        )
+    listing = entity_listing(
+        entities,
+        page_size=page_size,
+        page_number=page_number,
+        total=total,
+        path="/api/v2/externalcontacts/contacts",
     )
+    if partial:
+        listing["partialResults"] = True
+    return JSONResponse(listing)
 
 
 @router.get("/api/v2/externalcontacts/contacts/{contactId}")
@@ -90,6 +103,54 @@ def _matches(contact: ExternalContact, q: str | None) -> bool:
     if len(digits) >= 6 and any(digits in p for p in contact.phones):
         return True
     return all(word in haystack for word in words)
+
+
+_WORD_SEPARATORS = re.compile(r"[\s._\-]+")
+
+
+def _matches_tokens(contact: ExternalContact, q: str | None) -> bool:
+    """Free text: the contact matches when any token of `q` is one of its tokens (OR, as a search engine
+    ranking by relevance would return it), so `anna.berg@example.com` finds every Anna and the domain."""
+    if not q or not q.strip():
+        return True
+    return bool(_tokens(q) & _contact_tokens(contact))
+
+
+def _contact_tokens(contact: ExternalContact) -> set[str]:
+    tokens: set[str] = set()
+    for value in (contact.first_name or "", contact.last_name or "", *contact.emails, *contact.phones):
+        tokens |= _tokens(value)
+    return tokens
+
+
+def _tokens(text: str) -> set[str]:
+    """Name words; an e-mail's local-part words (split on . _ -) and its domain; a phone's digit groups
+    (as a display format groups them from the right: 4, then 3s; groups under 3 digits dropped) and all
+    its digits."""
+    tokens: set[str] = set()
+    for word in text.casefold().split():
+        local, at, domain = word.partition("@")
+        if at:
+            tokens.add(domain)
+            tokens |= {part for part in _WORD_SEPARATORS.split(local) if part}
+            continue
+        digits = "".join(ch for ch in word if ch.isdigit())
+        if len(digits) >= 6 and not re.search(r"[a-z]", word):
+            tokens.add(digits)
+            tokens |= _digit_groups(digits)
+            continue
+        tokens |= {part for part in _WORD_SEPARATORS.split(word) if part}
+    return tokens
+
+
+def _digit_groups(digits: str) -> set[str]:
+    groups, end, size = set(), len(digits), 4
+    while end > 0:
+        group = digits[max(0, end - size) : end]
+        if len(group) >= 3:
+            groups.add(group)
+        end, size = end - size, 3
+    return groups
 
 
 def _sort_key(sort_order: str | None) -> Any:

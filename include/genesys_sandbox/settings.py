@@ -21,6 +21,10 @@ class SandboxSettings:
     rate_limit_per_window: int = 300
     rate_limit_window_seconds: float = 60
     token_ttl_seconds: int = 86400
+    # external-contact search matching: "exact" (words of q as substrings) or "tokenised" (any shared token)
+    contact_search: str = "exact"
+    # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
+    contact_search_partial_above: int = 0
     # wall seconds per GDPR status step; 0 = every GET of the request advances it one step
     gdpr_step_seconds: float = 1.0
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
@@ -57,6 +61,10 @@ class SandboxSettings:
         _require(self.rate_limit_per_window >= 1, "rate_limit_per_window", "must be at least 1")
         _require(self.rate_limit_window_seconds > 0, "rate_limit_window_seconds", "must be positive")
         _require(self.token_ttl_seconds >= 1, "token_ttl_seconds", "must be at least 1")
+        _require(
+            self.contact_search in ("exact", "tokenised"), "contact_search", "must be exact or tokenised"
+        )
+        _require(self.contact_search_partial_above >= 0, "contact_search_partial_above", "must be >= 0")
         _require(self.gdpr_step_seconds >= 0, "gdpr_step_seconds", "must be >= 0")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")

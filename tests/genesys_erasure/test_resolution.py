@@ -8,7 +8,13 @@ import pytest
 from genesys_erasure.guards import QuarantineReason
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.resolution import HoldReason, LinkedRecord, LinkSource, resolve_subjects
+from genesys_erasure.resolution import (
+    HoldReason,
+    IncompleteLookup,
+    LinkedRecord,
+    LinkSource,
+    resolve_subjects,
+)
 
 HASHER = KeyedHasher(b"test-key-0123456789abcdef")
 
@@ -73,7 +79,7 @@ def test_unrelated_customers_stay_separate_subjects():
 
 
 def test_subject_linked_to_recent_identifier_is_not_purged():
-    directory = FakeDirectory({MOBILE: [contact(emails=("jane.doe@example.com",))]})
+    directory = FakeDirectory({MOBILE: [contact(emails=("jane.doe@example.com",), phones=(MOBILE.value,))]})
     result = resolve_subjects([MOBILE], directory, hasher=HASHER, recent={HOME_MAIL})
     assert result.to_purge == ()
     (held,) = result.held
@@ -83,7 +89,9 @@ def test_subject_linked_to_recent_identifier_is_not_purged():
 
 def test_resolution_depth_is_bounded():
     chain = [Identifier(IdentifierKind.EMAIL, f"hop{n}@example.com") for n in range(5)]
-    directory = FakeDirectory({chain[n]: [gdpr_hit(emails=(chain[n + 1].value,))] for n in range(4)})
+    directory = FakeDirectory(
+        {chain[n]: [gdpr_hit(emails=(chain[n].value, chain[n + 1].value))] for n in range(4)}
+    )
     result = resolve_subjects([chain[0]], directory, hasher=HASHER, max_depth=2)
     (subject,) = result.to_purge
     assert subject.identifiers == set(chain[:3])
@@ -95,7 +103,10 @@ def test_recent_identifier_beyond_the_depth_limit_is_not_seen():
     # The flip side of the bound, documented: links further away than max_depth cannot hold a subject.
     far = Identifier(IdentifierKind.EMAIL, "far@example.com")
     directory = FakeDirectory(
-        {MOBILE: [gdpr_hit(emails=(HOME_MAIL.value,))], HOME_MAIL: [gdpr_hit(emails=(far.value,))]}
+        {
+            MOBILE: [gdpr_hit(phones=(MOBILE.value,), emails=(HOME_MAIL.value,))],
+            HOME_MAIL: [gdpr_hit(emails=(HOME_MAIL.value, far.value))],
+        }
     )
     assert resolve_subjects([MOBILE], directory, hasher=HASHER, recent={far}, max_depth=1).to_purge
     assert not resolve_subjects([MOBILE], directory, hasher=HASHER, recent={far}, max_depth=2).to_purge
@@ -114,7 +125,7 @@ def test_staff_record_is_not_followed_into_the_agents_links():
     directory = FakeDirectory(
         {
             MOBILE: [gdpr_hit(user_id=AGENT_ID, emails=(agent_mail.value,))],
-            agent_mail: [contact(contact_id="other", phones=("+447700900555",))],
+            agent_mail: [contact(contact_id="other", emails=(agent_mail.value,), phones=("+447700900555",))],
         }
     )
     resolve_subjects([MOBILE], directory, hasher=HASHER, max_depth=3)
@@ -137,7 +148,9 @@ def test_identifier_linked_into_too_many_subjects_is_quarantined_not_merged():
 
 
 def test_quarantined_seed_yields_no_subject():
-    directory = FakeDirectory({MOBILE: [contact(contact_id=f"c{n}") for n in range(9)]})
+    directory = FakeDirectory(
+        {MOBILE: [contact(contact_id=f"c{n}", phones=(MOBILE.value,)) for n in range(9)]}
+    )
     result = resolve_subjects([MOBILE], directory, hasher=HASHER)
     assert (result.to_purge, result.held) == ((), ())
     assert result.quarantined[0].identifier == MOBILE
@@ -153,7 +166,7 @@ def test_gdpr_hit_and_its_external_contact_are_one_link():
 def test_directory_is_read_no_further_than_the_fan_out_bound():
     def endless() -> Iterator[LinkedRecord]:
         for n in itertools.count():
-            yield contact(contact_id="same", phones=(f"+4477009{n:05d}",))
+            yield contact(contact_id="same", phones=(MOBILE.value, f"+4477009{n:05d}"))
 
     directory = FakeDirectory({MOBILE: endless()})
     result = resolve_subjects([MOBILE], directory, hasher=HASHER, max_records_per_lookup=20)
@@ -161,7 +174,7 @@ def test_directory_is_read_no_further_than_the_fan_out_bound():
 
 
 def test_subject_key_is_the_keyed_hash_of_the_smallest_identifier():
-    directory = FakeDirectory({MOBILE: [gdpr_hit(emails=(HOME_MAIL.value,))]})
+    directory = FakeDirectory({MOBILE: [gdpr_hit(phones=(MOBILE.value,), emails=(HOME_MAIL.value,))]})
     (subject,) = resolve_subjects([MOBILE], directory, hasher=HASHER).to_purge
     assert subject.key == HASHER.hash_identifier(min(MOBILE, HOME_MAIL))
 
@@ -172,7 +185,7 @@ def test_caller_provided_hasher_is_used_for_the_key():
 
 
 def test_invalid_values_in_directory_records_are_counted_not_fatal():
-    directory = FakeDirectory({MOBILE: [contact(emails=("not-an-address",), phones=("+4477",))]})
+    directory = FakeDirectory({MOBILE: [contact(emails=("not-an-address",), phones=(MOBILE.value, "+4477"))]})
     result = resolve_subjects([MOBILE], directory, hasher=HASHER)
     assert result.invalid_values == {
         "external_contact.email:missing_at_sign": 1,
@@ -204,3 +217,72 @@ def test_excluded_identifier_named_by_a_seeds_record_is_neither_followed_nor_era
     (subject,) = result.to_purge
     assert subject.identifiers == {MOBILE, CONTACT}
     assert switchboard not in directory.looked_up
+
+
+def test_external_contact_seed_is_held_when_a_phone_of_its_contact_had_recent_contact():
+    directory = FakeDirectory({CONTACT: [contact(phones=(MOBILE.value,))]})
+    result = resolve_subjects([CONTACT], directory, hasher=HASHER, recent={MOBILE})
+    assert result.to_purge == ()
+    (held,) = result.held_for(HoldReason.RECENT_CONTACT)
+    assert held.identifiers == {CONTACT, MOBILE}
+
+
+def test_search_hit_not_holding_the_looked_up_value_is_not_merged():
+    namesake = contact(
+        contact_id="namesake", emails=("jane.smith@example.com",), phones=(OTHER_MOBILE.value,)
+    )
+    directory = FakeDirectory({HOME_MAIL: [contact(emails=(HOME_MAIL.value,)), namesake]})
+    result = resolve_subjects([HOME_MAIL], directory, hasher=HASHER)
+    (subject,) = result.to_purge
+    assert subject.identifiers == {HOME_MAIL, CONTACT}
+    assert result.unrelated_records == 1
+
+
+def test_search_hits_not_holding_the_looked_up_value_do_not_count_towards_quarantine():
+    strangers = [contact(contact_id=f"stranger-{n}", emails=(f"jane.{n}@example.com",)) for n in range(9)]
+    directory = FakeDirectory({HOME_MAIL: [contact(emails=(HOME_MAIL.value,)), *strangers]})
+    result = resolve_subjects([HOME_MAIL], directory, hasher=HASHER, max_links_per_identifier=5)
+    assert result.quarantined == ()
+    assert [s.identifiers for s in result.to_purge] == [{HOME_MAIL, CONTACT}]
+
+
+class IncompleteDirectory(FakeDirectory):
+    """A directory whose search for some identifiers answered with partial results."""
+
+    def __init__(self, links, incomplete: set[Identifier]) -> None:
+        super().__init__(links)
+        self.incomplete = incomplete
+
+    def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]:
+        if identifier in self.incomplete:
+            self.looked_up.append(identifier)
+            raise IncompleteLookup(returned=3, matched=40)
+        return super().find_linked(identifier)
+
+
+def test_seed_whose_lookup_is_incomplete_is_quarantined_not_erased():
+    directory = IncompleteDirectory({}, incomplete={HOME_MAIL})
+    result = resolve_subjects([HOME_MAIL], directory, hasher=HASHER)
+    assert (result.to_purge, result.held) == ((), ())
+    (held,) = result.quarantined
+    assert (held.identifier, held.observed, held.threshold) == (HOME_MAIL, 40, 3)
+    assert result.incomplete_lookups == 1
+
+
+def test_identifier_whose_lookup_is_incomplete_is_neither_followed_nor_merged():
+    directory = IncompleteDirectory(
+        {MOBILE: [contact(phones=(MOBILE.value,), emails=(HOME_MAIL.value,))]}, incomplete={HOME_MAIL}
+    )
+    result = resolve_subjects([MOBILE], directory, hasher=HASHER)
+    (subject,) = result.to_purge
+    assert subject.identifiers == {MOBILE, CONTACT}
+    assert [q.identifier for q in result.quarantined] == [HOME_MAIL]
+
+
+def test_incomplete_lookup_reports_more_matches_than_it_returned_even_when_the_total_says_otherwise():
+    class PartialDirectory(FakeDirectory):
+        def find_linked(self, identifier):
+            raise IncompleteLookup(returned=3, matched=3)
+
+    (held,) = resolve_subjects([HOME_MAIL], PartialDirectory(), hasher=HASHER).quarantined
+    assert held.observed > held.threshold == 3

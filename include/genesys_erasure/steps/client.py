@@ -18,6 +18,19 @@ class JobPage(Protocol):
     def conversations(self) -> list[dict[str, Any]]: ...
 
 
+class ContactSearchResult(Protocol):
+    """An external-contact search answer: the contacts, and whether they are all that matched."""
+
+    @property
+    def contacts(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def complete(self) -> bool: ...
+
+    @property
+    def total(self) -> int | None: ...
+
+
 class GenesysClient(Protocol):
     # Analytics: the retention scan and the conversations of named subjects.
     def get_data_availability(self) -> dict[str, Any]: ...
@@ -47,6 +60,10 @@ class GenesysClient(Protocol):
     def search_gdpr_subjects(self, search_type: str, value: str) -> list[dict[str, Any]]: ...
 
     def search_external_contacts(self, q: str, page_size: int = ...) -> list[dict[str, Any]]: ...
+
+    def search_external_contacts_checked(self, q: str, page_size: int = ...) -> ContactSearchResult: ...
+
+    def get_external_contact(self, contact_id: str) -> dict[str, Any] | None: ...
 
     # GDPR requests: submission, crash reconciliation, the external-erasure listener.
     def submit_gdpr_request(

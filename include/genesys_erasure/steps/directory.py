@@ -1,9 +1,11 @@
 """`SubjectDirectory` over the Genesys Cloud API: what is an identifier linked to?
 
-Two sources: `GET /api/v2/gdpr/subjects` (what the GDPR API itself would erase for that value) and the
+Three sources: `GET /api/v2/gdpr/subjects` (what the GDPR API itself would erase for that value), the
 external-contact search (contacts holding the value, with all their other e-mails and phones: the
-fragmented identity). Raw values go to Genesys as query parameters and come back into memory; the hook
-never logs query strings.
+fragmented identity) and, for an external contact id, the contact itself (`GET
+/api/v2/externalcontacts/contacts/{id}`: a GDPR delete by contact id deletes the contact with every
+e-mail and phone it holds, so those must join the subject before it is judged). Raw values go to
+Genesys as query parameters and come back into memory; the hook never logs query strings.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.resolution import LinkedRecord, LinkSource
+from genesys_erasure.resolution import IncompleteLookup, LinkedRecord, LinkSource
 from genesys_erasure.steps.client import GenesysClient
 
 SEARCH_TYPES = {IdentifierKind.EMAIL: "EMAIL", IdentifierKind.PHONE: "PHONE"}
@@ -56,9 +58,15 @@ class GenesysSubjectDirectory:
         return list(self._records(identifier))
 
     def _records(self, identifier: Identifier) -> Iterator[LinkedRecord]:
+        if identifier.kind is IdentifierKind.EXTERNAL_CONTACT:
+            self.calls += 1
+            contact = self._client.get_external_contact(identifier.value)
+            if contact is not None:  # None: no such contact (any more), nothing links to the id
+                yield record_from_external_contact(contact)
+            return
         search_type = SEARCH_TYPES.get(identifier.kind)
         if search_type is None:
-            return  # external contact ids and user ids are reached through their e-mails and phones
+            return  # user ids are never explored (an agent's world is not the customer's)
         self.calls += 1
         subjects = self._client.search_gdpr_subjects(search_type, identifier.value)
         for entity in subjects:
@@ -68,5 +76,9 @@ class GenesysSubjectDirectory:
             # other e-mails and phones; the contact search would only repeat it (one call saved per lookup).
             return
         self.calls += 1
-        for contact in self._client.search_external_contacts(identifier.value):
+        search = self._client.search_external_contacts_checked(identifier.value)
+        if not search.complete:
+            # links unknown: the identifier is quarantined (resolution decides), never erased on a guess
+            raise IncompleteLookup(len(search.contacts), search.total)
+        for contact in search.contacts:
             yield record_from_external_contact(contact)

@@ -1,0 +1,38 @@
+"""The residual-data disclosure names the Genesys stores the pipeline does not verify."""
+
+from __future__ import annotations
+
+import pytest
+
+from genesys_erasure.residual_data import RESIDUAL_DATA_DISCLOSURE
+
+UNVERIFIED_GENESYS_STORES = (
+    "voicemail",
+    "e-mail bodies and attachments",
+    "transcripts",
+    "speech analytics",
+    "quality evaluations",
+    "surveys",
+    "outbound",
+    "contact lists",
+    "data tables",
+    "web-messaging guest",
+    "journey",
+)
+
+
+@pytest.mark.parametrize("store", UNVERIFIED_GENESYS_STORES)
+def test_disclosure_names_each_genesys_store_the_pipeline_does_not_verify(store):
+    text = " ".join(item["text"] for item in RESIDUAL_DATA_DISCLOSURE).lower()
+    assert store in text
+
+
+def test_disclosure_says_what_verification_did_read():
+    unverified = next(i for i in RESIDUAL_DATA_DISCLOSURE if "does not verify" in i["topic"])
+    for verified in ("analytics conversation details", "live conversation view", "recording metadata"):
+        assert verified in unverified["text"]
+    assert "external contacts" in unverified["text"]
+
+
+def test_every_disclosure_item_is_a_topic_and_a_text():
+    assert all(set(item) == {"topic", "text"} for item in RESIDUAL_DATA_DISCLOSURE)

@@ -10,6 +10,18 @@ field that holds the *customer's* address for that media type and direction: on 
 the caller and `dnis` is one of the org's own numbers; on an outbound call it is the other way round.
 Agents' user ids never become customer identifiers. Numbers dialled on inbound calls are the org's own
 numbers (DIDs): they are detected on the way and never reported as customers.
+
+Real orgs write one number many ways (`tel:+4420…`, `sip:+4420…@edge;user=phone`, `020 7946 …` with the
+default region): all normalise to one E.164 identifier. Values that name nobody are counted, never taken:
+withheld callers (`anonymous`, `sip:anonymous@…`, empty ani) as `ani:withheld`, messaging channel ids
+(neither phone nor e-mail) as `addressFrom:messaging_id`. E-mail headers are parsed as address lists,
+so `"Berg, Anna" <anna@…>, other@…` yields the two addresses and never the display name.
+
+Participant `attributes` (set by flows: a callback number, an e-mail typed in an IVR) are read for
+e-mail addresses and numbers with an explicit country code. Their keys are free text, so a value may name
+somebody other than the customer (an agent, a third party): an identifier seen *only* in attributes
+therefore counts as contact (it can keep a customer recent) but is never planned for erasure on its own;
+`attribute_only_count` says how many such identifiers there were.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -27,6 +40,7 @@ from genesys_erasure.identifiers import (
     Identifier,
     IdentifierKind,
     InvalidIdentifier,
+    is_withheld_caller,
     normalise_email,
     normalise_opaque_id,
     normalise_phone,
@@ -74,12 +88,13 @@ class _Entry:
     """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
     so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
 
-    __slots__ = ("active", "count", "ids", "last_ms", "stamps")
+    __slots__ = ("active", "count", "direct", "ids", "last_ms", "stamps")
 
     def __init__(self) -> None:
         self.last_ms = 0
         self.count = 0
         self.active = False
+        self.direct = False  # seen in an address field, not only in participant attributes
         self.stamps = array("q")
         self.ids = bytearray()
 
@@ -124,6 +139,7 @@ class ContactIndex:
             self._problems["conversation:id_not_uuid"] += 1
 
         keys: set[str] = set()
+        attribute_keys: set[str] = set()
         origin = conversation.get("originatingDirection")
         for participant in conversation.get("participants") or ():
             if participant.get("purpose") not in CUSTOMER_PURPOSES:
@@ -137,9 +153,12 @@ class ContactIndex:
                 self._collect(keys, _EXTERNAL, "externalContactId", external_id)
             for session in participant.get("sessions") or ():
                 self._collect_session(keys, session, session.get("direction") or origin)
+            self._collect_attributes(attribute_keys, participant.get("attributes"))
 
         for key in keys:
-            self._record(key, stamp, active, conversation_id)
+            self._record(key, stamp, active, conversation_id, direct=True)
+        for key in attribute_keys - keys:
+            self._record(key, stamp, active, conversation_id, direct=False)
 
     def add_all(self, conversations: Iterable[Mapping[str, Any]]) -> int:
         """Feed a stream of conversations; returns how many were read."""
@@ -159,7 +178,11 @@ class ContactIndex:
             if inbound and media == "voice":
                 self._note_own_did(session.get("dnis"))
             field = "ani" if inbound else "dnis"
-            self._collect(keys, _PHONE, field, session.get(field))
+            if inbound and is_withheld_caller(session.get(field)):
+                # A caller who withheld the number: nobody to erase, and never the org's DID either.
+                self._problems[f"{field}:withheld"] += 1
+            else:
+                self._collect(keys, _PHONE, field, session.get(field))
             if media == "callback":
                 for number in session.get("callbackNumbers") or ():
                     self._collect(keys, _PHONE, "callbackNumbers", number)
@@ -183,10 +206,26 @@ class ContactIndex:
             self._problems[f"{field}:missing"] += 1
         elif raw.strip().startswith(("+", "tel:+")):
             self._collect(keys, _PHONE, field, raw, strict_e164=True)
-        elif "@" in raw:
+        elif "@" in raw.strip()[1:]:
             self._collect(keys, _EMAIL, field, raw)
         else:
-            self._problems[f"{field}:not_phone_or_email"] += 1
+            # A channel's own id (Facebook PSID, web-messaging guest id, `@handle`): not a phone or e-mail.
+            self._problems[f"{field}:messaging_id"] += 1
+
+    def _collect_attributes(self, keys: set[str], attributes: object) -> None:
+        if not isinstance(attributes, Mapping):
+            return
+        for value in attributes.values():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            text = value.strip()
+            if text.startswith(("+", "tel:", "sip:", "sips:")) and not is_withheld_caller(text):
+                # Only an explicit country code: a bare digit string (an account or order number) read
+                # with the default region could name a stranger's phone.
+                self._collect(keys, _PHONE, "attributes", text, strict_e164=True)
+            elif "@" in text[1:]:
+                for address in _split_addresses(text):
+                    self._collect(keys, _EMAIL, "attributes", address)
 
     def _collect(
         self, keys: set[str], kind: str, field: str, raw: object, *, strict_e164: bool = False
@@ -215,10 +254,13 @@ class ContactIndex:
         else:
             self._problems["dnis:not_a_phone_number"] += 1
 
-    def _record(self, key: str, stamp: int, active: bool, conversation_id: bytes | None) -> None:
+    def _record(
+        self, key: str, stamp: int, active: bool, conversation_id: bytes | None, *, direct: bool
+    ) -> None:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
+        entry.direct = entry.direct or direct
         if conversation_id is None or self._retain(entry, conversation_id, stamp):
             entry.count += 1
         entry.last_ms = max(entry.last_ms, stamp)
@@ -251,7 +293,7 @@ class ContactIndex:
         found = [
             self._summary(key, entry)
             for key, entry in self._customer_entries()
-            if not entry.active and entry.last_ms < cutoff_ms
+            if entry.direct and not entry.active and entry.last_ms < cutoff_ms
         ]
         return sorted(found, key=lambda summary: summary.identifier)
 
@@ -271,7 +313,7 @@ class ContactIndex:
         found = [
             self._summary(key, entry)
             for key, entry in self._customer_entries()
-            if entry.active and entry.last_ms < cutoff_ms
+            if entry.direct and entry.active and entry.last_ms < cutoff_ms
         ]
         return sorted(found, key=lambda summary: summary.identifier)
 
@@ -284,7 +326,12 @@ class ContactIndex:
 
     def customer_count(self) -> int:
         """Distinct customer identifiers seen (the denominator of the purge-fraction guard)."""
-        return sum(1 for _ in self._customer_entries())
+        return sum(1 for _, entry in self._customer_entries() if entry.direct)
+
+    @property
+    def attribute_only_count(self) -> int:
+        """Identifiers seen only in participant attributes: contact evidence, never planned on their own."""
+        return sum(1 for _, entry in self._customer_entries() if not entry.direct)
 
     @property
     def conversations_read(self) -> int:
@@ -336,9 +383,12 @@ def _normalise(kind: str, raw: str, region: str | None) -> tuple[str | None, str
 
 
 def _split_addresses(raw: object) -> list[object]:
+    """The addresses of an e-mail header (`"Berg, Anna" <anna@…>; other@…`), without display names. A
+    header the parser cannot read is returned whole, so it is counted as a problem rather than lost."""
     if not isinstance(raw, str):
         return [raw]
-    return [part for part in raw.replace(";", ",").split(",") if part.strip()] or [raw]
+    addresses = [address for _, address in getaddresses([raw]) if address.strip()]
+    return addresses or [raw]
 
 
 def _uuid_bytes(raw: object) -> bytes | None:

@@ -36,6 +36,8 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import phonenumbers
+
 from genesys_erasure.identifiers import (
     Identifier,
     IdentifierKind,
@@ -141,6 +143,7 @@ class ContactIndex:
         keys: set[str] = set()
         attribute_keys: set[str] = set()
         origin = conversation.get("originatingDirection")
+        region = self._trunk_region(conversation, origin)
         for participant in conversation.get("participants") or ():
             if participant.get("purpose") not in CUSTOMER_PURPOSES:
                 continue
@@ -152,7 +155,7 @@ class ContactIndex:
             if external_id:
                 self._collect(keys, _EXTERNAL, "externalContactId", external_id)
             for session in participant.get("sessions") or ():
-                self._collect_session(keys, session, session.get("direction") or origin)
+                self._collect_session(keys, session, session.get("direction") or origin, region)
             self._collect_attributes(attribute_keys, participant.get("attributes"))
 
         for key in keys:
@@ -168,7 +171,30 @@ class ContactIndex:
             n += 1
         return n
 
-    def _collect_session(self, keys: set[str], session: Mapping[str, Any], direction: str | None) -> None:
+    def _trunk_region(self, conversation: Mapping[str, Any], origin: object) -> str | None:
+        """The country a national number on this conversation belongs to: that of the org's own number
+        on the call (a carrier presents a caller nationally only on a trunk of the caller's country), read
+        from any voice leg's org side. The configured default region only when no leg shows it in E.164:
+        reading a German caller's `030 …` with a GB default would name a stranger's phone. Without a
+        default region the org asked for E.164 only, and national numbers stay unread."""
+        if self._region is None:
+            return None
+        for participant in conversation.get("participants") or ():
+            for session in participant.get("sessions") or ():
+                if session.get("mediaType") != "voice":
+                    continue
+                direction = session.get("direction") or origin
+                raw = session.get("dnis" if direction == "inbound" else "ani")
+                if not isinstance(raw, str) or not raw.strip():
+                    continue
+                value, _ = self._normalise(_PHONE, raw, None)
+                if value is not None:
+                    return _region_of(value) or self._region
+        return self._region
+
+    def _collect_session(
+        self, keys: set[str], session: Mapping[str, Any], direction: str | None, region: str | None
+    ) -> None:
         media = session.get("mediaType")
         if direction not in ("inbound", "outbound"):
             self._problems["session:missing_direction"] += 1
@@ -178,14 +204,14 @@ class ContactIndex:
             if inbound and media == "voice":
                 self._note_own_did(session.get("dnis"))
             field = "ani" if inbound else "dnis"
-            if inbound and is_withheld_caller(session.get(field)):
+            if inbound and media == "voice" and is_withheld_caller(session.get(field)):
                 # A caller who withheld the number: nobody to erase, and never the org's DID either.
                 self._problems[f"{field}:withheld"] += 1
             else:
-                self._collect(keys, _PHONE, field, session.get(field))
+                self._collect(keys, _PHONE, field, session.get(field), region=region)
             if media == "callback":
                 for number in session.get("callbackNumbers") or ():
-                    self._collect(keys, _PHONE, "callbackNumbers", number)
+                    self._collect(keys, _PHONE, "callbackNumbers", number, region=region)
         elif media == "email":
             field = "addressFrom" if inbound else "addressTo"
             for address in _split_addresses(session.get(field)):
@@ -228,12 +254,19 @@ class ContactIndex:
                     self._collect(keys, _EMAIL, "attributes", address)
 
     def _collect(
-        self, keys: set[str], kind: str, field: str, raw: object, *, strict_e164: bool = False
+        self,
+        keys: set[str],
+        kind: str,
+        field: str,
+        raw: object,
+        *,
+        strict_e164: bool = False,
+        region: str | None = None,
     ) -> None:
         if not isinstance(raw, str) or not raw.strip():
             self._problems[f"{field}:missing"] += 1
             return
-        value, reason = self._normalise(kind, raw, None if strict_e164 else self._region)
+        value, reason = self._normalise(kind, raw, None if strict_e164 else (region or self._region))
         if value is None:
             self._problems[f"{field}:{reason}"] += 1
             return
@@ -380,6 +413,14 @@ def _normalise(kind: str, raw: str, region: str | None) -> tuple[str | None, str
         return normalise_opaque_id(raw, kind), None
     except InvalidIdentifier as error:
         return None, error.reason
+
+
+def _region_of(e164: str) -> str | None:
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return None if region in (None, phonenumbers.UNKNOWN_REGION) else region
 
 
 def _split_addresses(raw: object) -> list[object]:

@@ -325,3 +325,17 @@ def test_national_number_in_participant_attributes_is_not_read():
     index = ContactIndex(default_region="GB")
     index.add(_with_attributes(voice_call("acct", start=RECENT), {"accountNumber": "02079460958"}))
     assert phone("+442079460958") not in index.recent(CUTOFF)
+
+
+def test_national_caller_number_takes_the_country_of_the_org_number_called():
+    index = ContactIndex(default_region="GB")
+    # a Berlin caller on the org's German DID, presented nationally by the German trunk
+    index.add(voice_call("de", start=OLD, customer_number="030 12345678", org_number="tel:+493040004000"))
+    assert expired_identifiers(index) == {phone("+493012345678")}
+
+
+def test_without_a_default_region_national_numbers_stay_unread():
+    index = ContactIndex()
+    index.add(voice_call("de", start=OLD, customer_number="030 12345678", org_number="tel:+493040004000"))
+    assert index.expired(CUTOFF) == []
+    assert index.problems["ani:missing_country_code"] == 1

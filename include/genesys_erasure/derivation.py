@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
@@ -172,25 +172,10 @@ class ContactIndex:
         return n
 
     def _trunk_region(self, conversation: Mapping[str, Any], origin: object) -> str | None:
-        """The country a national number on this conversation belongs to: that of the org's own number
-        on the call (a carrier presents a caller nationally only on a trunk of the caller's country), read
-        from any voice leg's org side. The configured default region only when no leg shows it in E.164:
-        reading a German caller's `030 …` with a GB default would name a stranger's phone. Without a
-        default region the org asked for E.164 only, and national numbers stay unread."""
+        # Without a default region the org asked for E.164 only, and national numbers stay unread.
         if self._region is None:
             return None
-        for participant in conversation.get("participants") or ():
-            for session in participant.get("sessions") or ():
-                if session.get("mediaType") != "voice":
-                    continue
-                direction = session.get("direction") or origin
-                raw = session.get("dnis" if direction == "inbound" else "ani")
-                if not isinstance(raw, str) or not raw.strip():
-                    continue
-                value, _ = self._normalise(_PHONE, raw, None)
-                if value is not None:
-                    return _region_of(value) or self._region
-        return self._region
+        return trunk_region(conversation, origin, self._normalise) or self._region
 
     def _collect_session(
         self, keys: set[str], session: Mapping[str, Any], direction: str | None, region: str | None
@@ -391,6 +376,31 @@ class ContactIndex:
         ids = tuple(str(UUID(bytes=bytes(entry.ids[i * _UUID_BYTES : (i + 1) * _UUID_BYTES]))) for i in order)
         last = datetime.fromtimestamp(entry.last_ms / 1000, UTC) if entry.last_ms else None
         return ContactSummary(_identifier(key), last, entry.active, entry.count, ids)
+
+
+def trunk_region(
+    conversation: Mapping[str, Any],
+    origin: object = None,
+    normalise: Callable[[str, str, str | None], tuple[str | None, str | None]] | None = None,
+) -> str | None:
+    """The country a national number on this conversation belongs to: that of the org's own number on the
+    call (a carrier presents a caller nationally only on a trunk of the caller's own country), read from
+    any voice leg's org side (dnis inbound, ani outbound) written in E.164. None when no leg shows it:
+    reading a German caller's `030 …` with a GB default would name a stranger's phone."""
+    normalise = normalise or _normalise
+    origin = origin or conversation.get("originatingDirection")
+    for participant in conversation.get("participants") or ():
+        for session in participant.get("sessions") or ():
+            if session.get("mediaType") != "voice":
+                continue
+            direction = session.get("direction") or origin
+            raw = session.get("dnis" if direction == "inbound" else "ani")
+            if not isinstance(raw, str) or not raw.strip():
+                continue
+            value, _ = normalise(_PHONE, raw, None)
+            if value is not None:
+                return _region_of(value)
+    return None
 
 
 def _key(kind: str, value: str) -> str:

@@ -70,6 +70,17 @@ RESIDUAL_DATA_DISCLOSURE: tuple[dict[str, str], ...] = (
         "text": _unverified_stores_text(),
     },
     {
+        "topic": "Participant data and unidentified contacts",
+        "text": (
+            "Participant data (attributes) that call flows store with a conversation, such as an e-mail "
+            "address or callback number the caller typed, is checked on the conversations found through "
+            "the subject's addresses and numbers; a conversation that names the subject only there is not "
+            "found, and a person known only from such data is not erased by the retention run. Calls from "
+            "withheld or anonymous numbers, and messages from social or web-messaging channel ids, carry "
+            "no address that identifies the person, so they are not linked to the subject."
+        ),
+    },
+    {
         "topic": "Carrier, SIP and trunk records",
         "text": (
             "Telephone carriers and SIP trunk providers (including Bring-Your-Own-Carrier trunks) keep "

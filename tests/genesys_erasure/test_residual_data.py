@@ -36,3 +36,8 @@ def test_disclosure_says_what_verification_did_read():
 
 def test_every_disclosure_item_is_a_topic_and_a_text():
     assert all(set(item) == {"topic", "text"} for item in RESIDUAL_DATA_DISCLOSURE)
+
+
+def test_disclosure_says_participant_data_and_unidentified_contacts_are_not_linked():
+    text = " ".join(item["text"] for item in RESIDUAL_DATA_DISCLOSURE).lower()
+    assert "participant data" in text and "withheld" in text and "channel ids" in text

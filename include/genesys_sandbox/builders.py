@@ -15,7 +15,7 @@ country as the org number of the call, the national form (`020 7946 0958`, `sip:
 callback numbers as typed (`+44 20 7946 0958`, national); e-mail headers with display names and, for
 customers with two addresses, both (`"Anna Berg" <anna@…>, anna.b@…`); and a share of the customers'
 participants carry flow attributes holding their e-mail or callback number. Withheld callers and
-messaging-id senders are built by `build_unattributed_conversation`.
+channel-id senders are specs with a `raw_address` (see seed.py): written as given, named by nobody.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ the caller and `dnis` is one of the org's own numbers; on an outbound call it is
 Agents' user ids never become customer identifiers. Numbers dialled on inbound calls are the org's own
 numbers (DIDs): they are detected on the way and never reported as customers.
 
-Real orgs write one number many ways (`tel:+4420…`, `sip:+4420…@edge;user=phone`, `020 7946 …` with the
-default region): all normalise to one E.164 identifier. Values that name nobody are counted, never taken:
+Real orgs write one number many ways (`tel:+4420…`, `sip:+4420…@edge;user=phone`, national `020 7946 …`):
+all normalise to one E.164 identifier. A national number is read in the country of the org number on the
+same call (`trunk_region`), the default region only when no leg shows one, and not at all without a
+default region. Values that name nobody are counted, never taken:
 withheld callers (`anonymous`, `sip:anonymous@…`, empty ani) as `ani:withheld`, messaging channel ids
 (neither phone nor e-mail) as `addressFrom:messaging_id`. E-mail headers are parsed as address lists,
 so `"Berg, Anna" <anna@…>, other@…` yields the two addresses and never the display name.

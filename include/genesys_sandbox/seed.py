@@ -310,7 +310,7 @@ class _Seeder:
         # Nobody to attribute them to: the caller withheld the number, or the channel id is all we have.
         rng = self.rng
         for index in range(count):
-            withheld = index % 3 != 2
+            withheld = index % 3 != 1  # two withheld callers to one channel-id sender, both from two on
             media = "voice" if withheld else "message"
             raw = rng.choice(words.WITHHELD_CALLERS) if withheld else str(rng.randint(10**15, 10**16 - 1))
             nobody = Customer(

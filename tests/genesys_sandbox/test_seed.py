@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import phonenumbers
+import pytest
 from email_validator import validate_email
 
 from genesys_sandbox.clock import SandboxClock
@@ -207,3 +208,8 @@ def test_real_shapes_put_emails_and_callback_numbers_in_participant_attributes()
 def test_real_shapes_keep_the_requested_conversation_count():
     org = _seed(REAL_ORG)
     assert len(org.conversations) == REAL_ORG.conversations
+
+
+def test_unknown_data_shapes_are_refused():
+    with pytest.raises(ValueError, match="data_shapes"):
+        _seed(replace(SANDBOX_ORG, data_shapes="messy"))

@@ -7,16 +7,27 @@ why, and what follows.
 
 from __future__ import annotations
 
-# What verification re-reads after Genesys reports a request COMPLETED (see verification.py); everything
-# else in Genesys Cloud is named in GENESYS_UNVERIFIED_STORES, so the reader sees both sides of the line.
+# What verification re-reads after Genesys reports a request COMPLETED (steps/verify.py); everything else
+# in Genesys Cloud is named in GENESYS_UNVERIFIED_STORES, so the reader sees both sides of the line.
 VERIFIED_GENESYS_DATA = (
-    "analytics conversation details (participants, sessions, addresses, callback numbers, attributes)",
-    "the live conversation view",
-    "recording metadata (whether each recording was deleted)",
-    "external contacts",
+    "the analytics conversation details of the conversations found for the subject (the most recent ones, "
+    "up to the configured number per identifier): participants, sessions, addresses and callback numbers",
+    "the recording metadata of those conversations (whether each recording was deleted)",
+    "the external contacts found by searching the subject's e-mail addresses and phone numbers",
 )
 
 GENESYS_UNVERIFIED_STORES: tuple[dict[str, str], ...] = (
+    {
+        "store": "Participant data",
+        "text": (
+            "attributes that call flows store with a conversation (an e-mail address or callback number "
+            "the caller typed); the analytics read by conversation id does not return them"
+        ),
+    },
+    {
+        "store": "Live conversation records",
+        "text": "the conversation view of the Conversations API, including wrap-up notes",
+    },
     {
         "store": "Voicemail",
         "text": "voicemail messages and their transcriptions, in user, group and queue mailboxes",
@@ -73,9 +84,10 @@ RESIDUAL_DATA_DISCLOSURE: tuple[dict[str, str], ...] = (
         "topic": "Participant data and unidentified contacts",
         "text": (
             "Participant data (attributes) that call flows store with a conversation, such as an e-mail "
-            "address or callback number the caller typed, is checked on the conversations found through "
-            "the subject's addresses and numbers; a conversation that names the subject only there is not "
-            "found, and a person known only from such data is not erased by the retention run. Calls from "
+            "address or callback number the caller typed, is read by the retention run as evidence of "
+            "contact only: a person known only from such data is not erased by it, and a subject search "
+            "finds a conversation that names the subject only there when it is a phone number written "
+            "with its country code, not otherwise. Calls from "
             "withheld or anonymous numbers, and messages from social or web-messaging channel ids, carry "
             "no address that identifies the person, so they are not linked to the subject."
         ),

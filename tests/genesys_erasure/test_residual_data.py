@@ -29,9 +29,13 @@ def test_disclosure_names_each_genesys_store_the_pipeline_does_not_verify(store)
 
 def test_disclosure_says_what_verification_did_read():
     unverified = next(i for i in RESIDUAL_DATA_DISCLOSURE if "does not verify" in i["topic"])
-    for verified in ("analytics conversation details", "live conversation view", "recording metadata"):
+    for verified in ("analytics conversation details", "recording metadata", "external contacts"):
         assert verified in unverified["text"]
-    assert "external contacts" in unverified["text"]
+
+
+def test_disclosure_says_participant_data_is_not_verified():
+    unverified = next(i for i in RESIDUAL_DATA_DISCLOSURE if "does not verify" in i["topic"])
+    assert "Participant data: attributes" in unverified["text"]
 
 
 def test_every_disclosure_item_is_a_topic_and_a_text():

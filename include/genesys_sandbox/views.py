@@ -143,6 +143,8 @@ def _live_participant(conversation: Conversation, participant: Participant) -> d
             "address": address,
             "ani": first.ani if first else None,
             "dnis": first.dnis if first else None,
+            # flow-set participant data (data_shapes="real"); the live view carries it as analytics does
+            "attributes": getattr(participant, "attributes", None) or None,
         }
     )
     for session in participant.sessions:

@@ -72,3 +72,15 @@ def test_unattributed_conversations_fit_the_analytics_and_live_models(client, sb
         assert _problems(client, "AnalyticsConversationWithoutAttributes") == []
         conversations.get_conversation(conversation.id)
         assert _problems(client, "Conversation") == []
+
+
+def test_live_view_of_a_participant_with_flow_attributes_fits_the_sdk_model(client, sb):
+    conversations = sdk.ConversationsApi(client)
+    attributed = next(
+        c
+        for c in sb.org.conversations.values()
+        if any(getattr(p, "attributes", None) for p in c.participants)
+    )
+    live = conversations.get_conversation(attributed.id)
+    assert _problems(client, "Conversation") == []
+    assert any(p.attributes for p in live.participants)

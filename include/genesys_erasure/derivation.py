@@ -10,23 +10,41 @@ field that holds the *customer's* address for that media type and direction: on 
 the caller and `dnis` is one of the org's own numbers; on an outbound call it is the other way round.
 Agents' user ids never become customer identifiers. Numbers dialled on inbound calls are the org's own
 numbers (DIDs): they are detected on the way and never reported as customers.
+
+Real orgs write one number many ways (`tel:+4420…`, `sip:+4420…@edge;user=phone`, national `020 7946 …`):
+all normalise to one E.164 identifier. A national number is read in the country of the org number on the
+same call (`trunk_region`), the default region only when no leg shows one, and not at all without a
+default region. Values that name nobody are counted, never taken:
+withheld callers (`anonymous`, `sip:anonymous@…`, empty ani) as `ani:withheld`, messaging channel ids
+(neither phone nor e-mail) as `addressFrom:messaging_id`. E-mail headers are parsed as address lists,
+so `"Berg, Anna" <anna@…>, other@…` yields the two addresses and never the display name.
+
+Participant `attributes` (set by flows: a callback number, an e-mail typed in an IVR) are read for
+e-mail addresses and numbers with an explicit country code. Their keys are free text, so a value may name
+somebody other than the customer (an agent, a third party): an identifier seen *only* in attributes
+therefore counts as contact (it can keep a customer recent) but is never planned for erasure on its own;
+`attribute_only_count` says how many such identifiers there were.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
+
+import phonenumbers
 
 from genesys_erasure.identifiers import (
     Identifier,
     IdentifierKind,
     InvalidIdentifier,
+    is_withheld_caller,
     normalise_email,
     normalise_opaque_id,
     normalise_phone,
@@ -74,12 +92,13 @@ class _Entry:
     """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
     so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
 
-    __slots__ = ("active", "count", "ids", "last_ms", "stamps")
+    __slots__ = ("active", "count", "direct", "ids", "last_ms", "stamps")
 
     def __init__(self) -> None:
         self.last_ms = 0
         self.count = 0
         self.active = False
+        self.direct = False  # seen in an address field, not only in participant attributes
         self.stamps = array("q")
         self.ids = bytearray()
 
@@ -124,7 +143,9 @@ class ContactIndex:
             self._problems["conversation:id_not_uuid"] += 1
 
         keys: set[str] = set()
+        attribute_keys: set[str] = set()
         origin = conversation.get("originatingDirection")
+        region = self._trunk_region(conversation, origin)
         for participant in conversation.get("participants") or ():
             if participant.get("purpose") not in CUSTOMER_PURPOSES:
                 continue
@@ -136,10 +157,13 @@ class ContactIndex:
             if external_id:
                 self._collect(keys, _EXTERNAL, "externalContactId", external_id)
             for session in participant.get("sessions") or ():
-                self._collect_session(keys, session, session.get("direction") or origin)
+                self._collect_session(keys, session, session.get("direction") or origin, region)
+            self._collect_attributes(attribute_keys, participant.get("attributes"))
 
         for key in keys:
-            self._record(key, stamp, active, conversation_id)
+            self._record(key, stamp, active, conversation_id, direct=True)
+        for key in attribute_keys - keys:
+            self._record(key, stamp, active, conversation_id, direct=False)
 
     def add_all(self, conversations: Iterable[Mapping[str, Any]]) -> int:
         """Feed a stream of conversations; returns how many were read."""
@@ -149,7 +173,15 @@ class ContactIndex:
             n += 1
         return n
 
-    def _collect_session(self, keys: set[str], session: Mapping[str, Any], direction: str | None) -> None:
+    def _trunk_region(self, conversation: Mapping[str, Any], origin: object) -> str | None:
+        # Without a default region the org asked for E.164 only, and national numbers stay unread.
+        if self._region is None:
+            return None
+        return trunk_region(conversation, origin, self._normalise) or self._region
+
+    def _collect_session(
+        self, keys: set[str], session: Mapping[str, Any], direction: str | None, region: str | None
+    ) -> None:
         media = session.get("mediaType")
         if direction not in ("inbound", "outbound"):
             self._problems["session:missing_direction"] += 1
@@ -159,10 +191,14 @@ class ContactIndex:
             if inbound and media == "voice":
                 self._note_own_did(session.get("dnis"))
             field = "ani" if inbound else "dnis"
-            self._collect(keys, _PHONE, field, session.get(field))
+            if inbound and media == "voice" and is_withheld_caller(session.get(field)):
+                # A caller who withheld the number: nobody to erase, and never the org's DID either.
+                self._problems[f"{field}:withheld"] += 1
+            else:
+                self._collect(keys, _PHONE, field, session.get(field), region=region)
             if media == "callback":
                 for number in session.get("callbackNumbers") or ():
-                    self._collect(keys, _PHONE, "callbackNumbers", number)
+                    self._collect(keys, _PHONE, "callbackNumbers", number, region=region)
         elif media == "email":
             field = "addressFrom" if inbound else "addressTo"
             for address in _split_addresses(session.get(field)):
@@ -183,18 +219,41 @@ class ContactIndex:
             self._problems[f"{field}:missing"] += 1
         elif raw.strip().startswith(("+", "tel:+")):
             self._collect(keys, _PHONE, field, raw, strict_e164=True)
-        elif "@" in raw:
+        elif "@" in raw.strip()[1:]:
             self._collect(keys, _EMAIL, field, raw)
         else:
-            self._problems[f"{field}:not_phone_or_email"] += 1
+            # A channel's own id (Facebook PSID, web-messaging guest id, `@handle`): not a phone or e-mail.
+            self._problems[f"{field}:messaging_id"] += 1
+
+    def _collect_attributes(self, keys: set[str], attributes: object) -> None:
+        if not isinstance(attributes, Mapping):
+            return
+        for value in attributes.values():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            text = value.strip()
+            if text.startswith(("+", "tel:", "sip:", "sips:")) and not is_withheld_caller(text):
+                # Only an explicit country code: a bare digit string (an account or order number) read
+                # with the default region could name a stranger's phone.
+                self._collect(keys, _PHONE, "attributes", text, strict_e164=True)
+            elif "@" in text[1:]:
+                for address in _split_addresses(text):
+                    self._collect(keys, _EMAIL, "attributes", address)
 
     def _collect(
-        self, keys: set[str], kind: str, field: str, raw: object, *, strict_e164: bool = False
+        self,
+        keys: set[str],
+        kind: str,
+        field: str,
+        raw: object,
+        *,
+        strict_e164: bool = False,
+        region: str | None = None,
     ) -> None:
         if not isinstance(raw, str) or not raw.strip():
             self._problems[f"{field}:missing"] += 1
             return
-        value, reason = self._normalise(kind, raw, None if strict_e164 else self._region)
+        value, reason = self._normalise(kind, raw, None if strict_e164 else (region or self._region))
         if value is None:
             self._problems[f"{field}:{reason}"] += 1
             return
@@ -215,10 +274,13 @@ class ContactIndex:
         else:
             self._problems["dnis:not_a_phone_number"] += 1
 
-    def _record(self, key: str, stamp: int, active: bool, conversation_id: bytes | None) -> None:
+    def _record(
+        self, key: str, stamp: int, active: bool, conversation_id: bytes | None, *, direct: bool
+    ) -> None:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
+        entry.direct = entry.direct or direct
         if conversation_id is None or self._retain(entry, conversation_id, stamp):
             entry.count += 1
         entry.last_ms = max(entry.last_ms, stamp)
@@ -251,7 +313,7 @@ class ContactIndex:
         found = [
             self._summary(key, entry)
             for key, entry in self._customer_entries()
-            if not entry.active and entry.last_ms < cutoff_ms
+            if entry.direct and not entry.active and entry.last_ms < cutoff_ms
         ]
         return sorted(found, key=lambda summary: summary.identifier)
 
@@ -271,7 +333,7 @@ class ContactIndex:
         found = [
             self._summary(key, entry)
             for key, entry in self._customer_entries()
-            if entry.active and entry.last_ms < cutoff_ms
+            if entry.direct and entry.active and entry.last_ms < cutoff_ms
         ]
         return sorted(found, key=lambda summary: summary.identifier)
 
@@ -284,7 +346,12 @@ class ContactIndex:
 
     def customer_count(self) -> int:
         """Distinct customer identifiers seen (the denominator of the purge-fraction guard)."""
-        return sum(1 for _ in self._customer_entries())
+        return sum(1 for _, entry in self._customer_entries() if entry.direct)
+
+    @property
+    def attribute_only_count(self) -> int:
+        """Identifiers seen only in participant attributes: contact evidence, never planned on their own."""
+        return sum(1 for _, entry in self._customer_entries() if not entry.direct)
 
     @property
     def conversations_read(self) -> int:
@@ -313,6 +380,31 @@ class ContactIndex:
         return ContactSummary(_identifier(key), last, entry.active, entry.count, ids)
 
 
+def trunk_region(
+    conversation: Mapping[str, Any],
+    origin: object = None,
+    normalise: Callable[[str, str, str | None], tuple[str | None, str | None]] | None = None,
+) -> str | None:
+    """The country a national number on this conversation belongs to: that of the org's own number on the
+    call (a carrier presents a caller nationally only on a trunk of the caller's own country), read from
+    any voice leg's org side (dnis inbound, ani outbound) written in E.164. None when no leg shows it:
+    reading a German caller's `030 …` with a GB default would name a stranger's phone."""
+    normalise = normalise or _normalise
+    origin = origin or conversation.get("originatingDirection")
+    for participant in conversation.get("participants") or ():
+        for session in participant.get("sessions") or ():
+            if session.get("mediaType") != "voice":
+                continue
+            direction = session.get("direction") or origin
+            raw = session.get("dnis" if direction == "inbound" else "ani")
+            if not isinstance(raw, str) or not raw.strip():
+                continue
+            value, _ = normalise(_PHONE, raw, None)
+            if value is not None:
+                return _region_of(value)
+    return None
+
+
 def _key(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
@@ -335,10 +427,21 @@ def _normalise(kind: str, raw: str, region: str | None) -> tuple[str | None, str
         return None, error.reason
 
 
+def _region_of(e164: str) -> str | None:
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return None if region in (None, phonenumbers.UNKNOWN_REGION) else region
+
+
 def _split_addresses(raw: object) -> list[object]:
+    """The addresses of an e-mail header (`"Berg, Anna" <anna@…>; other@…`), without display names. A
+    header the parser cannot read is returned whole, so it is counted as a problem rather than lost."""
     if not isinstance(raw, str):
         return [raw]
-    return [part for part in raw.replace(";", ",").split(",") if part.strip()] or [raw]
+    addresses = [address for _, address in getaddresses([raw]) if address.strip()]
+    return addresses or [raw]
 
 
 def _uuid_bytes(raw: object) -> bytes | None:

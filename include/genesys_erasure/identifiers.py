@@ -95,12 +95,48 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str:
 
 def _strip_phone_uri(raw: str) -> str:
     text = raw.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
+    if "<" in text and text.endswith(">"):
+        # `"Anna Berg" <sip:+4420…@edge>`: a SIP header with a display name; only the URI is the number
+        text = text[text.rindex("<") + 1 : -1].strip()
     scheme, colon, rest = text.partition(":")
     if colon and scheme.lower() in ("tel", "sip", "sips"):
         text = rest.split("@", 1)[0] if scheme.lower() != "tel" else rest
-    return text.split(";", 1)[0].strip()
+    number, _, params = text.partition(";")
+    number = number.strip()
+    context = _PHONE_CONTEXT.search(";" + params)
+    if context and number and not number.startswith("+"):
+        # RFC 3966 local number (`tel:07700900123;phone-context=+44`): the context names the country
+        region = phonenumbers.region_code_for_country_code(int(context.group(1)))
+        if region != phonenumbers.UNKNOWN_REGION:
+            try:
+                parsed = phonenumbers.parse(number, region)
+            except phonenumbers.NumberParseException:
+                return number
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return number
+
+
+_PHONE_CONTEXT = re.compile(r";\s*phone-context=\+(\d{1,3})(?![\d])", re.IGNORECASE)
+_WITHHELD = frozenset(
+    {"", "anonymous", "restricted", "private", "withheld", "unavailable", "unknown", "blocked", "+", "0"}
+)
+
+
+def is_withheld_caller(raw: object) -> bool:
+    """True for a caller who withheld their number: empty, `anonymous`, `sip:anonymous@anonymous.invalid`,
+    `tel:restricted`, `Private`… Such a value names nobody, so it must never become a subject."""
+    if raw is None:
+        return True
+    if not isinstance(raw, str):
+        return False
+    text = raw.strip()
+    if "<" in text and text.endswith(">"):
+        text = text[text.rindex("<") + 1 : -1].strip()
+    scheme, colon, rest = text.partition(":")
+    if colon and scheme.lower() in ("tel", "sip", "sips"):
+        text = rest
+    user = text.split("@", 1)[0].split(";", 1)[0].strip().strip('"').casefold()
+    return user in _WITHHELD or user.startswith("anonymous")
 
 
 def normalise_email(raw: str) -> str:

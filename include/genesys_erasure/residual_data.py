@@ -7,7 +7,91 @@ why, and what follows.
 
 from __future__ import annotations
 
+# What verification re-reads after Genesys reports a request COMPLETED (steps/verify.py); everything else
+# in Genesys Cloud is named in GENESYS_UNVERIFIED_STORES, so the reader sees both sides of the line.
+VERIFIED_GENESYS_DATA = (
+    "the analytics conversation details of the conversations found for the subject (the most recent ones, "
+    "up to the configured number per identifier): participants, sessions, addresses and callback numbers",
+    "the recording metadata of those conversations (whether each recording was deleted)",
+    "the external contacts found by searching the subject's e-mail addresses and phone numbers",
+)
+
+GENESYS_UNVERIFIED_STORES: tuple[dict[str, str], ...] = (
+    {
+        "store": "Participant data",
+        "text": (
+            "attributes that call flows store with a conversation (an e-mail address or callback number "
+            "the caller typed); the analytics read by conversation id does not return them"
+        ),
+    },
+    {
+        "store": "Live conversation records",
+        "text": "the conversation view of the Conversations API, including wrap-up notes",
+    },
+    {
+        "store": "Voicemail",
+        "text": "voicemail messages and their transcriptions, in user, group and queue mailboxes",
+    },
+    {
+        "store": "E-mail bodies and attachments",
+        "text": "the text, headers and attachments of e-mail conversations (only the addresses are checked)",
+    },
+    {
+        "store": "Transcripts and speech analytics",
+        "text": "voice transcripts, speech and text analytics topics and sentiment, and message transcripts",
+    },
+    {
+        "store": "Quality evaluations and surveys",
+        "text": "quality evaluations, evaluator comments, calibrations and customer survey answers",
+    },
+    {
+        "store": "Outbound contact lists",
+        "text": "rows of outbound dialling campaign contact lists and do-not-contact lists",
+    },
+    {
+        "store": "Architect data tables",
+        "text": "rows of data tables that flows write to or look up (for example caller lists)",
+    },
+    {
+        "store": "Web-messaging guests",
+        "text": "web-messaging and chat guest sessions, their typed names, e-mails and message history",
+    },
+    {
+        "store": "Journey data",
+        "text": "predictive-engagement and journey records: web sessions, events, visitor profiles",
+    },
+)
+
+
+def _unverified_stores_text() -> str:
+    stores = "; ".join(f"{item['store']}: {item['text']}" for item in GENESYS_UNVERIFIED_STORES)
+    return (
+        "Verification after the erasure re-read only: "
+        + "; ".join(VERIFIED_GENESYS_DATA)
+        + ". The Genesys GDPR API may erase data in other Genesys Cloud stores as well, but this pipeline "
+        "did not check them, so no statement is made about them: "
+        + stores
+        + ". Whether the subject's data was removed there must be checked in Genesys Cloud itself."
+    )
+
+
 RESIDUAL_DATA_DISCLOSURE: tuple[dict[str, str], ...] = (
+    {
+        "topic": "Genesys Cloud data this pipeline does not verify",
+        "text": _unverified_stores_text(),
+    },
+    {
+        "topic": "Participant data and unidentified contacts",
+        "text": (
+            "Participant data (attributes) that call flows store with a conversation, such as an e-mail "
+            "address or callback number the caller typed, is read by the retention run as evidence of "
+            "contact only: a person known only from such data is not erased by it, and a subject search "
+            "finds a conversation that names the subject only there when it is a phone number written "
+            "with its country code, not otherwise. Calls from "
+            "withheld or anonymous numbers, and messages from social or web-messaging channel ids, carry "
+            "no address that identifies the person, so they are not linked to the subject."
+        ),
+    },
     {
         "topic": "Carrier, SIP and trunk records",
         "text": (

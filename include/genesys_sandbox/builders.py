@@ -8,6 +8,14 @@ Field placement follows the real analytics API:
 * callback: callbackNumbers (plain E.164) and callbackUserName, then an outbound voice leg.
 The ACD and agent participants repeat ani/dnis/addresses (analytics denormalises them), and the agent
 session's `remote` names the customer.
+
+With `shapes="real"` (settings.data_shapes) a conversation writes the customer's number the way carriers
+and edges do: `tel:+E164`, `sip:+E164@edge;user=phone`, or, when the customer's number is in the same
+country as the org number of the call, the national form (`020 7946 0958`, `sip:02079460958@trunk`);
+callback numbers as typed (`+44 20 7946 0958`, national); e-mail headers with display names and, for
+customers with two addresses, both (`"Anna Berg" <anna@…>, anna.b@…`); and a share of the customers'
+participants carry flow attributes holding their e-mail or callback number. Withheld callers and
+channel-id senders are specs with a `raw_address` (see seed.py): written as given, named by nobody.
 """
 
 from __future__ import annotations
@@ -15,9 +23,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import phonenumbers
+
+from genesys_sandbox import seed_data as words
 from genesys_sandbox.identity import is_email, tel_uri
 from genesys_sandbox.model import (
     Agent,
@@ -33,6 +44,17 @@ from genesys_sandbox.model import (
 MEDIA_TYPES = ("voice", "email", "message", "callback")
 DIRECTIONS = ("inbound", "outbound")
 RECORDING_MEDIA = {"voice": "audio", "callback": "audio", "email": "email", "message": "message"}
+DATA_SHAPES = ("clean", "real")
+# data_shapes="real": how often each written form of a customer number appears on a call
+_PHONE_FORMS = (("tel", 45), ("sip", 25), ("national", 15), ("sip_national", 15))
+_ATTRIBUTE_SHARE = 0.3
+
+
+@dataclass(slots=True)
+class AttributedParticipant(Participant):
+    """A participant with flow-set attributes (participant data), as analytics returns them."""
+
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,9 @@ class ConversationSpec:
     recording: bool
     protected: bool = False
     caller_id_style: bool = False  # unidentified caller shown by a CNAM-style upper-case name
+    shapes: str = "clean"  # settings.data_shapes
+    # set only for unattributed traffic: the customer side's raw address (a withheld caller, a channel id)
+    raw_address: str | None = None
 
 
 def build_conversation(
@@ -81,11 +106,13 @@ def build_conversation(
 ) -> Conversation:
     if spec.media not in MEDIA_TYPES:
         raise ValueError(f"media must be one of {MEDIA_TYPES}")
+    if spec.shapes not in DATA_SHAPES:
+        raise ValueError(f"data_shapes must be one of {DATA_SHAPES}")
     if spec.direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}")
-    if spec.media == "email" and not is_email(spec.contact_value):
+    if spec.raw_address is None and spec.media == "email" and not is_email(spec.contact_value):
         raise ValueError("an email conversation needs an e-mail address of the customer")
-    if spec.media != "email" and is_email(spec.contact_value):
+    if spec.raw_address is None and spec.media != "email" and is_email(spec.contact_value):
         raise ValueError(f"a {spec.media} conversation needs a phone number of the customer")
     if spec.end is not None and spec.end < spec.start:
         raise ValueError("end must not be before start")
@@ -132,6 +159,75 @@ class _Builder:
         else:
             self.org_address = rng.choice(channels.dids)
         self.message_type = rng.choice(("SMS", "SMS", "WhatsApp")) if spec.media == "message" else None
+        self.real = spec.shapes == "real"
+        # How this conversation writes the customer's and the org's addresses (the same in every
+        # participant's session, as analytics denormalises them). "clean" draws nothing from rng, so
+        # clean orgs stay byte-identical to those seeded before data shapes existed.
+        self.customer_phone = tel_uri(spec.contact_value)
+        self.org_phone = tel_uri(self.org_address)
+        self.customer_email = spec.contact_value
+        self.callback_number = spec.contact_value
+        if spec.raw_address is not None:
+            self.customer_phone = self.customer_email = self.callback_number = spec.raw_address
+            if spec.media == "message":
+                self.message_type = "Facebook"
+        elif self.real:
+            self._real_shapes()
+
+    def _real_shapes(self) -> None:
+        spec, rng = self.spec, self.rng
+        if spec.media == "email":
+            self.customer_email = self._email_header()
+            return
+        if spec.media == "message":
+            return  # SMS/WhatsApp addresses stay plain E.164; channel ids are unattributed traffic
+        host = rng.choice(words.ORG_SIP_HOSTS)
+        self.org_phone = f"sip:{self.org_address}@{host};user=phone" if rng.random() < 0.3 else self.org_phone
+        form = rng.choices([f for f, _ in _PHONE_FORMS], [w for _, w in _PHONE_FORMS])[0]
+        number = phonenumbers.parse(spec.contact_value)
+        local = _same_country(number, self.org_address)
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if form == "national" and local:
+            self.customer_phone = national
+        elif form == "sip_national" and local:
+            self.customer_phone = f"sip:{''.join(c for c in national if c.isdigit())}@{host};user=phone"
+        elif form in ("sip", "sip_national"):
+            self.customer_phone = f"sip:{spec.contact_value}@{host};user=phone"
+        international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        self.callback_number = rng.choice(
+            (spec.contact_value, international, national if local else international)
+        )
+
+    def _email_header(self) -> str:
+        spec, rng = self.spec, self.rng
+        name = spec.customer.name
+        first, _, last = name.partition(" ")
+        shown = rng.choice((f'"{name}"', f'"{last}, {first}"' if last else f'"{name}"', name))
+        others = [e for e in spec.customer.emails if e.lower() != spec.contact_value.lower()]
+        roll = rng.random()
+        if roll < 0.35:
+            return spec.contact_value
+        if roll < 0.75 or not others:
+            return f"{shown} <{spec.contact_value}>"
+        return f"{shown} <{spec.contact_value}>, {others[0]}"
+
+    def _attributes(self) -> dict[str, str]:
+        spec, rng = self.spec, self.rng
+        attributes: dict[str, str] = {}
+        if spec.customer.emails and rng.random() < 0.6:
+            attributes[rng.choice(words.EMAIL_ATTRIBUTE_KEYS)] = rng.choice(spec.customer.emails)
+        if spec.customer.phones and (not attributes or rng.random() < 0.5):
+            number = phonenumbers.parse(rng.choice(spec.customer.phones))
+            style = rng.choice(
+                (phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                + (
+                    (phonenumbers.PhoneNumberFormat.NATIONAL,)
+                    if _same_country(number, self.org_address)
+                    else ()
+                )
+            )
+            attributes[rng.choice(words.PHONE_ATTRIBUTE_KEYS)] = phonenumbers.format_number(number, style)
+        return attributes
 
     def _display_name(self) -> str:
         spec = self.spec
@@ -157,6 +253,16 @@ class _Builder:
             name=self.display_name,
             external_contact_id=spec.customer.external_contact_id if spec.show_external_contact else None,
         )
+        if self.real and spec.raw_address is None and self.rng.random() < _ATTRIBUTE_SHARE:
+            attributes = self._attributes()
+            if attributes:
+                participant = AttributedParticipant(
+                    participant_id=participant.participant_id,
+                    purpose=participant.purpose,
+                    name=participant.name,
+                    external_contact_id=participant.external_contact_id,
+                    attributes=attributes,
+                )
         end = spec.end
         session = self._session(remote=None)
         session.segments = [Segment(spec.start, end, "interact" if spec.media != "callback" else "callback")]
@@ -192,8 +298,8 @@ class _Builder:
                 session_id=self.new_id(),
                 media_type="voice",
                 direction="outbound",
-                ani=tel_uri(self.org_address),
-                dnis=tel_uri(spec.contact_value),
+                ani=self.org_phone,
+                dnis=self.customer_phone,
                 remote=self.display_name,
                 provider="Edge",
                 recording=spec.recording,
@@ -229,19 +335,19 @@ class _Builder:
         session = Session(
             session_id=self.new_id(), media_type=spec.media, direction=spec.direction, remote=remote
         )
-        customer_value = spec.contact_value
+        customer_value = spec.contact_value if spec.raw_address is None else spec.raw_address
         if spec.media == "voice":
             session.provider = "Edge"
             if self.inbound:
-                session.ani, session.dnis = tel_uri(customer_value), tel_uri(self.org_address)
+                session.ani, session.dnis = self.customer_phone, self.org_phone
             else:
-                session.ani, session.dnis = tel_uri(self.org_address), tel_uri(customer_value)
+                session.ani, session.dnis = self.org_phone, self.customer_phone
         elif spec.media == "email":
             session.provider = "PureCloud Email"
             if self.inbound:
-                session.address_from, session.address_to = customer_value, self.org_address
+                session.address_from, session.address_to = self.customer_email, self.org_address
             else:
-                session.address_from, session.address_to = self.org_address, customer_value
+                session.address_from, session.address_to = self.org_address, self.customer_email
         elif spec.media == "message":
             session.provider = "PureCloud Messaging"
             session.message_type = self.message_type
@@ -251,7 +357,7 @@ class _Builder:
                 session.address_from, session.address_to = self.org_address, customer_value
         else:  # callback
             session.provider = "PureCloud Callback"
-            session.callback_numbers = [customer_value]
+            session.callback_numbers = [self.callback_number]
             session.callback_user_name = spec.customer.name
         return session
 
@@ -272,3 +378,11 @@ class _Builder:
                 )
             )
         return recordings
+
+
+def _same_country(number: phonenumbers.PhoneNumber, org_e164: str) -> bool:
+    """Carriers present a caller in national form only on a trunk of the caller's own country."""
+    if not org_e164.startswith("+"):
+        return False  # an e-mail conversation: no trunk, no national form
+    org = phonenumbers.parse(org_e164)
+    return phonenumbers.region_code_for_number(number) == phonenumbers.region_code_for_number(org)

@@ -13,6 +13,10 @@ Shape (fractions of the non-placeholder customers):
   one in twenty is a years-old e-mail/callback that never ended, held by an expired customer;
 * ~1 % of recorded conversations under deletion protection (mostly expired customers'), recordings
   ARCHIVED after two years, deleteDate seven years after the end.
+* with `data_shapes="real"`, numbers, headers and attributes are written in their real forms (see
+  builders.py), and ~1 % of conversations are unattributed traffic: inbound calls from withheld callers
+  (`anonymous`, `sip:anonymous@…`, empty ani) and messages from channel ids (a Facebook-style numeric id),
+  which name no customer.
 Dates are relative to the clock's start (settings.now), so a fixed `now` gives byte-identical data.
 """
 
@@ -24,7 +28,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from genesys_sandbox import seed_data as words
-from genesys_sandbox.builders import ConversationSpec, OrgChannels, build_conversation, make_id_source
+from genesys_sandbox.builders import (
+    DATA_SHAPES,
+    ConversationSpec,
+    OrgChannels,
+    build_conversation,
+    make_id_source,
+)
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.model import Agent, Conversation, Customer, ExternalContact, Queue
 from genesys_sandbox.org import Org
@@ -72,6 +82,9 @@ class _Seeder:
             retention_cutoff=self.cutoff,
         )
         self.used_values: set[str] = set(self.channels.all_numbers)
+        if settings.data_shapes not in DATA_SHAPES:
+            raise ValueError(f"sandbox setting 'data_shapes' must be one of {DATA_SHAPES}")
+        self.real = settings.data_shapes == "real"
         self.conversations: list[Conversation] = []
 
     def run(self) -> Org:
@@ -81,7 +94,9 @@ class _Seeder:
         n_active = 0 if budget < 10 else max(2, budget // 200)
         placeholder_counts = self._placeholder_counts(placeholders, budget)
         remaining = budget - n_active - sum(placeholder_counts)
-        self._regular_conversations(regular, remaining)
+        n_unattributed = max(2, remaining // 100) if self.real and remaining >= 50 + len(regular) else 0
+        self._regular_conversations(regular, remaining - n_unattributed)
+        self._unattributed_conversations(n_unattributed)
         self._active_conversations(regular, n_active)
         for customer, count in zip(placeholders, placeholder_counts, strict=True):
             self._placeholder_conversations(customer, count)
@@ -285,10 +300,46 @@ class _Seeder:
             show_external_contact=has_contact and not customer.fragmented and rng.random() < 0.85,
             recording=rng.random() < RECORDED_SHARE[media],
             caller_id_style=rng.random() < 0.3,
+            shapes=self.settings.data_shapes,
         )
         conversation = build_conversation(spec, self.channels, self.division_id, rng, self.new_id)
         self.conversations.append(conversation)
         return conversation
+
+    def _unattributed_conversations(self, count: int) -> None:
+        # Nobody to attribute them to: the caller withheld the number, or the channel id is all we have.
+        rng = self.rng
+        for index in range(count):
+            withheld = index % 3 != 1  # two withheld callers to one channel-id sender, both from two on
+            media = "voice" if withheld else "message"
+            raw = rng.choice(words.WITHHELD_CALLERS) if withheld else str(rng.randint(10**15, 10**16 - 1))
+            nobody = Customer(
+                id=f"unattributed-{index + 1:05d}",
+                name="Anonymous" if withheld else "Guest",
+                emails=[],
+                phones=[],
+                external_contact_id=None,
+                activity="planted",
+            )
+            start = _between(rng, self.horizon, self.now - DAY)
+            spec = ConversationSpec(
+                customer=nobody,
+                media=media,
+                direction="inbound",
+                start=start,
+                end=self._end(media, start),
+                agent=rng.choice(self.agents),
+                queue=rng.choice(self.queues),
+                contact_value="",
+                show_external_contact=False,
+                caller_id_style=True,
+                recording=rng.random() < RECORDED_SHARE[media],
+                shapes=self.settings.data_shapes,
+                raw_address=raw,
+            )
+            self.conversations.append(
+                build_conversation(spec, self.channels, self.division_id, rng, self.new_id)
+            )
 
     def _active_conversations(self, customers: list[Customer], count: int) -> None:
         # a few conversations opened years ago never ended (stuck e-mails/callbacks): their customers are

@@ -99,3 +99,11 @@ QUEUE_NAMES = ("Customer Care", "Billing", "Sales", "Technical Support", "Kundse
 # identifiers agents type in when a customer gives none: implausibly shared by many conversations
 PLACEHOLDER_PHONE = "+10000000000"
 PLACEHOLDER_EMAIL = "noemail@example.com"
+
+# data_shapes="real": the SIP hosts of the org's edges and BYOC trunk, as they appear in `sip:` ANIs/DNIS
+ORG_SIP_HOSTS = ("edge-eu1.northwind-care.example", "byoc-trunk.northwind-care.example")
+# callers who withheld their number, as carriers and edges present them
+WITHHELD_CALLERS = ("anonymous", "sip:anonymous@anonymous.invalid", "", "Anonymous <sip:anonymous@10.20.0.5>")
+# participant-attribute keys flows use for what the customer typed in the IVR or a web form
+EMAIL_ATTRIBUTE_KEYS = ("customerEmail", "Email", "context.email")
+PHONE_ATTRIBUTE_KEYS = ("callbackNumber", "ivr.enteredNumber", "context.phone")

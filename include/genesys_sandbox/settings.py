@@ -53,6 +53,9 @@ class SandboxSettings:
     # only used to label seeded customers as expired (no contact within this many years) or not
     retention_years: int = 5
     agents: int | None = None  # None = one agent per 40 customers, at least 6
+    # how numbers, addresses and attributes are written: "clean" = tel:+E164 and bare addresses everywhere;
+    # "real" = tel:/sip:/national forms, withheld callers, messaging ids, display-name headers, attributes
+    data_shapes: str = "clean"
 
     def __post_init__(self) -> None:
         _require(self.customers >= 1, "customers", "must be at least 1")

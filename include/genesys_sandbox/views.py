@@ -49,7 +49,9 @@ def _analytics_participant(participant: Participant, with_attributes: bool) -> d
     )
     if with_attributes and participant.purpose in ("customer", "external"):
         data["attributes"] = {
-            "sandbox.channel": participant.sessions[0].media_type if participant.sessions else ""
+            "sandbox.channel": participant.sessions[0].media_type if participant.sessions else "",
+            # flow-set participant data (data_shapes="real"): e-mails and callback numbers as typed
+            **getattr(participant, "attributes", {}),
         }
     return data
 
@@ -141,6 +143,8 @@ def _live_participant(conversation: Conversation, participant: Participant) -> d
             "address": address,
             "ani": first.ani if first else None,
             "dnis": first.dnis if first else None,
+            # flow-set participant data (data_shapes="real"); the live view carries it as analytics does
+            "attributes": getattr(participant, "attributes", None) or None,
         }
     )
     for session in participant.sessions:

@@ -151,7 +151,7 @@ def test_social_messaging_id_is_counted_not_taken():
     # A numeric Facebook-style id: read as a GB national number it would name somebody's phone.
     index.add(message_conversation("fb", start=OLD, customer_address="2079460958", message_type="facebook"))
     assert index.expired(CUTOFF) == []
-    assert index.problems["addressFrom:not_phone_or_email"] == 1
+    assert index.problems["addressFrom:messaging_id"] == 1
 
 
 def test_callback_numbers_are_customer_numbers():
@@ -176,7 +176,7 @@ def test_external_contact_id_of_customer_is_an_identifier():
 
 def test_unparseable_values_are_counted_by_reason_not_fatal():
     index = ContactIndex()
-    index.add(voice_call("anon", start=OLD, customer_number="sip:anonymous@anonymous.invalid"))
+    index.add(voice_call("name", start=OLD, customer_number="sip:reception@pbx.example"))
     index.add(voice_call("short", start=OLD, customer_number="tel:+4477"))
     index.add(voice_call("good", start=OLD, customer_number="tel:+447700900123"))
     assert expired_identifiers(index) == {phone("+447700900123")}
@@ -249,3 +249,93 @@ def test_conversation_without_timestamps_keeps_customer_recent():
     index.add(call)
     assert index.expired(CUTOFF) == [] and index.stalled(CUTOFF) == []
     assert index.recent(CUTOFF) == {phone("+447700900123")}
+
+
+def test_one_customer_seen_under_tel_sip_and_national_forms_is_one_identifier():
+    index = ContactIndex(default_region="GB")
+    forms = (
+        "tel:+442079460958",
+        "sip:+442079460958@edge-eu1.example;user=phone",
+        "020 7946 0958",
+        "sip:02079460958@byoc.example;user=phone",
+        "tel:02079460958;phone-context=+44",
+        '"Anna Berg" <sip:+442079460958@edge-eu1.example>',
+    )
+    for n, form in enumerate(forms):
+        index.add(voice_call(f"form-{n}", start=OLD + timedelta(days=n), customer_number=form))
+    assert expired_identifiers(index) == {phone("+442079460958")}
+    assert index.summary(phone("+442079460958")).conversation_count == len(forms)
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "anonymous",
+        "sip:anonymous@anonymous.invalid",
+        "",
+        "Anonymous <sip:anonymous@10.0.0.1>",
+        "tel:restricted",
+    ],
+)
+def test_anonymous_caller_is_never_a_subject_and_is_counted_as_withheld(caller):
+    index = ContactIndex(default_region="GB")
+    index.add(voice_call("anon", start=OLD, customer_number=caller))
+    assert index.expired(CUTOFF) == [] and index.customer_count() == 0
+    assert index.problems == {"ani:withheld": 1}
+
+
+def test_display_name_header_yields_the_addresses_only():
+    index = ContactIndex()
+    header = '"Berg, Anna" <Anna.Berg@Example.com>, other@example.org'
+    index.add(email_conversation("cc", start=OLD, direction="outbound", customer_address=header))
+    assert expired_identifiers(index) == {email("anna.berg@example.com"), email("other@example.org")}
+    assert index.problems == {}
+
+
+def test_messaging_handle_is_counted_as_a_messaging_id_not_an_email():
+    index = ContactIndex()
+    index.add(
+        message_conversation("ig", start=OLD, customer_address="@northwind_fan", message_type="instagram")
+    )
+    assert index.expired(CUTOFF) == []
+    assert index.problems == {"addressFrom:messaging_id": 1}
+
+
+def _with_attributes(conversation: dict, attributes: dict[str, str]) -> dict:
+    conversation["participants"][0]["attributes"] = attributes
+    return conversation
+
+
+def test_email_in_participant_attributes_keeps_that_customer_recent():
+    index = ContactIndex()
+    index.add(email_conversation("old", start=OLD, customer_address="anna@example.com"))
+    index.add(_with_attributes(voice_call("ivr", start=RECENT), {"customerEmail": "Anna@Example.com"}))
+    assert email("anna@example.com") not in expired_identifiers(index)
+
+
+def test_identifier_seen_only_in_participant_attributes_is_never_planned():
+    index = ContactIndex()
+    call = voice_call("old", start=OLD, customer_number="tel:+447700900123")
+    index.add(_with_attributes(call, {"callbackNumber": "+447700900999", "agentEmail": "x@example.org"}))
+    assert expired_identifiers(index) == {phone("+447700900123")}
+    assert index.attribute_only_count == 2
+
+
+def test_national_number_in_participant_attributes_is_not_read():
+    index = ContactIndex(default_region="GB")
+    index.add(_with_attributes(voice_call("acct", start=RECENT), {"accountNumber": "02079460958"}))
+    assert phone("+442079460958") not in index.recent(CUTOFF)
+
+
+def test_national_caller_number_takes_the_country_of_the_org_number_called():
+    index = ContactIndex(default_region="GB")
+    # a Berlin caller on the org's German DID, presented nationally by the German trunk
+    index.add(voice_call("de", start=OLD, customer_number="030 12345678", org_number="tel:+493040004000"))
+    assert expired_identifiers(index) == {phone("+493012345678")}
+
+
+def test_without_a_default_region_national_numbers_stay_unread():
+    index = ContactIndex()
+    index.add(voice_call("de", start=OLD, customer_number="030 12345678", org_number="tel:+493040004000"))
+    assert index.expired(CUTOFF) == []
+    assert index.problems["ani:missing_country_code"] == 1

@@ -57,3 +57,22 @@ def test_other_values_do_not_match(raw):
 def test_matcher_without_usable_identifiers_is_refused():
     with pytest.raises(ValueError, match="identifiers"):
         IdentifierMatcher([])
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "tel:+442079460958",
+        "sip:+442079460958@edge-eu1.example;user=phone",
+        "020 7946 0958",
+        "sip:02079460958@byoc-trunk.example;user=phone",
+        "+44 20 7946 0958",
+    ],
+)
+def test_phone_matcher_finds_every_form_a_real_org_stores(stored):
+    assert IdentifierMatcher([Identifier(IdentifierKind.PHONE, "+442079460958")]).matches(stored)
+
+
+def test_email_matcher_finds_an_address_in_a_header_with_display_names_and_several_addresses():
+    matcher = IdentifierMatcher([Identifier(IdentifierKind.EMAIL, "anna.berg@example.com")])
+    assert matcher.matches('"Berg, Anna" <Anna.Berg@Example.com>, other@example.org')

@@ -6,6 +6,7 @@ from genesys_erasure.identifiers import (
     Identifier,
     IdentifierKind,
     InvalidIdentifier,
+    is_withheld_caller,
     normalise_email,
     normalise_phone,
     parse_contact_point,
@@ -111,3 +112,20 @@ def test_contact_point_is_read_as_email_or_phone_by_shape():
 
 def test_identifier_repr_hides_the_value():
     assert "7700" not in repr(Identifier(IdentifierKind.PHONE, "+447700900123"))
+
+
+def test_rfc3966_local_number_takes_its_country_from_the_phone_context():
+    assert normalise_phone("tel:07700900123;phone-context=+44") == "+447700900123"
+
+
+def test_sip_header_with_a_display_name_yields_the_number():
+    assert normalise_phone('"Anna Berg" <sip:+442079460958@edge.example>') == "+442079460958"
+
+
+@pytest.mark.parametrize("value", ["sip:anonymous@anonymous.invalid", "Anonymous", "", "tel:Restricted"])
+def test_withheld_caller_forms_are_recognised(value):
+    assert is_withheld_caller(value)
+
+
+def test_a_real_number_is_not_a_withheld_caller():
+    assert not is_withheld_caller("sip:+442079460958@edge.example;user=phone")

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import phonenumbers
+import pytest
 from email_validator import validate_email
 
 from genesys_sandbox.clock import SandboxClock
@@ -132,3 +133,83 @@ def test_some_recordings_are_protected_and_some_archived():
     recordings = [r for c in org.conversations.values() for r in c.recordings]
     assert any(c.protected for c in org.conversations.values())
     assert {r.file_state for r in recordings} >= {"AVAILABLE", "ARCHIVED"}
+
+
+# ---- data_shapes="real" ----------------------------------------------------------------------------
+REAL_ORG = replace(SANDBOX_ORG, customers=120, conversations=1200, data_shapes="real")
+
+
+def _customer_sessions(org):
+    for conversation in org.iter_conversations():
+        for participant in conversation.participants:
+            if participant.purpose in ("customer", "external"):
+                for session in participant.sessions:
+                    yield conversation, participant, session
+
+
+def _voice_customer_values(org):
+    for _, _, session in _customer_sessions(org):
+        if session.media_type == "voice":
+            yield session.ani if session.direction == "inbound" else session.dnis
+
+
+def test_clean_shapes_write_every_customer_number_as_a_tel_uri():
+    values = list(_voice_customer_values(_seed()))
+    assert values and all(v.startswith("tel:+") for v in values)
+
+
+def test_real_shapes_write_customer_numbers_as_tel_sip_and_national():
+    values = [v for v in _voice_customer_values(_seed(REAL_ORG)) if v]
+    assert any(v.startswith("tel:+") for v in values)
+    assert any(v.startswith("sip:+") and v.endswith(";user=phone") for v in values)
+    assert any(v[0] in "0(" for v in values), "no national form"
+    assert any(v.startswith("sip:") and v[4] != "+" and "anonymous" not in v for v in values)
+
+
+def test_real_shapes_include_withheld_callers_named_by_nobody():
+    org = _seed(REAL_ORG)
+    withheld = [c for c in org.iter_conversations() if c.customer_id.startswith("unattributed")]
+    anis = {s.ani for c in withheld for p in c.participants if p.purpose == "customer" for s in p.sessions}
+    assert {"anonymous", "sip:anonymous@anonymous.invalid", ""} & anis
+    assert all(c.customer_id not in org.customers for c in withheld)
+
+
+def test_real_shapes_include_messages_from_channel_ids():
+    org = _seed(REAL_ORG)
+    senders = [
+        s.address_from
+        for _, _, s in _customer_sessions(org)
+        if s.media_type == "message" and s.direction == "inbound"
+    ]
+    assert any(a and a.isdigit() for a in senders)
+
+
+def test_real_shapes_write_email_headers_with_display_names_and_several_addresses():
+    headers = [
+        s.address_from if s.direction == "inbound" else s.address_to
+        for _, _, s in _customer_sessions(_seed(REAL_ORG))
+        if s.media_type == "email"
+    ]
+    assert any(h.startswith('"') and "<" in h for h in headers)
+    assert any(">, " in h for h in headers)
+
+
+def test_real_shapes_put_emails_and_callback_numbers_in_participant_attributes():
+    org = _seed(REAL_ORG)
+    attributes = [
+        analytics_conversation(c, with_attributes=True)["participants"][0].get("attributes", {})
+        for c in org.iter_conversations()
+    ]
+    values = [v for a in attributes for k, v in a.items() if k != "sandbox.channel"]
+    assert any("@" in v for v in values)
+    assert any(v.lstrip("+")[:1].isdigit() for v in values)
+
+
+def test_real_shapes_keep_the_requested_conversation_count():
+    org = _seed(REAL_ORG)
+    assert len(org.conversations) == REAL_ORG.conversations
+
+
+def test_unknown_data_shapes_are_refused():
+    with pytest.raises(ValueError, match="data_shapes"):
+        _seed(replace(SANDBOX_ORG, data_shapes="messy"))

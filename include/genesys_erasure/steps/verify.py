@@ -2,25 +2,29 @@
 
 Re-fetch the subject's known conversations (batched `details?id=`), their recording metadata and
 deletion protection, search external contacts by every identifier and fetch each contact that could be
-the subject's (404 = deleted); `verify_subject` decides. Subjects left `erasure_pending` by an earlier run
-are taken into this run and checked again: pending until `verification_pending_days` after COMPLETED,
-then failed. A failure after `max_erasure_attempts` POSTs is `needs_review`, never planned again. Only
-conversation ids, field names and counts leave this module.
+the subject's (404 = deleted); `verify_subject` decides. A contact search that answers incompletely
+(`partialResults`, or more matches than the API pages through) cannot show that no contact holds the
+value any more: the subject stays `erasure_pending` (reason `external_contact_search_incomplete`, the
+item named by the identifier's keyed hash), never verified on a partial answer. Subjects left
+`erasure_pending` by an earlier run are taken into this run and checked again: pending until
+`verification_pending_days` after COMPLETED, then failed. A failure after `max_erasure_attempts` POSTs
+is `needs_review`, never planned again. Only conversation ids, field names, keyed hashes and counts
+leave this module.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from genesys_cloud.errors import GenesysNotFoundError
-from genesys_cloud.protocol import segment
-from genesys_erasure.identifiers import IdentifierKind
+from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.verification import VerificationResult, verify_subject
+from genesys_erasure.verification import PendingFinding, VerificationResult, verify_subject
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ SEARCHABLE = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 PSEUDONYMISATION = "GDPR_UPDATE"
 TO_VERIFY = (SubjectState.COMPLETED, SubjectState.ERASURE_PENDING)
 PENDING_DEADLINE_PASSED = "erasure_pending_deadline_passed"
+# a pending code beside verification.py's: the search could not list every contact holding the value
+CONTACT_SEARCH_INCOMPLETE = "external_contact_search_incomplete"
 
 
 def _recordings(client: GenesysClient, conversation_id: str) -> list[dict[str, Any]]:
@@ -38,14 +44,26 @@ def _recordings(client: GenesysClient, conversation_id: str) -> list[dict[str, A
         return []
 
 
-def _contact_is_gone(client: Any, contact_id: str) -> bool:
-    """GET /api/v2/externalcontacts/contacts/{id}: 404 means deleted. The `GenesysClient` Protocol has no
-    `get_external_contact` yet, so this goes through the hook's generic `request`."""
-    try:
-        client.request("GET", f"/api/v2/externalcontacts/contacts/{segment(contact_id)}")
-    except GenesysNotFoundError:
-        return True
-    return False
+def _contact_is_gone(client: GenesysClient, contact_id: str) -> bool:
+    """GET /api/v2/externalcontacts/contacts/{id}: None (404) means deleted."""
+    return client.get_external_contact(contact_id) is None
+
+
+def _search_contacts(
+    client: GenesysClient, identifiers: set[Identifier]
+) -> tuple[list[dict[str, Any]], list[Identifier]]:
+    """The contacts a search by each searchable identifier returns, and the identifiers whose search was
+    incomplete (what it did return is still checked)."""
+    contacts: list[dict[str, Any]] = []
+    incomplete: list[Identifier] = []
+    for identifier in sorted(identifiers):
+        if identifier.kind not in SEARCHABLE:
+            continue
+        search = client.search_external_contacts_checked(identifier.value)
+        contacts.extend(search.contacts)
+        if not search.complete:
+            incomplete.append(identifier)
+    return contacts, incomplete
 
 
 def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
@@ -97,16 +115,11 @@ def _verify_row(
         if row.request_type != PSEUDONYMISATION
         for rec in _recordings(client, cid)
     ]
-    contacts = [
-        contact
-        for identifier in identifiers
-        if identifier.kind in SEARCHABLE
-        for contact in client.search_external_contacts(identifier.value)
-    ]
+    contacts, incomplete = _search_contacts(client, identifiers)
     candidates = {i.value for i in identifiers if i.kind is IdentifierKind.EXTERNAL_CONTACT}
     candidates |= {c["id"] for c in contacts if isinstance(c.get("id"), str)}
     missing = {cid for cid in sorted(candidates) if _contact_is_gone(client, cid)}
-    return verify_subject(
+    result = verify_subject(
         identifiers,
         analytics_conversations=[conversations[c] for c in row.conversation_ids if c in conversations],
         recordings=recordings,
@@ -115,6 +128,17 @@ def _verify_row(
         missing_contact_ids=missing,
         delete_by=_pending_deadline(runtime, row, now),
     )
+    if not incomplete:
+        return result
+    # Not seeing the value in part of the matches proves nothing about the rest: not verified yet. The
+    # item is the identifier's keyed hash, so the ledger and the report name it without its value.
+    hash_identifier = runtime.hasher.hash_identifier
+    unsearched = tuple(
+        PendingFinding("external_contact_search", hash_identifier(i), CONTACT_SEARCH_INCOMPLETE)
+        for i in incomplete
+    )
+    pending = sorted((*result.pending, *unsearched), key=lambda p: (p.kind, p.item_id))
+    return dataclasses.replace(result, pending=tuple(pending))
 
 
 def _record(

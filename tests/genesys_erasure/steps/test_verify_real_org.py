@@ -1,6 +1,6 @@
 """Verification against what a real org's GDPR delete may leave: the sandbox's pessimistic delete knobs
-(placeholders, kept participant contact ids, lagging contact and recording deletes), re-checks by later
-runs on an advanced sandbox clock, and the bound on erasure attempts."""
+(placeholders, kept participant contact ids, lagging contact and recording deletes), incomplete contact
+searches, re-checks by later runs on an advanced sandbox clock, and the bound on erasure attempts."""
 
 from __future__ import annotations
 
@@ -160,3 +160,23 @@ def test_a_dry_run_leaves_erasure_pending_subjects_to_the_next_real_run(world):
 
     [row] = world.runtime.ledger.rows_in_states([S.ERASURE_PENDING])
     assert row.run_id == "run-1"
+
+
+@pytest.mark.parametrize(
+    "sandbox_settings", [{"contact_search_partial_above": 1}], ids=["contact_search_partial"], indirect=True
+)
+def test_an_incomplete_contact_search_leaves_the_subject_erasure_pending_not_verified(world):
+    email = "ann@example.org"
+    _erase(world, "run-1", _seed(world, email))
+    # Two other people whose addresses contain the subject's: the search for it now matches more than the
+    # sandbox answers in full, so it says `partialResults` and lists only one of them.
+    for other in ("joann@example.org", "marianne.ann@example.org"):
+        world.sandbox.org.add_external_contact("Someone Else", [other], [])
+
+    counts = verify_completed(world.runtime, "run-1", world.now)
+
+    assert (counts["verified"], counts["erasure_pending"]) == (0, 1)
+    [row] = world.runtime.ledger.rows_in_states([S.ERASURE_PENDING])
+    assert row.reason == "external_contact_search_incomplete"
+    [pending] = row.verification["pending"]
+    assert pending["item_id"] == world.runtime.hasher.hash_identifier(Identifier(IdentifierKind.EMAIL, email))

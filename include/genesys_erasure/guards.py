@@ -92,12 +92,15 @@ def needs_approval(n_subjects: int, threshold: int | None) -> bool:
 class QuarantineReason(StrEnum):
     TOO_MANY_CONVERSATIONS = "too_many_conversations"
     TOO_MANY_LINKED_SUBJECTS = "too_many_linked_subjects"
+    # the search for its links answered only part of its matches: its links are unknown, not too many
+    INCOMPLETE_SEARCH = "incomplete_search"
 
 
 @dataclass(frozen=True)
 class QuarantinedIdentifier:
     """An identifier held back for a human: a switchboard, a shared family or test number, a generic
-    mailbox. `observed` is the count that tripped `threshold`."""
+    mailbox, or one whose search was incomplete. `observed` is the count that tripped `threshold` (for
+    `incomplete_search`: the matches, and the records the search returned)."""
 
     identifier: Identifier
     reason: QuarantineReason

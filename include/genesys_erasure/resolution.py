@@ -179,11 +179,8 @@ def resolve_subjects(
         except IncompleteLookup as lookup:
             # incomplete means more matched than came back, whatever total the answer claims
             matched = max(lookup.matched or 0, lookup.returned + 1)
-            incomplete.append(
-                QuarantinedIdentifier(
-                    identifier, QuarantineReason.TOO_MANY_LINKED_SUBJECTS, matched, lookup.returned
-                )
-            )
+            reason = QuarantineReason.INCOMPLETE_SEARCH
+            incomplete.append(QuarantinedIdentifier(identifier, reason, matched, lookup.returned))
             continue
         unrelated += strangers
         distinct = len({link_key for link_key, _ in found})

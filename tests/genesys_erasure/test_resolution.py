@@ -269,6 +269,14 @@ def test_seed_whose_lookup_is_incomplete_is_quarantined_not_erased():
     assert result.incomplete_lookups == 1
 
 
+def test_identifier_whose_lookup_is_incomplete_is_quarantined_for_an_incomplete_search():
+    directory = IncompleteDirectory({}, incomplete={HOME_MAIL})
+
+    (held,) = resolve_subjects([HOME_MAIL], directory, hasher=HASHER).quarantined
+
+    assert held.reason is QuarantineReason.INCOMPLETE_SEARCH
+
+
 def test_identifier_whose_lookup_is_incomplete_is_neither_followed_nor_merged():
     directory = IncompleteDirectory(
         {MOBILE: [contact(phones=(MOBILE.value,), emails=(HOME_MAIL.value,))]}, incomplete={HOME_MAIL}

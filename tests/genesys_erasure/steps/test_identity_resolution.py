@@ -3,16 +3,20 @@ org), and the plan it leads to: what joins a subject, and what holds it."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from genesys_erasure.evidence import load_document
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.ledger.records import derive_subject_hash
 from genesys_erasure.resolution import HoldReason, resolve_subjects
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
+from genesys_erasure.steps.evidence import write_run_evidence
 from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
 from genesys_erasure.steps.scan import find_expired_customers, load_scan
 from tests.genesys_erasure.steps import conftest
@@ -136,6 +140,24 @@ def test_plan_quarantines_a_seed_whose_contact_search_is_partial(tokenised_world
     rows = world.runtime.ledger.rows_for_run("plan-run")
     assert [row.state for row in rows] == [SubjectState.QUARANTINED]
     assert summary["to_submit"] == 0
+
+
+def test_a_seed_quarantined_for_its_partial_contact_search_says_so_in_the_ledger_and_the_report(
+    tokenised_world,
+):
+    world = tokenised_world
+    for n in range(PARTIAL_ABOVE + 1):  # more contacts sharing the domain than the search answers
+        world.sandbox.org.add_customer(emails=[f"member{n}@crowded.example"], name=f"Member Number{n}")
+    unknown = Identifier(IdentifierKind.EMAIL, "asker@crowded.example")
+    plan_erasure(world.runtime, "plan-run", PlanRequest([Seed(unknown)], SubjectSource.DSR), world.now)
+
+    evidence = write_run_evidence(world.runtime, "plan-run", world.now)
+
+    [row] = world.runtime.ledger.rows_for_run("plan-run")
+    assert row.reason.startswith("incomplete_search:")
+    [entry] = load_document(evidence["report_json"])["subjects"]
+    assert entry["reason"] == row.reason
+    assert html.escape(row.reason) in Path(evidence["report_html"]).read_text(encoding="utf-8")
 
 
 def test_external_contact_seed_without_a_contact_stays_a_subject_of_its_own(world):

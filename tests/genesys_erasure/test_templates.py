@@ -3,6 +3,7 @@ escaped, a missing variable fails, and the documents keep their order."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -139,3 +140,11 @@ def test_every_template_compiles_and_html_is_autoescaped():
     for name in names:
         env.get_template(name)
     assert env.autoescape("run_report.html.j2") and not env.autoescape("deadline_notification.txt.j2")
+
+
+def test_run_report_shows_what_the_plan_left_out():
+    plan = {"quarantined": 3, "incomplete_lookups": 2, "unrelated_records": 17, "needs_review": 1}
+    page = render_html({**_report(), "parameters": {"plan": plan}})
+
+    section = page[page.index("Left out of the plan") : page.index("Skipped: already erased")]
+    assert re.findall(r"<td>(\d+)</td></tr>", section) == ["3", "2", "17", "1"]

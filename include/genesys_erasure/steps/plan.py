@@ -134,6 +134,7 @@ class WrittenPlan:
     adopted: tuple[str, ...]
     already_erased: int
     check_active: tuple[str, ...]
+    needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
 
 
 def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
@@ -252,6 +253,7 @@ def write_plan(
         adopted=tuple(adopted),
         already_erased=len(outcome.skipped_verified),
         check_active=(*(stalled_hashes & planned), *carried),
+        needs_review=len(set(outcome.needs_review)),
     )
 
 
@@ -296,18 +298,27 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
         "held_staff": len(resolution.held_for(HoldReason.STAFF)) if request.hold_staff else 0,
         "already_erased": written.already_erased,
+        "needs_review": written.needs_review,
         "identity_lookups": resolution.lookups,
+        # search hits left out because they did not hold the looked-up value (free-text search noise)
+        "unrelated_records": resolution.unrelated_records,
+        # of the quarantined identifiers, those whose search answered only part of its matches
+        "incomplete_lookups": resolution.incomplete_lookups,
         "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
         "batches": [to_submit[i : i + BATCH_SIZE] for i in range(0, len(to_submit), BATCH_SIZE)],
         **dict(request.extra),
     }
     log.info(
-        "Plan: %d to submit in %d batches, %d deferred, %d quarantined, %d already erased%s",
+        "Plan: %d to submit in %d batches, %d deferred, %d quarantined (%d for an incomplete search), "
+        "%d already erased, %d needing review; %d unrelated search records left out%s",
         len(to_submit),
         len(summary["batches"]),
         deferred,
         written.quarantined,
+        resolution.incomplete_lookups,
         written.already_erased,
+        written.needs_review,
+        resolution.unrelated_records,
         " (dry run: nothing will be submitted)" if dry_run else "",
     )
     return summary

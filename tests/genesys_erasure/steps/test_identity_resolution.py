@@ -4,6 +4,7 @@ org), and the plan it leads to: what joins a subject, and what holds it."""
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -158,6 +159,36 @@ def test_a_seed_quarantined_for_its_partial_contact_search_says_so_in_the_ledger
     [entry] = load_document(evidence["report_json"])["subjects"]
     assert entry["reason"] == row.reason
     assert html.escape(row.reason) in Path(evidence["report_html"]).read_text(encoding="utf-8")
+
+
+def test_plan_summary_and_log_count_the_seeds_quarantined_for_an_incomplete_search(tokenised_world, caplog):
+    world = tokenised_world
+    for n in range(PARTIAL_ABOVE + 1):  # more contacts sharing the domain than the search answers
+        world.sandbox.org.add_customer(emails=[f"member{n}@crowded.example"], name=f"Member Number{n}")
+    unknown = Identifier(IdentifierKind.EMAIL, "asker@crowded.example")
+    caplog.set_level(logging.INFO, logger="genesys_erasure.steps.plan")
+
+    summary = plan_erasure(
+        world.runtime, "plan-run", PlanRequest([Seed(unknown)], SubjectSource.DSR), world.now
+    )
+
+    assert (summary["quarantined"], summary["incomplete_lookups"]) == (1, 1)
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Plan:")]
+    assert "1 quarantined (1 for an incomplete search)" in line and "crowded" not in line
+
+
+def test_plan_summary_and_log_count_the_search_hits_left_out_as_unrelated(tokenised_world, caplog):
+    people = _people(tokenised_world)
+    seeds = [Seed(i) for person in people for i in sorted(person) if i.kind is IdentifierKind.EMAIL]
+    caplog.set_level(logging.INFO, logger="genesys_erasure.steps.plan")
+
+    summary = plan_erasure(
+        tokenised_world.runtime, "plan-run", PlanRequest(seeds, SubjectSource.DSR), tokenised_world.now
+    )
+
+    assert summary["unrelated_records"] > 0
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Plan:")]
+    assert f"{summary['unrelated_records']} unrelated search records left out" in line
 
 
 def test_external_contact_seed_without_a_contact_stays_a_subject_of_its_own(world):

@@ -147,6 +147,19 @@ def test_subject_failed_max_attempts_times_needs_review_and_is_not_submitted_aga
     assert _state(world) is S.NEEDS_REVIEW
 
 
+def test_plan_summary_counts_the_subjects_left_for_review(world):
+    email = "reviewed@example.org"
+    seed = _seed(world, email, external_contact=False)
+    for night in range(1, world.runtime.config.max_erasure_attempts + 1):
+        _erase(world, f"run-{night}", seed)
+        _leak_back(world, seed, email)
+        verify_completed(world.runtime, f"run-{night}", world.now)
+
+    summary = plan_erasure(world.runtime, "run-next", plan_request(seed), world.now)
+
+    assert (summary["needs_review"], summary["to_submit"]) == (1, 0)
+
+
 @pytest.mark.parametrize(
     "sandbox_settings", [PESSIMISTIC["recording_delete_lags"]], ids=["recording_delete_lags"], indirect=True
 )

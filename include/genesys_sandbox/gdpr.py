@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -198,8 +199,11 @@ class GdprService:
         faults: Faults,
         step_seconds: float,
         effects: DeleteEffects | None = None,
+        before_change: Callable[[list, datetime], None] | None = None,
     ) -> None:
         self.org = org
+        # told which conversations a delete / update is about to change (the analytics lake keeps copies)
+        self.before_change = before_change
         self.clock = clock
         self.faults = faults
         self.step_seconds = step_seconds
@@ -296,6 +300,9 @@ class GdprService:
     def _complete(self, request: GdprRequest) -> None:
         now = self.clock.now()
         request.completed_date = now
+        if self.before_change and request.request_type in ("GDPR_DELETE", "GDPR_UPDATE"):
+            found = find_conversations(self.org, SubjectKeys.from_subject(request.subject))
+            self.before_change([c for c in found if not c.active], now)
         if request.request_type == "GDPR_DELETE":
             request.outcome = apply_delete(self.org, request.subject, now, self.effects)
             self._later.extend(request.outcome.later)

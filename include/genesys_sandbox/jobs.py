@@ -1,10 +1,15 @@
 """Analytics conversation-detail jobs: QUEUED until `job_fulfil_seconds` of sandbox time pass, then
 FULFILLED; results are paged by an opaque cursor and only cover conversations that started before the
-job's dataAvailabilityDate (now - analytics_lag_hours at submission), like the data lake's lag."""
+job's dataAvailabilityDate (now - analytics_lag_hours at submission), like the data lake's lag.
+
+Also the `AnalyticsLake`: what the jobs and the details multi-get show of a conversation that a GDPR
+request changed, while the lake's snapshot watermark (now - analytics_snapshot_hours) has not passed the
+change yet (ASSUMPTIONS.md, "A stale analytics lake")."""
 
 from __future__ import annotations
 
 import base64
+import copy
 import threading
 import uuid
 from dataclasses import dataclass
@@ -20,11 +25,43 @@ from genesys_sandbox.filters import (
     sort_key,
     started_on_touched_day,
 )
+from genesys_sandbox.model import Conversation
 from genesys_sandbox.org import Org
 
 RESULTS_DEFAULT_PAGE = 100
 RESULTS_MAX_PAGE = 1000
 RESULT_TTL = timedelta(days=1)
+
+
+class AnalyticsLake:
+    """Copies of conversations as they were before each GDPR change, kept while the lake is stale.
+
+    `remember` is called just before a change; `as_of` returns the conversation as the lake shows it at
+    `watermark`: the copy taken before the first change made after the watermark, or the live record.
+    With `snapshot_hours` 0 nothing is kept and every read sees the live record (no lag)."""
+
+    def __init__(self, clock: SandboxClock, snapshot_hours: float) -> None:
+        self.clock = clock
+        self.lag = timedelta(hours=snapshot_hours)
+        self._before: dict[str, list[tuple[datetime, Conversation]]] = {}
+        self._lock = threading.Lock()
+
+    def watermark(self, at: datetime | None = None) -> datetime:
+        return (at or self.clock.now()) - self.lag
+
+    def remember(self, conversations: list[Conversation], changed_at: datetime) -> None:
+        if not self.lag:
+            return
+        with self._lock:
+            for conversation in conversations:
+                self._before.setdefault(conversation.id, []).append((changed_at, copy.deepcopy(conversation)))
+
+    def as_of(self, conversation: Conversation, watermark: datetime) -> Conversation:
+        with self._lock:
+            for changed_at, before in self._before.get(conversation.id, ()):
+                if changed_at > watermark:
+                    return before
+        return conversation
 
 
 @dataclass
@@ -34,15 +71,24 @@ class Job:
     submitted: datetime
     submitted_mono: float
     data_availability: datetime
+    lake_watermark: datetime
     conversation_ids: list[str] | None = None
     completed: datetime | None = None
     cancelled: bool = False
 
 
 class JobService:
-    def __init__(self, org: Org, clock: SandboxClock, fulfil_seconds: float, lag_hours: float) -> None:
+    def __init__(
+        self,
+        org: Org,
+        clock: SandboxClock,
+        fulfil_seconds: float,
+        lag_hours: float,
+        lake: AnalyticsLake | None = None,
+    ) -> None:
         self.org = org
         self.clock = clock
+        self.lake = lake or AnalyticsLake(clock, 0)
         self.fulfil_seconds = fulfil_seconds
         self.lag = timedelta(hours=lag_hours)
         self._jobs: dict[str, Job] = {}
@@ -61,6 +107,7 @@ class JobService:
             submitted=self.clock.now(),
             submitted_mono=self.clock.monotonic(),
             data_availability=self.data_availability_date(),
+            lake_watermark=self.lake.watermark(),
         )
         with self._lock:
             self._jobs[job.id] = job
@@ -124,7 +171,10 @@ class JobService:
                 elif not active_during(conversation, query.start, query.end):
                     continue
                 with self.org.lock:
-                    if conversation_matches(conversation, query, job=True):
+                    # a filter matches the values the lake holds (old ones, while a change is not in yet)
+                    if conversation_matches(
+                        self.lake.as_of(conversation, job.lake_watermark), query, job=True
+                    ):
                         selected.append(conversation)
             selected.sort(key=sort_key(query.order_by), reverse=query.order == "desc")
             if query.limit is not None:

@@ -96,9 +96,12 @@ def get_job_results(
 ) -> JSONResponse:
     state = sandbox(request)
     job, ids, next_cursor = state.jobs.results(jobId, cursor, page_size)
+    lake = state.jobs.lake
     with state.org.lock:
         conversations = [
-            analytics_conversation(state.org.conversations[i], with_attributes=True)
+            analytics_conversation(
+                lake.as_of(state.org.conversations[i], job.lake_watermark), with_attributes=True
+            )
             for i in ids
             if i in state.org.conversations
         ]
@@ -117,9 +120,15 @@ def get_details_by_ids(request: Request, id: str | None = None) -> JSONResponse:
         raise bad_request("id is required: a comma-separated list of conversation ids.", "id")
     if len(ids) > MAX_IDS:
         raise bad_request(f"At most {MAX_IDS} conversation ids per request.", "id")
-    org = sandbox(request).org
+    state = sandbox(request)
+    org, lake = state.org, state.jobs.lake
+    watermark = lake.watermark()
     with org.lock:
-        found = [analytics_conversation(org.conversations[i]) for i in ids if i in org.conversations]
+        found = [
+            analytics_conversation(lake.as_of(org.conversations[i], watermark))
+            for i in ids
+            if i in org.conversations
+        ]
     return JSONResponse({"conversations": found} if found else {})
 
 

@@ -29,6 +29,8 @@ class SandboxSettings:
     gdpr_step_seconds: float = 1.0
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
     analytics_lag_hours: float = 36
+    # analytics jobs and the details multi-get show a GDPR change only this many hours after it (0 = at once)
+    analytics_snapshot_hours: float = 0
     job_fulfil_seconds: float = 0.5
     # GDPR delete writes this placeholder over a value instead of removing it; None = removed
     gdpr_delete_placeholder: str | None = None
@@ -70,6 +72,7 @@ class SandboxSettings:
         _require(self.contact_search_partial_above >= 0, "contact_search_partial_above", "must be >= 0")
         _require(self.gdpr_step_seconds >= 0, "gdpr_step_seconds", "must be >= 0")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
+        _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
         _require(self.latency_ms >= 0, "latency_ms", "must be >= 0")
         _require(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.gdpr import GdprService
-from genesys_sandbox.jobs import JobService
+from genesys_sandbox.jobs import AnalyticsLake, JobService
 from genesys_sandbox.limits import Faults, RateLimiter, RequestCounter, TokenStore
 from genesys_sandbox.org import Org
 from genesys_sandbox.redaction import DeleteEffects
@@ -31,6 +31,7 @@ class SandboxState:
         clock = SandboxClock(settings.now)
         org = seed_org(settings, clock)
         faults = Faults(settings.seed, settings.error_rate_5xx, settings.latency_ms)
+        lake = AnalyticsLake(clock, settings.analytics_snapshot_hours)
         return cls(
             settings=settings,
             clock=clock,
@@ -40,7 +41,12 @@ class SandboxState:
             faults=faults,
             counter=RequestCounter(),
             gdpr=GdprService(
-                org, clock, faults, settings.gdpr_step_seconds, DeleteEffects.from_settings(settings)
+                org,
+                clock,
+                faults,
+                settings.gdpr_step_seconds,
+                DeleteEffects.from_settings(settings),
+                before_change=lake.remember,
             ),
-            jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours),
+            jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours, lake),
         )

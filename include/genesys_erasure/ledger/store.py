@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, or_, select, true, update
@@ -75,6 +75,9 @@ GENESYS_COMPLETED = GdprStatus.COMPLETED
 GENESYS_ERROR = GdprStatus.ERROR
 
 S = SubjectState
+# A GDPR request carried the subject's identifiers and was not refused: verified, or still in flight.
+ERASED_STATES: frozenset[SubjectState] = IN_FLIGHT_STATES | {S.VERIFIED}
+_IN_CHUNK = 500  # bound parameters per IN (SQLite allows 999 in older builds)
 
 
 class Ledger:
@@ -552,6 +555,35 @@ class Ledger:
             identifier_hashes.c.identifier_hash == identifier_hash
         )
         return self._rows(subjects.c.subject_hash.in_(owners))
+
+    def erased_identifier_hashes(self, hashes: Iterable[str]) -> dict[str, datetime]:
+        """Of `hashes` (identifier keyed hashes), those a GDPR request already carried that was not
+        refused: the subject is verified, or its request is in flight or done (`ERASED_STATES`). Each
+        maps to when its latest such request was posted (or, without one, completed), so a caller can
+        tell data from before the erasure (a stale analytics lake) from a contact made after it."""
+        wanted = sorted(set(hashes))
+        posted = func.coalesce(
+            subjects.c.submitted_at, subjects.c.submitting_at, subjects.c.completed_at, subjects.c.updated_at
+        )
+        erased: dict[str, datetime] = {}
+        with self._tx() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows = conn.execute(
+                    select(identifier_hashes.c.identifier_hash, subjects.c.identifier_set, posted)
+                    .join(subjects, subjects.c.subject_hash == identifier_hashes.c.subject_hash)
+                    .where(
+                        identifier_hashes.c.identifier_hash.in_(chunk),
+                        subjects.c.state.in_([s.value for s in ERASED_STATES]),
+                    )
+                ).all()
+                for identifier_hash, identifier_set, at in rows:
+                    # planned once for the subject but not in what its last request carried: not erased
+                    if identifier_hash not in (identifier_set or ()):
+                        continue
+                    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+                    erased[identifier_hash] = max(at, erased.get(identifier_hash, at))
+        return erased
 
     def due_soon(self, now: datetime, days: int) -> list[LedgerRow]:
         """Subjects with a due date on or before `now + days` that are not verified yet (past-due ones

@@ -7,6 +7,10 @@ Three reads feed one bounded-memory `ContactIndex`:
    a later contact, who must not be erased (a GDPR delete erases all of a subject's data);
 3. detail queries from `dataAvailabilityDate` up to now, because jobs lag behind by up to ~48 hours.
 The raw result goes into the run workspace (encrypted); XCom gets counts only.
+
+Identifiers the ledger already erased are dropped before planning when everything the scan saw of them
+predates the erasure: the analytics lake may show erased customers with their old values for a while, and
+they must neither be planned again nor count towards the purge-fraction guard (`drop_erased`).
 """
 
 from __future__ import annotations
@@ -71,6 +75,30 @@ def _recent_conversations(client: GenesysClient, start: datetime, end: datetime)
         slice_start = slice_end
 
 
+def drop_erased(
+    runtime: ErasureRuntime, index: ContactIndex, cutoff: datetime
+) -> tuple[list[ContactSummary], list[ContactSummary], int]:
+    """The expired and stalled customers without those the ledger already erased, and how many customers
+    seen (expired, stalled or recent) were erased: contacts the scan saw from before the erasure are the
+    lake's stale copy, not new data. A contact after the erasure makes the identifier a customer again."""
+    expired, stalled = index.expired(cutoff), index.stalled(cutoff)
+    hashes = {
+        runtime.hasher.hash_identifier(i): i
+        for i in (*(s.identifier for s in (*expired, *stalled)), *index.recent(cutoff))
+    }
+    gone = set()
+    for identifier_hash, erased_at in runtime.ledger.erased_identifier_hashes(hashes).items():
+        summary = index.summary(hashes[identifier_hash])
+        last_contact = summary.last_contact if summary else None
+        if last_contact is None or last_contact <= erased_at:
+            gone.add(hashes[identifier_hash])
+    return (
+        [s for s in expired if s.identifier not in gone],
+        [s for s in stalled if s.identifier not in gone],
+        len(gone),
+    )
+
+
 def _summary_payload(summaries: Iterable[ContactSummary]) -> list[dict[str, Any]]:
     return [
         {
@@ -112,9 +140,9 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
     gap = index.add_all(_recent_conversations(client, gap_start, now))
     log.info("Not yet in the analytics jobs: %d conversations read with detail queries", gap)
 
-    expired = index.expired(cutoff)
-    stalled = index.stalled(cutoff)
+    expired, stalled, erased_seen = drop_erased(runtime, index, cutoff)
     recent = index.recent(cutoff)
+    customers_seen = max(index.customer_count() - erased_seen, 0)
     workspace.put(
         run_id,
         SCAN_HANDOFF,
@@ -123,14 +151,15 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
             "expired": _summary_payload(expired),
             "stalled": _summary_payload(stalled),
             "recent_hashes": sorted(runtime.hasher.hash_identifier(i) for i in recent),
-            "customers_seen": index.customer_count(),
+            "customers_seen": customers_seen,
         },
     )
     counts = {
         "cutoff": cutoff.isoformat(),
         "window_start": window_start.isoformat(),
         "conversations_read": index.conversations_read,
-        "customers_seen": index.customer_count(),
+        "customers_seen": customers_seen,
+        "erased_earlier_skipped": erased_seen,
         "expired_identifiers": len(expired),
         "stalled_identifiers": len(stalled),
         "recent_identifiers": len(recent),

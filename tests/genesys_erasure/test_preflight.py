@@ -67,7 +67,16 @@ def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(sta
     facts = report["facts"]
     assert facts["token_lifetime_seconds"] == 7200
     assert facts["analytics_data_retention_days"] == SHORT_RETENTION_DAYS
-    assert facts["divisions"] == {"count": 3, "names": list(SEVERAL_DIVISIONS), "home": "Home"}
+    assert facts["divisions"] == {
+        "count": 3,
+        "names": list(SEVERAL_DIVISIONS),
+        "home": "Home",
+        "covered": {
+            "analytics:conversationDetail:view": {"count": 3, "all_divisions": True},
+            "externalContacts:contact:view": {"count": 3, "all_divisions": True},
+        },
+        "uncovered_names": [],
+    }
     assert facts["org_limits"] == {"platform.api": {"client.credentials.token.rate.per.minute": 250}}
     assert {limits["allowed"] for limits in facts["rate_limits"].values()} == {250}
     assert facts["missing_permissions"] == []
@@ -79,6 +88,18 @@ def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(sta
         "divisions": ",".join(SEVERAL_DIVISIONS),
         "denied_paths": "",
     }
+
+
+def test_preflight_reports_the_divisions_a_partial_role_covers_against_those_that_exist(start, tmp_path):
+    sb = start(divisions=",".join(SEVERAL_DIVISIONS), role_divisions="Home,Sales EU")
+    report = preflight(sb, tmp_path)
+    divisions = report["facts"]["divisions"]
+    assert divisions["count"] == 3
+    assert {seen["count"] for seen in divisions["covered"].values()} == {2}
+    assert {seen["all_divisions"] for seen in divisions["covered"].values()} == {False}
+    assert divisions["uncovered_names"] == ["Support EU"]
+    assert report["matching_sandbox_settings"]["role_divisions"] == "Home,Sales EU"
+    assert "  divisions covered for analytics:conversationDetail:view: 2 of 3" in summary_lines(report)
 
 
 def test_preflight_calls_every_endpoint_the_pipeline_uses(start, tmp_path):

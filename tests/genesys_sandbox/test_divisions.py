@@ -3,13 +3,18 @@ and external-contact answers that leave out (or refuse) objects of the divisions
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from genesys_sandbox.clock import format_instant
 from genesys_sandbox.divisions import division_id
-from tests.support.sandbox import ApiClient
+from tests.support.sandbox import FIXED_NOW, ApiClient
 
 DIVISIONS = "Home,Sales EU,Support EU"
 PERMITTED = "/api/v2/authorization/divisionspermitted/paged/me"
 DETAILS = "/api/v2/analytics/conversations/details"
 CONTACTS = "/api/v2/externalcontacts/contacts"
+QUERY = "/api/v2/analytics/conversations/details/query"
+JOBS = "/api/v2/analytics/conversations/details/jobs"
 UNCOVERED = {division_id("Sales EU"), division_id("Support EU")}
 
 
@@ -71,5 +76,45 @@ def test_403_denial_refuses_analytics_touching_an_uncovered_division(sandbox_fac
 def test_403_denial_refuses_a_contact_search_touching_an_uncovered_division(sandbox_factory):
     sb = sandbox_factory(divisions=DIVISIONS, role_divisions="Home", division_denial="403")
     refused = ApiClient(sb).get(CONTACTS, params={"pageSize": 200})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "missing.division.permission"
+
+
+def _recent_contact_in_sales(sb) -> tuple[str, str, dict]:
+    """A customer with an old conversation at home and a recent one in Sales EU; the analytics body
+    finding both."""
+    customer = sb.org.add_customer(phones=["+442079460777"], name="Split Person")
+    old = sb.org.add_conversation(customer, start=FIXED_NOW - timedelta(days=20))
+    recent = sb.org.add_conversation(customer, start=FIXED_NOW - timedelta(days=3))
+    sb.org.conversations[recent].division_id = division_id("Sales EU")
+    interval = f"{format_instant(FIXED_NOW - timedelta(days=30))}/{format_instant(FIXED_NOW)}"
+    predicate = {"type": "dimension", "dimension": "ani", "value": "tel:+442079460777"}
+    return old, recent, {"interval": interval, "segmentFilters": [{"type": "or", "predicates": [predicate]}]}
+
+
+def test_silent_denial_hides_a_customers_recent_conversation_from_the_details_query(sandbox_factory):
+    sb = sandbox_factory(divisions=DIVISIONS, role_divisions="Home", division_denial="silent")
+    old, _recent, body = _recent_contact_in_sales(sb)
+    answer = ApiClient(sb).post(QUERY, json=body).json()
+    assert answer["totalHits"] == 1
+    assert [c["conversationId"] for c in answer["conversations"]] == [old]
+
+
+def test_silent_denial_hides_a_customers_recent_conversation_from_job_results(sandbox_factory):
+    sb = sandbox_factory(
+        divisions=DIVISIONS, role_divisions="Home", division_denial="silent", job_fulfil_seconds=0
+    )
+    old, _recent, body = _recent_contact_in_sales(sb)
+    client = ApiClient(sb)
+    job_id = client.post(JOBS, json=body).json()["jobId"]
+    assert client.get(f"{JOBS}/{job_id}").json()["state"] == "FULFILLED"
+    results = client.get(f"{JOBS}/{job_id}/results").json()
+    assert [c["conversationId"] for c in results["conversations"]] == [old]
+
+
+def test_403_denial_refuses_a_details_query_touching_an_uncovered_division(sandbox_factory):
+    sb = sandbox_factory(divisions=DIVISIONS, role_divisions="Home", division_denial="403")
+    _old, _recent, body = _recent_contact_in_sales(sb)
+    refused = ApiClient(sb).post(QUERY, json=body)
     assert refused.status_code == 403
     assert refused.json()["code"] == "missing.division.permission"

@@ -102,6 +102,14 @@ class PurgeConfig:
         title="Allow retention below the floor",
         description="Deliberately run with a retention below the floor (still at least 1 day).",
     )
+    allow_partial_divisions: StrictBool = Field(
+        False,
+        title="Allow a role covering only some divisions",
+        description=(
+            "Run although the client's role does not cover every division of the org: a customer whose "
+            "recent contact is in an uncovered division then looks expired and is erased."
+        ),
+    )
     max_subjects_per_run: StrictInt = Field(
         1000,
         ge=1,
@@ -378,6 +386,7 @@ def load_config(path: str | Path) -> PurgeConfig:
 FIELD_NAMES = frozenset(f.name for f in fields(PurgeConfig))
 OVERRIDABLE_FIELDS = FIELD_NAMES - {
     "minimum_retention_days",  # the floor is a deliberate, reviewed change to the file
+    "allow_partial_divisions",  # so is accepting customers the purge cannot see
     "hmac_key_conn_id",  # a different key makes earlier evidence unverifiable
     "ledger_conn_id",  # a different ledger forgets what was already submitted
     "ledger_path",

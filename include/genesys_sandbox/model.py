@@ -34,6 +34,7 @@ class ExternalContact:
     phones: list[str]  # E.164: cell, home, work, other (in that order)
     create_date: datetime
     modify_date: datetime
+    division_id: str | None = None  # None = the org's home division
 
     @property
     def full_name(self) -> str:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from genesys_sandbox.candidates import candidate_conversations
 from genesys_sandbox.clock import format_instant
+from genesys_sandbox.divisions import only_visible
 from genesys_sandbox.errors import bad_request, not_found
 from genesys_sandbox.filters import (
     conversation_matches,
@@ -21,6 +22,7 @@ from genesys_sandbox.filters import (
     sort_key,
     started_on_touched_day,
 )
+from genesys_sandbox.model import Conversation
 from genesys_sandbox.routes_common import sandbox
 from genesys_sandbox.views import analytics_conversation
 
@@ -32,7 +34,8 @@ MAX_IDS = 100
 @router.post(f"{PREFIX}/details/query")
 def post_details_query(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
     query = parse_query(body, job=False)
-    org = sandbox(request).org
+    state = sandbox(request)
+    org = state.org
     with org.lock:
         # widen to whole UTC days: the query matches conversations started on a day the interval touches
         day_start = query.start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -44,6 +47,7 @@ def post_details_query(request: Request, body: Annotated[Any, Body()] = None) ->
             for c in candidates
             if started_on_touched_day(c, query.start, query.end) and conversation_matches(c, query, job=False)
         ]
+        selected = only_visible(state.settings, selected, _division)
         selected.sort(key=sort_key(query.order_by), reverse=query.order == "desc")
         first = (query.page_number - 1) * query.page_size
         page = [analytics_conversation(c) for c in selected[first : first + query.page_size]]
@@ -98,12 +102,10 @@ def get_job_results(
     job, ids, next_cursor = state.jobs.results(jobId, cursor, page_size)
     lake = state.jobs.lake
     with state.org.lock:
+        found = [state.org.conversations[i] for i in ids if i in state.org.conversations]
         conversations = [
-            analytics_conversation(
-                lake.as_of(state.org.conversations[i], job.lake_watermark), with_attributes=True
-            )
-            for i in ids
-            if i in state.org.conversations
+            analytics_conversation(lake.as_of(c, job.lake_watermark), with_attributes=True)
+            for c in only_visible(state.settings, found, _division)
         ]
     result: dict[str, Any] = {"dataAvailabilityDate": format_instant(job.data_availability)}
     if conversations:
@@ -124,19 +126,24 @@ def get_details_by_ids(request: Request, id: str | None = None) -> JSONResponse:
     org, lake = state.org, state.jobs.lake
     watermark = lake.watermark()
     with org.lock:
+        known = [org.conversations[i] for i in ids if i in org.conversations]
         found = [
-            analytics_conversation(lake.as_of(org.conversations[i], watermark))
-            for i in ids
-            if i in org.conversations
+            analytics_conversation(lake.as_of(c, watermark))
+            for c in only_visible(state.settings, known, _division)
         ]
     return JSONResponse({"conversations": found} if found else {})
 
 
 @router.get(f"{PREFIX}/{{conversationId}}/details")
 def get_conversation_details(request: Request, conversationId: str) -> JSONResponse:
-    org = sandbox(request).org
+    state = sandbox(request)
+    org = state.org
     with org.lock:
         conversation = org.conversations.get(conversationId)
-        if conversation is None:
+        if conversation is None or not only_visible(state.settings, [conversation], _division):
             raise not_found(f"Conversation {conversationId}")
         return JSONResponse(analytics_conversation(conversation))
+
+
+def _division(conversation: Conversation) -> str:
+    return conversation.division_id

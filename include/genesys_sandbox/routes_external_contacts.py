@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from genesys_sandbox.divisions import only_visible
 from genesys_sandbox.errors import bad_request, not_found
 from genesys_sandbox.identity import normalize_name
 from genesys_sandbox.model import ExternalContact
@@ -54,6 +55,7 @@ def search_contacts(
     partial = False
     with org.lock:
         matches = [c for c in org.external_contacts.values() if matches_query(c, q)]
+        matches = only_visible(settings, matches, _division)
         matches.sort(key=_sort_key(sort_order))
         limit = settings.contact_search_partial_above
         if limit and len(matches) > limit:
@@ -61,7 +63,7 @@ def search_contacts(
             matches, partial = matches[:limit], True
         total = len(matches)
         chunk = matches[(page_number - 1) * page_size : page_number * page_size]
-        entities = [external_contact(c, org.division_id) for c in chunk]
+        entities = [external_contact(c, c.division_id or org.division_id) for c in chunk]
     # the listing's URIs leave the keywords out: they are personal data
     listing = entity_listing(
         entities,
@@ -77,19 +79,29 @@ def search_contacts(
 
 @router.get("/api/v2/externalcontacts/contacts/{contactId}")
 def get_contact(request: Request, contactId: str) -> JSONResponse:
-    org = sandbox(request).org
+    state = sandbox(request)
+    org = state.org
     with org.lock:
         contact = org.external_contacts.get(contactId)
-        if contact is None:
+        if contact is None or not only_visible(state.settings, [contact], _division):
             raise not_found(f"External contact {contactId}")
-        return JSONResponse(external_contact(contact, org.division_id))
+        return JSONResponse(external_contact(contact, contact.division_id or org.division_id))
 
 
 @router.delete("/api/v2/externalcontacts/contacts/{contactId}")
 def delete_contact(request: Request, contactId: str) -> JSONResponse:
-    if not sandbox(request).org.delete_external_contact(contactId):
-        raise not_found(f"External contact {contactId}")
+    state = sandbox(request)
+    with state.org.lock:
+        contact = state.org.external_contacts.get(contactId)
+        if contact is not None and not only_visible(state.settings, [contact], _division):
+            raise not_found(f"External contact {contactId}")
+        if not state.org.delete_external_contact(contactId):
+            raise not_found(f"External contact {contactId}")
     return JSONResponse({}, status_code=200)
+
+
+def _division(contact: ExternalContact) -> str | None:
+    return contact.division_id
 
 
 def _matches(contact: ExternalContact, q: str | None) -> bool:

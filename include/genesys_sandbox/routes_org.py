@@ -1,6 +1,8 @@
-"""Org facts the preflight reads (org limits, analytics data retention, divisions) and the denied-permission
-knob: routes listed in `denied_paths` answer 403 `missing.permissions`, as for a client whose role lacks
-the permission. `install(app)` adds both to the application."""
+"""Org facts the preflight reads (org limits, analytics data retention, divisions, the divisions the
+client's role covers) and the denied-permission knob: routes listed in `denied_paths` answer 403
+`missing.permissions`, as for a client whose role lacks the permission. `install(app)` adds both to the
+application. The division helpers here also say which division a seeded object is in and whether the
+client's role covers it (`role_divisions`, `division_denial`)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.routing import Match
 
-from genesys_sandbox.errors import error_body, not_found
+from genesys_sandbox.divisions import covered_division_ids, division_id, names
+from genesys_sandbox.errors import bad_request, error_body, not_found
 from genesys_sandbox.paging import entity_listing
 from genesys_sandbox.routes_common import check_page, sandbox
 from genesys_sandbox.settings import SandboxSettings
@@ -43,6 +46,7 @@ PERMISSIONS = {
     "GET /api/v2/externalcontacts/contacts/{contactId}": "externalContacts:contact:view",
     "DELETE /api/v2/externalcontacts/contacts/{contactId}": "externalContacts:contact:delete",
     "GET /api/v2/authorization/divisions": "authorization:division:view",
+    "GET /api/v2/authorization/divisionspermitted/paged/me": "authorization:division:view",
     "GET /api/v2/organizations/limits/namespaces/{namespaceName}": "limits:organization:view",
 }
 
@@ -52,12 +56,6 @@ def install(app: FastAPI) -> None:
     a missing or expired token is still a 401 and a denied call still counts against the budget)."""
     app.include_router(router)
     app.middleware("http")(_deny_middleware)
-
-
-def names(value: str | Iterable[str]) -> tuple[str, ...]:
-    """A comma-separated setting (the sandbox CLI passes plain strings) or a list, as a tuple."""
-    items = value.split(",") if isinstance(value, str) else value
-    return tuple(item.strip() for item in items if item.strip())
 
 
 def denied_route(settings: SandboxSettings, method: str, template: str) -> bool:
@@ -139,13 +137,45 @@ def get_divisions(
     )
 
 
+@router.get("/api/v2/authorization/divisionspermitted/paged/me")
+def get_divisions_permitted(
+    request: Request,
+    permission: str | None = None,
+    page_size: int = Query(25, alias="pageSize"),
+    page_number: int = Query(1, alias="pageNumber"),
+) -> JSONResponse:
+    """The divisions the client's role holds `permission` in (`DivsPermittedEntityListing`); every knob-less
+    sandbox role holds every permission, so only `role_divisions` narrows the answer."""
+    if not permission:
+        raise bad_request("permission is required.", "permission")
+    check_page(page_size, page_number, max_size=MAX_DIVISION_PAGE_SIZE)
+    settings = sandbox(request).settings
+    covered = covered_division_ids(settings)
+    divisions = [
+        d
+        for d in _divisions(names(settings.divisions), str(request.base_url))
+        if covered is None or d["id"] in covered
+    ]
+    chunk = divisions[(page_number - 1) * page_size : page_number * page_size]
+    listing = entity_listing(
+        chunk,
+        page_size=page_size,
+        page_number=page_number,
+        total=len(divisions),
+        path="/api/v2/authorization/divisionspermitted/paged/me",
+        extra={"permission": permission},
+    )
+    listing["allDivsPermitted"] = covered is None
+    return JSONResponse(listing)
+
+
 def _divisions(names: Iterable[str], base_url: str) -> Iterable[dict[str, Any]]:
     for index, name in enumerate(names):
-        division_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-division:{name}"))
+        the_id = division_id(name)
         yield {
-            "id": division_id,
+            "id": the_id,
             "name": name,
             "description": "",
             "homeDivision": index == 0,
-            "selfUri": f"/api/v2/authorization/divisions/{division_id}",
+            "selfUri": f"/api/v2/authorization/divisions/{the_id}",
         }

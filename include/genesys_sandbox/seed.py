@@ -36,6 +36,7 @@ from genesys_sandbox.builders import (
     make_id_source,
 )
 from genesys_sandbox.clock import SandboxClock
+from genesys_sandbox.divisions import division_ids, spread_division
 from genesys_sandbox.model import Agent, Conversation, Customer, ExternalContact, Queue
 from genesys_sandbox.org import Org
 from genesys_sandbox.settings import SandboxSettings
@@ -71,7 +72,8 @@ class _Seeder:
             sms_numbers=words.ORG_SMS_NUMBERS,
             email_addresses=words.ORG_EMAIL_ADDRESSES,
         )
-        self.division_id = self.new_id()
+        self.new_id()  # once the home division's id: drawn still, so every later seeded id stays the same
+        self.division_id = division_ids(settings)[0]
         self.queues = [Queue(self.new_id(), name) for name in words.QUEUE_NAMES]
         self.org = Org(
             clock=clock,
@@ -102,8 +104,17 @@ class _Seeder:
             self._placeholder_conversations(customer, count)
         self._recording_retention()
         self._protect()
+        self._spread_over_divisions()
         self.org.bulk_load(self.conversations)
         return self.org
+
+    def _spread_over_divisions(self) -> None:
+        # A customer's conversations and contact land in different divisions, as in an org whose queues
+        # belong to several: a role covering only some divisions then sees only part of a customer.
+        for conversation in self.conversations:
+            conversation.division_id = spread_division(self.settings, conversation.id)
+        for contact in self.org.external_contacts.values():
+            contact.division_id = spread_division(self.settings, contact.id)
 
     # ---- people ----------------------------------------------------------------------------------
     def _agents(self) -> None:

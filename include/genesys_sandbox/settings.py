@@ -50,6 +50,10 @@ class SandboxSettings:
     analytics_retention_days: int = 0
     # preflight (i9d): the divisions GET /api/v2/authorization/divisions lists, comma-separated; first is home
     divisions: str = "Home"
+    # a role covering only some divisions (p5): the divisions it covers, comma-separated; "" = all
+    role_divisions: str = ""
+    # a role covering only some divisions (p5): objects of the others "silent"ly left out, or "403" refused
+    division_denial: str = "silent"
     # the sandbox clock starts at `now` (and then runs); None = the real time at start-up
     now: datetime | None = None
     # only used to label seeded customers as expired (no contact within this many years) or not
@@ -83,6 +87,7 @@ class SandboxSettings:
         _require(self.gdpr_recording_delete_lag_hours >= 0, "gdpr_recording_delete_lag_hours", "must be >= 0")
         _require(0.0 <= self.error_rate_5xx <= 1.0, "error_rate_5xx", "must be within [0, 1]")
         _require(bool(self.client_id) and bool(self.client_secret), "client_id", "credentials must be set")
+        _require(self.division_denial in ("silent", "403"), "division_denial", "must be silent or 403")
         if self.now is not None and self.now.tzinfo is None:
             object.__setattr__(self, "now", self.now.replace(tzinfo=UTC))
 

@@ -163,6 +163,11 @@ def test_every_setting_is_described_and_overridability_is_explicit():
     assert names > OVERRIDABLE_FIELDS
 
 
+def test_accepting_a_role_covering_only_some_divisions_is_a_config_file_setting_not_a_run_parameter():
+    assert PurgeConfig().allow_partial_divisions is False
+    assert "allow_partial_divisions" not in OVERRIDABLE_FIELDS
+
+
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         PurgeConfig().retention_days = 7  # type: ignore[misc]

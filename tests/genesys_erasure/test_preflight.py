@@ -21,6 +21,7 @@ from genesys_cloud.token_cache import SHARED_TOKENS
 from genesys_erasure.config import ConfigError
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.preflight import CanaryOptions, run_preflight, summary_lines
+from genesys_erasure.preflight.divisions import check_division_coverage
 from genesys_erasure.preflight.retention import check_analytics_retention
 from genesys_sandbox import SandboxServer, SandboxSettings
 from tests.support.sandbox import CONN_ENV, ApiClient, calls_to, connection_json, sandbox_starter
@@ -66,7 +67,16 @@ def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(sta
     facts = report["facts"]
     assert facts["token_lifetime_seconds"] == 7200
     assert facts["analytics_data_retention_days"] == SHORT_RETENTION_DAYS
-    assert facts["divisions"] == {"count": 3, "names": list(SEVERAL_DIVISIONS), "home": "Home"}
+    assert facts["divisions"] == {
+        "count": 3,
+        "names": list(SEVERAL_DIVISIONS),
+        "home": "Home",
+        "covered": {
+            "analytics:conversationDetail:view": {"count": 3, "all_divisions": True},
+            "externalContacts:contact:view": {"count": 3, "all_divisions": True},
+        },
+        "uncovered_names": [],
+    }
     assert facts["org_limits"] == {"platform.api": {"client.credentials.token.rate.per.minute": 250}}
     assert {limits["allowed"] for limits in facts["rate_limits"].values()} == {250}
     assert facts["missing_permissions"] == []
@@ -78,6 +88,18 @@ def test_preflight_reports_token_lifetime_rate_limit_retention_and_divisions(sta
         "divisions": ",".join(SEVERAL_DIVISIONS),
         "denied_paths": "",
     }
+
+
+def test_preflight_reports_the_divisions_a_partial_role_covers_against_those_that_exist(start, tmp_path):
+    sb = start(divisions=",".join(SEVERAL_DIVISIONS), role_divisions="Home,Sales EU")
+    report = preflight(sb, tmp_path)
+    divisions = report["facts"]["divisions"]
+    assert divisions["count"] == 3
+    assert {seen["count"] for seen in divisions["covered"].values()} == {2}
+    assert {seen["all_divisions"] for seen in divisions["covered"].values()} == {False}
+    assert divisions["uncovered_names"] == ["Support EU"]
+    assert report["matching_sandbox_settings"]["role_divisions"] == "Home,Sales EU"
+    assert "  divisions covered for analytics:conversationDetail:view: 2 of 3" in summary_lines(report)
 
 
 def test_preflight_calls_every_endpoint_the_pipeline_uses(start, tmp_path):
@@ -239,6 +261,38 @@ def test_a_client_that_may_not_read_the_analytics_retention_is_refused(start, ho
     hook = hook_on(start(denied_paths="GET /api/v2/analytics/dataretention/settings"))
     with pytest.raises(GenesysAuthError) as refused:
         check_analytics_retention(hook, retention_days=1826)
+    assert refused.value.code == "missing.permissions"
+
+
+@pytest.mark.parametrize("denial", ["silent", "403"])
+def test_a_role_covering_only_some_divisions_is_refused_naming_the_setting_and_the_count(
+    start, hook_on, denial
+):
+    sb = start(divisions=",".join(SEVERAL_DIVISIONS), role_divisions="Home", division_denial=denial)
+    hook = hook_on(sb)
+    with pytest.raises(ConfigError) as refused:
+        check_division_coverage(hook, allow_partial=False)
+    assert refused.value.field == "allow_partial_divisions"
+    assert "does not cover 2 of the org's 3 divisions" in refused.value.reason
+
+
+def test_a_role_covering_only_some_divisions_passes_when_explicitly_accepted(start, hook_on):
+    hook = hook_on(start(divisions=",".join(SEVERAL_DIVISIONS), role_divisions="Home,Sales EU"))
+    coverage = check_division_coverage(hook, allow_partial=True)
+    assert coverage.as_dict()["existing"] == 3
+    assert coverage.uncovered == ("Support EU",)
+
+
+def test_a_role_covering_every_division_passes(start, hook_on):
+    hook = hook_on(start(divisions=",".join(SEVERAL_DIVISIONS)))
+    coverage = check_division_coverage(hook, allow_partial=False)
+    assert (coverage.existing, coverage.uncovered) == (SEVERAL_DIVISIONS, ())
+
+
+def test_a_client_that_may_not_read_the_divisions_permitted_is_refused(start, hook_on):
+    hook = hook_on(start(denied_paths="GET /api/v2/authorization/divisionspermitted/paged/me"))
+    with pytest.raises(GenesysAuthError) as refused:
+        check_division_coverage(hook, allow_partial=False)
     assert refused.value.code == "missing.permissions"
 
 

@@ -3,8 +3,10 @@
 Each endpoint the pipeline uses is called once (with made-up search values and ids where one is needed,
 so a 404 proves the permission without touching anyone's data); the org's facts are read from the
 token, the rate-limit headers, the org limits, the GDPR request listing, the analytics data retention and
-the divisions. The report holds route templates, status codes, error codes, permission names, numbers
-and division names: no request or response values.
+the divisions, with those the client's role covers for each permission the purge reads by (a division it
+does not cover hides customers from the purge: see `preflight.divisions`). The report holds route
+templates, status codes, error codes, permission names, numbers and division names: no request or
+response values.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from genesys_erasure.evidence import sign_document, write_document
+from genesys_erasure.preflight.divisions import PERMISSIONS as DIVISION_PERMISSIONS
+from genesys_erasure.preflight.divisions import PERMITTED as DIVISIONS_PERMITTED
 from genesys_erasure.preflight.probe import HttpProbe, Observation
 
 REPORT_KIND = "genesys_preflight_report"
@@ -194,10 +198,33 @@ def _divisions(probe: HttpProbe) -> dict[str, Any]:
     body = probe.call("divisions", "GET", DIVISIONS, params={"pageSize": 100}).body
     entities = [e for e in (body or {}).get("entities") or [] if isinstance(e, Mapping)] if body else []
     total = body.get("total") if isinstance(body, Mapping) else None
+    existing = {str(e.get("id")): str(e.get("name")) for e in entities}
+    covered: dict[str, dict[str, Any]] = {}
+    uncovered: set[str] = set()
+    for permission in DIVISION_PERMISSIONS:
+        answer = probe.call(
+            f"divisions_permitted_{permission.split(':')[0]}",
+            "GET",
+            DIVISIONS_PERMITTED,
+            params={"permission": permission, "pageSize": 100},
+        ).body
+        if not isinstance(answer, Mapping):
+            covered[permission] = {"count": None, "all_divisions": None}
+            uncovered |= existing.keys()  # unreadable: nothing is known to be covered
+            continue
+        permitted = {str(e.get("id")) for e in answer.get("entities") or [] if isinstance(e, Mapping)}
+        covered[permission] = {
+            "count": len(existing.keys() & permitted),
+            "all_divisions": answer.get("allDivsPermitted") is True,
+        }
+        uncovered |= existing.keys() - permitted
     return {
         "count": total if isinstance(total, int) else len(entities),
         "names": [str(e.get("name")) for e in entities],
         "home": next((str(e.get("name")) for e in entities if e.get("homeDivision")), None),
+        # per permission: how many of the listed divisions the role covers, and whether it holds "all"
+        "covered": covered,
+        "uncovered_names": [name for division_id, name in existing.items() if division_id in uncovered],
     }
 
 
@@ -234,6 +261,11 @@ def matching_sandbox_settings(facts: Mapping[str, Any], canary: Mapping[str, Any
     names = (facts.get("divisions") or {}).get("names")
     if names:
         settings["divisions"] = ",".join(names)
+        uncovered = (facts.get("divisions") or {}).get("uncovered_names") or []
+        covered = [n for n in names if n not in uncovered]
+        # an empty role_divisions means every division, so a role covering none has no matching value
+        if uncovered and covered:
+            settings["role_divisions"] = ",".join(covered)
     # comma-separated, as the sandbox takes them (its CLI passes plain strings)
     settings["denied_paths"] = ",".join(entry["endpoint"] for entry in facts.get("missing_permissions") or [])
     if canary and canary.get("gdpr_step_milliseconds") is not None:
@@ -280,6 +312,10 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         f"  analytics data retention: {facts.get('analytics_data_retention_days')} days",
         f"  GDPR request listing: {gdpr.get('order')}, largest pageSize {gdpr.get('largest_page_size')}",
         f"  divisions visible: {divisions.get('count')} (home: {divisions.get('home')})",
+        *(
+            f"  divisions covered for {permission}: {seen.get('count')} of {divisions.get('count')}"
+            for permission, seen in (divisions.get("covered") or {}).items()
+        ),
         f"  org limits: {facts.get('org_limits')}",
     ]
     by_allowed: dict[Any, list[str]] = {}

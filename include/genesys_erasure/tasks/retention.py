@@ -17,11 +17,13 @@ from genesys_erasure.tasks.runtime import load_runtime, run_step
 def validate_settings() -> dict[str, Any]:
     """Fails first, naming the setting and the reason, before any conversation or contact is read from
     or anything sent to Genesys. A bad setting fails without retries (it does not fix itself), and so
-    does an org whose analytics data retention is shorter than `retention_days` or a client that may not
-    read it; a passing ledger or Genesys outage is retried."""
+    does an org whose analytics data retention is shorter than `retention_days`, a client whose role does
+    not cover every division (unless `allow_partial_divisions`) or a client that may not read either; a
+    passing ledger or Genesys outage is retried."""
     from genesys_cloud.errors import GenesysAuthError
     from genesys_erasure.config import ConfigError
     from genesys_erasure.guards import GuardError
+    from genesys_erasure.preflight.divisions import check_division_coverage
     from genesys_erasure.preflight.retention import check_analytics_retention
 
     context = get_current_context()
@@ -33,12 +35,17 @@ def validate_settings() -> dict[str, Any]:
         config = runtime.config
         try:
             analytics_days = check_analytics_retention(runtime.client, config.retention_days)
+            divisions = check_division_coverage(
+                runtime.client, allow_partial=config.allow_partial_divisions
+            ).as_dict()
         except (ConfigError, GenesysAuthError) as bad:
             raise AirflowFailException(str(bad)) from None
         carried = len(runtime.ledger.carried_over())
     return {
         "retention_days": config.retention_days,
         "analytics_data_retention_days": analytics_days,
+        # counts only: division names are the org's, but XCom is kept free of anything named
+        "divisions": {k: v for k, v in divisions.items() if k != "uncovered_names"},
         "cutoff": config.retention_cutoff(datetime.now(UTC)).isoformat(),
         "dry_run": config.dry_run,
         "backfill": config.backfill,

@@ -31,6 +31,7 @@ from genesys_erasure.steps.settle import settle_requests
 from genesys_erasure.steps.subjects_api import gdpr_subject_body, subject_hashes
 from genesys_erasure.steps.submit import request_ids_in_flight, submit_batch
 from genesys_erasure.steps.verify import verify_completed
+from genesys_erasure.verification import verify_subject
 from tests.genesys_erasure.steps.conftest import TINY_ORG, plan_request
 
 S = SubjectState
@@ -100,6 +101,37 @@ def test_the_delete_body_names_the_raw_forms_without_changing_its_keyed_hash_set
     assert body["phoneNumbers"] == ["+442079460958", "020 7946 0958", "tel:+442079460958"]
     assert body["emailAddresses"][0] == EMAIL.value and len(body["emailAddresses"]) == 3
     assert subject_hashes(body, hasher) == subject_hashes(gdpr_subject_body([PHONE, EMAIL]), hasher)
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["020 7946 0958", "sip:02079460958@trunk.example", "sip:+442079460958@edge.example;user=phone"],
+)
+def test_verification_fails_a_subject_whose_number_is_left_in_any_stored_form(form):
+    conversation = _call(form, datetime(2015, 1, 1, tzinfo=UTC))
+
+    result = verify_subject([PHONE], analytics_conversations=[conversation])
+
+    assert result.status == "failed"
+
+
+def test_verification_fails_a_subject_whose_address_is_left_in_a_header_with_a_display_name():
+    conversation = {
+        "conversationId": "00000000-0000-4000-8000-000000000001",
+        "conversationEnd": "2015-01-01T00:00:00Z",
+        "participants": [
+            {
+                "purpose": "customer",
+                "sessions": [
+                    {"mediaType": "email", "addressFrom": '"Berg, Anna" <Anna.Berg@Example.org>, x@y.org'}
+                ],
+            }
+        ],
+    }
+
+    result = verify_subject([EMAIL], analytics_conversations=[conversation])
+
+    assert result.status == "failed"
 
 
 def test_raw_forms_are_sealed_with_the_identifiers_and_opened_only_by_the_sealer(world):

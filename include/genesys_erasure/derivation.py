@@ -24,6 +24,13 @@ e-mail addresses and numbers with an explicit country code. Their keys are free 
 somebody other than the customer (an agent, a third party): an identifier seen *only* in attributes
 therefore counts as contact (it can keep a customer recent) but is never planned for erasure on its own;
 `attribute_only_count` says how many such identifiers there were.
+
+A GDPR delete may match only whole stored values (UNCONFIRMED; the sandbox's pessimistic reading), so the
+index also keeps, per identifier, the distinct raw forms it was read from in address fields (`tel:+44…`,
+`sip:02079460958@trunk`, `020 7946 0958`, a whole header `"Berg, Anna" <anna@…>`), at most
+`MAX_RAW_FORMS` of them; further forms are only counted. Raw forms are personal data: they leave the index
+only for the sealed hand-off and the sealed ledger token, never for logs or reports (counts only).
+Attribute values are not kept as forms: a flow's free-text key may name somebody else.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from genesys_erasure.identifiers import (
 
 CUSTOMER_PURPOSES = frozenset({"customer", "external"})
 DEFAULT_CONVERSATION_ID_CAP = 50
+MAX_RAW_FORMS = 10  # per identifier; a number written more ways than this is unusual, and counted
 _KNOWN_MEDIA = frozenset(
     {
         "callback",
@@ -86,13 +94,15 @@ class ContactSummary:
     active: bool
     conversation_count: int
     conversation_ids: tuple[str, ...]
+    raw_forms: tuple[str, ...] = ()  # distinct stored forms other than the identifier itself, sorted
+    raw_forms_dropped: int = 0  # distinct forms beyond MAX_RAW_FORMS, not kept
 
 
 class _Entry:
     """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
     so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
 
-    __slots__ = ("active", "count", "direct", "ids", "last_ms", "stamps")
+    __slots__ = ("active", "count", "direct", "dropped", "forms", "ids", "last_ms", "stamps")
 
     def __init__(self) -> None:
         self.last_ms = 0
@@ -101,6 +111,23 @@ class _Entry:
         self.direct = False  # seen in an address field, not only in participant attributes
         self.stamps = array("q")
         self.ids = bytearray()
+        self.forms: set[str] | None = None  # raw forms, created on the first one (most values are clean)
+        self.dropped: set[int] | None = None  # forms beyond the cap, as hashes: only to count them once
+
+    def add_forms(self, forms: Iterable[str]) -> None:
+        for form in forms:
+            if self.forms is None:
+                self.forms = set()
+            if form in self.forms:
+                continue
+            if len(self.forms) < MAX_RAW_FORMS:
+                self.forms.add(form)
+            else:
+                # Hashed, so an identifier written in thousands of ways cannot grow the index unboundedly
+                # with raw text; a collision only undercounts.
+                if self.dropped is None:
+                    self.dropped = set()
+                self.dropped.add(hash(form) & 0xFFFFFFFF)
 
 
 class ContactIndex:
@@ -142,8 +169,8 @@ class ContactIndex:
         if conversation_id is None:
             self._problems["conversation:id_not_uuid"] += 1
 
-        keys: set[str] = set()
-        attribute_keys: set[str] = set()
+        keys: dict[str, set[str]] = {}  # identifier key -> raw forms seen in this conversation
+        attribute_keys: dict[str, set[str]] = {}
         origin = conversation.get("originatingDirection")
         region = self._trunk_region(conversation, origin)
         for participant in conversation.get("participants") or ():
@@ -160,9 +187,9 @@ class ContactIndex:
                 self._collect_session(keys, session, session.get("direction") or origin, region)
             self._collect_attributes(attribute_keys, participant.get("attributes"))
 
-        for key in keys:
-            self._record(key, stamp, active, conversation_id, direct=True)
-        for key in attribute_keys - keys:
+        for key, forms in keys.items():
+            self._record(key, stamp, active, conversation_id, direct=True, forms=forms)
+        for key in attribute_keys.keys() - keys.keys():
             self._record(key, stamp, active, conversation_id, direct=False)
 
     def add_all(self, conversations: Iterable[Mapping[str, Any]]) -> int:
@@ -180,7 +207,7 @@ class ContactIndex:
         return trunk_region(conversation, origin, self._normalise) or self._region
 
     def _collect_session(
-        self, keys: set[str], session: Mapping[str, Any], direction: str | None, region: str | None
+        self, keys: dict[str, set[str]], session: Mapping[str, Any], direction: str | None, region: str | None
     ) -> None:
         media = session.get("mediaType")
         if direction not in ("inbound", "outbound"):
@@ -201,8 +228,10 @@ class ContactIndex:
                     self._collect(keys, _PHONE, "callbackNumbers", number, region=region)
         elif media == "email":
             field = "addressFrom" if inbound else "addressTo"
-            for address in _split_addresses(session.get(field)):
-                self._collect(keys, _EMAIL, field, address)
+            header = session.get(field)
+            for address in _split_addresses(header):
+                # The header is stored whole: its display name and other addresses are part of the form.
+                self._collect(keys, _EMAIL, field, address, form=header)
         elif media == "message":
             field = "addressFrom" if inbound else "addressTo"
             self._collect_message_address(keys, field, session.get(field))
@@ -211,7 +240,7 @@ class ContactIndex:
             label = media if media in _KNOWN_MEDIA else "unknown"
             self._problems[f"session:media_not_mapped:{label}"] += 1
 
-    def _collect_message_address(self, keys: set[str], field: str, raw: object) -> None:
+    def _collect_message_address(self, keys: dict[str, set[str]], field: str, raw: object) -> None:
         # Messaging addresses are phone numbers (SMS, WhatsApp), e-mail addresses or opaque channel ids
         # (Facebook, web messaging). Only an explicit +E.164 counts as phone: a bare numeric social-media
         # id read with the default region could name somebody else's phone.
@@ -225,7 +254,7 @@ class ContactIndex:
             # A channel's own id (Facebook PSID, web-messaging guest id, `@handle`): not a phone or e-mail.
             self._problems[f"{field}:messaging_id"] += 1
 
-    def _collect_attributes(self, keys: set[str], attributes: object) -> None:
+    def _collect_attributes(self, keys: dict[str, set[str]], attributes: object) -> None:
         if not isinstance(attributes, Mapping):
             return
         for value in attributes.values():
@@ -242,13 +271,14 @@ class ContactIndex:
 
     def _collect(
         self,
-        keys: set[str],
+        keys: dict[str, set[str]],
         kind: str,
         field: str,
         raw: object,
         *,
         strict_e164: bool = False,
         region: str | None = None,
+        form: object = None,
     ) -> None:
         if not isinstance(raw, str) or not raw.strip():
             self._problems[f"{field}:missing"] += 1
@@ -263,7 +293,10 @@ class ContactIndex:
         elif key in self._excluded:
             self._problems["skipped:exclusion_list"] += 1
         else:
-            keys.add(key)
+            forms = keys.setdefault(key, set())
+            stored = (form if isinstance(form, str) else raw).strip()
+            if stored != value:
+                forms.add(stored)
 
     def _note_own_did(self, raw: object) -> None:
         if not isinstance(raw, str) or not raw.strip():
@@ -275,12 +308,20 @@ class ContactIndex:
             self._problems["dnis:not_a_phone_number"] += 1
 
     def _record(
-        self, key: str, stamp: int, active: bool, conversation_id: bytes | None, *, direct: bool
+        self,
+        key: str,
+        stamp: int,
+        active: bool,
+        conversation_id: bytes | None,
+        *,
+        direct: bool,
+        forms: Iterable[str] = (),
     ) -> None:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
         entry.direct = entry.direct or direct
+        entry.add_forms(forms)
         if conversation_id is None or self._retain(entry, conversation_id, stamp):
             entry.count += 1
         entry.last_ms = max(entry.last_ms, stamp)
@@ -377,7 +418,9 @@ class ContactIndex:
         order = sorted(range(len(entry.stamps)), key=entry.stamps.__getitem__, reverse=True)
         ids = tuple(str(UUID(bytes=bytes(entry.ids[i * _UUID_BYTES : (i + 1) * _UUID_BYTES]))) for i in order)
         last = datetime.fromtimestamp(entry.last_ms / 1000, UTC) if entry.last_ms else None
-        return ContactSummary(_identifier(key), last, entry.active, entry.count, ids)
+        forms = tuple(sorted(entry.forms or ()))
+        dropped = len(entry.dropped or ())
+        return ContactSummary(_identifier(key), last, entry.active, entry.count, ids, forms, dropped)
 
 
 def trunk_region(

@@ -1,9 +1,14 @@
 """Values going into and coming out of the erasure ledger. None of them can hold a raw identifier:
 raw values enter only through `SubjectPlan.build`, which hashes and seals them on the spot.
+
+The sealed token may also carry the identifiers' raw stored forms (`tel:+44…`, a national number, an
+e-mail header with its display name), which the GDPR request must name for a delete that matches whole
+values: `seal_subject` / `unseal_raw_forms`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +19,7 @@ from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger.states import FINAL_STATES, SubjectSource, SubjectState
-from genesys_erasure.sealing import IdentifierSealer
+from genesys_erasure.sealing import IdentifierSealer, SealError
 
 GDPR_DELETE = GdprRequestType.GDPR_DELETE
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -36,6 +41,42 @@ def derive_subject_hash(identifiers: Iterable[Identifier], hasher: KeyedHasher) 
     if not unique:
         raise ValueError("identifiers: a subject needs at least one identifier")
     return hasher.hash_text("subject\n" + "\n".join(f"{i.kind.value}:{i.value}" for i in unique))
+
+
+def seal_subject(
+    sealer: IdentifierSealer,
+    identifiers: Iterable[Identifier],
+    raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+) -> str:
+    """One token for the subject's identifiers and, when there are any, their raw stored forms.
+
+    The forms ride in the same payload as the identifiers under an extra `raw` key, which
+    `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the forms are
+    wiped with the token when the subject reaches a final state. (This belongs in sealing.py; it is here
+    only because that module has another owner.)"""
+    unique = sorted(set(identifiers))
+    forms = sorted(
+        [i.kind.value, i.value, sorted(set(raw_forms[i]))]
+        for i in unique
+        if raw_forms and raw_forms.get(i) and set(raw_forms[i]) - {i.value}
+    )
+    if not forms:
+        return sealer.seal(unique)
+    payload = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return sealer.cipher.encrypt(plaintext).decode("ascii")
+
+
+def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, tuple[str, ...]]:
+    """The raw stored forms sealed with the identifiers (none for a token sealed without them)."""
+    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
+    try:
+        payload = json.loads(sealer.cipher.decrypt(token.encode("ascii")))
+    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
+        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
+    return {
+        Identifier(IdentifierKind(kind), value): tuple(forms) for kind, value, forms in payload.get("raw", ())
+    }
 
 
 @dataclass(frozen=True, order=True)
@@ -96,6 +137,7 @@ class SubjectPlan:
         due_date: date | None = None,
         warehouse_pending: bool = False,
         request_type: str = GDPR_DELETE,
+        raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
     ) -> SubjectPlan:
         unique = sorted(set(identifiers))
         if not unique:
@@ -103,7 +145,7 @@ class SubjectPlan:
         return cls(
             subject_hash=subject_hash or derive_subject_hash(unique, hasher),
             identifier_hashes=tuple(IdentifierHash(i.kind, hasher.hash_identifier(i)) for i in unique),
-            sealed_identifiers=sealer.seal(unique),
+            sealed_identifiers=seal_subject(sealer, unique, raw_forms),
             source=SubjectSource(source),
             conversation_ids=tuple(conversation_ids),
             request_type=request_type,

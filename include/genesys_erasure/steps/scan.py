@@ -6,7 +6,8 @@ Three reads feed one bounded-memory `ContactIndex`:
 2. an analytics details job from the cutoff up to the job data's `dataAvailabilityDate`: everybody with
    a later contact, who must not be erased (a GDPR delete erases all of a subject's data);
 3. detail queries from `dataAvailabilityDate` up to now, because jobs lag behind by up to ~48 hours.
-The raw result goes into the run workspace (encrypted); XCom gets counts only.
+The raw result goes into the run workspace (encrypted), with each identifier's raw stored forms (which the
+GDPR request must name); XCom gets counts only.
 
 Identifiers the ledger already erased are dropped before planning when everything the scan saw of them
 predates the erasure: the analytics lake may show erased customers with their old values for a while, and
@@ -107,6 +108,8 @@ def _summary_payload(summaries: Iterable[ContactSummary]) -> list[dict[str, Any]
             "last_contact": s.last_contact.isoformat() if s.last_contact else None,
             "conversation_count": s.conversation_count,
             "conversation_ids": list(s.conversation_ids),
+            "raw_forms": list(s.raw_forms),
+            "raw_forms_dropped": s.raw_forms_dropped,
         }
         for s in summaries
     ]
@@ -165,6 +168,9 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
         "recent_identifiers": len(recent),
         "own_numbers_detected": index.detected_own_number_count,
         "unreadable_values": dict(sorted(index.problems.items())),
+        # how many other written forms the planned identifiers are stored in (named in the GDPR request)
+        "raw_forms_kept": sum(len(s.raw_forms) for s in (*expired, *stalled)),
+        "raw_forms_not_kept": sum(s.raw_forms_dropped for s in (*expired, *stalled)),
     }
     log.info("Scan summary: %s", counts)
     return counts

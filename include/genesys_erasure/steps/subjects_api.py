@@ -1,9 +1,15 @@
 """The GDPR API's view of a subject: the request body we send, and the keyed hashes of a request's
-subject as Genesys returns it (for reconciling a crash between the POST and the ledger write)."""
+subject as Genesys returns it (for reconciling a crash between the POST and the ledger write).
+
+The body also names each identifier's raw stored forms (`tel:+44…`, `020 7946 0958`, `"Berg, Anna"
+<anna@…>`): a delete that matches whole stored values (UNCONFIRMED for Genesys; the sandbox's pessimistic
+reading) erases only the forms it is given. Those forms never change the body's keyed-hash set, which must
+equal the set of the identifiers alone (reconciliation rebuilds it from the sealed identifiers)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from email.utils import getaddresses
 from typing import Any
 
 from genesys_erasure.hashing import KeyedHasher
@@ -18,14 +24,17 @@ from genesys_erasure.identifiers import (
 K = IdentifierKind
 
 
-def gdpr_subject_body(identifiers: Iterable[Identifier]) -> dict[str, Any]:
+def gdpr_subject_body(
+    identifiers: Iterable[Identifier], raw_forms: Mapping[Identifier, Iterable[str]] | None = None
+) -> dict[str, Any]:
     """One `GDPRSubject` for all of a person's identifiers. The model holds lists of e-mails and phones
     but a single external contact id and user id: further contacts are reached through their e-mails and
-    phones, which the same request erases."""
+    phones, which the same request erases. `raw_forms` (per e-mail or phone identifier) are listed after
+    the identifiers, each once."""
     ordered = sorted(set(identifiers))
     body: dict[str, Any] = {}
-    emails = [i.value for i in ordered if i.kind is K.EMAIL]
-    phones = [i.value for i in ordered if i.kind is K.PHONE]
+    emails = _with_forms([i for i in ordered if i.kind is K.EMAIL], raw_forms)
+    phones = _with_forms([i for i in ordered if i.kind is K.PHONE], raw_forms)
     contacts = [i.value for i in ordered if i.kind is K.EXTERNAL_CONTACT]
     users = [i.value for i in ordered if i.kind is K.USER]
     if emails:
@@ -39,11 +48,23 @@ def gdpr_subject_body(identifiers: Iterable[Identifier]) -> dict[str, Any]:
     return body
 
 
+def _with_forms(
+    identifiers: list[Identifier], raw_forms: Mapping[Identifier, Iterable[str]] | None
+) -> list[str]:
+    values = dict.fromkeys(i.value for i in identifiers)
+    for identifier in identifiers:
+        values.update(dict.fromkeys(sorted(set((raw_forms or {}).get(identifier, ())))))
+    return list(values)
+
+
 def subject_identifiers(subject: Mapping[str, Any]) -> set[Identifier]:
     """The identifiers a `GDPRSubject` (as Genesys returns it) names, normalised; unreadable ones are
-    dropped (they cannot match a ledger row anyway)."""
+    dropped (they cannot match a ledger row anyway). A value holding several e-mail addresses is a raw
+    header form, not an identifier: it is skipped, since its last address may be somebody else's."""
     found: set[Identifier] = set()
     for raw in subject.get("emailAddresses") or ():
+        if isinstance(raw, str) and len(getaddresses([raw])) > 1:
+            continue
         try:
             found.add(Identifier(K.EMAIL, normalise_email(raw)))
         except InvalidIdentifier:

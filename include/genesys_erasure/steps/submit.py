@@ -15,6 +15,7 @@ from typing import Any
 from genesys_cloud.errors import GenesysBadRequestError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState, SubmissionRefused
+from genesys_erasure.ledger.records import unseal_raw_forms
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
@@ -62,10 +63,15 @@ def submit_batch(
             skipped += 1
             log.info("Subject %s… not submitted: %s", subject_hash[:12], refused.__class__.__name__)
             continue
-        identifiers = runtime.sealer.unseal(ledger.sealed_identifiers(subject_hash))
+        token = ledger.sealed_identifiers(subject_hash)
+        identifiers = runtime.sealer.unseal(token)
         terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
+        # A delete names every stored form; an update replaces by the identifiers' values (its terms).
+        forms = unseal_raw_forms(runtime.sealer, token) if row.request_type != "GDPR_UPDATE" else None
         try:
-            request = client.submit_gdpr_request(row.request_type, gdpr_subject_body(identifiers), terms)
+            request = client.submit_gdpr_request(
+                row.request_type, gdpr_subject_body(identifiers, forms), terms
+            )
         except GenesysBadRequestError as rejected:
             # Genesys refused this one subject (400): record why and go on with the batch; posting it
             # again would be refused again. Anything else fails the task and its retry reconciles.

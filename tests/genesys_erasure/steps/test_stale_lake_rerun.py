@@ -73,12 +73,6 @@ def test_second_run_on_a_stale_lake_submits_nothing_for_customers_already_erased
     assert len(world.gdpr_requests()) == submitted_after_first_run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verification reads the stale details multi-get and marks the subject failed, so the next "
-    "night plans it again; the fix belongs in verification (treat analytics residue after COMPLETED as "
-    "erasure_pending within the lake's lag)",
-)
 def test_second_run_after_verification_on_a_stale_lake_submits_nothing_for_customers_already_erased(world):
     _expired_customer(world, "erased.once@example.org", "+4930123456701")
     world.customer("still.here@example.org", days_ago=10)

@@ -23,7 +23,13 @@ shown yet) or *deferred* (an active conversation). What a real org's delete leav
 * a participant's `externalContactId` naming the subject's contact is a reference, not a value: erased if
   the contact answers 404 (`missing_contact_ids`), pending while the contact still exists;
 * active conversations (no `conversationEnd` in analytics, or `endTime` null in the live view): deferred,
-  not failures; the subject is verified again in a later run.
+  not failures; the subject is verified again in a later run;
+* conversations read from the analytics lake (the details multi-get, jobs), which may show a GDPR change
+  only once its snapshot has passed the erasure: an identifier seen there is lake lag (pending, never
+  failed) when a source that shows changes at once (the detail query, the live view) holds the same
+  conversation without it, or when no such copy was read and the lake's data-availability watermark is
+  still before the erasure. A value the current copy still holds is a failure (found by that copy); lake
+  residue with no current copy and a lake past the erasure is a failure too.
 
 Findings carry conversation/recording/contact ids and field NAMES (schema paths such as
 `analytics.participants[].sessions[].ani`), never values. Map-valued fields (`attributes`) are reported as
@@ -47,6 +53,7 @@ LEGAL_HOLD = "legal_hold"
 RECORDING_DELETE_SCHEDULED = "recording_delete_scheduled"
 CONTACT_NOT_YET_DELETED = "external_contact_not_yet_deleted"
 CONTACT_SEARCH_LAG = "external_contact_search_lag"
+ANALYTICS_LAKE_LAG = "analytics_lake_lag"
 _CONTACT_REFERENCE = "externalContactId"
 _MAP_FIELDS = frozenset({"attributes", "customFields", "conversationAttributes"})
 
@@ -72,8 +79,8 @@ class ExternalContactFinding:
 
 @dataclass(frozen=True)
 class PendingFinding:
-    """A delete Genesys has accepted but not finished: `kind` is recording/external_contact, `item_id` its
-    id, `reason` one of the pending codes above."""
+    """A delete Genesys has accepted but not finished: `kind` is recording/external_contact/conversation,
+    `item_id` its id, `reason` one of the pending codes above."""
 
     kind: str
     item_id: str
@@ -181,13 +188,19 @@ def verify_subject(
     external_contacts: Iterable[Mapping[str, Any]] = (),
     missing_contact_ids: Iterable[str] = (),
     delete_by: datetime | None = None,
+    lake_conversations: Iterable[Mapping[str, Any]] = (),
+    lake_predates_erasure: bool = False,
 ) -> VerificationResult:
     """Verify one subject. Inputs are Genesys JSON as fetched: analytics conversations
-    (`AnalyticsConversation`), live conversations (`Conversation`), `RecordingMetadata` items (each with its
-    `conversationId`), the conversation ids under deletion protection, `ExternalContact`s found by
-    searching for the subject's identifiers, and the contact ids that answered 404 when fetched.
+    (`AnalyticsConversation`) from a source that shows changes at once (the detail query), live
+    conversations (`Conversation`), `RecordingMetadata` items (each with its `conversationId`), the
+    conversation ids under deletion protection, `ExternalContact`s found by searching for the subject's
+    identifiers, and the contact ids that answered 404 when fetched.
     `delete_by`: a recording's `deleteDate` counts as "scheduled" only up to this instant (the pending
-    deadline), so a retention date years away is a failure now, not a pending item; None = any date."""
+    deadline), so a retention date years away is a failure now, not a pending item; None = any date.
+    `lake_conversations`: analytics conversations read from the lake (details multi-get), which may not
+    show the erasure yet; `lake_predates_erasure`: the lake's data-availability watermark is still before
+    the erasure completed, so a lake copy with no current copy beside it may be older than the erasure."""
     identifiers = list(identifiers)
     matcher = IdentifierMatcher(identifiers)
     contact_ids = {i.value.casefold() for i in identifiers if i.kind == IdentifierKind.EXTERNAL_CONTACT}
@@ -196,6 +209,18 @@ def verify_subject(
     active: set[str] = set()
     checked: set[str] = set()
     pending: set[PendingFinding] = set()
+
+    def scan(conversation: Mapping[str, Any], source: str) -> tuple[set[str], set[PendingFinding]]:
+        """The schema paths holding an identifier, and the pending contact deletes it names."""
+        paths, references = _identifier_paths(conversation, source, matcher, contact_ids)
+        # an id naming the contact, not a value of the person: it points at nothing once the contact is
+        # gone, and at data still to be deleted while it exists
+        pending_contacts = {
+            PendingFinding("external_contact", ref, CONTACT_NOT_YET_DELETED)
+            for ref in references
+            if ref.casefold() not in missing
+        }
+        return paths, pending_contacts
 
     for source, id_field, items in (
         ("analytics", "conversationId", analytics_conversations),
@@ -207,16 +232,28 @@ def verify_subject(
             end_field = "conversationEnd" if source == "analytics" else "endTime"
             if not conversation.get(end_field):
                 active.add(conversation_id)
-            for path, value in walk_strings(conversation, source):
-                if not matcher.matches(value):
-                    continue
-                if path.endswith("." + _CONTACT_REFERENCE) and str(value).casefold() in contact_ids:
-                    # an id naming the contact, not a value of the person: it points at nothing once the
-                    # contact is gone, and at data still to be deleted while it exists
-                    if str(value).casefold() not in missing:
-                        pending.add(PendingFinding("external_contact", str(value), CONTACT_NOT_YET_DELETED))
-                    continue
-                fields_by_conversation[conversation_id].add(path)
+            paths, references = scan(conversation, source)
+            fields_by_conversation[conversation_id] |= paths
+            pending |= references
+
+    current = set(checked)
+    for index, conversation in enumerate(lake_conversations):
+        conversation_id = _require_id(conversation, "conversationId", f"lake_conversations[{index}]")
+        paths, references = scan(conversation, "analytics")
+        if conversation_id in current:
+            # a copy that shows changes at once was read: it decides, and what only the lake still shows
+            # is the lake's snapshot lagging behind the erasure
+            if paths and not fields_by_conversation.get(conversation_id):
+                pending.add(PendingFinding("conversation", conversation_id, ANALYTICS_LAKE_LAG))
+            continue
+        checked.add(conversation_id)
+        if not conversation.get("conversationEnd"):
+            active.add(conversation_id)
+        pending |= references
+        if paths and lake_predates_erasure:
+            pending.add(PendingFinding("conversation", conversation_id, ANALYTICS_LAKE_LAG))
+        elif paths:
+            fields_by_conversation[conversation_id] |= paths
 
     protected = set(protected_conversation_ids)
     recording_findings, exemptions, recordings_checked = [], [], 0
@@ -249,7 +286,7 @@ def verify_subject(
     conversation_findings = tuple(
         ConversationFinding(cid, tuple(sorted(paths)))
         for cid, paths in sorted(fields_by_conversation.items())
-        if cid not in active
+        if paths and cid not in active
     )
     recording_tuple = tuple(sorted(recording_findings, key=lambda f: (f.conversation_id, f.recording_id)))
     return VerificationResult(
@@ -263,6 +300,38 @@ def verify_subject(
         recordings_checked=recordings_checked,
         external_contacts_checked=contacts_checked,
     )
+
+
+def conversations_holding(
+    identifiers: Iterable[Identifier], conversations: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Ids of the analytics conversations in which some identifier's value is still readable (a
+    reference to the subject's external contact by id does not count)."""
+    identifiers = list(identifiers)
+    matcher = IdentifierMatcher(identifiers)
+    contact_ids = {i.value.casefold() for i in identifiers if i.kind == IdentifierKind.EXTERNAL_CONTACT}
+    return [
+        _require_id(conversation, "conversationId", f"conversations[{index}]")
+        for index, conversation in enumerate(conversations)
+        if _identifier_paths(conversation, "analytics", matcher, contact_ids)[0]
+    ]
+
+
+def _identifier_paths(
+    conversation: Mapping[str, Any], source: str, matcher: IdentifierMatcher, contact_ids: set[str]
+) -> tuple[set[str], set[str]]:
+    """The schema paths whose value matches an identifier, and the subject's contact ids the conversation
+    references by `externalContactId` (kept apart: an id of the contact, not a value of the person)."""
+    paths: set[str] = set()
+    references: set[str] = set()
+    for path, value in walk_strings(conversation, source):
+        if not matcher.matches(value):
+            continue
+        if path.endswith("." + _CONTACT_REFERENCE) and str(value).casefold() in contact_ids:
+            references.add(str(value))
+        else:
+            paths.add(path)
+    return paths, references
 
 
 def _scheduled(delete_date: Any, delete_by: datetime | None) -> bool:

@@ -7,7 +7,14 @@ the subject's (404 = deleted); `verify_subject` decides. A contact search that a
 value any more: the subject stays `erasure_pending` (reason `external_contact_search_incomplete`, the
 item named by the identifier's keyed hash), never verified on a partial answer. Subjects left
 `erasure_pending` by an earlier run are taken into this run and checked again: pending until
-`verification_pending_days` after COMPLETED, then failed. A failure after `max_erasure_attempts` POSTs
+`verification_pending_days` after COMPLETED, then failed.
+
+The details multi-get reads the analytics lake, which may show a GDPR change only a day or more after
+COMPLETED. A conversation it still shows with an identifier is read again through the detail query, which
+shows changes at once: if that copy holds no identifier the subject is `erasure_pending`
+(`analytics_lake_lag`), never failed and so never submitted again; a value the detail query still shows is
+a failure. A conversation the detail query does not return is lake lag only while the jobs'
+`dataAvailabilityDate` is before the erasure completed. A failure after `max_erasure_attempts` POSTs
 is `needs_review`, never planned again. Only conversation ids, field names, keyed hashes and counts
 leave this module.
 """
@@ -16,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from genesys_cloud.errors import GenesysNotFoundError
@@ -24,7 +33,13 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.verification import PendingFinding, VerificationResult, verify_subject
+from genesys_erasure.steps.scan import interval, parse_instant
+from genesys_erasure.verification import (
+    PendingFinding,
+    VerificationResult,
+    conversations_holding,
+    verify_subject,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +49,9 @@ TO_VERIFY = (SubjectState.COMPLETED, SubjectState.ERASURE_PENDING)
 PENDING_DEADLINE_PASSED = "erasure_pending_deadline_passed"
 # a pending code beside verification.py's: the search could not list every contact holding the value
 CONTACT_SEARCH_INCOMPLETE = "external_contact_search_incomplete"
+# a detail query with a filter may span 31 days; the predicate cap per filter is UNCONFIRMED, so stay low
+QUERY_DAYS = 31
+IDS_PER_QUERY = 25
 
 
 def _recordings(client: GenesysClient, conversation_id: str) -> list[dict[str, Any]]:
@@ -85,8 +103,9 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
     all_ids = sorted({cid for row in rows for cid in row.conversation_ids})
     conversations = {c["conversationId"]: c for c in client.get_conversations_details(all_ids)}
     protected = client.get_protected_conversation_ids(all_ids) if all_ids else set()
+    lake_watermark = cache(lambda: _data_availability(client))
     for number, row in enumerate(rows, start=1):
-        result = _verify_row(runtime, row, conversations, protected, now)
+        result = _verify_row(runtime, row, conversations, protected, now, lake_watermark)
         counts["legal_hold_exemptions"] += len(result.exemptions)
         counts[_record(runtime, row, result, now).value] += 1
         if number % 25 == 0 or number == len(rows):
@@ -100,8 +119,56 @@ def _pending_deadline(runtime: ErasureRuntime, row: LedgerRow, now: datetime) ->
     return completed + timedelta(days=runtime.config.verification_pending_days)
 
 
+def _data_availability(client: GenesysClient) -> datetime | None:
+    """The jobs' `dataAvailabilityDate`: the lake holds no data newer than this; None if unreadable."""
+    value = client.get_data_availability().get("dataAvailabilityDate")
+    try:
+        return parse_instant(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _current_copies(client: GenesysClient, lake: list[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The detail query's copies of `lake` conversations (it shows a GDPR change at once): one query per
+    ≤ 25 conversations that started within 31 days of each other, filtered by conversation id. A lake copy
+    without a readable `conversationStart` cannot be placed in an interval and gets no current copy."""
+    dated: list[tuple[datetime, str]] = []
+    for conversation in lake:
+        try:
+            dated.append((parse_instant(conversation["conversationStart"]), conversation["conversationId"]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    dated.sort()
+    while dated:
+        first = _day(dated[0][0])
+        group = [c for c in dated if _day(c[0]) + timedelta(days=1) - first <= timedelta(days=QUERY_DAYS)]
+        group = group[:IDS_PER_QUERY]
+        dated = dated[len(group) :]
+        wanted = {cid for _, cid in group}
+        predicates = [
+            {"type": "dimension", "dimension": "conversationId", "operator": "matches", "value": cid}
+            for cid in sorted(wanted)
+        ]
+        body = {
+            # whole UTC days, so a query matching by start day or by start instant returns the same
+            "interval": interval(first, _day(group[-1][0]) + timedelta(days=1)),
+            "order": "asc",
+            "conversationFilters": [{"type": "or", "predicates": predicates}],
+        }
+        yield from (c for c in client.iter_conversation_details(body) if c.get("conversationId") in wanted)
+
+
 def _verify_row(
-    runtime: ErasureRuntime, row: LedgerRow, conversations: dict, protected: set[str], now: datetime
+    runtime: ErasureRuntime,
+    row: LedgerRow,
+    conversations: dict,
+    protected: set[str],
+    now: datetime,
+    lake_watermark: Callable[[], datetime | None],
 ) -> VerificationResult:
     client = runtime.client
     identifiers = runtime.sealer.unseal(runtime.ledger.sealed_identifiers(row.subject_hash))
@@ -119,9 +186,20 @@ def _verify_row(
     candidates = {i.value for i in identifiers if i.kind is IdentifierKind.EXTERNAL_CONTACT}
     candidates |= {c["id"] for c in contacts if isinstance(c.get("id"), str)}
     missing = {cid for cid in sorted(candidates) if _contact_is_gone(client, cid)}
+    lake = [conversations[c] for c in row.conversation_ids if c in conversations]
+    # Only what the lake still shows with an identifier is read again: a clean lake copy needs no second
+    # opinion, and a value in it is confirmed or explained by a source that shows changes at once.
+    residue = set(conversations_holding(identifiers, lake))
+    current = list(_current_copies(client, [c for c in lake if c["conversationId"] in residue]))
+    predates = False
+    if residue - {c["conversationId"] for c in current}:
+        watermark = lake_watermark()
+        predates = watermark is not None and row.completed_at is not None and watermark < row.completed_at
     result = verify_subject(
         identifiers,
-        analytics_conversations=[conversations[c] for c in row.conversation_ids if c in conversations],
+        analytics_conversations=current,
+        lake_conversations=lake,
+        lake_predates_erasure=predates,
         recordings=recordings,
         protected_conversation_ids=protected,
         external_contacts=contacts,

@@ -322,7 +322,10 @@ class ContactIndex:
             entry = self._entries[key] = _Entry()
         entry.direct = entry.direct or direct
         entry.add_forms(forms)
-        if conversation_id is None or self._retain(entry, conversation_id, stamp):
+        # An attribute sighting is evidence of contact (recency), not a conversation of this person: its id
+        # is not kept (verification would expect the delete to reach it) and it does not count towards the
+        # conversation count that quarantines implausibly shared identifiers.
+        if direct and (conversation_id is None or self._retain(entry, conversation_id, stamp)):
             entry.count += 1
         entry.last_ms = max(entry.last_ms, stamp)
         entry.active = entry.active or active

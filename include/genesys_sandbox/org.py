@@ -391,6 +391,8 @@ def index_key(value: str) -> str:
     if is_email(value):
         return normalize_email(value)
     phone = normalize_phone(value)
-    if phone and not any(ch.isalpha() for ch in value.split(":", 1)[-1]):
+    # Only the user part decides: `sip:+44…@edge.example;user=phone` is a number, whatever its host says.
+    user_part = value.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0]
+    if phone and not any(ch.isalpha() for ch in user_part):
         return phone
     return "name:" + normalize_name(value)

@@ -73,15 +73,6 @@ def test_real_shapes_purge_names_the_stored_forms_in_the_gdpr_requests(real_run)
     assert [v for v in named if v.startswith("sip:")] and [v for v in named if v.startswith("tel:")]
 
 
-# Two causes outside the stored forms keep this failing (strict: it must be revisited when they are fixed):
-# the sandbox reads a stored `sip:…@host` value as a name (its org.index_key looks for letters in the host
-# too), so no value in a GDPR subject matches it, not even the identical string; and a conversation that
-# names a subject only in participant attributes is among its conversations (so its recording is checked)
-# but no delete reaches it (attributes are not redacted), so its recording stays and the subject fails.
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox cannot match a stored sip:…@host value; attribute-only conversations keep recordings",
-)
 def test_real_shapes_purge_leaves_no_planned_subject_failed(real_run):
     _, report = real_run
     states = {subject["state"] for subject in report["subjects"]}

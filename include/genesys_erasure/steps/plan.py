@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
-from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.identifiers import Identifier
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.scan import load_scan, parse_instant
-from genesys_erasure.workspace import WorkspaceError
+from genesys_erasure.steps.scan import parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -277,33 +276,11 @@ def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: da
     return deferred
 
 
-def _with_scan_forms(
-    runtime: ErasureRuntime, run_id: str, seeds: dict[Identifier, Seed]
-) -> dict[Identifier, Seed]:
-    """Retention seeds with the raw forms the run's scan found, for seeds built without them.
-
-    A stop-gap: the clean way is for `plan_requests._seeds` to pass `raw_forms` from the scan entry (another
-    owner's file); until it does, the forms are read from the same sealed hand-off here."""
-    if any(seed.raw_forms for seed in seeds.values()):
-        return seeds
-    try:
-        found = load_scan(runtime, run_id)
-    except WorkspaceError:
-        return seeds
-    forms = {
-        Identifier(IdentifierKind(entry["kind"]), entry["value"]): tuple(entry.get("raw_forms") or ())
-        for entry in (*found.get("expired", ()), *found.get("stalled", ()))
-    }
-    return {i: replace(seed, raw_forms=forms.get(i, ())) for i, seed in seeds.items()}
-
-
 def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now: datetime) -> dict[str, Any]:
     """Screen the seeds, resolve them into subjects, write the plan and defer subjects with an active
     conversation. Returns the plan summary (counts and keyed hashes only) with the batches to submit."""
     config, dry_run = runtime.config, runtime.config.dry_run
     seeds = {seed.identifier: seed for seed in request.seeds}
-    if request.source is SubjectSource.RETENTION:
-        seeds = _with_scan_forms(runtime, run_id, seeds)
     screened = screen(config, seeds)
     resolved = resolve(runtime, screened, request)
     written = write_plan(runtime, run_id, request, seeds, screened, resolved, now)

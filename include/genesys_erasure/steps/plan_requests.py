@@ -31,6 +31,7 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
             conversation_ids=tuple(entry["conversation_ids"]),
             conversation_count=entry["conversation_count"],
             stalled=stalled,
+            raw_forms=tuple(entry.get("raw_forms") or ()),
         )
         for entry in entries
     ]

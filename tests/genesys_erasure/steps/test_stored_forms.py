@@ -174,14 +174,6 @@ def test_a_crash_after_posting_a_body_with_raw_forms_is_reconciled_to_that_reque
     assert len(world.gdpr_requests()) == 1
 
 
-# The sandbox reads a stored `sip:…@host` value as a name (its org.index_key looks for letters in the
-# host too), so no value in a GDPR subject can match it, not even the identical string; identity.py and
-# ASSUMPTIONS.md say such a value is matched by its number. Strict: passes once the sandbox is fixed.
-SIP_HOST_DEFECT = pytest.mark.xfail(
-    strict=True, reason="sandbox: a stored sip:…@host value cannot be matched by any subject value"
-)
-
-
 def _purge(world) -> tuple[dict, dict, dict, list[str]]:
     """One retention purge through the steps: scan, plan, submit, wait, settle, verify."""
     runtime = world.runtime
@@ -261,7 +253,6 @@ def test_a_retention_purge_on_real_shapes_reports_no_stored_form(world, caplog):
     assert not [v for v in stored if not v.startswith("+") and v in shown]
 
 
-@SIP_HOST_DEFECT
 @pytest.mark.parametrize("sandbox_settings", [REAL_SHAPES], ids=["real_shapes"], indirect=True)
 def test_a_retention_purge_on_real_shapes_leaves_no_planned_subject_failed(world):
     _, summary, _, _ = _purge(world)

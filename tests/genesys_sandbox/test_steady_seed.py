@@ -113,3 +113,12 @@ def test_same_seed_gives_the_same_steady_org():
 def test_invalid_steady_settings_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         replace(STEADY, **{field: value})
+
+
+def test_org_summary_reports_conversations_per_day_overall_and_per_year():
+    history = _seed().summary()["history"]
+    assert history["days"] == 365 * STEADY.years
+    assert history["conversationsPerDay"] == pytest.approx(STEADY.conversations / (365 * STEADY.years), 0.01)
+    by_year = history["conversationsPerDayByYear"]
+    assert len(by_year) == STEADY.years
+    assert max(by_year) <= min(by_year) * 1.05

@@ -122,3 +122,11 @@ def test_org_summary_reports_conversations_per_day_overall_and_per_year():
     by_year = history["conversationsPerDayByYear"]
     assert len(by_year) == STEADY.years
     assert max(by_year) <= min(by_year) * 1.05
+
+
+def test_steady_history_keeps_real_data_shapes_and_divisions():
+    org = _seed(replace(STEADY, data_shapes="real", divisions="Home,Billing,Sales"))
+    conversations = list(org.conversations.values())
+    assert any((c.customer_id or "").startswith("unattributed-") for c in conversations)
+    assert len({c.division_id for c in conversations}) == 3
+    assert len(conversations) == STEADY.conversations

@@ -93,6 +93,7 @@ def run_purge(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     settings = SandboxSettings(
         customers=args.customers,
         conversations=args.conversations,
+        history=args.history,
         rate_limit_per_window=args.rate_limit,
         gdpr_step_seconds=0.5,
     )
@@ -133,7 +134,7 @@ def render(args: argparse.Namespace, result: dict[str, Any]) -> str:
     api_total = sum(n for endpoint, n in by_endpoint.items() if endpoint != TOKEN_ENDPOINT)
     per = (lambda n: n / verified) if verified else (lambda n: float("nan"))
     verdict = "met" if per(api_total) <= TARGET_CALLS_PER_SUBJECT else "MISSED"
-    org = f"{args.customers:,} customers / {args.conversations:,} conversations"
+    org = f"{args.customers:,} customers / {args.conversations:,} conversations, {args.history} history"
     out = [
         f"## API calls per erased subject ({org})",
         "",
@@ -184,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=SandboxSettings.customers)
     parser.add_argument("--conversations", type=int, default=SandboxSettings.conversations)
+    parser.add_argument(
+        "--history",
+        choices=("steady", "legacy"),
+        default="steady",
+        help="sandbox seed: steady = the same conversations per day in every year, no active burst "
+        "(default, so sizes compare at one daily volume); legacy = the demo's seed",
+    )
     parser.add_argument(
         "--rate-limit", type=int, default=3000, help="sandbox requests per token per minute (as the demo)"
     )

@@ -11,6 +11,10 @@ so every peak-memory figure starts from a clean interpreter:
   grow with distinct identifiers and not with the number of conversations;
 * optionally (`--tracemalloc`) the traced peak of Python allocations while feeding (slower, ~2x).
 
+`--history steady` (the default) generates the same volume on every day with customers who start and stop
+calling through the six years and no active conversations, as the sandbox's steady seeder does, so sizes
+compare at one daily volume; `--history uniform` is the earlier stream (every customer calling all along).
+
 A contrast row with a larger customer pool shows memory following distinct identifiers; two rows over a
 small pool (2,000 customers, the sandbox org's size) show it flat in N once every identifier's list of
 retained conversation ids is full (`conversation_id_cap`, 50).
@@ -58,7 +62,7 @@ def index_retained_bytes(index: Any) -> int:
     return total
 
 
-def run_one(conversations: int, customers: int, use_tracemalloc: bool) -> dict[str, Any]:
+def run_one(conversations: int, customers: int, use_tracemalloc: bool, history: str) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
     import tracemalloc
 
@@ -67,7 +71,7 @@ def run_one(conversations: int, customers: int, use_tracemalloc: bool) -> dict[s
     from genesys_erasure.derivation import ContactIndex
     from genesys_erasure.identifiers import Identifier, IdentifierKind
 
-    stream = ConversationStream(conversations, customers)
+    stream = ConversationStream(conversations, customers, history=history)
     index = ContactIndex(
         own_identifiers=[Identifier(IdentifierKind.EMAIL, "support@acme-energy.example.org")],
         default_region="GB",
@@ -103,15 +107,16 @@ def run_one(conversations: int, customers: int, use_tracemalloc: bool) -> dict[s
     }
 
 
-def run_child(conversations: int, customers: int, use_tracemalloc: bool) -> dict[str, Any]:
+def run_child(conversations: int, customers: int, use_tracemalloc: bool, history: str) -> dict[str, Any]:
     command = [sys.executable, __file__, "--single", str(conversations), "--customers", str(customers)]
+    command += ["--history", history]
     if use_tracemalloc:
         command.append("--tracemalloc")
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def render(results: list[dict[str, Any]], use_tracemalloc: bool) -> str:
+def render(results: list[dict[str, Any]], use_tracemalloc: bool, history: str) -> str:
     headers = [
         "conversations",
         "customer pool",
@@ -152,7 +157,8 @@ def render(results: list[dict[str, Any]], use_tracemalloc: bool) -> str:
             markdown_table(headers, rows),
             "",
             "wall s = generating + indexing + `expired()`; µs / conv in add = indexing alone. "
-            "Each row is a fresh process; RSS growth = peak RSS - RSS just before feeding.",
+            "Each row is a fresh process; RSS growth = peak RSS - RSS just before feeding. "
+            f"History: {history} (`--history`).",
         ]
     )
 
@@ -170,13 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         default=2_000,
         help="pool of extra 300k and 1M rows where every identifier reaches its id cap (0 = none)",
     )
+    parser.add_argument(
+        "--history",
+        choices=("steady", "uniform"),
+        default="steady",
+        help="steady: the same volume every day, customers churning yearly, no active conversations "
+        "(as the sandbox's steady seeder); uniform: the earlier stream (default steady)",
+    )
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations")
     parser.add_argument("--single", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--output", help="also write the markdown to this file")
     args = parser.parse_args(argv)
 
     if args.single:
-        print(json.dumps(run_one(args.single, args.customers, args.tracemalloc)))
+        print(json.dumps(run_one(args.single, args.customers, args.tracemalloc, args.history)))
         return 0
     plan = [(int(size), args.customers) for size in args.sizes.split(",")]
     if args.contrast:
@@ -186,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for conversations, customers in plan:
         print(f"... {conversations:,} conversations, {customers:,} customers", file=sys.stderr, flush=True)
-        results.append(run_child(conversations, customers, args.tracemalloc))
-    text = render(results, args.tracemalloc)
+        results.append(run_child(conversations, customers, args.tracemalloc, args.history))
+    text = render(results, args.tracemalloc, args.history)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     print(text)

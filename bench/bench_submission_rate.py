@@ -70,6 +70,7 @@ def measure(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     settings = SandboxSettings(
         customers=20,
         conversations=200,
+        history=args.history,
         rate_limit_per_window=args.limit,
         rate_limit_window_seconds=args.window_seconds,
         # Requests stay queued: the sandbox does no erasure work while the client is being measured.
@@ -162,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-windows", type=int, default=2, help="complete windows to measure")
     parser.add_argument("--max-requests", type=int, default=1200)
     parser.add_argument("--max-seconds", type=float, default=240)
+    parser.add_argument(
+        "--history",
+        choices=("legacy", "steady"),
+        default="legacy",
+        help="sandbox seed of the small org it submits against (it compares no sizes; default legacy)",
+    )
     parser.add_argument("--output", help="also write the markdown to this file")
     args = parser.parse_args(argv)
 

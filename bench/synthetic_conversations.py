@@ -7,10 +7,16 @@ direction). Mix: 45 % inbound voice, 15 % outbound voice, 25 % e-mail (mostly in
 callbacks; 0.1 % still active (no `conversationEnd`); one customer in five has an external contact id.
 Customers are drawn uniformly from the pool with a seeded RNG, so runs repeat. Every value is invented
 (`example.org` addresses, numbers from the UK mobile range built from the customer's index).
+
+`history="steady"` mirrors the sandbox's steady seeder (`SandboxSettings(history="steady")`): the same
+number of conversations on every day of the six years (in date order), callers occupying seats of which
+`yearly_churn` change hands each year (so customers start and stop calling through the history instead of
+all calling all along), and only the last `active` conversations still active, none by default.
 """
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -39,9 +45,24 @@ def _iso(moment: datetime) -> str:
 class ConversationStream:
     """`iter(ConversationStream(n, customers))` yields `n` fresh conversation dicts."""
 
-    def __init__(self, conversations: int, customers: int, *, seed: int = 17, now: datetime | None = None):
+    def __init__(
+        self,
+        conversations: int,
+        customers: int,
+        *,
+        seed: int = 17,
+        now: datetime | None = None,
+        history: str = "uniform",
+        yearly_churn: float = 0.2,
+        active: int = 0,
+    ):
+        if history not in ("uniform", "steady"):
+            raise ValueError("history must be uniform or steady")
         self.conversations = conversations
         self.customers = customers
+        self.history = history
+        self.yearly_churn = yearly_churn
+        self.active = active
         self._rng = random.Random(seed)
         self._now = now or datetime(2026, 6, 1, tzinfo=UTC)
         self._counter = 0
@@ -50,10 +71,20 @@ class ConversationStream:
         rng = self._rng
         start_of_history = self._now - HISTORY
         span = int(HISTORY.total_seconds())
-        for _ in range(self.conversations):
-            customer = rng.randrange(self.customers)
-            start = start_of_history + timedelta(seconds=rng.randrange(span))
-            active = rng.random() < 0.001
+        steady = self.history == "steady"
+        occupant = self._seats() if steady else None
+        days = HISTORY.days
+        for position in range(self.conversations):
+            if occupant is not None:
+                day = position * days // self.conversations
+                customer = occupant(day)
+                start = start_of_history + timedelta(days=day, seconds=rng.randrange(86400))
+                start = min(start, self._now - timedelta(minutes=5))
+                active = position >= self.conversations - self.active
+            else:
+                customer = rng.randrange(self.customers)
+                start = start_of_history + timedelta(seconds=rng.randrange(span))
+                active = rng.random() < 0.001
             pick = rng.random()
             if pick < 0.60:
                 yield self._voice(customer, start, active, "inbound" if pick < 0.45 else "outbound")
@@ -63,6 +94,27 @@ class ConversationStream:
                 yield self._message(customer, start, active)
             else:
                 yield self._callback(customer, start, active)
+
+    def _seats(self) -> Any:
+        """`day -> customer index` of a steady history: seats whose callers change hands yearly."""
+        rng, years = self._rng, HISTORY.days // 365
+        seats = max(1, min(self.customers, round(self.customers / (1 + self.yearly_churn * years))))
+        changes = self.customers - seats
+        days_of: list[list[int]] = [[0] for _ in range(seats)]
+        holders: list[list[int]] = [[seat] for seat in range(seats)]
+        handovers = []
+        for year in range(years):
+            in_year = changes * (year + 1) // years - changes * year // years
+            handovers += [(365 * year + rng.randrange(365), rng.randrange(seats)) for _ in range(in_year)]
+        for offset, (day, seat) in enumerate(sorted(handovers)):
+            days_of[seat].append(day)
+            holders[seat].append(seats + offset)
+
+        def occupant(day: int) -> int:
+            seat = rng.randrange(seats)
+            return holders[seat][bisect.bisect_right(days_of[seat], day) - 1]
+
+        return occupant
 
     # -- builders --------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ app from worker threads while a test thread inspects the same object.
 from __future__ import annotations
 
 import bisect
+import math
 import random
 import threading
 from collections import defaultdict
@@ -336,7 +337,28 @@ class Org:
                     ),
                     "protectedConversations": sum(c.protected for c in conversations),
                 },
+                "history": self._history_volume(),
             }
+
+    def _history_volume(self) -> dict[str, Any]:
+        # Conversations per day of history, overall and per year counted back from seeding (the first entry
+        # is the latest year): a steady seed shows the same figure every year, the legacy one does not.
+        seeded = self.clock.start
+        ages = [max(0.0, (seeded - c.start).total_seconds() / 86400) for c in self.conversations.values()]
+        if not ages:
+            return {"days": 0, "conversationsPerDay": 0.0, "conversationsPerDayByYear": []}
+        days = max(1, math.ceil(max(ages)))
+        per_year = [0] * math.ceil(days / 365)
+        for age in ages:
+            per_year[min(int(age // 365), len(per_year) - 1)] += 1
+        year_days = [min(365, days - 365 * year) for year in range(len(per_year))]
+        return {
+            "days": days,
+            "conversationsPerDay": round(len(ages) / days, 2),
+            "conversationsPerDayByYear": [
+                round(count / span, 2) for count, span in zip(per_year, year_days, strict=True)
+            ],
+        }
 
     def describe_customer(self, customer: Customer) -> dict[str, Any]:
         """Test-facing view of one seeded customer (sandbox admin API; fake data only)."""

@@ -18,10 +18,16 @@ Shape (fractions of the non-placeholder customers):
   (`anonymous`, `sip:anonymous@…`, empty ani) and messages from channel ids (a Facebook-style numeric id),
   which name no customer.
 Dates are relative to the clock's start (settings.now), so a fixed `now` gives byte-identical data.
+
+With `history="steady"` (`_run_steady`), the same people and conversation shapes are spread evenly over
+the days of history instead: `customers_per_year` callers at any time, `yearly_churn` of them replaced each
+year, activity labelled from each customer's last contact against `retention_years`, and only
+`active_conversations` active ones (none by default). The legacy seed above stays byte-identical.
 """
 
 from __future__ import annotations
 
+import bisect
 import random
 import unicodedata
 from dataclasses import replace
@@ -65,6 +71,9 @@ class _Seeder:
         self.now = clock.start
         self.horizon = self.now - timedelta(days=365 * settings.years)
         retention_years = min(float(settings.retention_years), settings.years * 0.75)
+        if settings.history == "steady":
+            # the label follows the org's retention, even when it is longer than the seeded history
+            retention_years = float(settings.retention_years)
         self.cutoff = self.now - timedelta(days=365 * retention_years)
         self.channels = OrgChannels(
             dids=words.ORG_DIDS,
@@ -90,6 +99,8 @@ class _Seeder:
         self.conversations: list[Conversation] = []
 
     def run(self) -> Org:
+        if self.settings.history == "steady":
+            return self._run_steady()
         self._agents()
         regular, placeholders = self._customers()
         budget = self.settings.conversations
@@ -107,6 +118,111 @@ class _Seeder:
         self._spread_over_divisions()
         self.org.bulk_load(self.conversations)
         return self.org
+
+    def _run_steady(self) -> Org:
+        self._agents()
+        days = 365 * self.settings.years
+        n_customers, per_year = steady_customer_counts(self.settings)
+        total = steady_conversation_count(self.settings)
+        if total < n_customers:
+            raise ValueError("sandbox setting 'conversations' must be >= customers (steady history)")
+        regular, placeholders = self._steady_customers(n_customers)
+        n_active = min(self.settings.active_conversations, max(0, total - n_customers))
+        placeholder_counts = self._placeholder_counts(placeholders, total)
+        remaining = total - n_active - sum(placeholder_counts)
+        n_unattributed = max(2, remaining // 100) if self.real and remaining >= 50 + len(regular) else 0
+        self._steady_conversations(regular, per_year, days, remaining - n_unattributed)
+        self._unattributed_conversations(n_unattributed)
+        self._label_by_last_contact(regular)
+        self._active_conversations(regular, n_active)
+        for customer, count in zip(placeholders, placeholder_counts, strict=True):
+            self._placeholder_conversations(customer, count)
+        self._recording_retention()
+        self._protect()
+        self._spread_over_divisions()
+        self.org.bulk_load(self.conversations)
+        return self.org
+
+    def _steady_customers(self, total: int) -> tuple[list[Customer], list[Customer]]:
+        # activity is labelled once their conversations are placed (by last contact)
+        return self._customers(total, labelled=False)
+
+    def _steady_conversations(self, customers: list[Customer], per_year: int, days: int, budget: int) -> None:
+        """Spread `budget` conversations evenly over the days of history, each to a customer calling then.
+
+        `per_year` seats are occupied by one customer at a time; each year `yearly_churn` of them change
+        hands on a random day (the old customer stops calling, a new one starts), so the callers of any
+        year number about `per_year` and the first occupants have called since before the history began.
+        A seat's volume (a Pareto weight) is kept by its next occupant, so no year is busier than another.
+        """
+        rng = self.rng
+        if not customers:
+            return
+        seats = min(per_year, len(customers))
+        changes = len(customers) - seats
+        occupants: list[list[tuple[int, int]]] = [[(0, index)] for index in range(seats)]
+        handovers = []
+        for year in range(self.settings.years):
+            in_year = changes * (year + 1) // self.settings.years - changes * year // self.settings.years
+            handovers += [(365 * year + rng.randrange(365), rng.randrange(seats)) for _ in range(in_year)]
+        for offset, (day, seat) in enumerate(sorted(handovers)):
+            occupants[seat].append((max(day, occupants[seat][-1][0] + 1), seats + offset))
+        spans: dict[int, tuple[int, int]] = {}
+        for seat_occupants in occupants:
+            bounds = [day for day, _ in seat_occupants[1:]] + [days]
+            for (first, index), end in zip(seat_occupants, bounds, strict=True):
+                spans[index] = (min(first, days - 1), max(min(end, days), first + 1) - 1)
+        minimum = [2 if c.fragmented else 1 for c in customers]
+        if budget < sum(minimum):
+            minimum = [1] * len(customers)
+        reserved = [0] * days
+        slots: list[list[int]] = [[] for _ in customers]
+        for index, count in enumerate(minimum):
+            first, last = spans[index]
+            for _ in range(count):
+                day = rng.randint(first, last)
+                slots[index].append(day)
+                reserved[day] += 1
+        extra_days = self._steady_extra_days(reserved, budget, days)
+        weights = [rng.paretovariate(1.6) for _ in range(seats)]
+        seat_days = [[day for day, _ in seat_occupants] for seat_occupants in occupants]
+        for day, seat in zip(extra_days, rng.choices(range(seats), weights, k=len(extra_days)), strict=True):
+            holder = occupants[seat][bisect.bisect_right(seat_days[seat], day) - 1][1]
+            slots[holder].append(day)
+        latest = self.now - timedelta(minutes=5)
+        for customer, customer_days in zip(customers, slots, strict=True):
+            starts = sorted(
+                min(latest, self.horizon + day * DAY + timedelta(seconds=rng.randrange(86400)))
+                for day in customer_days
+            )
+            for position, start in enumerate(starts):
+                media = self._media(customer, position)
+                self._add(customer, media, start, self._end(media, start))
+
+    def _steady_extra_days(self, reserved: list[int], budget: int, days: int) -> list[int]:
+        # per-day targets differ by at most one; days over target (reserved minimums) are paid for by
+        # leaving out as many evenly spaced extra slots, so the total is exactly `budget`
+        target = [budget * (day + 1) // days - budget * day // days for day in range(days)]
+        extra = [day for day in range(days) for _ in range(max(0, target[day] - reserved[day]))]
+        excess = sum(max(0, r - t) for r, t in zip(reserved, target, strict=True))
+        if excess and extra:
+            drop = {len(extra) * k // excess for k in range(excess)}
+            extra = [day for position, day in enumerate(extra) if position not in drop]
+        return extra
+
+    def _label_by_last_contact(self, customers: list[Customer]) -> None:
+        last: dict[str, datetime] = {}
+        for conversation in self.conversations:
+            if conversation.start > last.get(conversation.customer_id, self.horizon - DAY):
+                last[conversation.customer_id] = conversation.start
+        for customer in customers:
+            seen = last.get(customer.id, self.horizon)
+            if seen >= self.now - 42 * DAY:
+                customer.activity = "recent"
+            elif seen < self.cutoff:
+                customer.activity = "expired"
+            else:
+                customer.activity = "dormant"
 
     def _spread_over_divisions(self) -> None:
         # A customer's conversations and contact land in different divisions, as in an org whose queues
@@ -127,11 +243,13 @@ class _Seeder:
             self.org.agents[agent.id] = agent
         self.agents = list(self.org.agents.values())
 
-    def _customers(self) -> tuple[list[Customer], list[Customer]]:
-        total = self.settings.customers
+    def _customers(
+        self, total: int | None = None, *, labelled: bool = True
+    ) -> tuple[list[Customer], list[Customer]]:
+        total = self.settings.customers if total is None else total
         n_placeholders = 2 if total >= 20 else (1 if total >= 5 else 0)
         n_regular = total - n_placeholders
-        activities = self._activities(n_regular)
+        activities = self._activities(n_regular) if labelled else ["steady"] * n_regular
         n_fragmented = max(1, n_regular // 10) if n_regular >= 5 else 0
         fragmented = set(self.rng.sample(range(n_regular), n_fragmented))
         regular = []
@@ -403,6 +521,25 @@ class _Seeder:
         count = min(len(preferred), max(1, len(recorded) // 100))
         for conversation in self.rng.sample(preferred, count):
             conversation.protected = True
+
+
+def steady_customer_counts(settings: SandboxSettings) -> tuple[int, int]:
+    """(customers in all, customers calling at any one time) of a steady history."""
+    if settings.customers_per_year:
+        per_year = settings.customers_per_year
+        total = per_year + round(per_year * settings.yearly_churn * settings.years)
+    else:
+        total = settings.customers
+        per_year = max(1, round(total / (1 + settings.yearly_churn * settings.years)))
+    placeholders = 2 if total >= 20 else (1 if total >= 5 else 0)
+    return total, max(1, min(per_year, total - placeholders))
+
+
+def steady_conversation_count(settings: SandboxSettings) -> int:
+    """All conversations of a steady history: `conversations_per_day` for every day, else `conversations`."""
+    if settings.conversations_per_day:
+        return round(settings.conversations_per_day * 365 * settings.years)
+    return settings.conversations
 
 
 def _between(rng: random.Random, lower: datetime, upper: datetime) -> datetime:

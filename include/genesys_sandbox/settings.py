@@ -18,6 +18,12 @@ class SandboxSettings:
     customers: int = 2000
     conversations: int = 20000
     years: int = 6
+    # steady history (t2): "legacy" = today's seed; "steady" = the same conversations per day in every year
+    history: str = "legacy"
+    conversations_per_day: float = 0.0  # steady only; 0 = `conversations` spread over the history
+    customers_per_year: int = 0  # steady only: distinct callers at any time; 0 = derived from `customers`
+    yearly_churn: float = 0.2  # steady only: share of the callers who stop calling each year (replaced)
+    active_conversations: int = 0  # steady only: conversations still active at `now` (no burst unless asked)
     rate_limit_per_window: int = 300
     rate_limit_window_seconds: float = 60
     token_ttl_seconds: int = 86400
@@ -67,6 +73,11 @@ class SandboxSettings:
         _require(self.customers >= 1, "customers", "must be at least 1")
         _require(self.conversations >= self.customers, "conversations", "must be >= customers")
         _require(self.years >= 1, "years", "must be at least 1")
+        _require(self.history in ("legacy", "steady"), "history", "must be legacy or steady")
+        _require(self.conversations_per_day >= 0, "conversations_per_day", "must be >= 0")
+        _require(self.customers_per_year >= 0, "customers_per_year", "must be >= 0")
+        _require(0.0 <= self.yearly_churn < 1.0, "yearly_churn", "must be within [0, 1)")
+        _require(self.active_conversations >= 0, "active_conversations", "must be >= 0")
         _require(self.rate_limit_per_window >= 1, "rate_limit_per_window", "must be at least 1")
         _require(self.rate_limit_window_seconds > 0, "rate_limit_window_seconds", "must be positive")
         _require(self.token_ttl_seconds >= 1, "token_ttl_seconds", "must be at least 1")

@@ -55,7 +55,7 @@ CONTACT_NOT_YET_DELETED = "external_contact_not_yet_deleted"
 CONTACT_SEARCH_LAG = "external_contact_search_lag"
 ANALYTICS_LAKE_LAG = "analytics_lake_lag"
 _CONTACT_REFERENCE = "externalContactId"
-_MAP_FIELDS = frozenset({"attributes", "customFields", "conversationAttributes"})
+MAP_FIELDS = frozenset({"attributes", "customFields", "conversationAttributes"})
 
 
 @dataclass(frozen=True)
@@ -359,7 +359,7 @@ def walk_strings(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     keys and values of map-valued fields to `.*`."""
     if isinstance(value, Mapping):
         for key, child in value.items():
-            if key in _MAP_FIELDS and isinstance(child, Mapping):
+            if key in MAP_FIELDS and isinstance(child, Mapping):
                 for map_key, map_value in child.items():
                     yield f"{path}.{key}.*", map_key
                     yield from walk_strings(map_value, f"{path}.{key}.*")

@@ -326,3 +326,21 @@ def test_a_retry_of_a_canary_run_refuses_to_erase_again():
     assert _canary(params, try_number=1) is not None
     with pytest.raises(AirflowFailException):
         _canary(params, try_number=2)
+
+
+def test_canary_structure_keeps_no_keys_of_maps_that_flows_fill():
+    from genesys_erasure.preflight.canary import structure
+
+    shape = structure(
+        {
+            "participants": [
+                {
+                    "attributes": {"anna.berg@example.com": "x", "callback": "+441632960001"},
+                    "purpose": "customer",
+                }
+            ]
+        }
+    )
+    text = json.dumps(shape)
+    assert "anna.berg" not in text and "callback" not in text
+    assert shape == {"participants": [{"attributes": {"*": "string"}, "purpose": "string"}]}

@@ -24,6 +24,7 @@ from genesys_erasure.preflight.checks import (
     _iso,
 )
 from genesys_erasure.preflight.probe import HttpProbe
+from genesys_erasure.verification import MAP_FIELDS
 
 GDPR_REQUEST = "/api/v2/gdpr/requests/{requestId}"
 FINAL_STATUSES = frozenset({"COMPLETED", "ERROR", "FAILED"})
@@ -41,9 +42,13 @@ class CanaryOptions:
 
 def structure(value: Any) -> Any:
     """The shape of a JSON value: dicts keep their keys, lists the merged shape of their items, scalars
-    become their JSON type name."""
+    become their JSON type name. Maps that flows fill (`attributes`, `customFields`, ...) keep no keys: a
+    flow may name a key after the caller, so only the shape of their values is reported, under `*`."""
     if isinstance(value, Mapping):
-        return {str(k): structure(v) for k, v in sorted(value.items())}
+        return {
+            str(k): _map_shape(v) if k in MAP_FIELDS and isinstance(v, Mapping) else structure(v)
+            for k, v in sorted(value.items())
+        }
     if isinstance(value, list):
         merged: Any = None
         for item in value:
@@ -56,6 +61,13 @@ def structure(value: Any) -> Any:
     if isinstance(value, str):
         return "string"
     return "null"
+
+
+def _map_shape(value: Mapping[str, Any]) -> dict[str, Any]:
+    merged: Any = None
+    for item in value.values():
+        merged = _merge(merged, structure(item))
+    return {"*": merged} if merged is not None else {}
 
 
 def _merge(a: Any, b: Any) -> Any:

@@ -58,7 +58,9 @@ class GdprRequestsSensor(BaseSensorOperator):
             raise ValueError("poll_interval must be a positive number of seconds")
         if timeout_days <= 0:
             raise ValueError("timeout_days must be positive")
-        # A backstop only: poke() itself answers True at the (absolute) deadline.
+        # A backstop only: poke() itself answers True at the (absolute) deadline. Unless given, it follows
+        # `timeout_days`, also when a subclass sets that only when the task runs.
+        self._timeout_follows_deadline = "timeout" not in kwargs
         kwargs.setdefault("timeout", timedelta(days=timeout_days) + _DEFER_TIMEOUT_GRACE)
         kwargs.setdefault("poke_interval", poll_interval)
         super().__init__(**kwargs)
@@ -92,6 +94,8 @@ class GdprRequestsSensor(BaseSensorOperator):
         return False
 
     def execute(self, context: Any) -> dict[str, str]:
+        if self._timeout_follows_deadline:
+            self.timeout = (timedelta(days=self.timeout_days) + _DEFER_TIMEOUT_GRACE).total_seconds()
         if not self.deferrable:
             super().execute(context)  # pokes until poke() is True
             return dict(self._statuses)

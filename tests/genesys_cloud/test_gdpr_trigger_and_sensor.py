@@ -192,3 +192,14 @@ def test_request_ids_rendered_from_xcom_as_text_are_understood():
     assert parse_request_ids('["a", "b"]') == ["a", "b"]
     assert parse_request_ids("a, b") == ["a", "b"]
     assert parse_request_ids(("a",)) == ["a"]
+
+
+def test_a_deadline_set_when_the_task_runs_also_moves_the_timeout_backstop(sandbox):
+    """A subclass (the flow's) sets `timeout_days` from the run's config in execute: a wait longer than the
+    30-day default must not be cut short by Airflow's timeout before the deadline."""
+    request_ids = submit(sandbox, 1)
+    sandbox.control.advance_clock(seconds=5)
+    waiting = sensor(request_ids)
+    waiting.timeout_days = 60
+    waiting.execute(context={})
+    assert waiting.timeout >= timedelta(days=60).total_seconds()

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-import phonenumbers
 import yaml
 from pydantic import (
     BeforeValidator,
@@ -65,6 +64,8 @@ Fraction = Annotated[float, Field(strict=True)]  # strict: an int is a number, a
 def _region(value: Any) -> Any:
     if value is None:
         return None
+    import phonenumbers  # on first use: the DAG files import this module when they are parsed
+
     if not isinstance(value, str) or value.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise PydanticCustomError(
             _CONFIG_ERROR, "expected a two-letter ISO 3166 region code such as GB, or null"

@@ -11,7 +11,7 @@ import calendar
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -26,9 +26,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from genesys_erasure.config import PurgeConfig
-from genesys_erasure.evidence import build_certificate
-from genesys_erasure.ledger import LedgerRow
 from genesys_erasure.subject_input import Subjects, SubjectsFile
+
+if TYPE_CHECKING:
+    # The DAG files build their forms from this module when they are parsed: the ledger and the evidence
+    # (SQLAlchemy, cryptography) are only needed to issue a certificate.
+    from genesys_erasure.ledger import LedgerRow
 
 TICKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{1,63}$"
 REPLACEMENT_MAX = 64
@@ -219,6 +222,8 @@ def build_dsr_certificate(
     """The certificate of one verified subject for this ticket. A subject erased earlier (by the nightly
     purge or another request) gets a certificate that says so and points to that erasure, rather than a
     second request at Genesys."""
+    from genesys_erasure.evidence import build_certificate
+
     certificate = build_certificate(row, systems_covered=systems_covered, issued_at=issued_at)
     earlier = row.run_id != run_id
     certificate.update(

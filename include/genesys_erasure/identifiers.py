@@ -13,9 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from functools import cache
 
 
 class IdentifierKind(StrEnum):
@@ -53,20 +51,39 @@ class InvalidIdentifier(ValueError):
 # Characters a dialled number may contain once the URI scheme is gone. Anything else (letters, SIP user
 # names, social-media ids) is not a phone number, even if phonenumbers would read vanity letters as digits.
 _PHONE_CHARS = re.compile(r"\+?[0-9 ()./\-]*[0-9][0-9 ()./\-]*")
-_PHONE_REASONS = {
-    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "invalid_country_code",
-    phonenumbers.NumberParseException.NOT_A_NUMBER: "not_a_phone_number",
-    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
-    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too_short",
-    phonenumbers.NumberParseException.TOO_LONG: "too_long",
-}
-_POSSIBLE_REASONS = {
-    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",
-    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "invalid_country_code",
-    phonenumbers.ValidationResult.TOO_SHORT: "too_short",
-    phonenumbers.ValidationResult.TOO_LONG: "too_long",
-    phonenumbers.ValidationResult.INVALID_LENGTH: "invalid_length",
-}
+
+
+@cache
+def _phonenumbers():
+    """phonenumbers, imported on first use: its metadata takes a noticeable part of a second to load, and
+    the DAG files import this module (through the config model) every time they are parsed."""
+    import phonenumbers
+
+    return phonenumbers
+
+
+@cache
+def _phone_reasons() -> dict:
+    pn = _phonenumbers()
+    return {
+        pn.NumberParseException.INVALID_COUNTRY_CODE: "invalid_country_code",
+        pn.NumberParseException.NOT_A_NUMBER: "not_a_phone_number",
+        pn.NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
+        pn.NumberParseException.TOO_SHORT_NSN: "too_short",
+        pn.NumberParseException.TOO_LONG: "too_long",
+    }
+
+
+@cache
+def _possible_reasons() -> dict:
+    pn = _phonenumbers()
+    return {
+        pn.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",
+        pn.ValidationResult.INVALID_COUNTRY_CODE: "invalid_country_code",
+        pn.ValidationResult.TOO_SHORT: "too_short",
+        pn.ValidationResult.TOO_LONG: "too_long",
+        pn.ValidationResult.INVALID_LENGTH: "invalid_length",
+    }
 
 
 def normalise_phone(raw: str, default_region: str | None = None) -> str:
@@ -83,13 +100,14 @@ def normalise_phone(raw: str, default_region: str | None = None) -> str:
         raise InvalidIdentifier("phone", "not_a_phone_number")
     if not text.startswith("+") and default_region is None:
         raise InvalidIdentifier("phone", "missing_country_code")
+    phonenumbers = _phonenumbers()
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as error:
-        raise InvalidIdentifier("phone", _PHONE_REASONS.get(error.error_type, "unparseable")) from None
+        raise InvalidIdentifier("phone", _phone_reasons().get(error.error_type, "unparseable")) from None
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise InvalidIdentifier("phone", _POSSIBLE_REASONS.get(possible, "not_possible"))
+        raise InvalidIdentifier("phone", _possible_reasons().get(possible, "not_possible"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -106,6 +124,7 @@ def _strip_phone_uri(raw: str) -> str:
     context = _PHONE_CONTEXT.search(";" + params)
     if context and number and not number.startswith("+"):
         # RFC 3966 local number (`tel:07700900123;phone-context=+44`): the context names the country
+        phonenumbers = _phonenumbers()
         region = phonenumbers.region_code_for_country_code(int(context.group(1)))
         if region != phonenumbers.UNKNOWN_REGION:
             try:
@@ -154,6 +173,8 @@ def normalise_email(raw: str) -> str:
         raise InvalidIdentifier("email", "empty")
     if "@" not in text:
         raise InvalidIdentifier("email", "missing_at_sign")
+    from email_validator import EmailNotValidError, validate_email  # on first use, like phonenumbers
+
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:

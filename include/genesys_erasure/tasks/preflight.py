@@ -5,22 +5,23 @@ the work is `genesys_erasure.preflight`'s."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.config import ConfigError
-from genesys_erasure.preflight import CanaryOptions, run_preflight, summary_lines
-from genesys_erasure.steps.runtime import load_run_config, project_home
 from genesys_erasure.tasks.runtime import connection_secret
+
+if TYPE_CHECKING:
+    from genesys_erasure.preflight import CanaryOptions
 
 log = logging.getLogger(__name__)
 
 
 def _canary(params: dict[str, Any], try_number: int) -> CanaryOptions | None:
+    from genesys_erasure.preflight import CanaryOptions
+
     if not params.get("canary_erasure"):
         return None
     if try_number > 1:
@@ -35,12 +36,15 @@ def _canary(params: dict[str, Any], try_number: int) -> CanaryOptions | None:
     return CanaryOptions(str(contact_id), timeout_seconds=float(params.get("canary_timeout_seconds") or 900))
 
 
-# The read-only probes are retried; a retry of a canary run refuses (see `_canary`).
-@task(retries=2, retry_delay=timedelta(minutes=1))
+# The read-only probes are retried (the DAG's policy); a retry of a canary run refuses (see `_canary`).
+@task
 def run_org_preflight() -> dict[str, Any]:
     """Probe the org, write the signed report under `report_dir/preflight/`, log a readable summary, and
     fail (after writing the report) when a permission is missing and `fail_on_missing_permissions`."""
     from genesys_cloud.hook import GenesysCloudHook
+    from genesys_erasure.config import ConfigError
+    from genesys_erasure.preflight import run_preflight, summary_lines
+    from genesys_erasure.steps.runtime import load_run_config, project_home
 
     context = get_current_context()
     params = dict(context["params"])

@@ -18,7 +18,7 @@ from typing import Any
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
-from genesys_erasure.identifiers import Identifier
+from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
@@ -124,6 +124,7 @@ class Resolved:
     subjects: tuple[Subject, ...]
     resolution: Resolution
     directory_calls: int
+    held_staff: int = 0  # staff subjects held (not among `subjects`)
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,15 @@ def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
     return Screened(tuple(screened.kept), tuple(screened.quarantined), frozenset(excluded))
 
 
+def _staff_named(subject: Subject, named: Collection[Identifier]) -> bool:
+    """Whether every user id of a staff subject is one the request names itself."""
+    return all(i in named for i in subject.identifiers if i.kind is IdentifierKind.USER)
+
+
 def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -> Resolved:
     """Identity resolution: merge each kept seed with everything Genesys links to it into subjects.
-    Subjects with a recent contact are held; staff are held too unless the request erases them."""
+    Subjects with a recent contact are held; staff are held too, unless the request erases staff and
+    names every user id of the subject among its seeds."""
     config = runtime.config
     directory = GenesysSubjectDirectory(runtime.client)
     resolution = resolve_subjects(
@@ -173,8 +180,14 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
         excluded=screened.excluded,
     )
     subjects = list(resolution.to_purge)
+    staff_held = resolution.held_for(HoldReason.STAFF)
     if not request.hold_staff:
-        subjects += resolution.held_for(HoldReason.STAFF)
+        # Only staff the request itself names by user id are erased: a user id that came in through a
+        # directory record (an agent sharing a number with the customer) keeps its subject held.
+        named = {seed.identifier for seed in request.seeds}
+        erasable = [s for s in staff_held if _staff_named(s, named)]
+        subjects += erasable
+        staff_held = tuple(s for s in staff_held if s not in erasable)
     log.info(
         "Identity resolution: %d seeds -> %d subjects to erase (%d lookups, %d API calls); held: %d recent "
         "contact, %d staff; quarantined: %d",
@@ -183,10 +196,10 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
         resolution.lookups,
         directory.calls,
         len(resolution.held_for(HoldReason.RECENT_CONTACT)),
-        len(resolution.held_for(HoldReason.STAFF)),
+        len(staff_held),
         len(screened.quarantined) + len(resolution.quarantined),
     )
-    return Resolved(tuple(subjects), resolution, directory.calls)
+    return Resolved(tuple(subjects), resolution, directory.calls, held_staff=len(staff_held))
 
 
 def write_plan(
@@ -300,7 +313,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "deferred_active_conversation": deferred,
         "quarantined": written.quarantined,
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
-        "held_staff": len(resolution.held_for(HoldReason.STAFF)) if request.hold_staff else 0,
+        "held_staff": resolved.held_staff,
         "already_erased": written.already_erased,
         "needs_review": written.needs_review,
         "identity_lookups": resolution.lookups,

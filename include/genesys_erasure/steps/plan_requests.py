@@ -87,6 +87,7 @@ def approval_text(summary: dict[str, Any]) -> str:
         f"(still active, deferred: {summary['active_conversations']}; under legal hold, recordings kept: "
         f"{summary['protected_conversations']})",
         f"- Quarantined (implausibly shared identifiers, not erased): {summary['quarantined']}",
+        f"- Held, linked to staff the request does not name by user id (not erased): {summary['held_staff']}",
         "- Subjects (keyed hashes): "
         + (", ".join(subjects[:50]) or "none")
         + (f" and {len(subjects) - 50} more" if len(subjects) > 50 else ""),

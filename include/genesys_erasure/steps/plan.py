@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
@@ -30,6 +31,13 @@ from genesys_erasure.steps.scan import parse_instant
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # subjects per mapped submission task
+
+
+def request_satisfied_by(done: str, wanted: str) -> bool:
+    """Whether an erasure done with request type `done` fulfils a request for `wanted`: a GDPR_DELETE
+    fulfils any request, a GDPR_UPDATE (pseudonymisation: recordings and entity ids are kept) only another
+    GDPR_UPDATE, never an Art. 17 delete."""
+    return str(done) == str(wanted) or str(done) == str(GdprRequestType.GDPR_DELETE)
 
 
 class HashedMembership(Collection[Identifier]):
@@ -139,6 +147,9 @@ class WrittenPlan:
     already_erased: int
     check_active: tuple[str, ...]
     needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
+    # verified by a weaker request than this one (pseudonymised, now to delete): not erased, and the ledger
+    # keeps a verified subject final, so a person takes it on
+    verified_by_weaker_request: int = 0
 
 
 def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
@@ -263,15 +274,33 @@ def write_plan(
         # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
         # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
         adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
+    weaker = [
+        skipped.subject_hash
+        for skipped in outcome.skipped_verified
+        if not request_satisfied_by(_request_type(ledger, skipped.subject_hash), request.request_type)
+    ]
+    if weaker:
+        log.warning(
+            "%d subject(s) were verified by a weaker request than %s (pseudonymised, not deleted): not "
+            "erased by this run, the ledger keeps them final; a person must take them on",
+            len(weaker),
+            request.request_type,
+        )
     return WrittenPlan(
         subjects_planned=len(plans),
         quarantined=len(quarantined_plans),
         carried=tuple(carried),
         adopted=tuple(adopted),
-        already_erased=len(outcome.skipped_verified),
+        already_erased=len(outcome.skipped_verified) - len(weaker),
         check_active=(*(stalled_hashes & planned), *carried),
         needs_review=len(set(outcome.needs_review)),
+        verified_by_weaker_request=len(weaker),
     )
+
+
+def _request_type(ledger, subject_hash: str) -> str:
+    row = ledger.get(subject_hash)
+    return row.request_type if row is not None else ""
 
 
 def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: datetime) -> int:
@@ -315,6 +344,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
         "held_staff": resolved.held_staff,
         "already_erased": written.already_erased,
+        "verified_by_weaker_request": written.verified_by_weaker_request,
         "needs_review": written.needs_review,
         "identity_lookups": resolution.lookups,
         # search hits left out because they did not hold the looked-up value (free-text search noise)

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from genesys_erasure.dsr import DsrRequest, ErasureMode
 from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.ledger import SubjectPlan, SubjectSource
 from genesys_erasure.steps.plan_requests import SUBJECTS_HANDOFF, plan_for_ticket
+from tests.support.erasure import drive_to_verified
 
 SHARED_MAIL = "front.desk@example.org"
 
@@ -20,6 +22,20 @@ def plan_ticket(world, identifiers, *, run_id="adhoc-1", mode=ErasureMode.DELETE
     validated = {"identifiers": len(identifiers), "identifiers_by_type": {}, "duplicates_merged": 0}
     validated["invalid_rows_skipped"] = 0
     return plan_for_ticket(world.runtime, run_id, world.now, request=request, validated=validated)
+
+
+def erased_earlier_by(world, identifier: Identifier, request_type: str) -> None:
+    """The ledger as an earlier ad-hoc run left it: the identifier's subject verified by `request_type`."""
+    runtime = world.runtime
+    plan = SubjectPlan.build(
+        [identifier],
+        hasher=runtime.hasher,
+        sealer=runtime.sealer,
+        source=SubjectSource.DSR,
+        ticket="DSR-2026-0001",
+        request_type=request_type,
+    )
+    drive_to_verified(runtime.ledger, plan, "adhoc-0", "req-0")
 
 
 def test_adhoc_request_holds_a_customer_linked_to_an_agent_it_does_not_name(world):
@@ -62,3 +78,24 @@ def test_adhoc_request_erases_a_customer_linked_to_staff_when_it_names_their_use
 
     assert summary["to_submit"] == 1
     assert summary["held_staff"] == 0
+
+
+def test_delete_request_does_not_count_an_earlier_pseudonymisation_as_erased(world):
+    customer, _ = world.customer("pia.pseudo@example.org", days_ago=30)
+    erased_earlier_by(world, customer, "GDPR_UPDATE")
+
+    summary = plan_ticket(world, [customer])
+
+    assert summary["erased_earlier"] == 0
+    assert summary["already_erased"] == 0
+    assert summary["verified_by_weaker_request"] == 1
+
+
+def test_pseudonymise_request_counts_an_earlier_delete_as_erased(world):
+    customer, _ = world.customer("dan.deleted@example.org", days_ago=30)
+    erased_earlier_by(world, customer, "GDPR_DELETE")
+
+    summary = plan_ticket(world, [customer], mode=ErasureMode.PSEUDONYMISE)
+
+    assert summary["erased_earlier"] == 1
+    assert summary["to_submit"] == 0

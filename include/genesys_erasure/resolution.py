@@ -17,7 +17,8 @@ Four rules keep this from erasing the wrong people:
 * a subject connected to any recently seen identifier is held (`recent_contact`): the person is still a
   customer under another identifier;
 * a subject holding a user id is held (`staff`): an agent's data is never erased by the nightly customer
-  purge, and a customer linked to an agent waits for a human.
+  purge, and a customer linked to an agent waits for a human (an ad-hoc request erases it only when it
+  names every such user id itself, `steps.plan.resolve`).
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ def plan_for_ticket(
             ticket=request.ticket,
             received_on=request.received_on,
             due_date=request.due_date,
-            hold_staff=False,  # former staff are erased by user id on request
+            # former staff the analyst names by user id are erased; other staff-linked subjects stay held
+            hold_staff=False,
             extra={
                 "ticket": request.ticket,
                 "received_on": request.received_on.isoformat(),

@@ -17,7 +17,8 @@ Four rules keep this from erasing the wrong people:
 * a subject connected to any recently seen identifier is held (`recent_contact`): the person is still a
   customer under another identifier;
 * a subject holding a user id is held (`staff`): an agent's data is never erased by the nightly customer
-  purge, and a customer linked to an agent waits for a human.
+  purge, and a customer linked to an agent waits for a human (an ad-hoc request erases it only when it
+  names every such user id itself, `steps.plan.resolve`).
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ def resolve_subjects(
     `excluded` identifiers (quarantined earlier, the org's own numbers, configured exclusions) reached
     through a directory record are never looked up, merged or erased (seeds themselves are not excluded).
 
-    Only records holding the looked-up identifier are linked (a staff record is linked anyway: it can
-    only hold a subject); the others are counted in `unrelated_records`. An identifier whose lookup yields
+    Only records holding the looked-up identifier are linked, staff records included; the others are
+    counted in `unrelated_records`. An identifier whose lookup yields
     more than `max_links_per_identifier` distinct linked records (or more than `max_records_per_lookup`
     linked records at all), or whose lookup is incomplete, is quarantined. Seeds are looked up at depth 0;
     identifiers found at `max_depth` join their subject but are not looked up themselves."""
@@ -235,8 +236,8 @@ def _related_records(
     max_records: int,
 ) -> tuple[list[LinkedRecord], list[tuple[object, frozenset[Identifier]]], int]:
     """The records (at most `max_records + 1`) that hold `queried`, their identifiers, and how many
-    others were skipped. A staff record counts as related even without the value: linking it only ever
-    holds a subject, and the GDPR search may name an agent by a field the record does not show."""
+    others were skipped. A staff record is no exception: linking one does not only hold a subject, an
+    ad-hoc erasure may erase staff, so an agent the search returned without the value is a stranger."""
     related: list[LinkedRecord] = []
     found: list[tuple[object, frozenset[Identifier]]] = []
     strangers = 0
@@ -244,7 +245,7 @@ def _related_records(
         if read > MAX_RECORDS_READ_PER_LOOKUP:
             raise IncompleteLookup(read - 1)
         link_key, members = _record_identifiers(record, region, invalid)
-        if queried not in members and not record.user_id:
+        if queried not in members:
             strangers += 1
             continue
         related.append(record)

@@ -113,7 +113,8 @@ def test_recent_identifier_beyond_the_depth_limit_is_not_seen():
 
 
 def test_subject_holding_a_user_id_is_held_as_staff():
-    directory = FakeDirectory({MOBILE: [gdpr_hit(user_id=AGENT_ID, emails=("sam.agent@acme.example",))]})
+    agent = gdpr_hit(user_id=AGENT_ID, emails=("sam.agent@acme.example",), phones=(MOBILE.value,))
+    directory = FakeDirectory({MOBILE: [agent]})
     result = resolve_subjects([MOBILE], directory, hasher=HASHER)
     assert result.to_purge == ()
     (staff,) = result.held_for(HoldReason.STAFF)
@@ -124,12 +125,24 @@ def test_staff_record_is_not_followed_into_the_agents_links():
     agent_mail = Identifier(IdentifierKind.EMAIL, "sam.agent@acme.example")
     directory = FakeDirectory(
         {
-            MOBILE: [gdpr_hit(user_id=AGENT_ID, emails=(agent_mail.value,))],
+            MOBILE: [gdpr_hit(user_id=AGENT_ID, emails=(agent_mail.value,), phones=(MOBILE.value,))],
             agent_mail: [contact(contact_id="other", emails=(agent_mail.value,), phones=("+447700900555",))],
         }
     )
     resolve_subjects([MOBILE], directory, hasher=HASHER, max_depth=3)
     assert directory.looked_up == [MOBILE]
+
+
+def test_staff_search_hit_not_holding_the_looked_up_value_is_not_merged():
+    # a search for a customer's address that also returns an agent (free-text match on the domain or
+    # name): the agent is a stranger, not part of the customer's subject
+    agent = gdpr_hit(user_id=AGENT_ID, emails=("sam.agent@example.com",), phones=("+447700900555",))
+    directory = FakeDirectory({HOME_MAIL: [gdpr_hit(emails=(HOME_MAIL.value,)), agent]})
+    result = resolve_subjects([HOME_MAIL], directory, hasher=HASHER)
+    (subject,) = result.to_purge
+    assert subject.identifiers == {HOME_MAIL}
+    assert result.held == ()
+    assert result.unrelated_records == 1
 
 
 def test_identifier_linked_into_too_many_subjects_is_quarantined_not_merged():

@@ -18,6 +18,7 @@ from typing import Any
 from genesys_erasure.dsr import DsrRequest, build_dsr_certificate
 from genesys_erasure.evidence import sign_document, write_document
 from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.steps.plan import request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.templates import render
 
@@ -39,6 +40,13 @@ def certificate_html(certificate: Mapping[str, Any]) -> str:
     return render("dsr_certificate.html.j2", certificate=certificate)
 
 
+def _state_name(row: LedgerRow) -> str:
+    """The row's state, saying which request type verified it: `verified` alone would read as erased."""
+    if row.state is SubjectState.VERIFIED:
+        return f"{row.state.value}:{row.request_type}"
+    return row.state.value
+
+
 def issue_for_ticket(
     runtime: ErasureRuntime,
     run_id: str,
@@ -51,9 +59,14 @@ def issue_for_ticket(
     ledger = runtime.ledger
     for entry in input_hashes:
         rows = ledger.lookup_identifier_hash(entry["hash"])
-        done = [r for r in rows if r.state is SubjectState.VERIFIED]
+        # a pseudonymisation (GDPR_UPDATE) is no erasure: it never certifies a delete request
+        done = [
+            r
+            for r in rows
+            if r.state is SubjectState.VERIFIED and request_satisfied_by(r.request_type, request.request_type)
+        ]
         if not done:
-            states = sorted({r.state.value for r in rows}) or ["not_planned"]
+            states = sorted({_state_name(r) for r in rows}) or ["not_planned"]
             not_erased.append({"kind": entry["kind"], "hash": entry["hash"], "states": states})
             continue
         row = max(done, key=lambda r: r.final_at or r.updated_at)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
 from genesys_erasure.hashing import KeyedHasher
-from genesys_erasure.identifiers import Identifier
+from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
@@ -30,6 +31,13 @@ from genesys_erasure.steps.scan import parse_instant
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # subjects per mapped submission task
+
+
+def request_satisfied_by(done: str, wanted: str) -> bool:
+    """Whether an erasure done with request type `done` fulfils a request for `wanted`: a GDPR_DELETE
+    fulfils any request, a GDPR_UPDATE (pseudonymisation: recordings and entity ids are kept) only another
+    GDPR_UPDATE, never an Art. 17 delete."""
+    return str(done) == str(wanted) or str(done) == str(GdprRequestType.GDPR_DELETE)
 
 
 class HashedMembership(Collection[Identifier]):
@@ -124,6 +132,7 @@ class Resolved:
     subjects: tuple[Subject, ...]
     resolution: Resolution
     directory_calls: int
+    held_staff: int = 0  # staff subjects held (not among `subjects`)
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,9 @@ class WrittenPlan:
     already_erased: int
     check_active: tuple[str, ...]
     needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
+    # verified by a weaker request than this one (pseudonymised, now to delete): not erased, and the ledger
+    # keeps a verified subject final, so a person takes it on
+    verified_by_weaker_request: int = 0
 
 
 def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
@@ -155,9 +167,15 @@ def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
     return Screened(tuple(screened.kept), tuple(screened.quarantined), frozenset(excluded))
 
 
+def _staff_named(subject: Subject, named: Collection[Identifier]) -> bool:
+    """Whether every user id of a staff subject is one the request names itself."""
+    return all(i in named for i in subject.identifiers if i.kind is IdentifierKind.USER)
+
+
 def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -> Resolved:
     """Identity resolution: merge each kept seed with everything Genesys links to it into subjects.
-    Subjects with a recent contact are held; staff are held too unless the request erases them."""
+    Subjects with a recent contact are held; staff are held too, unless the request erases staff and
+    names every user id of the subject among its seeds."""
     config = runtime.config
     directory = GenesysSubjectDirectory(runtime.client)
     resolution = resolve_subjects(
@@ -173,8 +191,14 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
         excluded=screened.excluded,
     )
     subjects = list(resolution.to_purge)
+    staff_held = resolution.held_for(HoldReason.STAFF)
     if not request.hold_staff:
-        subjects += resolution.held_for(HoldReason.STAFF)
+        # Only staff the request itself names by user id are erased: a user id that came in through a
+        # directory record (an agent sharing a number with the customer) keeps its subject held.
+        named = {seed.identifier for seed in request.seeds}
+        erasable = [s for s in staff_held if _staff_named(s, named)]
+        subjects += erasable
+        staff_held = tuple(s for s in staff_held if s not in erasable)
     log.info(
         "Identity resolution: %d seeds -> %d subjects to erase (%d lookups, %d API calls); held: %d recent "
         "contact, %d staff; quarantined: %d",
@@ -183,10 +207,10 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
         resolution.lookups,
         directory.calls,
         len(resolution.held_for(HoldReason.RECENT_CONTACT)),
-        len(resolution.held_for(HoldReason.STAFF)),
+        len(staff_held),
         len(screened.quarantined) + len(resolution.quarantined),
     )
-    return Resolved(tuple(subjects), resolution, directory.calls)
+    return Resolved(tuple(subjects), resolution, directory.calls, held_staff=len(staff_held))
 
 
 def write_plan(
@@ -250,15 +274,33 @@ def write_plan(
         # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
         # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
         adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
+    weaker = [
+        skipped.subject_hash
+        for skipped in outcome.skipped_verified
+        if not request_satisfied_by(_request_type(ledger, skipped.subject_hash), request.request_type)
+    ]
+    if weaker:
+        log.warning(
+            "%d subject(s) were verified by a weaker request than %s (pseudonymised, not deleted): not "
+            "erased by this run, the ledger keeps them final; a person must take them on",
+            len(weaker),
+            request.request_type,
+        )
     return WrittenPlan(
         subjects_planned=len(plans),
         quarantined=len(quarantined_plans),
         carried=tuple(carried),
         adopted=tuple(adopted),
-        already_erased=len(outcome.skipped_verified),
+        already_erased=len(outcome.skipped_verified) - len(weaker),
         check_active=(*(stalled_hashes & planned), *carried),
         needs_review=len(set(outcome.needs_review)),
+        verified_by_weaker_request=len(weaker),
     )
+
+
+def _request_type(ledger, subject_hash: str) -> str:
+    row = ledger.get(subject_hash)
+    return row.request_type if row is not None else ""
 
 
 def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: datetime) -> int:
@@ -300,8 +342,9 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "deferred_active_conversation": deferred,
         "quarantined": written.quarantined,
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
-        "held_staff": len(resolution.held_for(HoldReason.STAFF)) if request.hold_staff else 0,
+        "held_staff": resolved.held_staff,
         "already_erased": written.already_erased,
+        "verified_by_weaker_request": written.verified_by_weaker_request,
         "needs_review": written.needs_review,
         "identity_lookups": resolution.lookups,
         # search hits left out because they did not hold the looked-up value (free-text search noise)

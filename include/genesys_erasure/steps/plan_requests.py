@@ -14,7 +14,7 @@ from genesys_erasure.guards import check_purge_fraction
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.steps import scan
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
+from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure, request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.subject_conversations import find_conversations
 
@@ -56,14 +56,21 @@ def plan_retention_purge(
     return plan_erasure(runtime, run_id, request, now)
 
 
-def _erased_earlier(runtime: ErasureRuntime, identifiers) -> dict[Identifier, dict[str, Any]]:
-    """Identifiers already erased (verified) under an earlier run: not submitted again. Compared per
-    identifier hash: the nightly purge's subject holds more identifiers than an analyst gives."""
+def _erased_earlier(
+    runtime: ErasureRuntime, identifiers, request_type: str
+) -> dict[Identifier, dict[str, Any]]:
+    """Identifiers already erased (verified) under an earlier run by a request that fulfils this one: not
+    submitted again. Compared per identifier hash: the nightly purge's subject holds more identifiers than
+    an analyst gives. A pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned."""
     earlier: dict[Identifier, dict[str, Any]] = {}
     ledger = runtime.ledger
     for identifier in identifiers:
         rows = ledger.lookup_identifier_hash(runtime.hasher.hash_identifier(identifier))
-        verified = [r for r in rows if r.state is SubjectState.VERIFIED]
+        verified = [
+            r
+            for r in rows
+            if r.state is SubjectState.VERIFIED and request_satisfied_by(r.request_type, request_type)
+        ]
         if verified:
             row = max(verified, key=lambda r: r.final_at or r.updated_at)
             earlier[identifier] = {"subject_hash": row.subject_hash, "run_id": row.run_id}
@@ -81,12 +88,15 @@ def approval_text(summary: dict[str, Any]) -> str:
         f"duplicates merged: {summary['input']['duplicates_merged']}; "
         f"invalid rows skipped: {summary['input']['invalid_rows_skipped']}",
         f"- Already erased by an earlier run (not submitted again): {summary['erased_earlier']}",
+        "- Pseudonymised by an earlier run, not deleted (the ledger keeps them final; a person must take "
+        f"them on): {summary['verified_by_weaker_request']}",
         f"- Subjects to erase: {summary['to_submit']} (identifiers after identity resolution: "
         f"{summary['resolved_identifiers_by_type']})",
         f"- Conversations affected: {summary['conversations_affected']} "
         f"(still active, deferred: {summary['active_conversations']}; under legal hold, recordings kept: "
         f"{summary['protected_conversations']})",
         f"- Quarantined (implausibly shared identifiers, not erased): {summary['quarantined']}",
+        f"- Held, linked to staff the request does not name by user id (not erased): {summary['held_staff']}",
         "- Subjects (keyed hashes): "
         + (", ".join(subjects[:50]) or "none")
         + (f" and {len(subjects) - 50} more" if len(subjects) > 50 else ""),
@@ -101,7 +111,7 @@ def plan_for_ticket(
     earlier run already erased; the summary carries what the approver sees."""
     handoff = runtime.workspace().get(run_id, SUBJECTS_HANDOFF)
     identifiers = [Identifier(IdentifierKind(kind), value) for kind, value in handoff]
-    earlier = _erased_earlier(runtime, identifiers)
+    earlier = _erased_earlier(runtime, identifiers, request.request_type)
     fresh = [i for i in identifiers if i not in earlier]
     conversations = find_conversations(runtime.client, fresh, now) if fresh else {}
     all_ids = sorted({c for ids in conversations.values() for c in ids})
@@ -125,7 +135,8 @@ def plan_for_ticket(
             ticket=request.ticket,
             received_on=request.received_on,
             due_date=request.due_date,
-            hold_staff=False,  # former staff are erased by user id on request
+            # former staff the analyst names by user id are erased; other staff-linked subjects stay held
+            hold_staff=False,
             extra={
                 "ticket": request.ticket,
                 "received_on": request.received_on.isoformat(),

@@ -78,6 +78,10 @@ S = SubjectState
 # A GDPR request carried the subject's identifiers and was not refused: verified, or still in flight.
 ERASED_STATES: frozenset[SubjectState] = IN_FLIGHT_STATES | {S.VERIFIED}
 _IN_CHUNK = 500  # bound parameters per IN (SQLite allows 999 in older builds)
+# How long a subject planned by another DAG's run is left to that run: its approval wait and submission
+# time out `wait_deadline_days` after the run starts (tasks/flow.py), so a younger plan may still be
+# approved and posted with its own request type; an older one is abandoned. Matches the config default.
+DEFAULT_OTHER_RUN_HOLD = timedelta(days=7)
 
 
 class Ledger:
@@ -120,11 +124,18 @@ class Ledger:
     # ---- planning -------------------------------------------------------------------------------
 
     def plan(
-        self, subjects_to_plan: Iterable[SubjectPlan], run_id: str, *, dry_run: bool = False, now=None
+        self,
+        subjects_to_plan: Iterable[SubjectPlan],
+        run_id: str,
+        *,
+        dry_run: bool = False,
+        other_run_hold: timedelta = DEFAULT_OTHER_RUN_HOLD,
+        now=None,
     ) -> PlanOutcome:
         """Upsert subjects into `run_id`. Verified subjects are skipped (returned with the run that
-        erased them); subjects with a request in flight are left alone; a dry run never touches rows
-        a real run created, and stores no sealed identifiers."""
+        erased them); subjects with a request in flight are left alone, and so are subjects another
+        DAG's run planned within `other_run_hold` (`planned_by_another_run`); a dry run never touches
+        rows a real run created, and stores no sealed identifiers."""
         check_run_id(run_id)
         now = now or utc_now()
         plans = list(subjects_to_plan)
@@ -143,9 +154,11 @@ class Ledger:
                 if insert_ignore(conn, subjects, new_row(plan, run_id, dry_run, now)):
                     outcome.planned.append(plan.subject_hash)
                 else:
-                    self._replan(
-                        conn, select_locked(conn, plan.subject_hash), plan, run_id, dry_run, now, outcome
-                    )
+                    row = select_locked(conn, plan.subject_hash)
+                    if _held_by_another_run(row, plan, run_id, now - other_run_hold):
+                        outcome.planned_by_another_run.append(plan.subject_hash)
+                    else:
+                        self._replan(conn, row, plan, run_id, dry_run, now, outcome)
                 if outcome.planned and outcome.planned[-1] == plan.subject_hash:
                     # only identifiers this run will erase: a skipped subject gains no look-up entries
                     add_identifier_hashes(conn, plan, now)
@@ -261,6 +274,9 @@ class Ledger:
                     subjects.c.subject_hash == subject_hash,
                     subjects.c.state.in_([s.value for s in SUBMITTABLE_STATES]),
                     subjects.c.sealed_identifiers.is_not(None),
+                    # only the run that planned it: another run may have re-planned it with its own
+                    # request type, which this run's approval never covered
+                    subjects.c.run_id == run_id,
                 )
                 .values(
                     state=S.SUBMITTING.value,
@@ -275,6 +291,8 @@ class Ledger:
             if result.rowcount == 1:
                 return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
             row = select_locked(conn, subject_hash)
+            if row["run_id"] != run_id:
+                raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
             if S(row["state"]) in SUBMITTABLE_STATES:
                 raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers to submit")
             raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
@@ -610,6 +628,18 @@ class Ledger:
             return load_rows(conn, *where, order_by=order_by)
 
 
+def _held_by_another_run(row, plan: SubjectPlan, run_id: str, held_since: datetime) -> bool:
+    """A `planned` row another DAG's run may still submit: it holds sealed identifiers (not released)
+    and was planned after `held_since`. A run of the same source is not such a run: each DAG allows one
+    active run, so a planned row of an earlier run of the same DAG is that dead run's leftover."""
+    if row["state"] != S.PLANNED.value or row["run_id"] == run_id or row["sealed_identifiers"] is None:
+        return False
+    if row["source"] == plan.source.value:
+        return False
+    updated = row["updated_at"] if row["updated_at"].tzinfo else row["updated_at"].replace(tzinfo=UTC)
+    return updated > held_since
+
+
 def _failed_or_review(row, review_after_attempts: int | None) -> SubjectState:
     if review_after_attempts is not None and row["attempts"] >= review_after_attempts:
         return S.NEEDS_REVIEW
@@ -620,6 +650,7 @@ class _Outcome:
     def __init__(self) -> None:
         self.planned, self.resumed, self.skipped, self.in_progress, self.untouched = [], [], [], [], []
         self.needs_review: list[str] = []
+        self.planned_by_another_run: list[str] = []
 
     def freeze(self) -> PlanOutcome:
         return PlanOutcome(
@@ -629,4 +660,5 @@ class _Outcome:
             tuple(self.in_progress),
             tuple(self.untouched),
             tuple(self.needs_review),
+            tuple(self.planned_by_another_run),
         )

@@ -1,0 +1,48 @@
+"""Which run owns a ledger row: a planned subject another DAG's run may still submit is left to it, and
+only the owning run may claim it (SQLite and, when available, PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from genesys_erasure.ledger import SubjectSource, SubjectState, SubmissionRefused
+from tests.support.erasure import T0, plan_for
+
+S = SubjectState
+HOLD = timedelta(days=7)
+
+
+def test_subject_planned_by_another_dags_recent_run_is_left_to_it(ledger):
+    update = plan_for(0, source=SubjectSource.DSR, request_type="GDPR_UPDATE")
+    ledger.plan([update], "adhoc-run", now=T0)
+    outcome = ledger.plan([plan_for(0)], "nightly-run", other_run_hold=HOLD, now=T0 + timedelta(hours=1))
+    row = ledger.get(update.subject_hash)
+    assert (outcome.planned, outcome.planned_by_another_run) == ((), (update.subject_hash,))
+    assert (row.run_id, row.request_type, row.source) == ("adhoc-run", "GDPR_UPDATE", SubjectSource.DSR)
+
+
+def test_subject_planned_by_another_dags_run_longer_ago_than_the_hold_is_replanned(ledger):
+    update = plan_for(0, source=SubjectSource.DSR, request_type="GDPR_UPDATE")
+    ledger.plan([update], "adhoc-run", now=T0)
+    outcome = ledger.plan(
+        [plan_for(0)], "nightly-run", other_run_hold=HOLD, now=T0 + HOLD + timedelta(hours=1)
+    )
+    assert (outcome.planned, outcome.planned_by_another_run) == ((update.subject_hash,), ())
+    assert ledger.get(update.subject_hash).run_id == "nightly-run"
+
+
+def test_subject_left_planned_by_an_earlier_run_of_the_same_dag_is_replanned(ledger):
+    ledger.plan([plan_for(0)], "nightly-dead-run", now=T0)
+    outcome = ledger.plan([plan_for(0)], "nightly-run", other_run_hold=HOLD, now=T0 + timedelta(hours=1))
+    assert outcome.planned == (plan_for(0).subject_hash,)
+
+
+def test_run_cannot_claim_a_subject_another_run_planned(ledger):
+    plan = plan_for(0)
+    ledger.plan([plan], "nightly-run", now=T0)
+    with pytest.raises(SubmissionRefused):
+        ledger.mark_submitting(plan.subject_hash, "adhoc-run", now=T0)
+    row = ledger.get(plan.subject_hash)
+    assert (row.state, row.run_id, row.attempts) == (S.PLANNED, "nightly-run", 0)

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 from genesys_erasure.ledger import SubjectSource, SubjectState, SubmissionRefused
-from tests.support.erasure import T0, plan_for
+from genesys_erasure.ledger.store import NotOwned
+from genesys_erasure.verification import PendingFinding, VerificationResult
+from tests.support.erasure import T0, clean_result, drive_to_completed, plan_for
 
 S = SubjectState
 HOLD = timedelta(days=7)
@@ -46,3 +48,31 @@ def test_run_cannot_claim_a_subject_another_run_planned(ledger):
         ledger.mark_submitting(plan.subject_hash, "adhoc-run", now=T0)
     row = ledger.get(plan.subject_hash)
     assert (row.state, row.run_id, row.attempts) == (S.PLANNED, "nightly-run", 0)
+
+
+def _pending(ledger, plan, run_id: str) -> None:
+    drive_to_completed(ledger, plan, run_id, "req-1")
+    result = VerificationResult(
+        ok=True, pending=(PendingFinding("recording", "rec-1", "recording_delete_scheduled"),)
+    )
+    ledger.mark_erasure_pending(plan.subject_hash, result, "recording_delete_scheduled", now=T0)
+
+
+def test_pending_subject_adopted_by_a_later_run_belongs_to_that_run(ledger):
+    plan = plan_for(0)
+    _pending(ledger, plan, "run-1")
+    assert ledger.adopt_pending("nightly-run", now=T0) == (plan.subject_hash,)
+    assert ledger.adopt_pending("hourly-run", now=T0) == (plan.subject_hash,)
+    assert ledger.get(plan.subject_hash).run_id == "hourly-run"
+
+
+def test_verification_result_of_a_run_that_lost_the_subject_is_not_written(ledger):
+    plan = plan_for(0)
+    _pending(ledger, plan, "run-1")
+    ledger.adopt_pending("nightly-run", now=T0)
+    ledger.adopt_pending("hourly-run", now=T0)
+    with pytest.raises(NotOwned):
+        ledger.mark_verified(plan.subject_hash, clean_result(), owner="nightly-run", now=T0)
+    ledger.mark_verified(plan.subject_hash, clean_result(), owner="hourly-run", now=T0)
+    row = ledger.get(plan.subject_hash)
+    assert (row.state, row.run_id) == (S.VERIFIED, "hourly-run")

@@ -181,37 +181,35 @@ class Ledger:
         """Take over subjects of `source` whose request is in flight (submitted or completed) under
         another run: that run died after posting, or its crash was reconciled. The taking run waits for,
         verifies and reports them; nothing is posted again."""
-        check_run_id(run_id)
-        now = now or utc_now()
-        adopted: list[str] = []
-        with self._tx() as conn:
-            hashes = conn.scalars(
-                select(subjects.c.subject_hash).where(
-                    subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
-                    subjects.c.source == SubjectSource(source).value,
-                    subjects.c.run_id != run_id,
-                )
-            ).all()
-            for subject_hash in hashes:
-                row = select_locked(conn, subject_hash)
-                conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
-                adopted.append(subject_hash)
-        return tuple(adopted)
+        return self._adopt(
+            run_id,
+            now,
+            subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
+            subjects.c.source == SubjectSource(source).value,
+        )
 
     def adopt_pending(self, run_id: str, *, now=None) -> tuple[str, ...]:
         """Take every `erasure_pending` subject (from any run) into `run_id`, whose verification step
         re-checks it: the request is done at Genesys, so nothing is posted again."""
+        return self._adopt(run_id, now, subjects.c.state.in_([s.value for s in RECHECK_STATES]))
+
+    def _adopt(self, run_id: str, now, *where) -> tuple[str, ...]:
+        """Move the rows matching `where` that another run owns into `run_id`. Each row is re-read under
+        lock and taken only if its owner and state are still those of the first (unlocked) read: of two
+        runs adopting the same row at once exactly one takes it, and the other skips it."""
         check_run_id(run_id)
         now = now or utc_now()
         adopted: list[str] = []
         with self._tx() as conn:
-            hashes = conn.scalars(
-                select(subjects.c.subject_hash).where(
-                    subjects.c.state.in_([s.value for s in RECHECK_STATES]), subjects.c.run_id != run_id
+            seen = conn.execute(
+                select(subjects.c.subject_hash, subjects.c.run_id, subjects.c.state).where(
+                    *where, subjects.c.run_id != run_id
                 )
             ).all()
-            for subject_hash in hashes:
+            for subject_hash, owner, state in seen:
                 row = select_locked(conn, subject_hash)
+                if (row["run_id"], row["state"]) != (owner, state):
+                    continue  # another run adopted or moved it after our first read
                 conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
                 adopted.append(subject_hash)
         return tuple(adopted)
@@ -382,9 +380,12 @@ class Ledger:
 
     # ---- outcomes -------------------------------------------------------------------------------
 
-    def mark_verified(self, subject_hash: str, result, exemptions: Iterable | None = None, *, now=None):
+    def mark_verified(
+        self, subject_hash: str, result, exemptions: Iterable | None = None, *, owner=None, now=None
+    ):
         """Final: Genesys said COMPLETED and independent verification found nothing left.
-        `result` is a `verification.VerificationResult`; exemptions default to its legal holds."""
+        `result` is a `verification.VerificationResult`; exemptions default to its legal holds.
+        With `owner`, raises `NotOwned` (nothing written) unless that run still owns the subject."""
         if result.status != "verified":
             raise ValueError(
                 "result: verification did not pass; use mark_failed, mark_deferred or mark_erasure_pending"
@@ -393,7 +394,7 @@ class Ledger:
         exempt = [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in chosen]
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             check_transition(subject_hash, row["state"], S.VERIFIED)
             if row["last_genesys_status"] != GENESYS_COMPLETED:
                 raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
@@ -408,27 +409,32 @@ class Ledger:
         *,
         verification=None,
         review_after_attempts: int | None = None,
+        owner: str | None = None,
         now=None,
     ) -> LedgerRow:
         """`failed` (a later run may plan it again), or `needs_review` (final; never planned again) when
-        the subject has had `review_after_attempts` POSTs over all runs. None = no bound."""
+        the subject has had `review_after_attempts` POSTs over all runs. None = no bound. With `owner`,
+        raises `NotOwned` (nothing written) unless that run still owns the subject."""
         values: dict[str, Any] = {"reason": check_reason(reason)}
         if verification is not None:
             values["verification"] = verification.to_dict()
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             transition(conn, row, _failed_or_review(row, review_after_attempts), values, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
-    def mark_erasure_pending(self, subject_hash: str, result, reason: str, *, now=None) -> LedgerRow:
+    def mark_erasure_pending(
+        self, subject_hash: str, result, reason: str, *, owner: str | None = None, now=None
+    ) -> LedgerRow:
         """Genesys said COMPLETED and nothing readable is left, but part of the delete has not shown yet
-        (`result.pending`). Sealed identifiers are kept for the re-check by a later run."""
+        (`result.pending`). Sealed identifiers are kept for the re-check by a later run. With `owner`,
+        raises `NotOwned` (nothing written) unless that run still owns the subject."""
         if result.status != "erasure_pending":
             raise ValueError("result: not an erasure-pending verification")
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             if row["last_genesys_status"] != GENESYS_COMPLETED:
                 raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
             values = {"verification": result.to_dict(), "reason": check_reason(reason)}
@@ -442,12 +448,15 @@ class Ledger:
         *,
         conversation_ids: Iterable[str] = (),
         verification=None,
+        owner: str | None = None,
         now=None,
     ) -> LedgerRow:
         values: dict[str, Any] = {"reason": check_reason(reason)}
         if verification is not None:
             values["verification"] = verification.to_dict()
-        return self._move(subject_hash, S.DEFERRED, values, now, add_conversations=conversation_ids)
+        return self._move(
+            subject_hash, S.DEFERRED, values, now, add_conversations=conversation_ids, owner=owner
+        )
 
     def mark_overdue(self, subject_hash: str, *, reason: str = "deadline_passed", now=None) -> LedgerRow:
         return self._move(subject_hash, S.OVERDUE, {"reason": check_reason(reason)}, now)
@@ -455,10 +464,12 @@ class Ledger:
     def mark_quarantined(self, subject_hash: str, reason: str, *, now=None) -> LedgerRow:
         return self._move(subject_hash, S.QUARANTINED, {"reason": check_reason(reason)}, now)
 
-    def _move(self, subject_hash, target, values, now, add_conversations: Iterable[str] = ()) -> LedgerRow:
+    def _move(
+        self, subject_hash, target, values, now, add_conversations: Iterable[str] = (), owner=None
+    ) -> LedgerRow:
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             extra = [check_id(c, "conversation_ids[]") for c in add_conversations]
             if extra:
                 values = {
@@ -626,6 +637,21 @@ class Ledger:
     def _rows(self, *where, order_by: Sequence | None = None) -> list[LedgerRow]:
         with self._tx() as conn:
             return load_rows(conn, *where, order_by=order_by)
+
+
+class NotOwned(LedgerError):
+    """The subject belongs to another run now (it adopted the row): this run's result is not written."""
+
+    def __init__(self, subject_hash: str) -> None:
+        super().__init__(f"subject {subject_hash[:16]}… is owned by another run now")
+        self.subject_hash = subject_hash
+
+
+def _owned(row, owner: str | None):
+    """The locked row, if `owner` is None or still owns it; the check and the write share one lock."""
+    if owner is not None and row["run_id"] != owner:
+        raise NotOwned(row["subject_hash"])
+    return row
 
 
 def _held_by_another_run(row, plan: SubjectPlan, run_id: str, held_since: datetime) -> bool:

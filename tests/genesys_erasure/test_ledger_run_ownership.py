@@ -3,11 +3,15 @@ only the owning run may claim it (SQLite and, when available, PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine, select, text
 
-from genesys_erasure.ledger import SubjectSource, SubjectState, SubmissionRefused
+from genesys_erasure.ledger import Ledger, SubjectSource, SubjectState, SubmissionRefused
+from genesys_erasure.ledger.schema import subjects
 from genesys_erasure.ledger.store import NotOwned
 from genesys_erasure.verification import PendingFinding, VerificationResult
 from tests.support.erasure import T0, clean_result, drive_to_completed, plan_for
@@ -76,3 +80,41 @@ def test_verification_result_of_a_run_that_lost_the_subject_is_not_written(ledge
     ledger.mark_verified(plan.subject_hash, clean_result(), owner="hourly-run", now=T0)
     row = ledger.get(plan.subject_hash)
     assert (row.state, row.run_id) == (S.VERIFIED, "hourly-run")
+
+
+def test_two_runs_adopting_the_same_pending_row_at_once_only_one_takes_it(ledger, ledger_target):
+    if not isinstance(ledger_target, Engine):
+        pytest.skip("SQLite serialises whole transactions: two adoptions cannot interleave there")
+    plan = plan_for(0)
+    _pending(ledger, plan, "run-1")
+    adopted: dict[str, tuple[str, ...]] = {}
+
+    def adopt(run_id: str) -> None:
+        adopted[run_id] = Ledger(ledger_target).adopt_pending(run_id, now=T0)
+
+    threads = [threading.Thread(target=adopt, args=(r,)) for r in ("nightly-run", "hourly-run")]
+    with ledger_target.connect() as blocker:
+        # hold the row's lock so both runs read it unlocked first, then queue for the lock
+        blocker.execute(
+            select(subjects).where(subjects.c.subject_hash == plan.subject_hash).with_for_update()
+        )
+        for thread in threads:
+            thread.start()
+        # the first waiter queues behind this connection, the second behind the first
+        waiting = text(
+            "WITH first AS (SELECT pid FROM pg_stat_activity"
+            " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
+            " SELECT (SELECT count(*) FROM first) + (SELECT count(*) FROM pg_stat_activity a"
+            " WHERE EXISTS (SELECT 1 FROM first f WHERE f.pid = ANY(pg_blocking_pids(a.pid))))"
+        )
+        deadline = time.monotonic() + 20
+        # pg_stat_activity is a snapshot per transaction: clear it before each look
+        while blocker.execute(text("SELECT pg_stat_clear_snapshot()")) and blocker.scalar(waiting) < 2:
+            assert time.monotonic() < deadline, "the two adoptions never queued for the row lock"
+            time.sleep(0.05)
+        blocker.rollback()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(hashes) for hashes in adopted.values()) == [0, 1]
+    winner = next(run_id for run_id, hashes in adopted.items() if hashes)
+    assert ledger.get(plan.subject_hash).run_id == winner

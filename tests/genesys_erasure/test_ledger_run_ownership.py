@@ -118,3 +118,13 @@ def test_two_runs_adopting_the_same_pending_row_at_once_only_one_takes_it(ledger
     assert sorted(len(hashes) for hashes in adopted.values()) == [0, 1]
     winner = next(run_id for run_id, hashes in adopted.items() if hashes)
     assert ledger.get(plan.subject_hash).run_id == winner
+
+
+def test_subject_another_dags_run_released_unsubmitted_is_replanned(ledger):
+    update = plan_for(0, source=SubjectSource.DSR, request_type="GDPR_UPDATE")
+    ledger.plan([update], "adhoc-run", now=T0)
+    ledger.release_unsubmitted("adhoc-run", reason="approval_rejected", now=T0)
+    outcome = ledger.plan([plan_for(0)], "nightly-run", other_run_hold=HOLD, now=T0 + timedelta(hours=1))
+    row = ledger.get(update.subject_hash)
+    assert outcome.planned == (update.subject_hash,)
+    assert (row.run_id, row.request_type) == ("nightly-run", "GDPR_DELETE")

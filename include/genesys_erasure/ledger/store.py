@@ -1,11 +1,13 @@
 """The durable erasure ledger: one row per subject, on SQLite (embedded default) or PostgreSQL.
 
 Every state change is a conditional UPDATE (`WHERE subject_hash = :h AND state = :seen`) whose rowcount
-is checked, inside a transaction; claiming a subject for submission is `WHERE state IN ('planned')`, so
-of two runs racing for the same subject exactly one gets rowcount 1 and may POST. On SQLite every
-transaction starts with BEGIN IMMEDIATE (writers are serialised) and `secure_delete` is on, so a wiped
-sealed token is overwritten in the file rather than left in a free page. (PostgreSQL keeps old row
-versions until VACUUM; the tokens are encrypted, and the residual-data disclosure says so.)
+is checked, inside a transaction; claiming a subject for submission is `WHERE state IN ('planned') AND
+run_id = :run`, so of two runs racing for the same subject exactly one gets rowcount 1 and may POST, and
+only the run that planned it (with its request type and approval). A subject another DAG's run planned
+recently is left to that run by `plan`, and a row another run adopted takes no outcome from this one.
+On SQLite every transaction starts with BEGIN IMMEDIATE (writers are serialised) and `secure_delete` is
+on, so a wiped sealed token is overwritten in the file rather than left in a free page. (PostgreSQL keeps
+old row versions until VACUUM; the tokens are encrypted, and the residual-data disclosure says so.)
 
 No raw identifier is ever passed to this module: `SubjectPlan.build` hashes and seals before.
 """

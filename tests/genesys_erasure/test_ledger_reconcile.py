@@ -47,6 +47,7 @@ def test_stuck_submission_without_genesys_request_is_released_for_submission(led
     outcome = ledger.reconcile_unknown_submissions([("req-other", identifier_hash_set(5))], now=LATER)
     assert outcome.released == (plan.subject_hash,)
     assert ledger.get(plan.subject_hash).state == S.PLANNED
+    ledger.plan([plan_for(0)], "run-2", now=LATER)  # the next run of the same DAG takes it over
     ledger.mark_submitting(plan.subject_hash, "run-2", now=LATER)  # safe to post again
 
 

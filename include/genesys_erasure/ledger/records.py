@@ -236,6 +236,8 @@ class PlanOutcome:
     untouched: tuple[str, ...] = ()
     # its erasure attempts are used up: left for a person, never planned (or submitted) again
     needs_review: tuple[str, ...] = ()
+    # planned recently by another DAG's run, which may still submit it: left to that run
+    planned_by_another_run: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

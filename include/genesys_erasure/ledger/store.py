@@ -1,11 +1,13 @@
 """The durable erasure ledger: one row per subject, on SQLite (embedded default) or PostgreSQL.
 
 Every state change is a conditional UPDATE (`WHERE subject_hash = :h AND state = :seen`) whose rowcount
-is checked, inside a transaction; claiming a subject for submission is `WHERE state IN ('planned')`, so
-of two runs racing for the same subject exactly one gets rowcount 1 and may POST. On SQLite every
-transaction starts with BEGIN IMMEDIATE (writers are serialised) and `secure_delete` is on, so a wiped
-sealed token is overwritten in the file rather than left in a free page. (PostgreSQL keeps old row
-versions until VACUUM; the tokens are encrypted, and the residual-data disclosure says so.)
+is checked, inside a transaction; claiming a subject for submission is `WHERE state IN ('planned') AND
+run_id = :run`, so of two runs racing for the same subject exactly one gets rowcount 1 and may POST, and
+only the run that planned it (with its request type and approval). A subject another DAG's run planned
+recently is left to that run by `plan`, and a row another run adopted takes no outcome from this one.
+On SQLite every transaction starts with BEGIN IMMEDIATE (writers are serialised) and `secure_delete` is
+on, so a wiped sealed token is overwritten in the file rather than left in a free page. (PostgreSQL keeps
+old row versions until VACUUM; the tokens are encrypted, and the residual-data disclosure says so.)
 
 No raw identifier is ever passed to this module: `SubjectPlan.build` hashes and seals before.
 """
@@ -78,6 +80,10 @@ S = SubjectState
 # A GDPR request carried the subject's identifiers and was not refused: verified, or still in flight.
 ERASED_STATES: frozenset[SubjectState] = IN_FLIGHT_STATES | {S.VERIFIED}
 _IN_CHUNK = 500  # bound parameters per IN (SQLite allows 999 in older builds)
+# How long a subject planned by another DAG's run is left to that run: its approval wait and submission
+# time out `wait_deadline_days` after the run starts (tasks/flow.py), so a younger plan may still be
+# approved and posted with its own request type; an older one is abandoned. Matches the config default.
+DEFAULT_OTHER_RUN_HOLD = timedelta(days=7)
 
 
 class Ledger:
@@ -120,11 +126,18 @@ class Ledger:
     # ---- planning -------------------------------------------------------------------------------
 
     def plan(
-        self, subjects_to_plan: Iterable[SubjectPlan], run_id: str, *, dry_run: bool = False, now=None
+        self,
+        subjects_to_plan: Iterable[SubjectPlan],
+        run_id: str,
+        *,
+        dry_run: bool = False,
+        other_run_hold: timedelta = DEFAULT_OTHER_RUN_HOLD,
+        now=None,
     ) -> PlanOutcome:
         """Upsert subjects into `run_id`. Verified subjects are skipped (returned with the run that
-        erased them); subjects with a request in flight are left alone; a dry run never touches rows
-        a real run created, and stores no sealed identifiers."""
+        erased them); subjects with a request in flight are left alone, and so are subjects another
+        DAG's run planned within `other_run_hold` (`planned_by_another_run`); a dry run never touches
+        rows a real run created, and stores no sealed identifiers."""
         check_run_id(run_id)
         now = now or utc_now()
         plans = list(subjects_to_plan)
@@ -143,9 +156,11 @@ class Ledger:
                 if insert_ignore(conn, subjects, new_row(plan, run_id, dry_run, now)):
                     outcome.planned.append(plan.subject_hash)
                 else:
-                    self._replan(
-                        conn, select_locked(conn, plan.subject_hash), plan, run_id, dry_run, now, outcome
-                    )
+                    row = select_locked(conn, plan.subject_hash)
+                    if _held_by_another_run(row, plan, run_id, now - other_run_hold):
+                        outcome.planned_by_another_run.append(plan.subject_hash)
+                    else:
+                        self._replan(conn, row, plan, run_id, dry_run, now, outcome)
                 if outcome.planned and outcome.planned[-1] == plan.subject_hash:
                     # only identifiers this run will erase: a skipped subject gains no look-up entries
                     add_identifier_hashes(conn, plan, now)
@@ -168,37 +183,35 @@ class Ledger:
         """Take over subjects of `source` whose request is in flight (submitted or completed) under
         another run: that run died after posting, or its crash was reconciled. The taking run waits for,
         verifies and reports them; nothing is posted again."""
-        check_run_id(run_id)
-        now = now or utc_now()
-        adopted: list[str] = []
-        with self._tx() as conn:
-            hashes = conn.scalars(
-                select(subjects.c.subject_hash).where(
-                    subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
-                    subjects.c.source == SubjectSource(source).value,
-                    subjects.c.run_id != run_id,
-                )
-            ).all()
-            for subject_hash in hashes:
-                row = select_locked(conn, subject_hash)
-                conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
-                adopted.append(subject_hash)
-        return tuple(adopted)
+        return self._adopt(
+            run_id,
+            now,
+            subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
+            subjects.c.source == SubjectSource(source).value,
+        )
 
     def adopt_pending(self, run_id: str, *, now=None) -> tuple[str, ...]:
         """Take every `erasure_pending` subject (from any run) into `run_id`, whose verification step
         re-checks it: the request is done at Genesys, so nothing is posted again."""
+        return self._adopt(run_id, now, subjects.c.state.in_([s.value for s in RECHECK_STATES]))
+
+    def _adopt(self, run_id: str, now, *where) -> tuple[str, ...]:
+        """Move the rows matching `where` that another run owns into `run_id`. Each row is re-read under
+        lock and taken only if its owner and state are still those of the first (unlocked) read: of two
+        runs adopting the same row at once exactly one takes it, and the other skips it."""
         check_run_id(run_id)
         now = now or utc_now()
         adopted: list[str] = []
         with self._tx() as conn:
-            hashes = conn.scalars(
-                select(subjects.c.subject_hash).where(
-                    subjects.c.state.in_([s.value for s in RECHECK_STATES]), subjects.c.run_id != run_id
+            seen = conn.execute(
+                select(subjects.c.subject_hash, subjects.c.run_id, subjects.c.state).where(
+                    *where, subjects.c.run_id != run_id
                 )
             ).all()
-            for subject_hash in hashes:
+            for subject_hash, owner, state in seen:
                 row = select_locked(conn, subject_hash)
+                if (row["run_id"], row["state"]) != (owner, state):
+                    continue  # another run adopted or moved it after our first read
                 conditional_update(conn, row, {"run_id": run_id, "updated_at": now})
                 adopted.append(subject_hash)
         return tuple(adopted)
@@ -261,6 +274,9 @@ class Ledger:
                     subjects.c.subject_hash == subject_hash,
                     subjects.c.state.in_([s.value for s in SUBMITTABLE_STATES]),
                     subjects.c.sealed_identifiers.is_not(None),
+                    # only the run that planned it: another run may have re-planned it with its own
+                    # request type, which this run's approval never covered
+                    subjects.c.run_id == run_id,
                 )
                 .values(
                     state=S.SUBMITTING.value,
@@ -275,6 +291,8 @@ class Ledger:
             if result.rowcount == 1:
                 return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
             row = select_locked(conn, subject_hash)
+            if row["run_id"] != run_id:
+                raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
             if S(row["state"]) in SUBMITTABLE_STATES:
                 raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers to submit")
             raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
@@ -364,9 +382,12 @@ class Ledger:
 
     # ---- outcomes -------------------------------------------------------------------------------
 
-    def mark_verified(self, subject_hash: str, result, exemptions: Iterable | None = None, *, now=None):
+    def mark_verified(
+        self, subject_hash: str, result, exemptions: Iterable | None = None, *, owner=None, now=None
+    ):
         """Final: Genesys said COMPLETED and independent verification found nothing left.
-        `result` is a `verification.VerificationResult`; exemptions default to its legal holds."""
+        `result` is a `verification.VerificationResult`; exemptions default to its legal holds.
+        With `owner`, raises `NotOwned` (nothing written) unless that run still owns the subject."""
         if result.status != "verified":
             raise ValueError(
                 "result: verification did not pass; use mark_failed, mark_deferred or mark_erasure_pending"
@@ -375,7 +396,7 @@ class Ledger:
         exempt = [e.to_dict() if hasattr(e, "to_dict") else dict(e) for e in chosen]
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             check_transition(subject_hash, row["state"], S.VERIFIED)
             if row["last_genesys_status"] != GENESYS_COMPLETED:
                 raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
@@ -390,27 +411,32 @@ class Ledger:
         *,
         verification=None,
         review_after_attempts: int | None = None,
+        owner: str | None = None,
         now=None,
     ) -> LedgerRow:
         """`failed` (a later run may plan it again), or `needs_review` (final; never planned again) when
-        the subject has had `review_after_attempts` POSTs over all runs. None = no bound."""
+        the subject has had `review_after_attempts` POSTs over all runs. None = no bound. With `owner`,
+        raises `NotOwned` (nothing written) unless that run still owns the subject."""
         values: dict[str, Any] = {"reason": check_reason(reason)}
         if verification is not None:
             values["verification"] = verification.to_dict()
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             transition(conn, row, _failed_or_review(row, review_after_attempts), values, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
-    def mark_erasure_pending(self, subject_hash: str, result, reason: str, *, now=None) -> LedgerRow:
+    def mark_erasure_pending(
+        self, subject_hash: str, result, reason: str, *, owner: str | None = None, now=None
+    ) -> LedgerRow:
         """Genesys said COMPLETED and nothing readable is left, but part of the delete has not shown yet
-        (`result.pending`). Sealed identifiers are kept for the re-check by a later run."""
+        (`result.pending`). Sealed identifiers are kept for the re-check by a later run. With `owner`,
+        raises `NotOwned` (nothing written) unless that run still owns the subject."""
         if result.status != "erasure_pending":
             raise ValueError("result: not an erasure-pending verification")
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             if row["last_genesys_status"] != GENESYS_COMPLETED:
                 raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
             values = {"verification": result.to_dict(), "reason": check_reason(reason)}
@@ -424,12 +450,15 @@ class Ledger:
         *,
         conversation_ids: Iterable[str] = (),
         verification=None,
+        owner: str | None = None,
         now=None,
     ) -> LedgerRow:
         values: dict[str, Any] = {"reason": check_reason(reason)}
         if verification is not None:
             values["verification"] = verification.to_dict()
-        return self._move(subject_hash, S.DEFERRED, values, now, add_conversations=conversation_ids)
+        return self._move(
+            subject_hash, S.DEFERRED, values, now, add_conversations=conversation_ids, owner=owner
+        )
 
     def mark_overdue(self, subject_hash: str, *, reason: str = "deadline_passed", now=None) -> LedgerRow:
         return self._move(subject_hash, S.OVERDUE, {"reason": check_reason(reason)}, now)
@@ -437,10 +466,12 @@ class Ledger:
     def mark_quarantined(self, subject_hash: str, reason: str, *, now=None) -> LedgerRow:
         return self._move(subject_hash, S.QUARANTINED, {"reason": check_reason(reason)}, now)
 
-    def _move(self, subject_hash, target, values, now, add_conversations: Iterable[str] = ()) -> LedgerRow:
+    def _move(
+        self, subject_hash, target, values, now, add_conversations: Iterable[str] = (), owner=None
+    ) -> LedgerRow:
         now = now or utc_now()
         with self._tx() as conn:
-            row = select_locked(conn, subject_hash)
+            row = _owned(select_locked(conn, subject_hash), owner)
             extra = [check_id(c, "conversation_ids[]") for c in add_conversations]
             if extra:
                 values = {
@@ -610,6 +641,33 @@ class Ledger:
             return load_rows(conn, *where, order_by=order_by)
 
 
+class NotOwned(LedgerError):
+    """The subject belongs to another run now (it adopted the row): this run's result is not written."""
+
+    def __init__(self, subject_hash: str) -> None:
+        super().__init__(f"subject {subject_hash[:16]}… is owned by another run now")
+        self.subject_hash = subject_hash
+
+
+def _owned(row, owner: str | None):
+    """The locked row, if `owner` is None or still owns it; the check and the write share one lock."""
+    if owner is not None and row["run_id"] != owner:
+        raise NotOwned(row["subject_hash"])
+    return row
+
+
+def _held_by_another_run(row, plan: SubjectPlan, run_id: str, held_since: datetime) -> bool:
+    """A `planned` row another DAG's run may still submit: it holds sealed identifiers (not released)
+    and was planned after `held_since`. A run of the same source is not such a run: each DAG allows one
+    active run, so a planned row of an earlier run of the same DAG is that dead run's leftover."""
+    if row["state"] != S.PLANNED.value or row["run_id"] == run_id or row["sealed_identifiers"] is None:
+        return False
+    if row["source"] == plan.source.value:
+        return False
+    updated = row["updated_at"] if row["updated_at"].tzinfo else row["updated_at"].replace(tzinfo=UTC)
+    return updated > held_since
+
+
 def _failed_or_review(row, review_after_attempts: int | None) -> SubjectState:
     if review_after_attempts is not None and row["attempts"] >= review_after_attempts:
         return S.NEEDS_REVIEW
@@ -620,6 +678,7 @@ class _Outcome:
     def __init__(self) -> None:
         self.planned, self.resumed, self.skipped, self.in_progress, self.untouched = [], [], [], [], []
         self.needs_review: list[str] = []
+        self.planned_by_another_run: list[str] = []
 
     def freeze(self) -> PlanOutcome:
         return PlanOutcome(
@@ -629,4 +688,5 @@ class _Outcome:
             tuple(self.in_progress),
             tuple(self.untouched),
             tuple(self.needs_review),
+            tuple(self.planned_by_another_run),
         )

@@ -7,7 +7,9 @@ the subject's (404 = deleted); `verify_subject` decides. A contact search that a
 value any more: the subject stays `erasure_pending` (reason `external_contact_search_incomplete`, the
 item named by the identifier's keyed hash), never verified on a partial answer. Subjects left
 `erasure_pending` by an earlier run are taken into this run and checked again: pending until
-`verification_pending_days` after COMPLETED, then failed.
+`verification_pending_days` after COMPLETED, then failed. Another DAG's run may take the same subject
+over while this one checks it: every outcome is written only while this run still owns the subject, and
+a result for a subject another run took is dropped (counted `taken_by_another_run`), never an error.
 
 The details multi-get reads the analytics lake, which may show a GDPR change only a day or more after
 COMPLETED. A conversation it still shows with an identifier is read again through the detail query, which
@@ -31,6 +33,7 @@ from typing import Any
 from genesys_cloud.errors import GenesysNotFoundError
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.ledger.store import NotOwned
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import interval, parse_instant
@@ -93,6 +96,7 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
         "erasure_pending": 0,
         "needs_review": 0,
         "legal_hold_exemptions": 0,
+        "taken_by_another_run": 0,
     }
     ledger = runtime.ledger
     # a dry run changes no subject, so it leaves the re-check to the next real run
@@ -106,8 +110,14 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
     lake_watermark = cache(lambda: _data_availability(client))
     for number, row in enumerate(rows, start=1):
         result = _verify_row(runtime, row, conversations, protected, now, lake_watermark)
-        counts["legal_hold_exemptions"] += len(result.exemptions)
-        counts[_record(runtime, row, result, now).value] += 1
+        try:
+            state = _record(runtime, run_id, row, result, now)
+        except NotOwned:
+            # the other run checks it again and writes its own result: this one is not ours to write
+            counts["taken_by_another_run"] += 1
+        else:
+            counts["legal_hold_exemptions"] += len(result.exemptions)
+            counts[state.value] += 1
         if number % 25 == 0 or number == len(rows):
             log.info("Verified %d / %d subjects", number, len(rows))
     log.info("Verification: %s", counts)
@@ -220,9 +230,10 @@ def _verify_row(
 
 
 def _record(
-    runtime: ErasureRuntime, row: LedgerRow, result: VerificationResult, now: datetime
+    runtime: ErasureRuntime, run_id: str, row: LedgerRow, result: VerificationResult, now: datetime
 ) -> SubjectState:
-    """Write the outcome; returns the state the subject is in now."""
+    """Write the outcome while `run_id` still owns the subject (else `NotOwned`, nothing written);
+    returns the state the subject is in now."""
     ledger = runtime.ledger
     bound = runtime.config.max_erasure_attempts
     status = result.status
@@ -232,20 +243,28 @@ def _record(
             PENDING_DEADLINE_PASSED,
             verification=result,
             review_after_attempts=bound,
+            owner=run_id,
             now=now,
         )
     elif status == "failed":
         saved = ledger.mark_failed(
-            row.subject_hash, "verification_failed", verification=result, review_after_attempts=bound, now=now
+            row.subject_hash,
+            "verification_failed",
+            verification=result,
+            review_after_attempts=bound,
+            owner=run_id,
+            now=now,
         )
     elif status == "deferred":
         saved = ledger.mark_deferred(
-            row.subject_hash, "active_conversation_not_erased", verification=result, now=now
+            row.subject_hash, "active_conversation_not_erased", verification=result, owner=run_id, now=now
         )
     elif status == "erasure_pending":
         reasons = sorted({p.reason for p in result.pending})
-        saved = ledger.mark_erasure_pending(row.subject_hash, result, ",".join(reasons), now=now)
+        saved = ledger.mark_erasure_pending(
+            row.subject_hash, result, ",".join(reasons), owner=run_id, now=now
+        )
     else:
         exemptions = [e.to_dict() for e in result.exemptions]
-        saved = ledger.mark_verified(row.subject_hash, result, exemptions, now=now)
+        saved = ledger.mark_verified(row.subject_hash, result, exemptions, owner=run_id, now=now)
     return saved.state

@@ -147,6 +147,7 @@ class WrittenPlan:
     already_erased: int
     check_active: tuple[str, ...]
     needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
+    planned_by_another_run: int = 0  # subjects another DAG's run planned and may still submit: left to it
     # verified by a weaker request than this one (pseudonymised, now to delete): not erased, and the ledger
     # keeps a verified subject final, so a person takes it on
     verified_by_weaker_request: int = 0
@@ -260,7 +261,14 @@ def write_plan(
     ledger = runtime.ledger
     if not dry_run:
         reconcile_stuck_submissions(runtime, ledger)
-    outcome = ledger.plan([p for p, _ in quarantined_plans] + plans, run_id, dry_run=dry_run, now=now)
+    outcome = ledger.plan(
+        [p for p, _ in quarantined_plans] + plans,
+        run_id,
+        dry_run=dry_run,
+        # another DAG's run waiting (for approval, for Genesys) keeps its subjects as long as it may wait
+        other_run_hold=timedelta(days=runtime.config.wait_deadline_days),
+        now=now,
+    )
     planned = set(outcome.planned)
     for plan, reason in quarantined_plans:
         if plan.subject_hash in planned:
@@ -294,6 +302,7 @@ def write_plan(
         already_erased=len(outcome.skipped_verified) - len(weaker),
         check_active=(*(stalled_hashes & planned), *carried),
         needs_review=len(set(outcome.needs_review)),
+        planned_by_another_run=len(set(outcome.planned_by_another_run)),
         verified_by_weaker_request=len(weaker),
     )
 
@@ -346,6 +355,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "already_erased": written.already_erased,
         "verified_by_weaker_request": written.verified_by_weaker_request,
         "needs_review": written.needs_review,
+        "planned_by_another_run": written.planned_by_another_run,
         "identity_lookups": resolution.lookups,
         # search hits left out because they did not hold the looked-up value (free-text search noise)
         "unrelated_records": resolution.unrelated_records,
@@ -357,7 +367,8 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
     }
     log.info(
         "Plan: %d to submit in %d batches, %d deferred, %d quarantined (%d for an incomplete search), "
-        "%d already erased, %d needing review; %d unrelated search records left out%s",
+        "%d already erased, %d needing review, %d left to another run's plan; %d unrelated search records "
+        "left out%s",
         len(to_submit),
         len(summary["batches"]),
         deferred,
@@ -365,6 +376,7 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         resolution.incomplete_lookups,
         written.already_erased,
         written.needs_review,
+        written.planned_by_another_run,
         resolution.unrelated_records,
         " (dry run: nothing will be submitted)" if dry_run else "",
     )

@@ -30,7 +30,7 @@ def gdpr_subject_body(
     """One `GDPRSubject` for all of a person's identifiers. The model holds lists of e-mails and phones
     but a single external contact id and user id: further contacts are reached through their e-mails and
     phones, which the same request erases. `raw_forms` (per e-mail or phone identifier) are listed after
-    the identifiers, each once."""
+    the identifiers, each once; a form naming several e-mail addresses is skipped (it is not only theirs)."""
     ordered = sorted(set(identifiers))
     body: dict[str, Any] = {}
     emails = _with_forms([i for i in ordered if i.kind is K.EMAIL], raw_forms)
@@ -53,8 +53,17 @@ def _with_forms(
 ) -> list[str]:
     values = dict.fromkeys(i.value for i in identifiers)
     for identifier in identifiers:
-        values.update(dict.fromkeys(sorted(set((raw_forms or {}).get(identifier, ())))))
+        forms = sorted(set((raw_forms or {}).get(identifier, ())))
+        # A form naming several addresses (a whole `To:` header) is also somebody else's stored value:
+        # under whole-value matching, naming it would erase their address too. Never sent.
+        if identifier.kind is K.EMAIL:
+            forms = [f for f in forms if not _names_several_addresses(f)]
+        values.update(dict.fromkeys(forms))
     return list(values)
+
+
+def _names_several_addresses(form: str) -> bool:
+    return len([address for _, address in getaddresses([form]) if address.strip()]) > 1
 
 
 def subject_identifiers(subject: Mapping[str, Any]) -> set[Identifier]:

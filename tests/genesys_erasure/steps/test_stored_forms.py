@@ -92,15 +92,61 @@ def test_the_delete_body_names_the_raw_forms_without_changing_its_keyed_hash_set
     hasher = world.runtime.hasher
     forms = {
         PHONE: ("020 7946 0958", "tel:+442079460958"),
-        # a header listing somebody else last: its last address must not enter the hash set
-        EMAIL: ('"Berg, Anna" <anna.berg@example.org>', 'anna.berg@example.org, "Other" <other@example.org>'),
+        EMAIL: ('"Berg, Anna" <anna.berg@example.org>',),
     }
 
     body = gdpr_subject_body([PHONE, EMAIL], forms)
 
     assert body["phoneNumbers"] == ["+442079460958", "020 7946 0958", "tel:+442079460958"]
-    assert body["emailAddresses"][0] == EMAIL.value and len(body["emailAddresses"]) == 3
+    assert body["emailAddresses"] == [EMAIL.value, '"Berg, Anna" <anna.berg@example.org>']
     assert subject_hashes(body, hasher) == subject_hashes(gdpr_subject_body([PHONE, EMAIL]), hasher)
+
+
+def test_the_delete_body_never_names_a_form_holding_several_addresses():
+    shared = 'anna.berg@example.org, "Other" <other@example.org>'
+
+    body = gdpr_subject_body([EMAIL], {EMAIL: ('"Berg, Anna" <anna.berg@example.org>', shared)})
+
+    assert body["emailAddresses"] == [EMAIL.value, '"Berg, Anna" <anna.berg@example.org>']
+
+
+def _email(header: str, ended: datetime) -> dict:
+    return {
+        "conversationId": f"00000000-0000-4000-8000-{abs(hash(header)) % 10**12:012d}",
+        "conversationStart": (ended - timedelta(minutes=5)).isoformat(),
+        "conversationEnd": ended.isoformat(),
+        "originatingDirection": "inbound",
+        "participants": [
+            {
+                "purpose": "customer",
+                "sessions": [{"mediaType": "email", "direction": "inbound", "addressFrom": header}],
+            }
+        ],
+    }
+
+
+def test_the_index_keeps_a_header_naming_several_people_as_nobodys_stored_form():
+    index = ContactIndex()
+    index.add(
+        _email(
+            '"Berg, Anna" <Anna.Berg@example.org>, "Other" <other@example.org>',
+            datetime(2015, 1, 1, tzinfo=UTC),
+        )
+    )
+
+    summaries = index.expired(datetime(2020, 1, 1, tzinfo=UTC))
+
+    assert {s.identifier.value for s in summaries} == {"anna.berg@example.org", "other@example.org"}
+    assert {form for s in summaries for form in s.raw_forms} == {"Anna.Berg@example.org"}
+
+
+def test_the_index_keeps_a_one_address_header_whole_as_its_stored_form():
+    index = ContactIndex()
+    index.add(_email('"Berg, Anna" <anna.berg@example.org>', datetime(2015, 1, 1, tzinfo=UTC)))
+
+    [summary] = index.expired(datetime(2020, 1, 1, tzinfo=UTC))
+
+    assert summary.raw_forms == ('"Berg, Anna" <anna.berg@example.org>',)
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,30 @@ def test_a_crash_after_posting_a_body_with_raw_forms_is_reconciled_to_that_reque
     assert len(world.gdpr_requests()) == 1
 
 
+def test_a_crash_after_posting_a_form_that_reads_as_another_address_is_reconciled_to_that_request(world):
+    runtime = world.runtime
+    identifier, conversation_id = world.customer("crash@example.org", days_ago=3000)
+    # A stored form whose address is not the identifier itself (here a sub-address): the posted body's
+    # hash set holds it too, so only a rebuild of that very body matches Genesys' copy.
+    seed = Seed(
+        identifier,
+        conversation_ids=(conversation_id,),
+        conversation_count=1,
+        raw_forms=("Crash <crash+work@example.org>",),
+    )
+    summary = plan_erasure(runtime, "crash-run", plan_request(seed), world.now)
+    [subject_hash] = [h for batch in summary["batches"] for h in batch]
+    runtime.ledger.mark_submitting(subject_hash, "crash-run")
+    token = runtime.ledger.sealed_identifiers(subject_hash)
+    body = gdpr_subject_body(runtime.sealer.unseal(token), unseal_raw_forms(runtime.sealer, token))
+    posted = runtime.client.submit_gdpr_request("GDPR_DELETE", body, None)
+
+    reconcile_stuck_submissions(runtime, runtime.ledger, stale_after=timedelta(0))
+
+    row = runtime.ledger.get(subject_hash)
+    assert (row.state, row.last_request_id) == (S.SUBMITTED, posted["id"])
+
+
 def _purge(world) -> tuple[dict, dict, dict, list[str]]:
     """One retention purge through the steps: scan, plan, submit, wait, settle, verify."""
     runtime = world.runtime

@@ -329,3 +329,18 @@ def test_a_retention_purge_on_real_shapes_leaves_no_planned_subject_failed(world
 
     states = [world.runtime.ledger.get(h).state for batch in summary["batches"] for h in batch]
     assert states and set(states) <= {S.VERIFIED, S.ERASURE_PENDING}
+
+
+def test_a_retention_purge_leaves_a_header_shared_with_somebody_else_in_place(world):
+    org = world.sandbox.org
+    anna = org.add_customer(emails=["anna.berg@example.org"], phones=[], external_contact=False)
+    bob = org.add_customer(emails=["bob@example.org"], phones=[], external_contact=False)
+    shared = '"Berg, Anna" <anna.berg@example.org>, bob@example.org'
+    old = world.now - timedelta(days=3000)
+    shared_id = org.add_conversation(anna, media="email", start=old, contact_value=shared)
+    org.add_conversation(bob, media="email", start=world.now - timedelta(days=3))  # Bob is a customer still
+
+    _purge(world)
+
+    sessions = [s for p in org.conversations[shared_id].participants for s in p.sessions]
+    assert shared in {s.address_from for s in sessions}

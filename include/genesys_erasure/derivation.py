@@ -27,7 +27,7 @@ therefore counts as contact (it can keep a customer recent) but is never planned
 
 A GDPR delete may match only whole stored values (UNCONFIRMED; the sandbox's pessimistic reading), so the
 index also keeps, per identifier, the distinct raw forms it was read from in address fields (`tel:+44…`,
-`sip:02079460958@trunk`, `020 7946 0958`, a whole one-address header `"Berg, Anna" <anna@…>`), at most
+`sip:02079460958@trunk`, `020 7946 0958`, a whole header `"Berg, Anna" <anna@…>`), at most
 `MAX_RAW_FORMS` of them; further forms are only counted. Raw forms are personal data: they leave the index
 only for the sealed hand-off and the sealed ledger token, never for logs or reports (counts only).
 Attribute values are not kept as forms: a flow's free-text key may name somebody else.
@@ -229,13 +229,11 @@ class ContactIndex:
         elif media == "email":
             field = "addressFrom" if inbound else "addressTo"
             header = session.get(field)
-            addresses = _split_addresses(header)
-            # The header is stored whole, display name included, so a one-address header is that
-            # person's stored form. A header naming several people is nobody's form: a delete naming it
-            # for one of them would erase the others' address in that field too.
-            form = header if len(addresses) == 1 else None
-            for address in addresses:
-                self._collect(keys, _EMAIL, field, address, form=form)
+            for address in _split_addresses(header):
+                # The header is stored whole: its display name and other addresses are part of the form.
+                # A header listing several addresses is sent only for a subject owning all of them
+                # (subjects_api): named for one of several people, it would erase the others' value too.
+                self._collect(keys, _EMAIL, field, address, form=header)
         elif media == "message":
             field = "addressFrom" if inbound else "addressTo"
             self._collect_message_address(keys, field, session.get(field))

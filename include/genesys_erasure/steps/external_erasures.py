@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from genesys_cloud.vocabulary import GdprStatus
-from genesys_erasure.ledger import GDPR_DELETE, SubjectPlan, SubjectSource
+from genesys_erasure.ledger import GDPR_DELETE, SubjectPlan, SubjectSource, SubjectState
+from genesys_erasure.steps.reconcile import sent_identifier_sets
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.subjects_api import subject_identifiers
+from genesys_erasure.steps.subjects_api import subject_hashes, subject_identifiers
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,21 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
         if entity.get("requestType") == GDPR_DELETE and entity.get("status") == COMPLETED and entity.get("id")
     ]
     counts = {"completed_deletes_listed": len(candidates), "recorded": 0, "subject_already_in_ledger": 0,
-              "no_usable_identifier": 0}  # fmt: skip
+              "no_usable_identifier": 0, "left_to_reconciliation": 0}  # fmt: skip
     warehouse_pending = bool(runtime.config.warehouse_mapping_path)
     ledger = runtime.ledger
     known = ledger.known_request_ids(e["id"] for e in candidates)
+    # A request of ours whose POST answer was lost (row still `submitting`) looks external: adopting it
+    # here would make the ledger own its id, reconciliation would then release our row and it would be
+    # posted a second time. Such a request is recognised exactly as reconciliation recognises it.
+    ours_in_flight = set(
+        sent_identifier_sets(runtime, ledger, ledger.rows_in_states([SubjectState.SUBMITTING]))
+    )
     for entity in candidates:
         if entity["id"] in known:
+            continue
+        if ours_in_flight and subject_hashes(entity.get("subject") or {}, runtime.hasher) in ours_in_flight:
+            counts["left_to_reconciliation"] += 1
             continue
         identifiers = subject_identifiers(entity.get("subject") or {})
         if not identifiers:  # e.g. a subject named by a dialer contact or social handle only

@@ -7,8 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
+from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.ledger import KnownRequest, Ledger, LedgerRow, SubjectState
+from genesys_erasure.ledger.records import unseal_raw_forms
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
 from genesys_erasure.steps.subjects_api import gdpr_subject_body, subject_hashes
@@ -32,6 +35,15 @@ def known_requests(
         yield KnownRequest(entity["id"], sent_sets.get(hashes, hashes), created_at=created_at)
 
 
+def sent_body(runtime: ErasureRuntime, token: str, request_type: str) -> dict[str, Any]:
+    """The subject body submit POSTs for a sealed token and request type: a delete names every sealed raw
+    form, an update only the identifiers (its replacement terms carry the values). Reconciliation must
+    hash exactly this body; a form that does not read back as its own identifier changes the hash set."""
+    identifiers = runtime.sealer.unseal(token)
+    forms = unseal_raw_forms(runtime.sealer, token) if request_type != GdprRequestType.GDPR_UPDATE else None
+    return gdpr_subject_body(identifiers, forms)
+
+
 def sent_identifier_sets(
     runtime: ErasureRuntime, ledger: Ledger, rows: Iterable[LedgerRow]
 ) -> dict[frozenset[str], frozenset[str]]:
@@ -40,7 +52,7 @@ def sent_identifier_sets(
     for row in rows:
         token = ledger.sealed_identifiers(row.subject_hash)
         if token:
-            body = gdpr_subject_body(runtime.sealer.unseal(token))
+            body = sent_body(runtime, token, row.request_type)
             sets[subject_hashes(body, runtime.hasher)] = frozenset(row.identifier_set)
     return sets
 

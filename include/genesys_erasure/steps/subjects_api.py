@@ -30,7 +30,7 @@ def gdpr_subject_body(
     """One `GDPRSubject` for all of a person's identifiers. The model holds lists of e-mails and phones
     but a single external contact id and user id: further contacts are reached through their e-mails and
     phones, which the same request erases. `raw_forms` (per e-mail or phone identifier) are listed after
-    the identifiers, each once."""
+    the identifiers, each once; a form listing an e-mail address not the subject's own is skipped."""
     ordered = sorted(set(identifiers))
     body: dict[str, Any] = {}
     emails = _with_forms([i for i in ordered if i.kind is K.EMAIL], raw_forms)
@@ -52,9 +52,29 @@ def _with_forms(
     identifiers: list[Identifier], raw_forms: Mapping[Identifier, Iterable[str]] | None
 ) -> list[str]:
     values = dict.fromkeys(i.value for i in identifiers)
+    own = {i.value for i in identifiers if i.kind is K.EMAIL}
     for identifier in identifiers:
-        values.update(dict.fromkeys(sorted(set((raw_forms or {}).get(identifier, ())))))
+        forms = sorted(set((raw_forms or {}).get(identifier, ())))
+        if identifier.kind is K.EMAIL:
+            # A form listing several addresses (a whole `To:` header) is also the stored value of every
+            # other person it names: under whole-value matching, naming it would erase their address too.
+            # It is sent only when each of its addresses is this subject's own.
+            forms = [f for f in forms if _only_own_addresses(f, own)]
+        values.update(dict.fromkeys(forms))
     return list(values)
+
+
+def _only_own_addresses(form: str, own: set[str]) -> bool:
+    addresses = [address for _, address in getaddresses([form]) if address.strip()]
+    if len(addresses) <= 1:
+        return True
+    for address in addresses:
+        try:
+            if normalise_email(address) not in own:
+                return False
+        except InvalidIdentifier:
+            return False
+    return True
 
 
 def subject_identifiers(subject: Mapping[str, Any]) -> set[Identifier]:

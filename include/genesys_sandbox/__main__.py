@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = server.org.summary()
     print(f"Genesys Cloud sandbox listening on {server.base_url}", flush=True)
     print(f"client_id={settings.client_id} client_secret={settings.client_secret}", flush=True)
-    print(json.dumps({"baseUrl": server.base_url, "profile": profile, "counts": summary["counts"]}), flush=True)
+    print(
+        json.dumps({"baseUrl": server.base_url, "profile": profile, "counts": summary["counts"]}), flush=True
+    )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -77,9 +77,8 @@ class PurgeStack:
     def advance_clock(self, hours: float) -> None:
         """Move the sandbox clock through its admin API, as a later night would see time pass (lagging
         deletes land); never a real sleep."""
-        answer = requests.post(
-            f"{self.sandbox.base_url}/sandbox/faults", json={"advance_clock_seconds": hours * 3600}, timeout=10
-        )
+        url = f"{self.sandbox.base_url}/sandbox/faults"
+        answer = requests.post(url, json={"advance_clock_seconds": hours * 3600}, timeout=10)
         answer.raise_for_status()
 
 

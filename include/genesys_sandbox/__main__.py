@@ -1,6 +1,7 @@
 """`python -m genesys_sandbox`: run the sandbox in the foreground until Ctrl-C.
 
-Prints the base URL and the client credentials to use. Every SandboxSettings field has a flag.
+Prints the base URL and the client credentials to use. Every SandboxSettings field has a flag;
+`--profile pessimistic` starts from a named bundle of knobs (settings.PROFILES) and explicit flags win.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from dataclasses import fields
 from datetime import datetime
 
 from genesys_sandbox.server import SandboxServer
-from genesys_sandbox.settings import SandboxSettings
+from genesys_sandbox.settings import PROFILES, SandboxSettings
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(profile: str = "faithful") -> argparse.ArgumentParser:
+    """The CLI's parser; every field's default is its value in `profile`, so explicit flags override it."""
     parser = argparse.ArgumentParser(prog="python -m genesys_sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
-    defaults = SandboxSettings()
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=profile,
+        help="named bundle of knobs to start from (default faithful = the documented behaviour)",
+    )
+    defaults = SandboxSettings.for_profile(profile)
     for item in fields(SandboxSettings):
         flag = "--" + item.name.replace("_", "-")
         default = getattr(defaults, item.name)
@@ -60,8 +68,16 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"not a boolean: {text!r}")
 
 
+def _profile_of(argv: list[str] | None) -> str:
+    """The --profile given (parsed first, because it sets the defaults of every other flag)."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--profile", choices=sorted(PROFILES), default="faithful")
+    return first.parse_known_args(argv)[0].profile
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    profile = _profile_of(argv)
+    args = build_parser(profile).parse_args(argv)
     values = {item.name: getattr(args, item.name) for item in fields(SandboxSettings)}
     if values["now"]:
         values["now"] = datetime.fromisoformat(values["now"].replace("Z", "+00:00"))
@@ -71,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = server.org.summary()
     print(f"Genesys Cloud sandbox listening on {server.base_url}", flush=True)
     print(f"client_id={settings.client_id} client_secret={settings.client_secret}", flush=True)
-    print(json.dumps({"baseUrl": server.base_url, "counts": summary["counts"]}), flush=True)
+    print(
+        json.dumps({"baseUrl": server.base_url, "profile": profile, "counts": summary["counts"]}), flush=True
+    )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,7 +1,8 @@
 """Settings of one sandbox instance: org size, clock, limits and fault knobs at start-up.
 
 Every field has a default, so `SandboxSettings()` is a working demo sandbox and tests override only what
-they care about (`SandboxSettings(customers=40, conversations=300)`).
+they care about (`SandboxSettings(customers=40, conversations=300)`). PROFILES holds named bundles of knobs:
+`SandboxSettings.for_profile("pessimistic", customers=40)`.
 """
 
 from __future__ import annotations
@@ -114,9 +115,34 @@ class SandboxSettings:
             values["now"] = datetime.fromisoformat(values["now"].replace("Z", "+00:00"))
         return cls(**values)
 
+    @classmethod
+    def for_profile(cls, profile: str, **overrides: Any) -> SandboxSettings:
+        """The named profile (see PROFILES) with `overrides` on top; an unknown profile is an error."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown sandbox profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
+        return cls.from_dict({**PROFILES[profile], **overrides})
+
     @property
     def agent_count(self) -> int:
         return self.agents if self.agents is not None else max(6, self.customers // 40)
+
+
+# Named bundles of knobs. "faithful" = the defaults: the behaviour the API reference documents or implies.
+# "pessimistic" = every UNCONFIRMED behaviour read the way that is hardest on the pipeline (ASSUMPTIONS.md,
+# "Profiles", says why for each), so a pipeline that passes on it does not rely on a kind reading.
+PROFILES: dict[str, dict[str, Any]] = {
+    "faithful": {},
+    "pessimistic": {
+        "contact_search": "tokenised",
+        "contact_search_partial_above": 25,
+        "gdpr_delete_placeholder": "[redacted]",
+        "gdpr_delete_keeps_participant_contact_id": True,
+        "gdpr_contact_delete_lag_hours": 48.0,
+        "gdpr_recording_delete_lag_hours": 48.0,
+        "divisions": "Home,Sales EU,Support EU",
+        "data_shapes": "real",
+    },
+}
 
 
 def _require(condition: bool, field_name: str, why: str) -> None:

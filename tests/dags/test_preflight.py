@@ -64,7 +64,9 @@ def test_preflight_dag_runs_the_canary_only_when_asked_and_submits_once(purge_st
     [report] = _reports(stack)
     assert report["mode"] == "canary"
     assert report["canary"]["final_status"] == "COMPLETED"
-    assert report["canary"]["contact_after"] == "deleted"
+    # the org deletes external contacts 48 h after COMPLETED (pessimistic profile): the canary reports the
+    # contact as it found it right after COMPLETED
+    assert report["canary"]["contact_after"] == "unchanged structure"
     assert calls_to(stack.sandbox, "POST /api/v2/gdpr/requests") == 1
     personal = [*customer.emails, *customer.phones, customer.name]
     hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], [p for p in personal if p])

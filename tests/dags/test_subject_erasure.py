@@ -17,11 +17,14 @@ from genesys_erasure.evidence import verify_report
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.conftest import REPO_ROOT
+from tests.dags.conftest import TEST_ORG
 from tests.support.approvals import APPROVE, REJECT, answer_approval
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 DAG_ID = "genesys_subject_erasure"
+# The org's recording and contact deletes land this long after COMPLETED (the pessimistic profile).
+PAST_DELETE_LAG_HOURS = TEST_ORG.gdpr_recording_delete_lag_hours + 1
 
 
 @pytest.fixture
@@ -97,6 +100,19 @@ def test_approved_inline_request_erases_customer_and_former_staff_with_signed_ce
     assert leaver.id.lower() not in _details_text(stack, [served])
     assert org.agents[leaver.id].email is None
 
+    # both subjects' recordings are deleted 48 h after COMPLETED (pessimistic profile): no certificate
+    # while pending; a later run of the same ticket verifies them and certifies, without a new request
+    assert _certificates(stack) == []
+    stack.advance_clock(PAST_DELETE_LAG_HOURS)
+    with answer_approval(APPROVE):
+        later = stack.run(
+            DAG_ID,
+            **_request(
+                dry_run=False,
+                subjects=["Ada.Adhoc@example.org", {"type": "user_id", "value": leaver.id}],
+            ),
+        )
+    assert later.state == "success", _task_states(later)
     certificates = _certificates(stack)
     assert len(certificates) == 2
     key = load_runtime({}).signing_key
@@ -107,7 +123,7 @@ def test_approved_inline_request_erases_customer_and_former_staff_with_signed_ce
     found = _lookup(stack, "--email", "ADA.ADHOC@example.org")
     assert found["erased"] is True
     assert found["subjects"][0]["ticket"] == "DSR-2026-0042"
-    assert found["subjects"][0]["run_id"] == run.run_id
+    assert found["subjects"][0]["run_id"] == later.run_id  # the run that verified the pending erasure
 
 
 def _xcom(run, task_id: str):
@@ -159,6 +175,25 @@ def test_file_request_in_pseudonymise_mode_leaves_the_replacement_and_skips_a_ba
     assert validated["skipped"] == [{"row": 3, "field": "value", "reason": "invalid_phone: too_short"}]
     hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], ["pia.pseudo@example.org"])
     assert hits == [], "the file route leaves the value in no Airflow table, log, report or certificate"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: once the lagging contact delete lands, identity resolution no longer reaches the "
+    "contact's phone, the input e-mail plans as a new subject and is submitted again (plan.py should "
+    "treat an identifier of an erasure_pending or verified subject as already erased)",
+)
+def test_rerun_of_a_ticket_whose_erasure_is_pending_submits_nothing_again(stack):
+    org = stack.sandbox.org
+    customer = org.add_customer(emails=["rhea.rerun@example.org"], phones=["+442079460556"], name="Rhea")
+    org.add_conversation(customer, media="email", direction="inbound")
+    with answer_approval(APPROVE):
+        stack.run(DAG_ID, **_request(dry_run=False, subjects=["rhea.rerun@example.org"]))
+    requests_after_first = stack.gdpr_request_count()
+    stack.advance_clock(PAST_DELETE_LAG_HOURS)
+    with answer_approval(APPROVE):
+        stack.run(DAG_ID, **_request(dry_run=False, subjects=["rhea.rerun@example.org"]))
+    assert stack.gdpr_request_count() == requests_after_first
 
 
 def test_rejected_approval_submits_nothing(stack):
@@ -214,7 +249,10 @@ def test_subject_erased_by_the_nightly_purge_is_not_submitted_again_and_certifie
     old = datetime.now(UTC) - timedelta(days=int(365 * 5.8))
     customer = org.add_customer(emails=["nina.nightly@example.org"], phones=["+442079460321"], name="Nina")
     org.add_conversation(customer, media="email", direction="inbound", start=old)
-    nightly = stack.run(backfill=True)
+    stack.run(backfill=True)
+    # the recording's delete lands later (pessimistic profile): the next night verifies the erasure
+    stack.advance_clock(PAST_DELETE_LAG_HOURS)
+    nightly = stack.run()
     requests_after_nightly = stack.gdpr_request_count()
 
     run = stack.run(DAG_ID, **_request(dry_run=False, subjects=["nina.nightly@example.org"]))
@@ -256,6 +294,13 @@ def test_request_left_in_flight_by_a_dead_adhoc_run_is_verified_by_the_next_one(
 
     other = org.add_customer(emails=["next.request@example.org"], phones=[], external_contact=False)
     org.add_conversation(other, media="email", direction="inbound")
+    with answer_approval(APPROVE):
+        stack.run(DAG_ID, **_request(dry_run=False, subjects=["next.request@example.org"]))
+    with Ledger.open(load_runtime({}).ledger_url) as ledger:
+        row = ledger.get(plan.subject_hash)
+    # its recording's delete lands later (pessimistic profile): pending, then verified by the run after
+    assert row.state.value == "erasure_pending" and row.request_ids == (posted["id"],)
+    stack.advance_clock(PAST_DELETE_LAG_HOURS)
     with answer_approval(APPROVE):
         stack.run(DAG_ID, **_request(dry_run=False, subjects=["next.request@example.org"]))
     with Ledger.open(load_runtime({}).ledger_url) as ledger:

@@ -177,12 +177,6 @@ def test_file_request_in_pseudonymise_mode_leaves_the_replacement_and_skips_a_ba
     assert hits == [], "the file route leaves the value in no Airflow table, log, report or certificate"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: once the lagging contact delete lands, identity resolution no longer reaches the "
-    "contact's phone, the input e-mail plans as a new subject and is submitted again (plan.py should "
-    "treat an identifier of an erasure_pending or verified subject as already erased)",
-)
 def test_rerun_of_a_ticket_whose_erasure_is_pending_submits_nothing_again(stack):
     org = stack.sandbox.org
     customer = org.add_customer(emails=["rhea.rerun@example.org"], phones=["+442079460556"], name="Rhea")

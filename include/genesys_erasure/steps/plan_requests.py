@@ -13,6 +13,7 @@ from genesys_erasure.dsr import DsrRequest
 from genesys_erasure.guards import check_purge_fraction
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
+from genesys_erasure.ledger.store import ERASED_STATES
 from genesys_erasure.steps import scan
 from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure, request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
@@ -59,20 +60,20 @@ def plan_retention_purge(
 def _erased_earlier(
     runtime: ErasureRuntime, identifiers, request_type: str
 ) -> dict[Identifier, dict[str, Any]]:
-    """Identifiers already erased (verified) under an earlier run by a request that fulfils this one: not
-    submitted again. Compared per identifier hash: the nightly purge's subject holds more identifiers than
-    an analyst gives. A pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned."""
+    """Identifiers a request that fulfils this one already carried in an earlier run: verified, or still
+    on its way (in flight, or erasure pending at Genesys: a later run verifies it). Not submitted again.
+    Compared per identifier hash: the nightly purge's subject holds more identifiers than an analyst gives,
+    and once a lagging contact delete lands, resolution no longer reaches the rest of that subject. A
+    pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned."""
     earlier: dict[Identifier, dict[str, Any]] = {}
     ledger = runtime.ledger
     for identifier in identifiers:
         rows = ledger.lookup_identifier_hash(runtime.hasher.hash_identifier(identifier))
-        verified = [
-            r
-            for r in rows
-            if r.state is SubjectState.VERIFIED and request_satisfied_by(r.request_type, request_type)
+        carried = [
+            r for r in rows if r.state in ERASED_STATES and request_satisfied_by(r.request_type, request_type)
         ]
-        if verified:
-            row = max(verified, key=lambda r: r.final_at or r.updated_at)
+        if carried:
+            row = max(carried, key=lambda r: (r.state is SubjectState.VERIFIED, r.final_at or r.updated_at))
             earlier[identifier] = {"subject_hash": row.subject_hash, "run_id": row.run_id}
     return earlier
 

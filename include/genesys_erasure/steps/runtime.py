@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -187,17 +187,25 @@ def parse_as_of(raw: str) -> datetime:
     return value.astimezone(UTC)
 
 
+# How long after its own instant a scheduled run may start and still erase: the scan looks for later
+# contacts only up to the run's as_of, so a night caught up a day late would miss a day of contacts.
+LATE_RUN_TOLERANCE = timedelta(hours=6)
+
+
 def check_as_of(
     as_of: datetime, *, explicit: bool, started: datetime, wall_now: datetime, config: PurgeConfig
 ) -> None:
-    """Refuse an `as_of` in the future (nothing is known about it yet), and an explicit one before the run
-    was started unless the run is a dry run or the config says `allow_past_as_of_erasure`: erasing as of
-    last week would erase a customer who made contact since. A scheduled run's own data interval end
-    (a missed night caught up later) is the run's instant, not a chosen one, and is allowed."""
+    """Refuse an `as_of` in the future (nothing is known about it yet), and a past one unless the run is a
+    dry run or the config says `allow_past_as_of_erasure`: the run sees contacts only up to its as_of, so
+    erasing as of last week would erase a customer who made contact since. Past means an explicit
+    `as_of` before the run was triggered, or a run's own instant more than `LATE_RUN_TOLERANCE` ago (a
+    missed night caught up later keeps its own cutoff, but only plans)."""
     if as_of > wall_now:
         raise AsOfRefused(f"as_of: {as_of.isoformat()} is in the future (now {wall_now.isoformat()})")
-    if explicit and as_of < started and not (config.dry_run or config.allow_past_as_of_erasure):
+    past = as_of < started if explicit else as_of < wall_now - LATE_RUN_TOLERANCE
+    if past and not (config.dry_run or config.allow_past_as_of_erasure):
+        what = "the given as_of" if explicit else "the run's own instant (a run started late)"
         raise AsOfRefused(
-            f"as_of: {as_of.isoformat()} is in the past; only a dry run may use it unless the "
-            "configuration sets allow_past_as_of_erasure: true"
+            f"as_of: {as_of.isoformat()}, {what}, is in the past; only a dry run may use it unless the "
+            "configuration sets allow_past_as_of_erasure: true (contacts made since are not seen)"
         )

@@ -172,3 +172,20 @@ def test_the_run_report_states_the_runs_as_of_and_cutoff(world):
         clock.as_of.isoformat(),
         clock.cutoff.isoformat(),
     )
+
+
+def test_a_scheduled_night_caught_up_a_day_late_is_refused_for_a_run_that_erases(world, task_env):
+    night = datetime.now(UTC) - timedelta(days=1)
+    with (
+        task_context("scheduled__caught_up", scheduled_for=night),
+        pytest.raises(AirflowFailException, match=r"as_of.*allow_past_as_of_erasure"),
+    ):
+        validate_settings.function()
+
+
+def test_a_scheduled_night_caught_up_a_day_late_keeps_its_own_cutoff_in_a_dry_run(world, task_env):
+    night = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    with task_context("scheduled__caught_up_dry", scheduled_for=night, dry_run=True):
+        settings = validate_settings.function()
+
+    assert settings["cutoff"] == (night - timedelta(days=RETENTION_DAYS)).isoformat()

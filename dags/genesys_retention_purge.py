@@ -14,6 +14,14 @@ than the retention period, then proves it.
    per subject), a deferred wait that holds no worker slot, one resubmission of errors, independent
    verification, warehouse cleanup, and a signed report (JSON + HTML) under `report_dir`.
 
+**Time is data.** The run's instant (`as_of`) and retention cutoff are fixed once per run, in the ledger,
+by validate_settings: a scheduled run's data interval end (a missed night caught up later keeps its own
+night's cutoff), a manual run's trigger time, or the `as_of` Param. Every task and every retry uses those
+two, never its own clock; the report states them. An `as_of` in the future is refused; a past one (an
+explicit `as_of` before the trigger, or a run starting over 6 h after its own instant) only plans (dry
+run) unless the config sets `allow_past_as_of_erasure: true`: the scan looks for contacts only up to
+`as_of`, so erasing "as of" last week would erase a customer who made contact since.
+
 Logs, XCom and reports hold keyed hashes and counts only. Trigger with `{"dry_run": true}` to plan and
 report without submitting anything.
 """
@@ -24,7 +32,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
-from genesys_erasure.params import retention_purge_params
+from genesys_erasure.params import as_of_param, retention_purge_params
 from genesys_erasure.tasks.flow import build_erasure_flow
 from genesys_erasure.tasks.policy import DATA_ENGINEERING, default_args
 from genesys_erasure.tasks.retention import (
@@ -43,8 +51,12 @@ with DAG(
     default_args=default_args(DATA_ENGINEERING),
     tags=["gdpr", "genesys-cloud", "retention"],
     doc_md=__doc__,
-    # The overridable settings, generated from PurgeConfig (null = use the configuration file).
-    params={name: Param(**spec) for name, spec in retention_purge_params().items()},
+    # The overridable settings, generated from PurgeConfig (null = use the configuration file), and the
+    # run's `as_of` (null = the run's own instant).
+    params={
+        **{name: Param(**spec) for name, spec in retention_purge_params().items()},
+        "as_of": Param(**as_of_param()),
+    },
 ) as dag:
     settings = validate_settings()
     scanned = find_expired_customers(settings)

@@ -111,6 +111,14 @@ class PurgeConfig:
             "recent contact is in an uncovered division then looks expired and is erased."
         ),
     )
+    allow_past_as_of_erasure: StrictBool = Field(
+        False,
+        title="Allow erasing as of a past instant",
+        description=(
+            "Let a manual run with an explicit past `as_of` submit erasures (otherwise it must be a dry "
+            "run): a customer who made contact after that instant would look expired and be erased."
+        ),
+    )
     max_subjects_per_run: StrictInt = Field(
         1000,
         ge=1,
@@ -388,6 +396,7 @@ FIELD_NAMES = frozenset(f.name for f in fields(PurgeConfig))
 OVERRIDABLE_FIELDS = FIELD_NAMES - {
     "minimum_retention_days",  # the floor is a deliberate, reviewed change to the file
     "allow_partial_divisions",  # so is accepting customers the purge cannot see
+    "allow_past_as_of_erasure",  # so is erasing as of an instant customers may have called since
     "hmac_key_conn_id",  # a different key makes earlier evidence unverifiable
     "ledger_conn_id",  # a different ledger forgets what was already submitted
     "ledger_path",

@@ -7,6 +7,7 @@ each dict into a `Param`.
 
 - `retention_purge_params()`: the nightly purge's per-run overrides of `PurgeConfig`; every one may be
   left empty (null), which means "use the configuration file".
+- `as_of_param()`: the nightly purge's `as_of`, the instant a manual run is "as of" (not a setting).
 - `subject_erasure_params()`: the ad-hoc data-subject request form (`DsrForm`).
 """
 
@@ -37,6 +38,23 @@ def retention_purge_params() -> dict[str, dict[str, Any]]:
         spec["type"] = ["null", *(t for t in types if t != "null")]
         spec["description"] = f"{spec['description']} {USE_THE_CONFIG}"
     return specs
+
+
+def as_of_param() -> dict[str, Any]:
+    """The instant a manual run is "as of": its `now` and, through the retention, its cutoff. Not a
+    setting of `PurgeConfig`: the run's clock is fixed in the ledger by `validate_settings`, which refuses
+    a future one and a past one unless dry run or `allow_past_as_of_erasure`."""
+    return {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "As of",
+        "description": (
+            "ISO-8601 instant with a UTC offset (e.g. 2026-03-01T02:00:00+00:00) the run is as of: its "
+            "retention cutoff is this instant minus the retention. A past instant only for a dry run, "
+            "unless the configuration sets allow_past_as_of_erasure. Empty: a scheduled run's data "
+            "interval end, a manual run's trigger time."
+        ),
+    }
 
 
 def subject_erasure_params() -> dict[str, dict[str, Any]]:

@@ -139,6 +139,17 @@ ledger_meta = Table(
     Column("value", String(200), nullable=False),
 )
 
+# One row per DAG run: the instant the run is "as of" and the retention cutoff derived from it, fixed the
+# first time a task of the run asks, so a retried or later task reads them back and never recomputes.
+run_clocks = Table(
+    "erasure_run_clocks",
+    metadata,
+    Column("run_id", String(250), primary_key=True),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("cutoff", UtcDateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+)
+
 
 def upgrade_schema(conn: Connection) -> None:
     """Bring a ledger created by an older version up to `SCHEMA_VERSION`, in the caller's transaction.

@@ -39,6 +39,7 @@ from genesys_erasure.ledger.schema import (
     identifier_hashes,
     ledger_meta,
     metadata,
+    run_clocks,
     subjects,
     upgrade_schema,
     utc_now,
@@ -122,6 +123,33 @@ class Ledger:
     def _tx(self) -> Iterator[Connection]:
         with self._engine.begin() as conn:
             yield conn
+
+    # ---- the run clock ----------------------------------------------------------------------------
+
+    def fix_run_clock(
+        self, run_id: str, as_of: datetime, cutoff: datetime, *, now=None
+    ) -> tuple[datetime, datetime]:
+        """The run's (as_of, cutoff): the ones given when the run has none recorded yet, else the recorded
+        ones (a retry or a later task of the run never recomputes them)."""
+        check_run_id(run_id)
+        with self._tx() as conn:
+            insert_ignore(
+                conn,
+                run_clocks,
+                {"run_id": run_id, "as_of": as_of, "cutoff": cutoff, "recorded_at": now or utc_now()},
+            )
+            row = conn.execute(
+                select(run_clocks.c.as_of, run_clocks.c.cutoff).where(run_clocks.c.run_id == run_id)
+            ).one()
+        return row.as_of, row.cutoff
+
+    def run_clock(self, run_id: str) -> tuple[datetime, datetime] | None:
+        """The run's recorded (as_of, cutoff), or None when no task of the run has fixed them yet."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(run_clocks.c.as_of, run_clocks.c.cutoff).where(run_clocks.c.run_id == run_id)
+            ).first()
+        return (row.as_of, row.cutoff) if row else None
 
     # ---- planning -------------------------------------------------------------------------------
 

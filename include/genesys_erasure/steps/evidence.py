@@ -72,7 +72,7 @@ def write_run_evidence(
     report = build_run_report(
         run_id=run_id,
         rows=rows,
-        parameters={**report_parameters(runtime.config), **(extra or {})},
+        parameters={**report_parameters(runtime.config), **_run_clock(runtime, run_id), **(extra or {})},
         generated_at=now,
         dry_run=runtime.config.dry_run,
         awaiting_review=ledger.rows_in_states([SubjectState.NEEDS_REVIEW]),
@@ -95,6 +95,16 @@ def write_run_evidence(
         "warehouse_status": warehouse["status"],
         "subject_hashes": [row.subject_hash for row in rows if row.state is SubjectState.VERIFIED],
     }
+
+
+def _run_clock(runtime: ErasureRuntime, run_id: str) -> dict[str, str]:
+    """The instant the run was as of and its retention cutoff, as recorded when the run fixed them (a run
+    that never fixed them, such as the request listener's, states none)."""
+    recorded = runtime.ledger.run_clock(run_id)
+    if recorded is None:
+        return {}
+    as_of, cutoff = recorded
+    return {"as_of": as_of.isoformat(), "cutoff": cutoff.isoformat()}
 
 
 def _advance_scan_watermark(runtime: ErasureRuntime, run_id: str) -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +148,64 @@ class ErasureRuntime:
         finally:
             if engine is not None:
                 engine.dispose()
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """The instant a run is "as of" (its `now`) and the retention cutoff derived from it, fixed once per
+    run in the ledger: every task of the run, and every retry, uses these two and no wall clock."""
+
+    as_of: datetime
+    cutoff: datetime
+
+    def describe(self) -> str:
+        return f"as_of {self.as_of.isoformat()}, cutoff {self.cutoff.isoformat()}"
+
+
+def fix_run_clock(runtime: ErasureRuntime, run_id: str, as_of: datetime) -> RunClock:
+    """The run's clock: `as_of` and its cutoff recorded the first time the run asks, the recorded ones on
+    every later call (whatever `as_of` the caller proposes then)."""
+    as_of = as_of.astimezone(UTC)
+    recorded_as_of, cutoff = runtime.ledger.fix_run_clock(
+        run_id, as_of, runtime.config.retention_cutoff(as_of)
+    )
+    return RunClock(recorded_as_of, cutoff)
+
+
+class AsOfRefused(ValueError):
+    """An `as_of` the run may not use; the message names `as_of` and says why (no personal data)."""
+
+
+def parse_as_of(raw: str) -> datetime:
+    """An explicit `as_of` Param: ISO-8601 with a UTC offset (a bare local time is ambiguous)."""
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except (AttributeError, ValueError):
+        raise AsOfRefused("as_of: not an ISO-8601 instant (e.g. 2026-03-01T02:00:00+00:00)") from None
+    if value.tzinfo is None:
+        raise AsOfRefused("as_of: needs a UTC offset (e.g. +00:00 or Z)")
+    return value.astimezone(UTC)
+
+
+# How long after its own instant a scheduled run may start and still erase: the scan looks for later
+# contacts only up to the run's as_of, so a night caught up a day late would miss a day of contacts.
+LATE_RUN_TOLERANCE = timedelta(hours=6)
+
+
+def check_as_of(
+    as_of: datetime, *, explicit: bool, started: datetime, wall_now: datetime, config: PurgeConfig
+) -> None:
+    """Refuse an `as_of` in the future (nothing is known about it yet), and a past one unless the run is a
+    dry run or the config says `allow_past_as_of_erasure`: the run sees contacts only up to its as_of, so
+    erasing as of last week would erase a customer who made contact since. Past means an explicit
+    `as_of` before the run was triggered, or a run's own instant more than `LATE_RUN_TOLERANCE` ago (a
+    missed night caught up later keeps its own cutoff, but only plans)."""
+    if as_of > wall_now:
+        raise AsOfRefused(f"as_of: {as_of.isoformat()} is in the future (now {wall_now.isoformat()})")
+    past = as_of < started if explicit else as_of < wall_now - LATE_RUN_TOLERANCE
+    if past and not (config.dry_run or config.allow_past_as_of_erasure):
+        what = "the given as_of" if explicit else "the run's own instant (a run started late)"
+        raise AsOfRefused(
+            f"as_of: {as_of.isoformat()}, {what}, is in the past; only a dry run may use it unless the "
+            "configuration sets allow_past_as_of_erasure: true (contacts made since are not seen)"
+        )

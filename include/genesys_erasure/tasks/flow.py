@@ -124,7 +124,8 @@ def _resubmit_errors(runtime: ErasureRuntime, run_id: str, *, is_retry: bool, re
 def verify() -> dict[str, Any]:
     from genesys_erasure.steps import verify as verifying
 
-    return run_step(verifying.verify_completed)
+    # wall clock: verification deadlines count the real time elapsed since submission
+    return run_step(verifying.verify_completed, clock="wall")
 
 
 @task(pool=WAREHOUSE_POOL)
@@ -154,7 +155,9 @@ def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None
     context = get_current_context()
     extra = {"plan": {k: v for k, v in plan.items() if k != "batches"}}
     warehouse = warehouse or {"status": "not_run", "tables": []}
-    evidence, dry_run = run_step(_write_evidence, extra=extra, warehouse=warehouse)
+    # wall clock: `now` is when the report is generated; the report states the run's as_of and cutoff
+    # separately, as recorded in the ledger
+    evidence, dry_run = run_step(_write_evidence, clock="wall", extra=extra, warehouse=warehouse)
     context["outlet_events"][ERASURES_ASSET].extra = {
         "run_id": context["run_id"],
         "dry_run": dry_run,

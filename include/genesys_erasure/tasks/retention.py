@@ -4,13 +4,16 @@ The steps, the ledger and the runtime are imported inside the tasks: a DAG file 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.tasks.runtime import load_runtime, run_step
+from genesys_erasure.tasks.runtime import load_runtime, proposed_as_of, run_clock, run_step
+
+log = logging.getLogger(__name__)
 
 
 @task
@@ -19,12 +22,15 @@ def validate_settings() -> dict[str, Any]:
     or anything sent to Genesys. A bad setting fails without retries (it does not fix itself), and so
     does an org whose analytics data retention is shorter than `retention_days`, a client whose role does
     not cover every division (unless `allow_partial_divisions`) or a client that may not read either; a
-    passing ledger or Genesys outage is retried."""
+    passing ledger or Genesys outage is retried. It also fixes the run's clock (as_of and cutoff) in the
+    ledger, refusing an `as_of` in the future and an explicit past one unless dry run or
+    `allow_past_as_of_erasure`."""
     from genesys_cloud.errors import GenesysAuthError
     from genesys_erasure.config import ConfigError
     from genesys_erasure.guards import GuardError
     from genesys_erasure.preflight.divisions import check_division_coverage
     from genesys_erasure.preflight.retention import check_analytics_retention
+    from genesys_erasure.steps.runtime import AsOfRefused, check_as_of
 
     context = get_current_context()
     try:
@@ -33,6 +39,14 @@ def validate_settings() -> dict[str, Any]:
         raise AirflowFailException(str(bad)) from None
     with runtime:
         config = runtime.config
+        try:
+            as_of, explicit = proposed_as_of(context)
+            started = context["dag_run"].run_after or as_of
+            check_as_of(as_of, explicit=explicit, started=started, wall_now=datetime.now(UTC), config=config)
+        except AsOfRefused as bad:
+            raise AirflowFailException(str(bad)) from None
+        clock = run_clock(runtime, context)
+        log.info("Run clock: %s", clock.describe())
         try:
             analytics_days = check_analytics_retention(runtime.client, config.retention_days)
             divisions = check_division_coverage(
@@ -46,7 +60,8 @@ def validate_settings() -> dict[str, Any]:
         "analytics_data_retention_days": analytics_days,
         # counts only: division names are the org's, but XCom is kept free of anything named
         "divisions": {k: v for k, v in divisions.items() if k != "uncovered_names"},
-        "cutoff": config.retention_cutoff(datetime.now(UTC)).isoformat(),
+        "as_of": clock.as_of.isoformat(),
+        "cutoff": clock.cutoff.isoformat(),
         "dry_run": config.dry_run,
         "backfill": config.backfill,
         "max_subjects_per_run": config.max_subjects_per_run,

@@ -8,6 +8,7 @@ A step knows nothing of Airflow (`genesys_erasure.steps.runtime`); only this mod
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from genesys_erasure.config import PurgeConfig
-    from genesys_erasure.steps.runtime import ErasureRuntime
+    from genesys_erasure.steps.runtime import ErasureRuntime, RunClock
 
 # Everything below imports the domain (pydantic, SQLAlchemy, cryptography) inside the functions: task
 # modules import this one at the top, and the DAG files that import them must parse fast.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 SEALING_KEY_CONN_ID = "genesys_erasure_sealing"
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SEALING_KEY_CONN_ID",
@@ -31,6 +33,8 @@ __all__ = [
     "ledger_url",
     "load_runtime",
     "open_runtime",
+    "proposed_as_of",
+    "run_clock",
     "run_step",
 ]
 
@@ -95,17 +99,56 @@ def open_runtime(params: Mapping[str, Any] | None) -> Iterator[ErasureRuntime]:
         yield runtime
 
 
-def run_step(step: Callable[..., T], /, **kwargs: Any) -> T:
+def proposed_as_of(context: Mapping[str, Any]) -> tuple[datetime, bool]:
+    """The instant this DAG run is "as of", from the run itself (never the wall clock), and whether it
+    was given explicitly: the `as_of` Param, else a scheduled run's data interval end, else the logical
+    date, else the time the run was triggered. Raises `AsOfRefused` for an unreadable `as_of`."""
+    from genesys_erasure.steps.runtime import parse_as_of
+
+    raw = (context.get("params") or {}).get("as_of")
+    if raw:
+        return parse_as_of(str(raw)), True
+    dag_run = context["dag_run"]
+    scheduled = str(getattr(dag_run, "run_type", "")).lower().endswith("scheduled")
+    for candidate in (
+        context.get("data_interval_end") if scheduled else None,
+        context.get("logical_date"),
+        getattr(dag_run, "run_after", None),
+    ):
+        if candidate is not None:
+            return candidate.astimezone(UTC), False
+    raise RuntimeError("the DAG run has neither a data interval, a logical date nor a trigger time")
+
+
+def run_clock(runtime: ErasureRuntime, context: Mapping[str, Any]) -> RunClock:
+    """The run's clock, recorded in the ledger by the first task of the run that asks (see
+    `genesys_erasure.steps.runtime.fix_run_clock`)."""
+    from genesys_erasure.steps.runtime import fix_run_clock
+
+    as_of, _explicit = proposed_as_of(context)
+    return fix_run_clock(runtime, context["run_id"], as_of)
+
+
+def run_step(step: Callable[..., T], /, *, clock: str = "run", **kwargs: Any) -> T:
     """Run `step(runtime, ...)` as the body of the current task: the runtime is opened for the task's
-    Params and closed afterwards, and `run_id` and `now` are passed when the step takes them. Every
+    Params and closed afterwards, and `run_id` and `now` are passed when the step takes them. `now` is the
+    run's recorded as_of (`clock="run"`: the same in every task and every retry), or the wall clock
+    (`clock="wall"`) for a step that measures real elapsed time, such as verification deadlines. Every
     other argument is passed by keyword."""
     from airflow.sdk import get_current_context
 
+    if clock not in ("run", "wall"):
+        raise ValueError(f"clock: expected 'run' or 'wall', got {clock!r}")
     context = get_current_context()
     accepted = inspect.signature(step).parameters
     if "run_id" in accepted:
         kwargs.setdefault("run_id", context["run_id"])
-    if "now" in accepted:
-        kwargs.setdefault("now", datetime.now(UTC))
     with load_runtime(context["params"]) as runtime:
+        if "now" in accepted and "now" not in kwargs:
+            if clock == "run":
+                fixed = run_clock(runtime, context)
+                log.info("Run clock: %s", fixed.describe())
+                kwargs["now"] = fixed.as_of
+            else:
+                kwargs["now"] = datetime.now(UTC)
         return step(runtime, **kwargs)

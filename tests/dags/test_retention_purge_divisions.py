@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.support.dag_runs import task_result
 from tests.support.sandbox import calls_to
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -32,7 +33,7 @@ def test_a_partial_role_accepted_in_the_config_runs_and_reports_division_counts_
     stack.configure(allow_partial_divisions=True)
     run = stack.run(backfill=True, dry_run=True)
     assert run.state == "success"
-    settings = _xcom(run, "validate_settings")
+    settings = task_result(run, "validate_settings")
     assert settings["divisions"] == {
         "existing": 3,
         "covered": 1,
@@ -40,21 +41,3 @@ def test_a_partial_role_accepted_in_the_config_runs_and_reports_division_counts_
         "permissions": ["analytics:conversationDetail:view", "externalContacts:contact:view"],
     }
     assert "Sales EU" not in json.dumps(settings)
-
-
-def _xcom(run, task_id: str):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        row = session.scalars(
-            select(XComModel).where(
-                XComModel.dag_id == run.dag_id,
-                XComModel.run_id == run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.key == "return_value",
-            )
-        ).first()
-        value = row.value if row is not None else None
-    return json.loads(value) if isinstance(value, str) else value

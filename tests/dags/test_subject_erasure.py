@@ -19,6 +19,7 @@ from genesys_erasure.tasks.runtime import load_runtime
 from tests.conftest import REPO_ROOT
 from tests.dags.conftest import TEST_ORG
 from tests.support.approvals import APPROVE, REJECT, answer_approval
+from tests.support.dag_runs import task_result
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -126,24 +127,6 @@ def test_approved_inline_request_erases_customer_and_former_staff_with_signed_ce
     assert found["subjects"][0]["run_id"] == later.run_id  # the run that verified the pending erasure
 
 
-def _xcom(run, task_id: str):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        row = session.scalars(
-            select(XComModel).where(
-                XComModel.dag_id == run.dag_id,
-                XComModel.run_id == run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.key == "return_value",
-            )
-        ).first()
-        value = row.value if row is not None else None
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def test_file_request_in_pseudonymise_mode_leaves_the_replacement_and_skips_a_bad_row(stack, tmp_path):
     org = stack.sandbox.org
     customer = org.add_customer(emails=["pia.pseudo@example.org"], phones=[], name="Pia Pseudo")
@@ -171,7 +154,7 @@ def test_file_request_in_pseudonymise_mode_leaves_the_replacement_and_skips_a_ba
     assert "erased-by-dsr" in text
     types = {r["requestType"] for r in stack.hook().iter_gdpr_requests()}
     assert types == {"GDPR_UPDATE"}
-    validated = _xcom(run, "validate_subject_request")
+    validated = task_result(run, "validate_subject_request")
     assert validated["skipped"] == [{"row": 3, "field": "value", "reason": "invalid_phone: too_short"}]
     hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], ["pia.pseudo@example.org"])
     assert hits == [], "the file route leaves the value in no Airflow table, log, report or certificate"
@@ -221,7 +204,7 @@ def test_dry_run_by_default_submits_nothing_and_the_deadline_check_flags_it(stac
 
     assert run.state == "success", _task_states(run)
     assert stack.gdpr_request_count() == 0
-    flagged = _xcom(check, "check_dsr_deadlines")
+    flagged = task_result(check, "check_dsr_deadlines")
     assert [r["ticket"] for r in flagged["requests"]] == ["DSR-2026-0026"]
     assert flagged["requests"][0]["days_left"] <= 5
 

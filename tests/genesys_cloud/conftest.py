@@ -8,20 +8,15 @@ from typing import Any
 
 import pytest
 
-from genesys_cloud.retry_policy import reset_shared_pacers
-from genesys_cloud.token_cache import SHARED_TOKENS
 from genesys_sandbox import SandboxServer
-from tests.support.sandbox import CLIENT_ORG, CONN_ENV, connection_json, sandbox_starter
+from tests.support.sandbox import CLIENT_ORG, CONN_ENV, connection_json, fresh_client_state, sandbox_starter
 
 
 @pytest.fixture(autouse=True)
 def _fresh_client_state() -> Iterator[None]:
-    """Every test logs in and paces from scratch (the caches are process-wide by design)."""
-    SHARED_TOKENS.clear()
-    reset_shared_pacers()
-    yield
-    SHARED_TOKENS.clear()
-    reset_shared_pacers()
+    """Every test logs in and paces from scratch."""
+    with fresh_client_state():
+        yield
 
 
 @pytest.fixture

@@ -41,6 +41,21 @@ FAST_RETRIES = {"max_attempts": 5, "base_backoff_seconds": 0.05, "max_wait_secon
 
 
 @contextmanager
+def fresh_client_state() -> Iterator[None]:
+    """Log in and pace from scratch (the token cache and the pacers are process-wide by design)."""
+    from genesys_cloud.retry_policy import reset_shared_pacers
+    from genesys_cloud.token_cache import SHARED_TOKENS
+
+    SHARED_TOKENS.clear()
+    reset_shared_pacers()
+    try:
+        yield
+    finally:
+        SHARED_TOKENS.clear()
+        reset_shared_pacers()
+
+
+@contextmanager
 def sandbox_starter(base: SandboxSettings) -> Iterator[Any]:
     """`start(**overrides)` starts a sandbox with `base` changed by `overrides`; all are stopped on exit."""
     started: list[SandboxServer] = []

@@ -150,6 +150,22 @@ class ErasureRuntime:
                 engine.dispose()
 
 
+def plain_utc(value: datetime) -> datetime:
+    """`value` as a standard-library datetime in UTC. Airflow hands out pendulum DateTimes, and one with
+    a standard `timezone.utc` loses its zone when a timedelta is subtracted (the cutoff came out naive)."""
+    value = value.astimezone(UTC)
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=UTC,
+    )
+
+
 @dataclass(frozen=True)
 class RunClock:
     """The instant a run is "as of" (its `now`) and the retention cutoff derived from it, fixed once per
@@ -165,7 +181,7 @@ class RunClock:
 def fix_run_clock(runtime: ErasureRuntime, run_id: str, as_of: datetime) -> RunClock:
     """The run's clock: `as_of` and its cutoff recorded the first time the run asks, the recorded ones on
     every later call (whatever `as_of` the caller proposes then)."""
-    as_of = as_of.astimezone(UTC)
+    as_of = plain_utc(as_of)
     recorded_as_of, cutoff = runtime.ledger.fix_run_clock(
         run_id, as_of, runtime.config.retention_cutoff(as_of)
     )

@@ -103,7 +103,7 @@ def proposed_as_of(context: Mapping[str, Any]) -> tuple[datetime, bool]:
     """The instant this DAG run is "as of", from the run itself (never the wall clock), and whether it
     was given explicitly: the `as_of` Param, else a scheduled run's data interval end, else the logical
     date, else the time the run was triggered. Raises `AsOfRefused` for an unreadable `as_of`."""
-    from genesys_erasure.steps.runtime import parse_as_of
+    from genesys_erasure.steps.runtime import parse_as_of, plain_utc
 
     raw = (context.get("params") or {}).get("as_of")
     if raw:
@@ -116,7 +116,7 @@ def proposed_as_of(context: Mapping[str, Any]) -> tuple[datetime, bool]:
         getattr(dag_run, "run_after", None),
     ):
         if candidate is not None:
-            return candidate.astimezone(UTC), False
+            return plain_utc(candidate), False
     raise RuntimeError("the DAG run has neither a data interval, a logical date nor a trigger time")
 
 

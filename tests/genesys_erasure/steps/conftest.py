@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 
 from genesys_cloud.hook import GenesysCloudHook
-from genesys_cloud.retry_policy import reset_shared_pacers
-from genesys_cloud.token_cache import SHARED_TOKENS
 from genesys_devtools.demo import DEMO_HMAC_KEY, DEMO_SEALING_KEY, demo_config
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.evidence import key_from_text
@@ -25,6 +23,7 @@ from genesys_erasure.steps.plan import PlanRequest, Seed
 from genesys_erasure.steps.runtime import ErasureRuntime, sqlite_ledger_url
 from genesys_erasure.tasks.runtime import genesys_hook
 from genesys_sandbox import SandboxServer, SandboxSettings
+from tests.support.sandbox import fresh_client_state
 
 CONN_ENV = "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"
 # One seeded customer: the tests plant the customers they talk about.
@@ -98,12 +97,9 @@ def plan_request(*seeds: Seed) -> PlanRequest:
 
 @pytest.fixture(autouse=True)
 def _fresh_client_state() -> Iterator[None]:
-    """Every test logs in and paces from scratch (the caches are process-wide by design)."""
-    SHARED_TOKENS.clear()
-    reset_shared_pacers()
-    yield
-    SHARED_TOKENS.clear()
-    reset_shared_pacers()
+    """Every test logs in and paces from scratch."""
+    with fresh_client_state():
+        yield
 
 
 @pytest.fixture

@@ -189,3 +189,15 @@ def test_a_scheduled_night_caught_up_a_day_late_keeps_its_own_cutoff_in_a_dry_ru
         settings = validate_settings.function()
 
     assert settings["cutoff"] == (night - timedelta(days=RETENTION_DAYS)).isoformat()
+
+
+def test_a_pendulum_logical_date_gives_an_aware_cutoff():
+    """Airflow's logical date is a pendulum DateTime; with a standard `timezone.utc` it loses its zone
+    when a timedelta is subtracted, and the ledger refuses a naive cutoff (every run failed its first
+    task)."""
+    import pendulum
+
+    from genesys_erasure.steps.runtime import plain_utc
+
+    logical = pendulum.now("UTC").astimezone(UTC)
+    assert (plain_utc(logical) - timedelta(days=1826)).tzinfo is not None

@@ -31,6 +31,7 @@ from functools import cache
 from typing import Any
 
 from genesys_cloud.errors import GenesysNotFoundError
+from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
 from genesys_erasure.ledger.store import NotOwned
@@ -42,6 +43,7 @@ from genesys_erasure.verification import (
     VerificationResult,
     conversations_holding,
     verify_subject,
+    walk_strings,
 )
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,10 @@ def _verify_row(
         for rec in _recordings(client, cid)
     ]
     contacts, incomplete = _search_contacts(client, identifiers)
+    # A free-text search also returns strangers (same domain, same first name): only contacts holding one
+    # of the subject's values say anything about this erasure, and only those are looked up by id.
+    matcher = IdentifierMatcher(identifiers)
+    contacts = [c for c in contacts if any(matcher.matches(v) for _, v in walk_strings(c, "contact"))]
     candidates = {i.value for i in identifiers if i.kind is IdentifierKind.EXTERNAL_CONTACT}
     candidates |= {c["id"] for c in contacts if isinstance(c.get("id"), str)}
     missing = {cid for cid in sorted(candidates) if _contact_is_gone(client, cid)}

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.deadlines import (
-    DeadlineEntry,
-    notification_html,
-    notification_text,
-    requests_near_deadline,
-)
 from genesys_erasure.tasks.runtime import open_runtime
+
+if TYPE_CHECKING:
+    from genesys_erasure.deadlines import DeadlineEntry
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +24,7 @@ NOTIFIERS = ("none", "smtp", "webhook")
 
 def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
     """The notifier the run's Params ask for, or None. Raises on an incomplete notifier setting."""
+    from genesys_erasure.deadlines import notification_html, notification_text
 
     kind = params.get("notify") or "none"
     if kind not in NOTIFIERS:
@@ -57,6 +55,8 @@ def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
 
 @task
 def check_dsr_deadlines() -> dict[str, Any]:
+    # The ledger (SQLAlchemy) is imported when the task runs, not when the DAG file is parsed.
+    from genesys_erasure.deadlines import notification_text, requests_near_deadline
 
     context = get_current_context()
     params = context["params"]

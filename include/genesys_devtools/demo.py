@@ -32,8 +32,8 @@ DAG_ID = "genesys_retention_purge"
 # Demo-only keys: a real deployment keeps its own in a secrets backend (README).
 DEMO_HMAC_KEY = "demo-only-hmac-key-0123456789abcdef"
 DEMO_SEALING_KEY = "hex:" + "00112233445566778899aabbccddeeff" * 2
-# Clean data shapes until the pipeline handles the national/SIP forms a real-shapes delete leaves behind
-# (a fix is under way); then the pessimistic profile's own "real" applies.
+# Clean data shapes until a header shared by two subjects of one run can be erased (README, Known
+# limitations); then the pessimistic profile's own "real" applies.
 DEMO_DATA_SHAPES = "clean"
 FINAL_STATES = ("verified", "erasure_pending", "needs_review", "deferred", "quarantined", "failed", "dry_run")
 

@@ -8,10 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from genesys_devtools.demo import DEMO_HMAC_KEY
 from genesys_erasure.evidence import key_from_text, verify_report
 from tests.support.privacy_scan import scan_paths
 from tests.support.sandbox import calls_to
+
+pytestmark = pytest.mark.slow  # end-to-end dag.test() runs
 
 DENIED = ("GET /api/v2/conversations/{conversationId}/recordingmetadata",)
 

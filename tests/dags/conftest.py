@@ -23,8 +23,8 @@ from tests.support.sandbox import sandbox_starter
 # "Profiles"): lagging deletes, placeholders, tokenised and partial contact search, several divisions.
 TEST_ORG = SandboxSettings.for_profile(
     "pessimistic",
-    # Clean shapes for now: on real shapes the sandbox's delete leaves national/SIP forms that the pipeline
-    # does not yet handle (a fix is under way); flip to the profile's "real" when it lands.
+    # Clean shapes for now: on real shapes a header shared by two subjects of one run is never erased
+    # (README, Known limitations; tests/dags/test_real_shapes_purge.py); flip to "real" once it is.
     data_shapes="clean",
     seed=11,
     customers=120,

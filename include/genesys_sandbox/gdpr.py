@@ -7,6 +7,10 @@ Status walk (one step per `gdpr_step_seconds` of sandbox time, or per GET when t
   a request hit by `fail_next_gdpr_requests`: INITIATED -> SEARCHING -> ERROR (nothing changed)
 The effect (redaction / replacement / export) is applied once, on the step into COMPLETED; the parts of
 a delete that `DeleteEffects` makes lag land later, on the first tick at or after their sandbox time.
+
+Requests take hours of sandbox time. With `poll_advance_seconds` a poll (the list's first page, or one
+request by id) made while any request is unfinished moves the sandbox clock that far once it is answered:
+the poller's wait until its next poll passes in sandbox time, so a test waits hours without sleeping.
 """
 
 from __future__ import annotations
@@ -200,8 +204,10 @@ class GdprService:
         step_seconds: float,
         effects: DeleteEffects | None = None,
         before_change: Callable[[list, datetime], None] | None = None,
+        poll_advance_seconds: float = 0.0,
     ) -> None:
         self.org = org
+        self.poll_advance_seconds = poll_advance_seconds
         # told which conversations a delete / update is about to change (the analytics lake keeps copies)
         self.before_change = before_change
         self.clock = clock
@@ -241,6 +247,7 @@ class GdprService:
                 raise not_found(f"GDPR request {request_id}")
             if polled:
                 self._on_get(request)
+                self._after_poll()
             return request
 
     def page(
@@ -253,6 +260,8 @@ class GdprService:
             if polled:
                 for request in chunk:
                     self._on_get(request)
+                if page_number == 1:  # one poll reads the list from its first page on
+                    self._after_poll()
             return chunk, len(ordered)
 
     def count(self) -> int:
@@ -272,6 +281,12 @@ class GdprService:
                 request = self._requests[request_id]
                 target = int((now - request.created_mono) / self.step_seconds)
                 self._advance_to(request, target)
+
+    def _after_poll(self) -> None:
+        """The poller's wait until its next poll, in sandbox time (the answer is already decided: the
+        requests move on at the next tick)."""
+        if self.poll_advance_seconds and self._pending:
+            self.clock.advance(self.poll_advance_seconds)
 
     def _land_later(self) -> None:
         if not self._later:

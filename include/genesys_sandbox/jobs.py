@@ -1,6 +1,7 @@
-"""Analytics conversation-detail jobs: QUEUED until `job_fulfil_seconds` of sandbox time pass, then
-FULFILLED; results are paged by an opaque cursor and only cover conversations that started before the
-job's dataAvailabilityDate (now - analytics_lag_hours at submission), like the data lake's lag.
+"""Analytics conversation-detail jobs: QUEUED until `job_fulfil_seconds` of sandbox time pass (a status
+read of a queued job may move the clock on: `poll_advance_seconds`), then FULFILLED; results are paged
+by an opaque cursor and only cover conversations that started before the job's dataAvailabilityDate
+(now - analytics_lag_hours at submission), like the data lake's lag.
 
 Also the `AnalyticsLake`: what the jobs and the details multi-get show of a conversation that a GDPR
 request changed, while the lake's snapshot watermark (now - analytics_snapshot_hours) has not passed the
@@ -85,9 +86,11 @@ class JobService:
         fulfil_seconds: float,
         lag_hours: float,
         lake: AnalyticsLake | None = None,
+        poll_advance_seconds: float = 0.0,
     ) -> None:
         self.org = org
         self.clock = clock
+        self.poll_advance_seconds = poll_advance_seconds
         self.lake = lake or AnalyticsLake(clock, 0)
         self.fulfil_seconds = fulfil_seconds
         self.lag = timedelta(hours=lag_hours)
@@ -123,6 +126,14 @@ class JobService:
         if self.clock.now() >= self.expiration(job):
             return job, "EXPIRED"
         return job, "FULFILLED"
+
+    def poll(self, job_id: str) -> tuple[Job, str]:
+        """`status`, read by a poller: a job still QUEUED moves the sandbox clock `poll_advance_seconds`
+        once answered (the poller's wait until its next read, in sandbox time)."""
+        job, state = self.status(job_id)
+        if state == "QUEUED" and self.poll_advance_seconds:
+            self.clock.advance(self.poll_advance_seconds)
+        return job, state
 
     def expiration(self, job: Job) -> datetime:
         return job.submitted + RESULT_TTL

@@ -86,7 +86,8 @@ class RateState:
 
 
 class RateLimiter:
-    """Fixed windows per key (a token), aligned on the sandbox's monotonic clock."""
+    """Fixed windows per key (a token), aligned on the sandbox's monotonic clock; the reset a response
+    announces is in the caller's seconds (the clock may run faster than the caller's, see clock.py)."""
 
     def __init__(self, clock: SandboxClock, allowed: int, window_seconds: float) -> None:
         self._clock = clock
@@ -98,7 +99,7 @@ class RateLimiter:
     def hit(self, key: str) -> RateState:
         now = self._clock.monotonic()
         window = math.floor(now / self.window_seconds)
-        reset = max(1, math.ceil((window + 1) * self.window_seconds - now))
+        reset = self._reset_seconds(window, now)
         with self._lock:
             current, count = self._windows.get(key, (window, 0))
             count = count + 1 if current == window else 1
@@ -108,10 +109,15 @@ class RateLimiter:
     def peek(self, key: str) -> RateState:
         now = self._clock.monotonic()
         window = math.floor(now / self.window_seconds)
-        reset = max(1, math.ceil((window + 1) * self.window_seconds - now))
+        reset = self._reset_seconds(window, now)
         with self._lock:
             current, count = self._windows.get(key, (window, 0))
         return RateState(count=count if current == window else 0, allowed=self.allowed, reset_seconds=reset)
+
+    def _reset_seconds(self, window: int, now: float) -> int:
+        """Whole caller seconds until the window ends, rounded up (never earlier than it really ends)."""
+        left = (window + 1) * self.window_seconds - now
+        return max(1, math.ceil(self._clock.caller_seconds(left)))
 
 
 class Faults:

@@ -74,7 +74,7 @@ def get_jobs_availability(request: Request) -> JSONResponse:
 @router.get(f"{PREFIX}/details/jobs/{{jobId}}")
 def get_job_status(request: Request, jobId: str) -> JSONResponse:
     jobs = sandbox(request).jobs
-    job, state = jobs.status(jobId)
+    job, state = jobs.poll(jobId)
     status: dict[str, Any] = {
         "state": state,
         "submissionDate": format_instant(job.submitted),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -38,9 +39,9 @@ async def post_token(request: Request) -> JSONResponse:
     if client_id != settings.client_id or client_secret != settings.client_secret:
         return _oauth_error(401, "invalid_client", "client not found or bad client secret")
     token = state.tokens.issue(client_id, settings.token_ttl_seconds)
-    return JSONResponse(
-        {"access_token": token.value, "token_type": "bearer", "expires_in": settings.token_ttl_seconds}
-    )
+    # the TTL is sandbox time; the caller counts expires_in on its own clock (rounded down: never later)
+    expires_in = max(1, math.floor(state.clock.caller_seconds(settings.token_ttl_seconds)))
+    return JSONResponse({"access_token": token.value, "token_type": "bearer", "expires_in": expires_in})
 
 
 def _basic_credentials(header: str) -> tuple[str | None, str | None]:

@@ -32,13 +32,18 @@ class SandboxSettings:
     contact_search: str = "exact"
     # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
     contact_search_partial_above: int = 0
-    # wall seconds per GDPR status step; 0 = every GET of the request advances it one step
+    # sandbox seconds per GDPR status step; 0 = every GET of the request advances it one step
     gdpr_step_seconds: float = 1.0
+    # a poll of GDPR requests (the list's first page, or one request) while any is unfinished moves the
+    # sandbox clock this far after answering: the poller's wait until its next poll (0 = off)
+    gdpr_poll_advance_seconds: float = 0.0
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
     analytics_lag_hours: float = 36
     # analytics jobs and the details multi-get show a GDPR change only this many hours after it (0 = at once)
     analytics_snapshot_hours: float = 0
     job_fulfil_seconds: float = 0.5
+    # a status read of a still QUEUED analytics job moves the sandbox clock this far after answering (0 = off)
+    job_poll_advance_seconds: float = 0.0
     # GDPR delete writes this placeholder over a value instead of removing it; None = removed
     gdpr_delete_placeholder: str | None = None
     # GDPR delete keeps the participant's externalContactId while deleting the contact itself
@@ -63,6 +68,9 @@ class SandboxSettings:
     division_denial: str = "silent"
     # the sandbox clock starts at `now` (and then runs); None = the real time at start-up
     now: datetime | None = None
+    # sandbox seconds per wall second: 1 = real time; above 1 rate windows, GDPR steps, jobs and token
+    # lifetimes pass faster, and the durations told to the caller (reset, Retry-After, expires_in) shrink
+    clock_rate: float = 1.0
     # only used to label seeded customers as expired (no contact within this many years) or not
     retention_years: int = 5
     agents: int | None = None  # None = one agent per 40 customers, at least 6
@@ -90,6 +98,9 @@ class SandboxSettings:
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
+        _require(self.gdpr_poll_advance_seconds >= 0, "gdpr_poll_advance_seconds", "must be >= 0")
+        _require(self.job_poll_advance_seconds >= 0, "job_poll_advance_seconds", "must be >= 0")
+        _require(self.clock_rate > 0, "clock_rate", "must be positive")
         _require(self.latency_ms >= 0, "latency_ms", "must be >= 0")
         _require(
             self.gdpr_contact_delete_lag_hours is None or self.gdpr_contact_delete_lag_hours >= 0,

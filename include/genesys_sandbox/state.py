@@ -28,7 +28,7 @@ class SandboxState:
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
-        clock = SandboxClock(settings.now)
+        clock = SandboxClock(settings.now, settings.clock_rate)
         org = seed_org(settings, clock)
         faults = Faults(settings.seed, settings.error_rate_5xx, settings.latency_ms)
         lake = AnalyticsLake(clock, settings.analytics_snapshot_hours)
@@ -47,6 +47,14 @@ class SandboxState:
                 settings.gdpr_step_seconds,
                 DeleteEffects.from_settings(settings),
                 before_change=lake.remember,
+                poll_advance_seconds=settings.gdpr_poll_advance_seconds,
             ),
-            jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours, lake),
+            jobs=JobService(
+                org,
+                clock,
+                settings.job_fulfil_seconds,
+                settings.analytics_lag_hours,
+                lake,
+                poll_advance_seconds=settings.job_poll_advance_seconds,
+            ),
         )

@@ -29,9 +29,18 @@ TEST_ORG = SandboxSettings.for_profile(
     seed=11,
     customers=120,
     conversations=1200,
-    rate_limit_per_window=100_000,
-    gdpr_step_seconds=0.05,
-    job_fulfil_seconds=0.05,
+    # Real limits in simulated time (ASSUMPTIONS.md, "Simulated time"): the real 300 requests per 60-second
+    # window, on a sandbox clock running 12 times faster than the wall's, so the client's pacing fills and
+    # rolls over windows without a real minute's wait; GDPR deletes take four sandbox hours and analytics
+    # jobs ten minutes, and each poll of unfinished work stands for the poller's wait, so the sensor's
+    # few polls see them through without a real sleep.
+    rate_limit_per_window=300,
+    rate_limit_window_seconds=60,
+    clock_rate=12,
+    gdpr_step_seconds=3600,
+    gdpr_poll_advance_seconds=7200,
+    job_fulfil_seconds=600,
+    job_poll_advance_seconds=600,
 )
 
 

@@ -244,6 +244,8 @@ class GenesysCloudOperationsMixin:
         self.request("DELETE", f"/api/v2/externalcontacts/contacts/{segment(contact_id)}")
 
     def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """GET /api/v2/conversations/{id}: the live `Conversation`, the one read that carries participant
+        attributes (flow data) for a conversation by id. 404 and 403 raise, typed."""
         return self.request("GET", f"/api/v2/conversations/{segment(conversation_id)}")
 
     def disconnect_conversation(self, conversation_id: str) -> Any:

@@ -238,6 +238,14 @@ class PurgeConfig:
         title="Erasure attempts before review",
         description="GDPR requests posted for one subject, over all runs, before a failure needs review.",
     )
+    verify_participant_attributes: StrictBool = Field(
+        True,
+        title="Verify participant attributes",
+        description=(
+            "Read each conversation's live view for participant data (attributes) once the other checks "
+            "pass; false = not read, and the report says so."
+        ),
+    )
     disconnect_idle_active_after_days: StrictInt | None = Field(
         None,
         ge=1,

@@ -24,6 +24,12 @@ shown yet) or *deferred* (an active conversation). What a real org's delete leav
   the contact answers 404 (`missing_contact_ids`), pending while the contact still exists;
 * active conversations (no `conversationEnd` in analytics, or `endTime` null in the live view): deferred,
   not failures; the subject is verified again in a later run;
+* participant attributes (flow data: a typed e-mail or callback number), which only the live view carries
+  for a conversation read by id: a value left there is a failure like any other. What a GDPR delete does
+  to attributes is UNCONFIRMED and a re-submission cannot be expected to do better than the first delete,
+  so `only_attributes_left` lets the caller send such a subject to review instead of re-submitting it.
+  Conversations whose attributes were not read are counted per reason (`attributes_not_verified`), so the
+  evidence never implies they were checked;
 * conversations read from the analytics lake (the details multi-get, jobs), which may show a GDPR change
   only once its snapshot has passed the erasure: an identifier seen there is lake lag (pending, never
   failed) when a source that shows changes at once (the detail query, the live view) holds the same
@@ -54,6 +60,12 @@ RECORDING_DELETE_SCHEDULED = "recording_delete_scheduled"
 CONTACT_NOT_YET_DELETED = "external_contact_not_yet_deleted"
 CONTACT_SEARCH_LAG = "external_contact_search_lag"
 ANALYTICS_LAKE_LAG = "analytics_lake_lag"
+# why a conversation's participant attributes were not read (counted per subject, for the evidence)
+ATTRIBUTES_CHECK_DISABLED = "check_disabled"
+ATTRIBUTES_PERMISSION_DENIED = "permission_denied"
+ATTRIBUTES_CONVERSATION_NOT_FOUND = "conversation_not_found"
+ATTRIBUTES_OTHER_CHECKS_NOT_PASSED = "other_checks_not_passed"
+_ATTRIBUTE_PATH = ".attributes.*"
 _CONTACT_REFERENCE = "externalContactId"
 MAP_FIELDS = frozenset({"attributes", "customFields", "conversationAttributes"})
 
@@ -113,6 +125,19 @@ class VerificationResult:
     conversations_checked: int = 0
     recordings_checked: int = 0
     external_contacts_checked: int = 0
+    # conversations whose participant attributes were read (live view), and those not read, per reason
+    attributes_checked: int = 0
+    attributes_not_verified: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def only_attributes_left(self) -> bool:
+        """Failed, and every value left is in participant attributes (nothing else is readable)."""
+        return (
+            not self.ok
+            and not self.recording_findings
+            and bool(self.conversation_findings)
+            and all(_ATTRIBUTE_PATH in path for f in self.conversation_findings for path in f.fields)
+        )
 
     @property
     def status(self) -> str:
@@ -149,10 +174,15 @@ class VerificationResult:
             "conversations_checked": self.conversations_checked,
             "recordings_checked": self.recordings_checked,
             "external_contacts_checked": self.external_contacts_checked,
+            "participant_attributes": {
+                "conversations_checked": self.attributes_checked,
+                "not_verified": dict(self.attributes_not_verified),
+            },
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VerificationResult:
+        attributes = data.get("participant_attributes") or {}  # absent in results written before it
         return cls(
             ok=bool(data["ok"]),
             conversation_findings=tuple(
@@ -175,6 +205,10 @@ class VerificationResult:
             conversations_checked=int(data.get("conversations_checked", 0)),
             recordings_checked=int(data.get("recordings_checked", 0)),
             external_contacts_checked=int(data.get("external_contacts_checked", 0)),
+            attributes_checked=int(attributes.get("conversations_checked", 0)),
+            attributes_not_verified=tuple(
+                sorted((str(k), int(v)) for k, v in (attributes.get("not_verified") or {}).items())
+            ),
         )
 
 

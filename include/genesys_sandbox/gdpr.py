@@ -307,7 +307,9 @@ class GdprService:
             request.outcome = apply_delete(self.org, request.subject, now, self.effects)
             self._later.extend(request.outcome.later)
         elif request.request_type == "GDPR_UPDATE":
-            request.outcome = apply_update(self.org, request.subject, request.replacement_terms or [])
+            request.outcome = apply_update(
+                self.org, request.subject, request.replacement_terms or [], self.effects
+            )
         else:
             request.export = export_subject(self.org, request.subject)
 

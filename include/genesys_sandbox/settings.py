@@ -47,6 +47,8 @@ class SandboxSettings:
     gdpr_contact_delete_lag_hours: float | None = 0.0
     # GDPR delete sets a recording's deleteDate at COMPLETED but fileState DELETED this many hours later
     gdpr_recording_delete_lag_hours: float = 0.0
+    # GDPR delete and update leave participant attributes (flow-set participant data) as they were
+    gdpr_delete_keeps_attributes: bool = False
     latency_ms: int = 0
     error_rate_5xx: float = 0.0
     client_id: str = "sandbox-client"
@@ -139,6 +141,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "gdpr_delete_keeps_participant_contact_id": True,
         "gdpr_contact_delete_lag_hours": 48.0,
         "gdpr_recording_delete_lag_hours": 48.0,
+        "gdpr_delete_keeps_attributes": True,
         "divisions": "Home,Sales EU,Support EU",
         "data_shapes": "real",
     },

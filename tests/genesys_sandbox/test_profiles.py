@@ -24,6 +24,7 @@ PESSIMISTIC = {
     "gdpr_delete_keeps_participant_contact_id": True,
     "gdpr_contact_delete_lag_hours": 48,
     "gdpr_recording_delete_lag_hours": 48,
+    "gdpr_delete_keeps_attributes": True,
     "divisions": "Home,Sales EU,Support EU",
     "data_shapes": "real",
 }

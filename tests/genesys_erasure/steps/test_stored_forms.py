@@ -321,8 +321,14 @@ def test_a_retention_purge_on_real_shapes_reports_no_stored_form(world, caplog):
 def test_a_retention_purge_on_real_shapes_leaves_no_planned_subject_failed(world):
     _, summary, _, _ = _purge(world)
 
-    states = [world.runtime.ledger.get(h).state for batch in summary["batches"] for h in batch]
-    assert states and set(states) <= {S.VERIFIED, S.ERASURE_PENDING}
+    rows = [world.runtime.ledger.get(h) for batch in summary["batches"] for h in batch]
+    # A number a flow stored in participant data as typed (`0161 …`) is not named by the delete (an
+    # attribute may name somebody else) and a whole-value delete leaves it: reported for review, never
+    # verified. Every other stored form is named, so nothing else may be left.
+    left_in_attributes = [r for r in rows if r.reason == "participant_attributes_retained"]
+    assert all(r.state is S.NEEDS_REVIEW for r in left_in_attributes)
+    states = {r.state for r in rows if r not in left_in_attributes}
+    assert states and states <= {S.VERIFIED, S.ERASURE_PENDING}
 
 
 def test_a_retention_purge_leaves_a_header_shared_with_somebody_else_in_place(world):

@@ -63,6 +63,28 @@ def test_ledger_refuses_to_plan_already_verified_subject(ledger):
     assert (row.state, row.run_id, row.request_ids) == (S.VERIFIED, "run-1", ("req-1",))
 
 
+def test_customer_who_returned_after_the_erasure_is_planned_again_with_fresh_attempts(ledger):
+    # erased at T0+3h (Genesys COMPLETED); the scan has since seen a contact after that: new data to erase
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    returned = plan_for(last_contact=T0 + timedelta(days=30))
+    outcome = ledger.plan([returned], "run-2", now=T0 + timedelta(days=400))
+    row = ledger.get(plan.subject_hash)
+    assert outcome.planned == (plan.subject_hash,) and outcome.skipped_verified == ()
+    assert (row.state, row.run_id, row.attempts, row.has_sealed_identifiers) == (S.PLANNED, "run-2", 0, True)
+    assert row.request_ids == ("req-1",)  # the first erasure stays on record
+
+
+def test_verified_subject_whose_last_contact_predates_the_erasure_stays_verified(ledger):
+    # a stale analytics lake still shows the old contacts: not a reason to erase again
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    stale = plan_for(last_contact=T0 - timedelta(days=1))
+    outcome = ledger.plan([stale], "run-2", now=T0 + timedelta(days=1))
+    assert outcome.planned == () and len(outcome.skipped_verified) == 1
+    assert ledger.get(plan.subject_hash).state == S.VERIFIED
+
+
 def test_second_mark_submitting_for_same_subject_is_refused(ledger):
     plan = plan_for()
     ledger.plan([plan], "run-1", now=T0)

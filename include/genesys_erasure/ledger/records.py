@@ -103,6 +103,10 @@ class SubjectPlan:
     received_on: date | None = None
     due_date: date | None = None
     warehouse_pending: bool = False
+    # The latest contact the scan saw under any of the subject's identifiers (None: not known, e.g. an
+    # ad-hoc request). Not stored: `Ledger.plan` compares it with an earlier erasure, since a contact
+    # after that erasure is a returning customer whose new data must be erased in its turn.
+    last_contact: datetime | None = None
 
     def __post_init__(self) -> None:
         _check_hash(self.subject_hash, "subject_hash")
@@ -138,6 +142,7 @@ class SubjectPlan:
         warehouse_pending: bool = False,
         request_type: str = GDPR_DELETE,
         raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+        last_contact: datetime | None = None,
     ) -> SubjectPlan:
         unique = sorted(set(identifiers))
         if not unique:
@@ -153,6 +158,7 @@ class SubjectPlan:
             received_on=received_on,
             due_date=due_date,
             warehouse_pending=warehouse_pending,
+            last_contact=last_contact,
         )
 
 

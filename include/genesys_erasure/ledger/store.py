@@ -246,7 +246,7 @@ class Ledger:
 
     def _replan(self, conn, row, plan: SubjectPlan | None, run_id, dry_run, now, outcome: _Outcome) -> None:
         subject_hash, state = row["subject_hash"], S(row["state"])
-        if state == S.VERIFIED:
+        if state == S.VERIFIED and not _returned_after_erasure(row, plan):
             outcome.skipped.append(
                 SkippedSubject(subject_hash, row["run_id"], row["completed_at"], row["final_at"])
             )
@@ -271,6 +271,10 @@ class Ledger:
             outcome.resumed.append(subject_hash)
             return
         values: dict[str, Any] = {"run_id": run_id, "final_at": None, "reason": None}
+        if state == S.VERIFIED:
+            # a returning customer: a fresh erasure with its own attempts; the earlier request stays in
+            # the request history (and in that run's signed evidence)
+            values["attempts"] = 0
         if plan is not None:
             values.update(
                 sealed_identifiers=plan.sealed_identifiers,
@@ -694,6 +698,17 @@ def _held_by_another_run(row, plan: SubjectPlan, run_id: str, held_since: dateti
         return False
     updated = row["updated_at"] if row["updated_at"].tzinfo else row["updated_at"].replace(tzinfo=UTC)
     return updated > held_since
+
+
+def _returned_after_erasure(row, plan: SubjectPlan | None) -> bool:
+    """The scan saw the verified subject in contact AFTER Genesys completed its erasure: new data, which
+    its retention will expire in turn. A contact at or before the erasure is the analytics lake's stale
+    copy of what was erased (as in `steps.scan.drop_erased`), not a reason to erase again."""
+    erased_at = row["completed_at"] or row["final_at"]
+    if plan is None or plan.last_contact is None or erased_at is None:
+        return False
+    last = plan.last_contact if plan.last_contact.tzinfo else plan.last_contact.replace(tzinfo=UTC)
+    return last > erased_at  # the row's times are UTC-aware (UtcDateTime)
 
 
 def _failed_or_review(row, review_after_attempts: int | None) -> SubjectState:

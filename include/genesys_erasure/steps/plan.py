@@ -68,6 +68,7 @@ class Seed:
     # other written forms the identifier is stored in (`tel:+44…`, a national number, a whole e-mail
     # header): named in the GDPR request too, so a delete that matches whole values erases them all
     raw_forms: tuple[str, ...] = ()
+    last_contact: datetime | None = None  # the scan's latest contact under this identifier
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,11 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
     return Resolved(tuple(subjects), resolution, directory.calls, held_staff=len(staff_held))
 
 
+def _last_contact(subject, seeds: Mapping[Identifier, Seed]) -> datetime | None:
+    moments = [seeds[i].last_contact for i in subject.identifiers if i in seeds and seeds[i].last_contact]
+    return max(moments, default=None)
+
+
 def write_plan(
     runtime: ErasureRuntime,
     run_id: str,
@@ -244,6 +250,7 @@ def write_plan(
             due_date=request.due_date,
             warehouse_pending=warehouse_pending,
             raw_forms={i: seeds[i].raw_forms for i in subject.identifiers if i in seeds},
+            last_contact=_last_contact(subject, seeds),
         )
         plans.append(plan)
         if any(seeds[i].stalled for i in subject.identifiers if i in seeds):

@@ -33,6 +33,7 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
             conversation_count=entry["conversation_count"],
             stalled=stalled,
             raw_forms=tuple(entry.get("raw_forms") or ()),
+            last_contact=scan.parse_instant(entry["last_contact"]) if entry.get("last_contact") else None,
         )
         for entry in entries
     ]

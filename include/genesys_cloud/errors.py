@@ -82,7 +82,13 @@ class GenesysNotFoundError(GenesysCloudError):
 
 
 class GenesysRateLimitError(GenesysCloudError):
-    """429 that was still answered after the retries (or asked for a wait longer than allowed)."""
+    """429 that was still answered after the retries (or asked for a wait longer than allowed).
+    `retry_after`: the seconds the answer's `Retry-After` asked for, if it said."""
+
+    retry_after: float | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (*super().__reduce__(), {"retry_after": self.retry_after})
 
 
 class GenesysServerError(GenesysCloudError):
@@ -94,7 +100,12 @@ class GenesysTransportError(GenesysCloudError):
 
 
 class GenesysJobError(GenesysCloudError):
-    """An asynchronous Genesys job (analytics details job) failed, was cancelled, expired or timed out."""
+    """An asynchronous Genesys job (analytics details job) failed, was cancelled, expired or timed out;
+    `code` says which (`job.failed`, `job.cancelled`, `job.expired`, `job.timeout`)."""
+
+
+class GenesysJobFailedError(GenesysJobError):
+    """An analytics details job ended FAILED on every submission allowed (the first and its resubmissions)."""
 
 
 def error_class_for_status(status: int) -> type[GenesysCloudError]:
@@ -140,7 +151,18 @@ def error_from_response(
             if isinstance(detail, Mapping) and _as_text(detail.get("fieldName")):
                 fields.append(str(detail["fieldName"]))
     message = redact_message(text) if text else f"{method} {path} failed"
-    return error_class_for_status(status)(status, code, message, correlation_id, tuple(fields))
+    error = error_class_for_status(status)(status, code, message, correlation_id, tuple(fields))
+    if isinstance(error, GenesysRateLimitError):
+        error.retry_after = _seconds(headers.get("Retry-After"))
+    return error
+
+
+def _seconds(value: str | None) -> float | None:
+    """A `Retry-After` in delta-seconds (the form Genesys sends); None when absent or another form."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _as_text(value: Any) -> str | None:

@@ -103,9 +103,19 @@ class Step:
 class AttemptTracker:
     """The decisions for one logical call (one `request()`), across its attempts."""
 
-    def __init__(self, policy: RetryPolicy, *, idempotent: bool, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        idempotent: bool,
+        rng: random.Random | None = None,
+        retry_rate_limited: bool = True,
+    ) -> None:
         self.policy = policy
         self.idempotent = idempotent
+        # False: a 429 fails at once (typed, with its Retry-After), for callers that wait on their own
+        # clock, such as an analytics job submission waiting for a free slot under the org's job cap
+        self.retry_rate_limited = retry_rate_limited
         self.attempt = 1
         self._renewed_token = False
         self._rng = rng or random.Random()
@@ -120,6 +130,8 @@ class AttemptTracker:
         if status == 401 and not self._renewed_token:
             self._renewed_token = True
             return Step(Action.RENEW_TOKEN)
+        if status == 429 and not self.retry_rate_limited:
+            return Step(Action.FAIL)
         retryable = _IDEMPOTENT_RETRY_STATUSES if self.idempotent else _UNSAFE_RETRY_STATUSES
         if status == 429 or status in retryable:
             return self._retry_or_fail(retry_after)

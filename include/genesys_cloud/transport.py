@@ -100,6 +100,7 @@ class CallOptions(TypedDict, total=False):
     params: Mapping[str, Any] | None
     json: Any
     idempotent: bool | None
+    retry_rate_limited: bool
 
 
 Step = Send | Sleep | _NeedToken
@@ -115,6 +116,7 @@ def api_call(
     params: Mapping[str, Any] | None = None,
     json: Any = None,
     idempotent: bool | None = None,
+    retry_rate_limited: bool = True,
     rng: random.Random | None = None,
 ) -> Steps[Any]:
     """Call `path` (`/api/v2/...`) and return the decoded JSON (None for an empty answer).
@@ -125,7 +127,10 @@ def api_call(
     method = method.upper()
     pacer = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
     tracker = AttemptTracker(
-        settings.retry, idempotent=is_idempotent(method) if idempotent is None else idempotent, rng=rng
+        settings.retry,
+        idempotent=is_idempotent(method) if idempotent is None else idempotent,
+        rng=rng,
+        retry_rate_limited=retry_rate_limited,
     )
     if not path.startswith("/"):
         raise ValueError("the path must start with '/', e.g. /api/v2/gdpr/requests")
@@ -145,7 +150,10 @@ def api_call(
             continue
         pacer.complete(parse_rate_limit_headers(reply.headers), time.monotonic())
         retry_after = parse_retry_after(reply.headers.get("Retry-After"))
-        if reply.status == 429:
+        if reply.status == 429 and retry_rate_limited:
+            # A caller that waits out its own 429s (an analytics job submission under the org's job cap)
+            # must not stall every other call of this client; a 429 of the token's limit still holds the
+            # pacer back through the rate-limit headers passed to `complete` above.
             pacer.rate_limited(retry_after, time.monotonic())
         step = tracker.on_status(reply.status, retry_after)
         if step.action is Action.RETURN:

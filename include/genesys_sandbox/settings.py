@@ -38,7 +38,22 @@ class SandboxSettings:
     analytics_lag_hours: float = 36
     # analytics jobs and the details multi-get show a GDPR change only this many hours after it (0 = at once)
     analytics_snapshot_hours: float = 0
+    # analytics jobs: QUEUED for job_fulfil_seconds, then PENDING for job_seconds_per_day per UTC day of the
+    # interval the lake holds (history start .. dataAvailabilityDate), then FULFILLED
     job_fulfil_seconds: float = 0.5
+    job_seconds_per_day: float = 0.0
+    # the first N analytics jobs end FAILED with an errorMessage (more at run time: fail_next_analytics_jobs)
+    fail_first_analytics_jobs: int = 0
+    # jobs QUEUED or PENDING at once per org; one more is a 429 with Retry-After (0 = no cap)
+    job_concurrency_limit: int = 0
+    # a FULFILLED job's results expire this many hours after completion (state EXPIRED)
+    job_results_ttl_hours: float = 24.0
+    # a job results page whose JSON exceeds this many bytes is a 400 response.entity.too.large (0 = no cap)
+    job_results_max_page_bytes: int = 0
+    # detail queries: the 7/31-day limit counts the UTC days the interval touches (False: its length)
+    details_query_counts_touched_days: bool = False
+    # detail queries: pageNumber * pageSize beyond this is a 400 (0 = no cap)
+    details_query_max_results: int = 0
     # GDPR delete writes this placeholder over a value instead of removing it; None = removed
     gdpr_delete_placeholder: str | None = None
     # GDPR delete keeps the participant's externalContactId while deleting the contact itself
@@ -92,6 +107,12 @@ class SandboxSettings:
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
+        _require(self.job_seconds_per_day >= 0, "job_seconds_per_day", "must be >= 0")
+        _require(self.fail_first_analytics_jobs >= 0, "fail_first_analytics_jobs", "must be >= 0")
+        _require(self.job_concurrency_limit >= 0, "job_concurrency_limit", "must be >= 0")
+        _require(self.job_results_ttl_hours > 0, "job_results_ttl_hours", "must be positive")
+        _require(self.job_results_max_page_bytes >= 0, "job_results_max_page_bytes", "must be >= 0")
+        _require(self.details_query_max_results >= 0, "details_query_max_results", "must be >= 0")
         _require(self.latency_ms >= 0, "latency_ms", "must be >= 0")
         _require(
             self.gdpr_contact_delete_lag_hours is None or self.gdpr_contact_delete_lag_hours >= 0,
@@ -144,6 +165,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "gdpr_delete_keeps_attributes": True,
         "divisions": "Home,Sales EU,Support EU",
         "data_shapes": "real",
+        "job_fulfil_seconds": 5.0,
+        "job_seconds_per_day": 0.02,
+        "fail_first_analytics_jobs": 1,
+        "job_concurrency_limit": 1,
+        "job_results_ttl_hours": 1.0,
+        "job_results_max_page_bytes": 1_000_000,
+        "details_query_counts_touched_days": True,
+        "details_query_max_results": 10_000,
     },
 }
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.gdpr import GdprService
-from genesys_sandbox.jobs import AnalyticsLake, JobService
+from genesys_sandbox.jobs import AnalyticsLake, JobService, JobTimings
 from genesys_sandbox.limits import Faults, RateLimiter, RequestCounter, TokenStore
 from genesys_sandbox.org import Org
 from genesys_sandbox.redaction import DeleteEffects
@@ -48,5 +49,19 @@ class SandboxState:
                 DeleteEffects.from_settings(settings),
                 before_change=lake.remember,
             ),
-            jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours, lake),
+            jobs=JobService(
+                org,
+                clock,
+                settings.job_fulfil_seconds,
+                settings.analytics_lag_hours,
+                lake,
+                timings=JobTimings(
+                    queued_seconds=settings.job_fulfil_seconds,
+                    seconds_per_day=settings.job_seconds_per_day,
+                    fail_first=settings.fail_first_analytics_jobs,
+                    concurrency_limit=settings.job_concurrency_limit,
+                    results_ttl=timedelta(hours=settings.job_results_ttl_hours),
+                ),
+                history_start=clock.start - timedelta(days=365 * settings.years),
+            ),
         )

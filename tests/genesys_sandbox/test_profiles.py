@@ -27,6 +27,14 @@ PESSIMISTIC = {
     "gdpr_delete_keeps_attributes": True,
     "divisions": "Home,Sales EU,Support EU",
     "data_shapes": "real",
+    "job_fulfil_seconds": 5.0,
+    "job_seconds_per_day": 0.02,
+    "fail_first_analytics_jobs": 1,
+    "job_concurrency_limit": 1,
+    "job_results_ttl_hours": 1.0,
+    "job_results_max_page_bytes": 1_000_000,
+    "details_query_counts_touched_days": True,
+    "details_query_max_results": 10_000,
 }
 
 

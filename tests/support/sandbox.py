@@ -132,3 +132,25 @@ def an_email_subject(sb: SandboxServer) -> dict[str, list[str]]:
     """The GDPR subject of a seeded customer (by e-mail), for requests that must succeed."""
     customer = next(c for c in sb.org.customers.values() if c.emails)
     return {"emailAddresses": [customer.emails[0]]}
+
+
+class SandboxJobClock:
+    """The sandbox's clock as the client's job-polling clock: a wait advances the sandbox instead of
+    sleeping (analytics jobs progress on that clock), and every wait is recorded."""
+
+    def __init__(self, sb: SandboxServer) -> None:
+        self.sb = sb
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.sb.control.advance_clock(seconds)
+
+    def monotonic(self) -> float:
+        return self.sb.state.clock.monotonic()
+
+    def polling(self, **overrides: Any) -> Any:
+        """A `JobPolling` (defaults unless overridden) on this clock."""
+        from genesys_cloud.analytics_jobs import JobPolling
+
+        return JobPolling(sleep=self.sleep, monotonic=self.monotonic, **overrides)

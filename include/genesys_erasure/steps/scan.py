@@ -31,8 +31,6 @@ SCAN_HANDOFF = "scan"
 WATERMARK_MARKER = "retention_scan_watermark"
 HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
 JOB_PAGE_SIZE = 1000
-DETAIL_QUERY_MAX_DAYS = 7  # the detail query's limit without filters
-JOB_POLL_SECONDS = 2.0
 
 
 def interval(start: datetime, end: datetime) -> str:
@@ -55,23 +53,30 @@ def scan_window_start(runtime: ErasureRuntime, watermark: str | None, cutoff: da
     return min(start, cutoff)
 
 
+def utc_day(moment: datetime) -> datetime:
+    """The UTC midnight that starts `moment`'s day."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _job_conversations(
     client: GenesysClient, start: datetime, end: datetime, label: str
 ) -> Iterator[dict[str, Any]]:
-    job_id = client.submit_conversation_details_job({"interval": interval(start, end), "order": "asc"})
-    client.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
+    body = {"interval": interval(start, end), "order": "asc"}
     read = 0
-    for number, page in enumerate(client.iter_job_results(job_id, page_size=JOB_PAGE_SIZE), start=1):
+    pages = client.run_conversation_details_job(body, page_size=JOB_PAGE_SIZE)
+    for number, page in enumerate(pages, start=1):
         read += len(page.conversations)
         log.info("%s: page %d read, %d conversations so far", label, number, read)
         yield from page.conversations
 
 
 def _recent_conversations(client: GenesysClient, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """Detail queries in slices the API accepts, from `start` to `end`."""
+    """Detail queries from `start` to `end`, one per UTC day: a query reads whole UTC days (it returns
+    every conversation started on a day its interval touches, and its 7-day limit may count those days),
+    and a day alone keeps each query as shallow as the API pages (a cap on paging depth is plausible)."""
     slice_start = start
     while slice_start < end:
-        slice_end = min(end, slice_start + timedelta(days=DETAIL_QUERY_MAX_DAYS))
+        slice_end = min(end, utc_day(slice_start) + timedelta(days=1))
         yield from client.iter_conversation_details({"interval": interval(slice_start, slice_end)})
         slice_start = slice_end
 

@@ -1,10 +1,10 @@
 """The conversations of the identifiers an analyst named: what an ad-hoc erasure will affect (for the
 approval) and what verification re-reads afterwards.
 
-Each scan is one analytics job over all history plus one detail query over the last 31 days (jobs lag
-behind by up to ~48 hours; a filtered query may span 31 days). Which identifier a returned conversation
-belongs to is decided locally, since a filter hit says only that some predicate matched. Only
-conversation ids leave this module.
+Each scan is one analytics job over all history plus one detail query over the last 31 UTC days (jobs
+lag behind by up to ~48 hours; a filtered query may touch 31 UTC days). Which identifier a returned
+conversation belongs to is decided locally, since a filter hit says only that some predicate matched.
+Only conversation ids leave this module.
 
 A `matches` predicate compares the stored string exactly, and Genesys stores one phone number in many
 forms: `tel:+4420…`, `sip:+4420…@<edge or trunk host>;user=phone`, national (`020 7946 …`,
@@ -32,7 +32,7 @@ from genesys_erasure.derivation import trunk_region
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, normalise_phone
 from genesys_erasure.steps.client import GenesysClient
-from genesys_erasure.steps.scan import HISTORY_START, JOB_POLL_SECONDS, interval
+from genesys_erasure.steps.scan import HISTORY_START, interval, utc_day
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,11 @@ def _scan(
     now: datetime,
 ) -> Iterator[dict]:
     body = {"interval": interval(HISTORY_START, now), "order": "asc", "segmentFilters": job_filters}
-    job_id = client.submit_conversation_details_job(body)
-    client.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
-    for page in client.iter_job_results(job_id):
+    for page in client.run_conversation_details_job(body):
         yield from page.conversations
-    recent = {"interval": interval(now - timedelta(days=QUERY_DAYS), now), "segmentFilters": recent_filters}
+    # starts at a UTC midnight, so the interval touches QUERY_DAYS UTC days (the limit may count them)
+    recent_start = utc_day(now) - timedelta(days=QUERY_DAYS - 1)
+    recent = {"interval": interval(recent_start, now), "segmentFilters": recent_filters}
     yield from client.iter_conversation_details(recent)
 
 

@@ -191,7 +191,10 @@ class PurgeConfig:
     backfill: StrictBool = Field(
         False,
         title="Backfill",
-        description="Scan all history before the cutoff rather than continue from the last run.",
+        description=(
+            "Scan all history before the cutoff rather than continue from the last run, and rebuild the "
+            "last-contact index."
+        ),
     )
     scan_overlap_days: StrictInt = Field(
         2,

@@ -18,7 +18,6 @@ from typing import Any
 from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
-from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
@@ -38,23 +37,6 @@ def request_satisfied_by(done: str, wanted: str) -> bool:
     fulfils any request, a GDPR_UPDATE (pseudonymisation: recordings and entity ids are kept) only another
     GDPR_UPDATE, never an Art. 17 delete."""
     return str(done) == str(wanted) or str(done) == str(GdprRequestType.GDPR_DELETE)
-
-
-class HashedMembership(Collection[Identifier]):
-    """`identifier in recent` against a set of keyed hashes: the recent set never exists in the clear."""
-
-    def __init__(self, hashes: Iterable[str], hasher: KeyedHasher) -> None:
-        self._hashes = frozenset(hashes)
-        self._hasher = hasher
-
-    def __contains__(self, item: object) -> bool:
-        return isinstance(item, Identifier) and self._hasher.hash_identifier(item) in self._hashes
-
-    def __iter__(self):
-        return iter(())  # membership only: the identifiers themselves are not known
-
-    def __len__(self) -> int:
-        return len(self._hashes)
 
 
 @dataclass(frozen=True)

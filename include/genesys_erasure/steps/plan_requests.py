@@ -15,7 +15,8 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.ledger.store import ERASED_STATES
 from genesys_erasure.steps import scan
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure, request_satisfied_by
+from genesys_erasure.steps.last_contacts import RecentContacts
+from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure, request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.subject_conversations import find_conversations
 
@@ -48,7 +49,8 @@ def plan_retention_purge(
     request = PlanRequest(
         seeds=_seeds(found["expired"], stalled=False) + _seeds(found["stalled"], stalled=True),
         source=SubjectSource.RETENTION,
-        recent=HashedMembership(found["recent_hashes"], runtime.hasher),
+        # who had contact since the cutoff: asked of the last-contact index, never listed in the workspace
+        recent=RecentContacts(runtime.last_contacts, runtime.hasher, scan.parse_instant(found["cutoff"])),
         carry_over=True,
         extra={"scan": {k: v for k, v in scan_counts.items() if k != "unreadable_values"}},
     )

@@ -17,7 +17,7 @@ from tests.support.sandbox import SandboxJobClock, calls_to
 JOBS = "POST /api/v2/analytics/conversations/details/jobs"
 # Enough history that a job's results take several pages of the sizes the client falls back to.
 BUSY_ORG = replace(TINY_ORG, customers=30, conversations=400, details_query_counts_touched_days=True)
-RESULT_FIELDS = ("cutoff", "expired", "stalled", "recent_hashes", "customers_seen")
+RESULT_FIELDS = ("cutoff", "expired", "stalled", "customers_seen")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from genesys_erasure.steps import scan
 from genesys_erasure.steps.last_contacts import RecentContacts
 from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure, request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.subject_conversations import find_conversations
+from genesys_erasure.steps.subject_conversations import FoundConversations, find_conversations
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +62,25 @@ def plan_retention_purge(
 
 
 def _erased_earlier(
-    runtime: ErasureRuntime, identifiers, request_type: str
+    runtime: ErasureRuntime, identifiers, request_type: str, last_start: Mapping[Identifier, datetime]
 ) -> dict[Identifier, dict[str, Any]]:
     """Identifiers a request that fulfils this one already carried in an earlier run: verified, or still
     on its way (in flight, or erasure pending at Genesys: a later run verifies it). Not submitted again.
     Compared per identifier hash: the nightly purge's subject holds more identifiers than an analyst gives,
     and once a lagging contact delete lands, resolution no longer reaches the rest of that subject. A
-    pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned."""
+    pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned. Nor does an erasure
+    the person came back after: a conversation started after Genesys completed it is new data."""
     earlier: dict[Identifier, dict[str, Any]] = {}
     ledger = runtime.ledger
     for identifier in identifiers:
         rows = ledger.lookup_identifier_hash(runtime.hasher.hash_identifier(identifier))
+        came_back = last_start.get(identifier)
         carried = [
-            r for r in rows if r.state in ERASED_STATES and request_satisfied_by(r.request_type, request_type)
+            r
+            for r in rows
+            if r.state in ERASED_STATES
+            and request_satisfied_by(r.request_type, request_type)
+            and not (came_back and r.completed_at and came_back > r.completed_at)
         ]
         if carried:
             row = max(carried, key=lambda r: (r.state is SubjectState.VERIFIED, r.final_at or r.updated_at))
@@ -115,9 +122,11 @@ def plan_for_ticket(
     earlier run already erased; the summary carries what the approver sees."""
     handoff = runtime.workspace().get(run_id, SUBJECTS_HANDOFF)
     identifiers = [Identifier(IdentifierKind(kind), value) for kind, value in handoff]
-    earlier = _erased_earlier(runtime, identifiers, request.request_type)
+    # every named identifier's conversations: one erased earlier may have come back since
+    found = find_conversations(runtime.client, identifiers, now) if identifiers else FoundConversations(())
+    earlier = _erased_earlier(runtime, identifiers, request.request_type, found.last_start)
     fresh = [i for i in identifiers if i not in earlier]
-    conversations = find_conversations(runtime.client, fresh, now) if fresh else {}
+    conversations = {i: found[i] for i in fresh}
     all_ids = sorted({c for ids in conversations.values() for c in ids})
     protected = runtime.client.get_protected_conversation_ids(all_ids) if all_ids else set()
     seeds = [
@@ -126,6 +135,7 @@ def plan_for_ticket(
             conversation_ids=tuple(conversations.get(identifier, {})),
             conversation_count=len(conversations.get(identifier, {})),
             stalled=any(conversations.get(identifier, {}).values()),
+            last_contact=found.last_start.get(identifier),
         )
         for identifier in fresh
     ]

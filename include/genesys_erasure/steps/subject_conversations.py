@@ -32,7 +32,7 @@ from genesys_erasure.derivation import trunk_region
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, normalise_phone
 from genesys_erasure.steps.client import GenesysClient
-from genesys_erasure.steps.scan import HISTORY_START, interval, utc_day
+from genesys_erasure.steps.scan import HISTORY_START, interval, parse_instant, utc_day
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _find_phones(
     client: GenesysClient,
     phones: Sequence[Identifier],
     now: datetime,
-    found: dict[Identifier, dict[str, bool]],
+    found: FoundConversations,
 ) -> None:
     by_value = {p.value: p for p in phones}
     filters = _filter(_media_predicates(PHONE_MEDIA))
@@ -128,14 +128,14 @@ def _find_phones(
         if not conversation_id:
             continue
         for value in _phones_in(conversation) & by_value.keys():
-            found[by_value[value]][conversation_id] = not conversation.get("conversationEnd")
+            found.add(by_value[value], conversation)
 
 
 def _find_others(
     client: GenesysClient,
     chunk: Sequence[Identifier],
     now: datetime,
-    found: dict[Identifier, dict[str, bool]],
+    found: FoundConversations,
 ) -> None:
     predicates = [p for i in chunk for p in _predicates(i)]
     recent = predicates + (_media_predicates(("email",)) if any(i.kind is K.EMAIL for i in chunk) else [])
@@ -147,15 +147,33 @@ def _find_others(
         values = [v for v in _field_values(conversation) if v]
         for identifier in chunk:
             if any(matchers[identifier].matches(v) for v in values):
-                found[identifier][conversation_id] = not conversation.get("conversationEnd")
+                found.add(identifier, conversation)
+
+
+class FoundConversations(dict[Identifier, dict[str, bool]]):
+    """For each identifier: its conversation ids, each with whether it is still active; `last_start`
+    holds the start of its latest conversation (how a person who came back after an erasure is told
+    from the analytics lake's stale copy of what was erased)."""
+
+    def __init__(self, identifiers: Iterable[Identifier]) -> None:
+        super().__init__({i: {} for i in identifiers})
+        self.last_start: dict[Identifier, datetime] = {}
+
+    def add(self, identifier: Identifier, conversation: Mapping[str, Any]) -> None:
+        self[identifier][conversation["conversationId"]] = not conversation.get("conversationEnd")
+        started = conversation.get("conversationStart")
+        if isinstance(started, str) and started:
+            moment = parse_instant(started)
+            if identifier not in self.last_start or moment > self.last_start[identifier]:
+                self.last_start[identifier] = moment
 
 
 def find_conversations(
     client: GenesysClient, identifiers: Iterable[Identifier], now: datetime
-) -> dict[Identifier, dict[str, bool]]:
+) -> FoundConversations:
     """For each identifier: its conversation ids, each with whether it is still active."""
     wanted = list(dict.fromkeys(identifiers))
-    found: dict[Identifier, dict[str, bool]] = {i: {} for i in wanted}
+    found = FoundConversations(wanted)
     phones = [i for i in wanted if i.kind is K.PHONE]
     others = [i for i in wanted if i.kind is not K.PHONE]
     if phones:

@@ -47,36 +47,52 @@ def seal_subject(
     sealer: IdentifierSealer,
     identifiers: Iterable[Identifier],
     raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+    replacement: str | None = None,
 ) -> str:
-    """One token for the subject's identifiers and, when there are any, their raw stored forms.
+    """One token for the subject's identifiers and, when there are any, their raw stored forms and the
+    replacement text a pseudonymisation (GDPR_UPDATE) writes over them.
 
-    The forms ride in the same payload as the identifiers under an extra `raw` key, which
-    `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the forms are
-    wiped with the token when the subject reaches a final state. (This belongs in sealing.py; it is here
-    only because that module has another owner.)"""
+    The extras ride in the same payload as the identifiers under the keys `raw` and `rep`, which
+    `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the extras are
+    wiped with the token when the subject reaches a final state. The replacement is sealed rather than
+    taken from the submitting run's Params: a subject carried into another run (deferred, then submitted
+    by the nightly purge) must still get the text its analyst chose, and free text may name somebody."""
     unique = sorted(set(identifiers))
     forms = sorted(
         [i.kind.value, i.value, sorted(set(raw_forms[i]))]
         for i in unique
         if raw_forms and raw_forms.get(i) and set(raw_forms[i]) - {i.value}
     )
-    if not forms:
+    if not forms and replacement is None:
         return sealer.seal(unique)
-    payload = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    payload: dict[str, Any] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique]}
+    if forms:
+        payload["raw"] = forms
+    if replacement is not None:
+        payload["rep"] = replacement
     plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return sealer.cipher.encrypt(plaintext).decode("ascii")
 
 
-def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, tuple[str, ...]]:
-    """The raw stored forms sealed with the identifiers (none for a token sealed without them)."""
+def _sealed_payload(sealer: IdentifierSealer, token: str) -> dict[str, Any]:
     sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
     try:
-        payload = json.loads(sealer.cipher.decrypt(token.encode("ascii")))
+        return json.loads(sealer.cipher.decrypt(token.encode("ascii")))
     except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
         raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
+
+
+def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, tuple[str, ...]]:
+    """The raw stored forms sealed with the identifiers (none for a token sealed without them)."""
+    payload = _sealed_payload(sealer, token)
     return {
         Identifier(IdentifierKind(kind), value): tuple(forms) for kind, value, forms in payload.get("raw", ())
     }
+
+
+def unseal_replacement(sealer: IdentifierSealer, token: str) -> str | None:
+    """The replacement text sealed with the identifiers (None: the subject was planned without one)."""
+    return _sealed_payload(sealer, token).get("rep")
 
 
 @dataclass(frozen=True, order=True)
@@ -143,6 +159,7 @@ class SubjectPlan:
         request_type: str = GDPR_DELETE,
         raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
         last_contact: datetime | None = None,
+        replacement: str | None = None,
     ) -> SubjectPlan:
         unique = sorted(set(identifiers))
         if not unique:
@@ -150,7 +167,7 @@ class SubjectPlan:
         return cls(
             subject_hash=subject_hash or derive_subject_hash(unique, hasher),
             identifier_hashes=tuple(IdentifierHash(i.kind, hasher.hash_identifier(i)) for i in unique),
-            sealed_identifiers=seal_subject(sealer, unique, raw_forms),
+            sealed_identifiers=seal_subject(sealer, unique, raw_forms, replacement),
             source=SubjectSource(source),
             conversation_ids=tuple(conversation_ids),
             request_type=request_type,

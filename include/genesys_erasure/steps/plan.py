@@ -64,6 +64,7 @@ class PlanRequest:
     due_date: date | None = None
     carry_over: bool = False
     hold_staff: bool = True
+    replacement: str | None = None  # what a GDPR_UPDATE writes over the identifiers (sealed per subject)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -233,6 +234,7 @@ def write_plan(
             warehouse_pending=warehouse_pending,
             raw_forms={i: seeds[i].raw_forms for i in subject.identifiers if i in seeds},
             last_contact=_last_contact(subject, seeds),
+            replacement=request.replacement if request.request_type == "GDPR_UPDATE" else None,
         )
         plans.append(plan)
         if any(seeds[i].stalled for i in subject.identifiers if i in seeds):

@@ -146,6 +146,7 @@ def plan_for_ticket(
             seeds=seeds,
             source=SubjectSource.DSR,
             request_type=request.request_type,
+            replacement=request.replacement_text,
             ticket=request.ticket,
             received_on=request.received_on,
             due_date=request.due_date,

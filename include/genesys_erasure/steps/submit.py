@@ -15,7 +15,7 @@ from typing import Any
 from genesys_cloud.errors import GenesysBadRequestError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState, SubmissionRefused
-from genesys_erasure.ledger.records import unseal_raw_forms
+from genesys_erasure.ledger.records import unseal_raw_forms, unseal_replacement
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
@@ -65,7 +65,11 @@ def submit_batch(
             continue
         token = ledger.sealed_identifiers(subject_hash)
         identifiers = runtime.sealer.unseal(token)
-        terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
+        terms = None
+        if row.request_type == "GDPR_UPDATE":
+            # the text sealed with the subject at planning (its analyst's choice) wins over this run's
+            chosen = unseal_replacement(runtime.sealer, token) or replacement
+            terms = replacement_terms(identifiers, chosen)
         # A delete names every stored form; an update replaces by the identifiers' values (its terms).
         forms = unseal_raw_forms(runtime.sealer, token) if row.request_type != "GDPR_UPDATE" else None
         try:

@@ -85,6 +85,15 @@ def test_verified_subject_whose_last_contact_predates_the_erasure_stays_verified
     assert ledger.get(plan.subject_hash).state == S.VERIFIED
 
 
+def test_delete_is_planned_for_a_subject_only_pseudonymised_before_but_not_the_reverse(ledger):
+    pseudonymised, deleted = plan_for(0, request_type="GDPR_UPDATE"), plan_for(1)
+    drive_to_verified(ledger, pseudonymised, "run-1", "req-1")
+    drive_to_verified(ledger, deleted, "run-1", "req-2")
+    outcome = ledger.plan([plan_for(0), plan_for(1, request_type="GDPR_UPDATE")], "run-2", now=T0)
+    assert outcome.planned == (pseudonymised.subject_hash,)
+    assert [s.subject_hash for s in outcome.skipped_verified] == [deleted.subject_hash]
+
+
 def test_second_mark_submitting_for_same_subject_is_refused(ledger):
     plan = plan_for()
     ledger.plan([plan], "run-1", now=T0)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, func, or_, select, true, update
 from sqlalchemy.engine import URL
 
-from genesys_cloud.vocabulary import GdprStatus
+from genesys_cloud.vocabulary import GdprRequestType, GdprStatus
 from genesys_erasure.ledger.external import insert_external_erasure, known_request_ids
 from genesys_erasure.ledger.reconcile import DEFAULT_STALE_AFTER, match_stuck_submissions
 from genesys_erasure.ledger.records import (
@@ -246,7 +246,9 @@ class Ledger:
 
     def _replan(self, conn, row, plan: SubjectPlan | None, run_id, dry_run, now, outcome: _Outcome) -> None:
         subject_hash, state = row["subject_hash"], S(row["state"])
-        if state == S.VERIFIED and not _returned_after_erasure(row, plan):
+        if state == S.VERIFIED and not (
+            _returned_after_erasure(row, plan) or _delete_after_update(row, plan)
+        ):
             outcome.skipped.append(
                 SkippedSubject(subject_hash, row["run_id"], row["completed_at"], row["final_at"])
             )
@@ -709,6 +711,16 @@ def _returned_after_erasure(row, plan: SubjectPlan | None) -> bool:
         return False
     last = plan.last_contact if plan.last_contact.tzinfo else plan.last_contact.replace(tzinfo=UTC)
     return last > erased_at  # the row's times are UTC-aware (UtcDateTime)
+
+
+def _delete_after_update(row, plan: SubjectPlan | None) -> bool:
+    """A delete asked for a subject only pseudonymised so far: a GDPR_UPDATE keeps recordings and entity
+    ids, so it does not fulfil an Art. 17 erasure (or the retention purge); the delete is planned."""
+    return (
+        plan is not None
+        and row["request_type"] == GdprRequestType.GDPR_UPDATE
+        and plan.request_type == GdprRequestType.GDPR_DELETE
+    )
 
 
 def _failed_or_review(row, review_after_attempts: int | None) -> SubjectState:

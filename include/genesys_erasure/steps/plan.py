@@ -132,9 +132,6 @@ class WrittenPlan:
     check_active: tuple[str, ...]
     needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
     planned_by_another_run: int = 0  # subjects another DAG's run planned and may still submit: left to it
-    # verified by a weaker request than this one (pseudonymised, now to delete): not erased, and the ledger
-    # keeps a verified subject final, so a person takes it on
-    verified_by_weaker_request: int = 0
 
 
 def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
@@ -273,34 +270,16 @@ def write_plan(
         # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
         # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
         adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
-    weaker = [
-        skipped.subject_hash
-        for skipped in outcome.skipped_verified
-        if not request_satisfied_by(_request_type(ledger, skipped.subject_hash), request.request_type)
-    ]
-    if weaker:
-        log.warning(
-            "%d subject(s) were verified by a weaker request than %s (pseudonymised, not deleted): not "
-            "erased by this run, the ledger keeps them final; a person must take them on",
-            len(weaker),
-            request.request_type,
-        )
     return WrittenPlan(
         subjects_planned=len(plans),
         quarantined=len(quarantined_plans),
         carried=tuple(carried),
         adopted=tuple(adopted),
-        already_erased=len(outcome.skipped_verified) - len(weaker),
+        already_erased=len(outcome.skipped_verified),
         check_active=(*(stalled_hashes & planned), *carried),
         needs_review=len(set(outcome.needs_review)),
         planned_by_another_run=len(set(outcome.planned_by_another_run)),
-        verified_by_weaker_request=len(weaker),
     )
-
-
-def _request_type(ledger, subject_hash: str) -> str:
-    row = ledger.get(subject_hash)
-    return row.request_type if row is not None else ""
 
 
 def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: datetime) -> int:
@@ -344,7 +323,6 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
         "held_staff": resolved.held_staff,
         "already_erased": written.already_erased,
-        "verified_by_weaker_request": written.verified_by_weaker_request,
         "needs_review": written.needs_review,
         "planned_by_another_run": written.planned_by_another_run,
         "identity_lookups": resolution.lookups,

@@ -99,8 +99,6 @@ def approval_text(summary: dict[str, Any]) -> str:
         f"duplicates merged: {summary['input']['duplicates_merged']}; "
         f"invalid rows skipped: {summary['input']['invalid_rows_skipped']}",
         f"- Already erased by an earlier run (not submitted again): {summary['erased_earlier']}",
-        "- Pseudonymised by an earlier run, not deleted (the ledger keeps them final; a person must take "
-        f"them on): {summary['verified_by_weaker_request']}",
         f"- Subjects to erase: {summary['to_submit']} (identifiers after identity resolution: "
         f"{summary['resolved_identifiers_by_type']})",
         f"- Conversations affected: {summary['conversations_affected']} "

@@ -25,6 +25,7 @@ class SandboxState:
     counter: RequestCounter
     gdpr: GdprService
     jobs: JobService
+    gdpr_quota: RateLimiter | None = None  # org-wide, on POST /api/v2/gdpr/requests
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
@@ -47,6 +48,12 @@ class SandboxState:
                 settings.gdpr_step_seconds,
                 DeleteEffects.from_settings(settings),
                 before_change=lake.remember,
+                list_order=settings.gdpr_list_order,
             ),
             jobs=JobService(org, clock, settings.job_fulfil_seconds, settings.analytics_lag_hours, lake),
+            gdpr_quota=(
+                RateLimiter(clock, settings.gdpr_quota_per_window, settings.gdpr_quota_window_seconds)
+                if settings.gdpr_quota_per_window
+                else None
+            ),
         )

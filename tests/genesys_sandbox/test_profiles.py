@@ -26,6 +26,9 @@ PESSIMISTIC = {
     "gdpr_recording_delete_lag_hours": 48,
     "divisions": "Home,Sales EU,Support EU",
     "data_shapes": "real",
+    "gdpr_list_order": "oldest_first",
+    "gdpr_list_page_size_cap": 25,
+    "gdpr_quota_per_window": 1500,
 }
 
 

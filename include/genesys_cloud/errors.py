@@ -83,12 +83,22 @@ class GenesysNotFoundError(GenesysCloudError):
 
 class GenesysRateLimitError(GenesysCloudError):
     """429 that was still answered after the retries (or asked for a wait longer than allowed).
-    `retry_after`: the seconds the answer's `Retry-After` asked for, if it said."""
+    `retry_after`: the seconds Genesys asked to wait (None when it did not say), so a caller can decide
+    to wait, or to leave the work for later (a quota with a long `Retry-After`)."""
 
-    retry_after: float | None = None
+    def __init__(self, *args: Any, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (*super().__reduce__(), {"retry_after": self.retry_after})
+        fields = (self.status, self.code, self.message, self.correlation_id, self.details)
+        return (_rebuild_rate_limit_error, (type(self), fields, self.retry_after))
+
+
+def _rebuild_rate_limit_error(
+    cls: type[GenesysRateLimitError], fields: tuple[Any, ...], retry_after: float | None
+) -> GenesysRateLimitError:
+    return cls(*fields, retry_after=retry_after)
 
 
 class GenesysServerError(GenesysCloudError):
@@ -151,18 +161,13 @@ def error_from_response(
             if isinstance(detail, Mapping) and _as_text(detail.get("fieldName")):
                 fields.append(str(detail["fieldName"]))
     message = redact_message(text) if text else f"{method} {path} failed"
-    error = error_class_for_status(status)(status, code, message, correlation_id, tuple(fields))
-    if isinstance(error, GenesysRateLimitError):
-        error.retry_after = _seconds(headers.get("Retry-After"))
-    return error
+    cls = error_class_for_status(status)
+    if issubclass(cls, GenesysRateLimitError):
+        from genesys_cloud.retry_policy import parse_retry_after
 
-
-def _seconds(value: str | None) -> float | None:
-    """A `Retry-After` in delta-seconds (the form Genesys sends); None when absent or another form."""
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        return cls(status, code, message, correlation_id, tuple(fields), retry_after=retry_after)
+    return cls(status, code, message, correlation_id, tuple(fields))
 
 
 def _as_text(value: Any) -> str | None:

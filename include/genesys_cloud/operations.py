@@ -307,9 +307,6 @@ class GenesysCloudOperationsMixin:
     def get_gdpr_request(self, request_id: str) -> dict[str, Any]:
         return self.request("GET", f"/api/v2/gdpr/requests/{segment(request_id)}")
 
-    def iter_gdpr_requests(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        return self.iter_entities("/api/v2/gdpr/requests", page_size=page_size)
-
     # -- external contacts, conversations, recordings ----------------------------------------------------
 
     def search_external_contacts(self, q: str, page_size: int = 100) -> list[dict[str, Any]]:

@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
 
 from genesys_cloud.client_settings import ClientSettings
-from genesys_cloud.errors import GenesysTransportError, correlation_id_from, error_from_response
+from genesys_cloud.errors import (
+    GenesysRateLimitError,
+    GenesysTransportError,
+    correlation_id_from,
+    error_from_response,
+)
 from genesys_cloud.protocol import TOKEN_FORM, TOKEN_PATH, decode_json_body, json_or_none, token_from_answer
+from genesys_cloud.resources import resource_family
 from genesys_cloud.retry_policy import (
     RETRY_LOG_FORMAT,
     Action,
@@ -35,6 +41,7 @@ from genesys_cloud.retry_policy import (
     parse_rate_limit_headers,
     parse_retry_after,
     retry_log_args,
+    shared_holds,
     shared_pacer,
     strip_query,
 )
@@ -126,6 +133,8 @@ def api_call(
     """
     method = method.upper()
     pacer = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
+    family = resource_family(method, path)
+    holds = shared_holds(settings.token_key)
     tracker = AttemptTracker(
         settings.retry,
         idempotent=is_idempotent(method) if idempotent is None else idempotent,
@@ -137,6 +146,18 @@ def api_call(
     url = settings.api_url + path
     while True:
         token = yield NEED_TOKEN
+        held = holds.remaining(family, time.monotonic())
+        if held > settings.retry.max_wait_seconds:
+            # An earlier call of this family was told to wait this long: answer as Genesys would,
+            # without sending (nothing is created, nothing counts against any limit).
+            raise GenesysRateLimitError(
+                429,
+                "too.many.requests.retry.after",
+                f"{family} is held back for {held:.0f}s by an earlier 429",
+                retry_after=held,
+            )
+        if held:
+            yield Sleep(held)
         try:
             yield Sleep(pacer.reserve(time.monotonic()))
             reply = yield Send(method, url, params, json, {"Authorization": f"Bearer {token}"})
@@ -154,7 +175,12 @@ def api_call(
             # A caller that waits out its own 429s (an analytics job submission under the org's job cap)
             # must not stall every other call of this client; a 429 of the token's limit still holds the
             # pacer back through the rate-limit headers passed to `complete` above.
-            pacer.rate_limited(retry_after, time.monotonic())
+            if retry_after is not None and retry_after > settings.retry.max_wait_seconds:
+                # A quota (a wait longer than any rate window we wait out): only this family is held,
+                # so reading (statuses, lists) goes on while creating waits.
+                holds.hold(family, time.monotonic() + retry_after)
+            else:
+                pacer.rate_limited(retry_after, time.monotonic())
         step = tracker.on_status(reply.status, retry_after)
         if step.action is Action.RETURN:
             return decode_json_body(reply.status, reply.body, reply.headers, method=method, path=path)

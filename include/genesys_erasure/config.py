@@ -224,6 +224,16 @@ class PurgeConfig:
         title="Resubmission backoff (minutes)",
         description="Wait before re-submitting a request that ended in ERROR.",
     )
+    quota_wait_max_seconds: StrictInt = Field(
+        900,
+        ge=0,
+        le=3600,
+        title="Longest wait for the GDPR quota (seconds)",
+        description=(
+            "When Genesys refuses a GDPR request with 429 and a Retry-After up to this long, submission "
+            "waits and goes on; a longer one defers the rest of the batch to the next run."
+        ),
+    )
     verification_pending_days: StrictInt = Field(
         7,
         ge=0,

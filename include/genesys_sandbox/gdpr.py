@@ -1,6 +1,6 @@
 """GDPR requests: validation of the POST body, the asynchronous status walk, and their JSON form.
 
-Status walk (one step per `gdpr_step_seconds` of sandbox time, or per GET when that is 0):
+Status walk (one step per `gdpr_step_seconds` of sandbox time; reading a request never moves it):
   GDPR_DELETE: INITIATED -> SEARCHING -> DELETING -> FINALIZING -> COMPLETED
   GDPR_UPDATE: INITIATED -> SEARCHING -> UPDATING -> FINALIZING -> COMPLETED
   GDPR_EXPORT: INITIATED -> SEARCHING -> FINALIZING -> COMPLETED
@@ -95,7 +95,6 @@ class GdprRequest:
     created_mono: float
     will_fail: bool
     step: int = 0  # index into the path
-    gets: int = 0
     outcome: Outcome | None = None
     export: dict[str, Any] | None = None
     completed_date: datetime | None = field(default=None)
@@ -200,8 +199,12 @@ class GdprService:
         step_seconds: float,
         effects: DeleteEffects | None = None,
         before_change: Callable[[list, datetime], None] | None = None,
+        list_order: str = "newest_first",
     ) -> None:
+        if step_seconds <= 0:
+            raise ValueError("step_seconds must be positive (requests move with sandbox time only)")
         self.org = org
+        self.list_order = list_order
         # told which conversations a delete / update is about to change (the analytics lake keeps copies)
         self.before_change = before_change
         self.clock = clock
@@ -234,26 +237,19 @@ class GdprService:
             self._pending.add(request.id)
             return request
 
-    def get(self, request_id: str, *, polled: bool = False) -> GdprRequest:
+    def get(self, request_id: str) -> GdprRequest:
         with self._lock:
             request = self._requests.get(request_id)
             if request is None:
                 raise not_found(f"GDPR request {request_id}")
-            if polled:
-                self._on_get(request)
             return request
 
-    def page(
-        self, page_size: int, page_number: int, *, polled: bool = False
-    ) -> tuple[list[GdprRequest], int]:
-        """Newest first (createdDate descending), like the admin UI lists them."""
+    def page(self, page_size: int, page_number: int) -> tuple[list[GdprRequest], int]:
+        """One page of every request ever made (old ones are kept), in `list_order` of creation."""
         with self._lock:
-            ordered = [self._requests[i] for i in reversed(self._order)]
-            chunk = ordered[(page_number - 1) * page_size : page_number * page_size]
-            if polled:
-                for request in chunk:
-                    self._on_get(request)
-            return chunk, len(ordered)
+            ids = self._order if self.list_order == "oldest_first" else list(reversed(self._order))
+            chunk = ids[(page_number - 1) * page_size : page_number * page_size]
+            return [self._requests[i] for i in chunk], len(ids)
 
     def count(self) -> int:
         with self._lock:
@@ -261,12 +257,9 @@ class GdprService:
 
     def tick(self) -> None:
         """Advance every pending request to where sandbox time says it should be, and land the lagging
-        deletes whose time has come."""
+        deletes whose time has come. Only time moves requests: reading them does not."""
         with self._lock:
             self._land_later()
-        if self.step_seconds <= 0:
-            return
-        with self._lock:
             now = self.clock.monotonic()
             for request_id in list(self._pending):
                 request = self._requests[request_id]
@@ -281,12 +274,6 @@ class GdprService:
         self._later = [d for d in self._later if d.due > now]
         for delete in due:
             apply_later(self.org, delete)
-
-    def _on_get(self, request: GdprRequest) -> None:
-        if self.step_seconds <= 0 and not request.final:
-            self._advance_to(request, request.step + 1)
-        else:
-            self.tick()
 
     def _advance_to(self, request: GdprRequest, target: int) -> None:
         target = min(target, len(request.path) - 1)

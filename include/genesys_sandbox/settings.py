@@ -32,8 +32,16 @@ class SandboxSettings:
     contact_search: str = "exact"
     # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
     contact_search_partial_above: int = 0
-    # wall seconds per GDPR status step; 0 = every GET of the request advances it one step
+    # sandbox seconds per GDPR status step (requests move with sandbox time only, never by being read)
     gdpr_step_seconds: float = 1.0
+    # GET /api/v2/gdpr/requests: "newest_first" or "oldest_first" (createdDate), and the largest pageSize
+    # served (a larger one is silently cut to it)
+    gdpr_list_order: str = "newest_first"
+    gdpr_list_page_size_cap: int = 100
+    # org-wide quota of POST /api/v2/gdpr/requests per window, across every OAuth client; 0 = none.
+    # Beyond it: 429 with Retry-After = the rest of the window
+    gdpr_quota_per_window: int = 0
+    gdpr_quota_window_seconds: float = 3600
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
     analytics_lag_hours: float = 36
     # analytics jobs and the details multi-get show a GDPR change only this many hours after it (0 = at once)
@@ -103,7 +111,15 @@ class SandboxSettings:
             self.contact_search in ("exact", "tokenised"), "contact_search", "must be exact or tokenised"
         )
         _require(self.contact_search_partial_above >= 0, "contact_search_partial_above", "must be >= 0")
-        _require(self.gdpr_step_seconds >= 0, "gdpr_step_seconds", "must be >= 0")
+        _require(self.gdpr_step_seconds > 0, "gdpr_step_seconds", "must be positive")
+        _require(
+            self.gdpr_list_order in ("newest_first", "oldest_first"),
+            "gdpr_list_order",
+            "must be newest_first or oldest_first",
+        )
+        _require(1 <= self.gdpr_list_page_size_cap <= 100, "gdpr_list_page_size_cap", "must be 1..100")
+        _require(self.gdpr_quota_per_window >= 0, "gdpr_quota_per_window", "must be >= 0")
+        _require(self.gdpr_quota_window_seconds > 0, "gdpr_quota_window_seconds", "must be positive")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
@@ -173,6 +189,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "job_results_max_page_bytes": 1_000_000,
         "details_query_counts_touched_days": True,
         "details_query_max_results": 10_000,
+        "gdpr_list_order": "oldest_first",
+        "gdpr_list_page_size_cap": 25,
+        "gdpr_quota_per_window": 1500,  # per gdpr_quota_window_seconds (default one hour)
     },
 }
 

@@ -26,6 +26,7 @@ class SandboxState:
     counter: RequestCounter
     gdpr: GdprService
     jobs: JobService
+    gdpr_quota: RateLimiter | None = None  # org-wide, on POST /api/v2/gdpr/requests
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
@@ -48,6 +49,7 @@ class SandboxState:
                 settings.gdpr_step_seconds,
                 DeleteEffects.from_settings(settings),
                 before_change=lake.remember,
+                list_order=settings.gdpr_list_order,
             ),
             jobs=JobService(
                 org,
@@ -63,5 +65,10 @@ class SandboxState:
                     results_ttl=timedelta(hours=settings.job_results_ttl_hours),
                 ),
                 history_start=clock.start - timedelta(days=365 * settings.years),
+            ),
+            gdpr_quota=(
+                RateLimiter(clock, settings.gdpr_quota_per_window, settings.gdpr_quota_window_seconds)
+                if settings.gdpr_quota_per_window
+                else None
             ),
         )

@@ -11,7 +11,7 @@ import PureCloudPlatformClientV2 as sdk
 import pytest
 
 from genesys_sandbox import SandboxServer
-from tests.support.sandbox import SANDBOX_ORG
+from tests.support.sandbox import SANDBOX_ORG, finish_gdpr_requests
 from tests.support.schema_check import schema_problems
 
 REAL_ORG = replace(SANDBOX_ORG, data_shapes="real")
@@ -103,9 +103,8 @@ def test_live_view_read_for_attribute_verification_fits_the_sdk_model_before_and
     body.subject = sdk.GDPRSubject()
     body.subject.email_addresses = [email]
     created = gdpr.post_gdpr_requests(body, delete_confirmed=True)
-    for _ in range(10):
-        if gdpr.get_gdpr_request(created.id).status == "COMPLETED":
-            break
+    finish_gdpr_requests(sb)
+    assert gdpr.get_gdpr_request(created.id).status == "COMPLETED"
     after = conversations.get_conversation(conversation_id)
     assert _problems(client, "Conversation") == []
     assert {"ivr.language": "en"} in [p.attributes for p in after.participants]

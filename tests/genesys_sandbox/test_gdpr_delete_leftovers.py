@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from genesys_sandbox.clock import parse_instant
-from tests.support.sandbox import FIXED_NOW, ApiClient
+from tests.support.sandbox import FIXED_NOW, ApiClient, finish_gdpr_requests
 
 REQUESTS = "/api/v2/gdpr/requests"
 EMAIL = "left.over@example.com"
@@ -26,10 +26,8 @@ def _delete(api) -> None:
         json={"requestType": "GDPR_DELETE", "subject": {"emailAddresses": [EMAIL]}},
     )
     assert response.status_code == 202, response.text
-    for _ in range(10):
-        if api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED":
-            return
-    raise AssertionError("the request never finished")
+    finish_gdpr_requests(api.sb)
+    assert api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED"
 
 
 def _advance(api, hours: float) -> ApiClient:
@@ -144,7 +142,6 @@ def test_update_replaces_a_participant_attribute_unless_the_knob_keeps_them(sand
             },
         )
         assert response.status_code == 202, response.text
-        for _ in range(10):
-            if api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED":
-                break
+        finish_gdpr_requests(sandbox)
+        assert api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED"
         assert _live_attributes(api, conversation_id)["customer.email"] == expected

@@ -35,6 +35,9 @@ PESSIMISTIC = {
     "job_results_max_page_bytes": 1_000_000,
     "details_query_counts_touched_days": True,
     "details_query_max_results": 10_000,
+    "gdpr_list_order": "oldest_first",
+    "gdpr_list_page_size_cap": 25,
+    "gdpr_quota_per_window": 1500,
 }
 
 

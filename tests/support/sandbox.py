@@ -16,13 +16,15 @@ from genesys_sandbox import SandboxServer, SandboxSettings
 
 CONN_ENV = "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"
 FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-# The sandbox's own tests: a fixed clock, instant GDPR requests and jobs.
+# The sandbox's own tests: a fixed clock, instant jobs, and GDPR requests that move only when a test moves
+# the clock (`finish_gdpr_requests`).
+GDPR_STEP_SECONDS = 60
 SANDBOX_ORG = SandboxSettings(
     seed=7,
     customers=40,
     conversations=300,
     now=FIXED_NOW,
-    gdpr_step_seconds=0,
+    gdpr_step_seconds=GDPR_STEP_SECONDS,
     job_fulfil_seconds=0,
     rate_limit_per_window=10_000,
 )
@@ -118,6 +120,16 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("DELETE", path, **kwargs)
+
+
+def finish_gdpr_requests(sb: SandboxServer) -> None:
+    """Move sandbox time past the end of every GDPR request made so far (the longest walk has 4 steps),
+    over the admin API, the way a sandbox in another process is driven."""
+    seconds = 5 * sb.settings.gdpr_step_seconds
+    response = requests.post(
+        f"{sb.base_url}/sandbox/faults", json={"advance_clock_seconds": seconds}, timeout=10
+    )
+    response.raise_for_status()
 
 
 def statuses_served(sb: SandboxServer) -> dict[str, int]:

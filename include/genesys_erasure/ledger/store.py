@@ -66,12 +66,14 @@ from genesys_erasure.ledger.states import (
     IN_FLIGHT_STATES,
     RECHECK_STATES,
     SUBMITTABLE_STATES,
+    IllegalTransition,
     LedgerError,
     SubjectSource,
     SubjectState,
     SubmissionRefused,
     check_transition,
 )
+from genesys_erasure.ledger.watermarks import LISTENER_WATERMARK, read_watermark, write_watermark
 
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite"
 GENESYS_COMPLETED = GdprStatus.COMPLETED
@@ -330,6 +332,33 @@ class Ledger:
             if S(row["state"]) in SUBMITTABLE_STATES:
                 raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers to submit")
             raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
+
+    def release_claim(self, subject_hash: str, run_id: str, reason: str, *, now=None) -> LedgerRow:
+        """Genesys refused the POST without creating a request (429: a quota): the claim goes back to
+        `planned` and the attempt is not counted, so the subject can be posted later, once."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        with self._tx() as conn:
+            result = conn.execute(
+                update(subjects)
+                .where(
+                    subjects.c.subject_hash == subject_hash,
+                    subjects.c.state == S.SUBMITTING.value,
+                    subjects.c.run_id == run_id,
+                )
+                .values(
+                    state=S.PLANNED.value,
+                    previous_state=S.SUBMITTING.value,
+                    attempts=subjects.c.attempts - 1,
+                    submitting_at=None,
+                    updated_at=now,
+                    reason=check_reason(reason),
+                )
+            )
+            if result.rowcount != 1:
+                row = select_locked(conn, subject_hash)
+                raise IllegalTransition(subject_hash, row["state"], S.PLANNED)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def record_submission(self, subject_hash: str, request_id: str, *, status: str | None = None, now=None):
         """The POST answered: remember the Genesys request id (appended to the subject's history)."""
@@ -594,6 +623,15 @@ class Ledger:
         """Those of `request_ids` the ledger has recorded for some subject (ours, reconciled, external)."""
         with self._tx() as conn:
             return known_request_ids(conn, request_ids)
+
+    def listener_watermark(self) -> datetime | None:
+        """The `createdDate` from which the request listener reads Genesys' list next (None: never read)."""
+        with self._engine.connect() as conn:
+            return read_watermark(conn, LISTENER_WATERMARK)
+
+    def set_listener_watermark(self, value: datetime) -> None:
+        with self._tx() as conn:
+            write_watermark(conn, LISTENER_WATERMARK, value)
 
     def warehouse_pending_verified(self) -> list[LedgerRow]:
         """Verified subjects whose warehouse copies are still to be erased, from any run."""

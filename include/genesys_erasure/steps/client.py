@@ -8,6 +8,7 @@ org. Keeping the list short is the point: a step that needs a new call adds it h
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -69,7 +70,7 @@ class GenesysClient(Protocol):
         replacement_terms: list[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]: ...
 
-    def iter_gdpr_requests(self, page_size: int = ...) -> Iterator[dict[str, Any]]: ...
+    def iter_gdpr_requests(self, since: datetime | None = None) -> Iterator[dict[str, Any]]: ...
 
     # Not a Genesys operation: the runtime that owns the client releases its connections with it.
     def close(self) -> None: ...

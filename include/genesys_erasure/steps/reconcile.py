@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 def known_requests(
     runtime: ErasureRuntime, since: datetime, sent_sets: Mapping[frozenset[str], frozenset[str]]
 ) -> Iterator[KnownRequest]:
-    """Genesys' GDPR requests created since `since` (newest pages first is not guaranteed, so the whole
-    list is read), each with the keyed hashes of its subject's identifiers. A request whose subject is
-    exactly what we sent for a stuck subject is given that subject's full identifier set (the body holds
-    one external contact id and one user id, the ledger all of them)."""
-    for entity in runtime.client.iter_gdpr_requests():
+    """Genesys' GDPR requests created since `since`, each with the keyed hashes of its subject's
+    identifiers. Only the pages back to `since` are read (from the list's newest end, whatever its order),
+    not the whole request history. A request whose subject is exactly what we sent for a stuck subject is
+    given that subject's full identifier set (the body holds one external contact id and one user id, the
+    ledger all of them)."""
+    for entity in runtime.client.iter_gdpr_requests(since=since):
         created = entity.get("createdDate")
         created_at = parse_instant(created) if created else None
         if created_at is not None and created_at < since:

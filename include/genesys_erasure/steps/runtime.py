@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,7 @@ class ErasureRuntime:
         ledger_url: str,
         client_factory: ClientFactory,
         home: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self.hasher = KeyedHasher(hmac_key)
@@ -93,6 +95,8 @@ class ErasureRuntime:
         self.ledger_url = ledger_url
         self.workspace_fernet = self.sealer.cipher  # the same keys: hand-offs are sealed identifiers too
         self.home = home
+        # How a step waits (a GDPR quota's Retry-After); tests pass one that moves the sandbox clock.
+        self.sleep = sleep
         self._client_factory = client_factory
         self._client: GenesysClient | None = None
         self._engine: Engine | None = None

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -201,7 +202,15 @@ def build_run_report(
             for row in rows
             if row.state is SubjectState.ERASURE_PENDING
         ],
-        # erasure attempts used up: never submitted again until a person decides
+        # this run's subjects left for a person, counted by reason (codes only; the subjects are listed
+        # under `needs_review`)
+        "needs_review_reasons": dict(
+            sorted(
+                Counter(row.reason or "" for row in rows if row.state is SubjectState.NEEDS_REVIEW).items()
+            )
+        ),
+        # erasure attempts used up, or data left that only a person may decide about (a header shared
+        # with a person not erased): never submitted again until a person decides
         "needs_review": [
             {
                 "subject_hash": row.subject_hash,

@@ -3,7 +3,9 @@ raw values enter only through `SubjectPlan.build`, which hashes and seals them o
 
 The sealed token may also carry the identifiers' raw stored forms (`tel:+44…`, a national number, an
 e-mail header with its display name), which the GDPR request must name for a delete that matches whole
-values: `seal_subject` / `unseal_raw_forms`.
+values: `seal_subject` / `unseal_raw_forms`; and, of those forms, the headers listing somebody else's
+address too that the run decided may be named (every address in them is erased in its submission):
+`unseal_shared_named`.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ def seal_subject(
     sealer: IdentifierSealer,
     identifiers: Iterable[Identifier],
     raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+    shared_named: Iterable[str] = (),
 ) -> str:
     """One token for the subject's identifiers and, when there are any, their raw stored forms.
 
     The forms ride in the same payload as the identifiers under an extra `raw` key, which
     `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the forms are
-    wiped with the token when the subject reaches a final state. (This belongs in sealing.py; it is here
-    only because that module has another owner.)"""
+    wiped with the token when the subject reaches a final state. `shared_named` (under `shared`): the
+    forms listing somebody else's address as well that this subject's request may name. (This belongs in
+    sealing.py; it is here only because that module has another owner.)"""
     unique = sorted(set(identifiers))
     forms = sorted(
         [i.kind.value, i.value, sorted(set(raw_forms[i]))]
@@ -62,21 +66,34 @@ def seal_subject(
     )
     if not forms:
         return sealer.seal(unique)
-    payload = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    payload: dict[str, Any] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    shared = sorted(set(shared_named))
+    if shared:
+        payload["shared"] = shared
     plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return sealer.cipher.encrypt(plaintext).decode("ascii")
 
 
 def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, tuple[str, ...]]:
     """The raw stored forms sealed with the identifiers (none for a token sealed without them)."""
-    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
-    try:
-        payload = json.loads(sealer.cipher.decrypt(token.encode("ascii")))
-    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
-        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
+    payload = _open(sealer, token)
     return {
         Identifier(IdentifierKind(kind), value): tuple(forms) for kind, value, forms in payload.get("raw", ())
     }
+
+
+def unseal_shared_named(sealer: IdentifierSealer, token: str) -> frozenset[str]:
+    """The raw forms listing somebody else's address too that the subject's request may name (none for a
+    token sealed without them)."""
+    return frozenset(_open(sealer, token).get("shared", ()))
+
+
+def _open(sealer: IdentifierSealer, token: str) -> dict[str, Any]:
+    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
+    try:
+        return json.loads(sealer.cipher.decrypt(token.encode("ascii")))
+    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
+        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
 
 
 @dataclass(frozen=True, order=True)

@@ -11,11 +11,12 @@ from typing import Any
 
 from genesys_erasure.dsr import DsrRequest
 from genesys_erasure.guards import check_purge_fraction
+from genesys_erasure.hashing import HashedMembership
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.ledger.store import ERASED_STATES
 from genesys_erasure.steps import scan
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure, request_satisfied_by
+from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure, request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.subject_conversations import find_conversations
 

@@ -15,10 +15,8 @@ from typing import Any
 from genesys_cloud.errors import GenesysBadRequestError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState, SubmissionRefused
-from genesys_erasure.ledger.records import unseal_raw_forms
-from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
+from genesys_erasure.steps.reconcile import reconcile_stuck_submissions, sent_body
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.subjects_api import gdpr_subject_body
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +64,11 @@ def submit_batch(
         token = ledger.sealed_identifiers(subject_hash)
         identifiers = runtime.sealer.unseal(token)
         terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
-        # A delete names every stored form; an update replaces by the identifiers' values (its terms).
-        forms = unseal_raw_forms(runtime.sealer, token) if row.request_type != "GDPR_UPDATE" else None
+        # A delete names every stored form it may (the very body reconciliation rebuilds after a crash);
+        # an update replaces by the identifiers' values (its terms).
         try:
             request = client.submit_gdpr_request(
-                row.request_type, gdpr_subject_body(identifiers, forms), terms
+                row.request_type, sent_body(runtime, token, row.request_type), terms
             )
         except GenesysBadRequestError as rejected:
             # Genesys refused this one subject (400): record why and go on with the batch; posting it

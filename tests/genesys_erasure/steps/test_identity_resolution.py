@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from genesys_erasure.evidence import load_document
+from genesys_erasure.hashing import HashedMembership
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.ledger.records import derive_subject_hash
 from genesys_erasure.resolution import HoldReason, resolve_subjects
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.evidence import write_run_evidence
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
+from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure
 from genesys_erasure.steps.scan import find_expired_customers, load_scan
 from tests.genesys_erasure.steps import conftest
 from tests.genesys_erasure.steps.conftest import RETENTION_DAYS

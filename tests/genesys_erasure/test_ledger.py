@@ -157,6 +157,17 @@ def test_sealed_identifiers_survive_while_warehouse_pending(ledger):
     assert (row.warehouse_pending, row.warehouse_rows) == (False, {"snowflake.CRM.CALLS": 3})
 
 
+def test_a_subject_that_needs_review_keeps_no_sealed_identifiers_while_warehouse_pending(ledger):
+    # the warehouse step cleans verified subjects only: the token would be kept for nothing, for good
+    plan = plan_for(warehouse_pending=True)
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    left = VerificationResult(ok=True, shared_findings=(ConversationFinding("c-1", ("analytics.x",)),))
+
+    ledger.mark_needs_review(plan.subject_hash, left, "shared_with_person_not_erased")
+
+    assert ledger.sealed_identifiers(plan.subject_hash) is None
+
+
 def test_warehouse_result_before_final_state_keeps_identifiers_for_genesys(ledger):
     plan = plan_for(warehouse_pending=True)
     ledger.plan([plan], "run-1", now=T0)

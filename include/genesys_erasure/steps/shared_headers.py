@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.hashing import HashedMembership
+from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState
 from genesys_erasure.ledger.records import seal_subject, unseal_raw_forms, unseal_shared_named
 from genesys_erasure.shared_headers import may_be_named, names_somebody_else, own_addresses
@@ -33,7 +34,7 @@ def decide_shared_headers(
     runtime: ErasureRuntime, run_id: str, subject_hashes: Iterable[str]
 ) -> dict[str, int]:
     """Seal into each planned delete of `subject_hashes` (this run's submission) the shared headers it
-    may name. Returns counts only: shared headers to be named, and those left for somebody else."""
+    may name. Returns counts only, per subject request: shared headers named, and those left for others."""
     ledger, sealer = runtime.ledger, runtime.sealer
     wanted = set(subject_hashes)
     rows = [
@@ -53,7 +54,13 @@ def decide_shared_headers(
         identifiers = sealer.unseal(token)
         forms = unseal_raw_forms(sealer, token)
         own = own_addresses(identifiers)
-        shared = {form for values in forms.values() for form in values if names_somebody_else(form, own)}
+        shared = {
+            form
+            for identifier, values in forms.items()
+            if identifier.kind is IdentifierKind.EMAIL
+            for form in values
+            if names_somebody_else(form, own)
+        }
         allowed = {form for form in shared if may_be_named(form, own, erased_with)}
         named += len(allowed)
         withheld += len(shared - allowed)

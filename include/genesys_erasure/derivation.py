@@ -243,8 +243,9 @@ class ContactIndex:
             header = session.get(field)
             for address in _split_addresses(header):
                 # The header is stored whole: its display name and other addresses are part of the form.
-                # A header listing several addresses is sent only for a subject owning all of them
-                # (subjects_api): named for one of several people, it would erase the others' value too.
+                # A header listing several addresses is named only when the run erases everyone in it
+                # (steps/shared_headers.py): named for one of several people, it would erase the others'
+                # value too.
                 self._collect(keys, _EMAIL, field, address, form=header)
         elif media == "message":
             field = "addressFrom" if inbound else "addressTo"

@@ -204,7 +204,16 @@ def build_run_report(
         ],
         # participant attributes: conversations read, and those NOT verified per reason (counts only)
         "participant_attributes": _attribute_summary(rows),
-        # erasure attempts used up, or attributes no re-submission reaches: left until a person decides
+        # this run's subjects left for a person, counted by reason (codes only; the subjects are listed
+        # under `needs_review`)
+        "needs_review_reasons": dict(
+            sorted(
+                Counter(row.reason or "" for row in rows if row.state is SubjectState.NEEDS_REVIEW).items()
+            )
+        ),
+        # erasure attempts used up, or data left that only a person may decide about (a header shared
+        # with a person not erased, attributes no re-submission reaches): never submitted again until a
+        # person decides
         "needs_review": [
             {
                 "subject_hash": row.subject_hash,

@@ -20,12 +20,10 @@ from tests.conftest import REPO_ROOT
 from tests.support.sandbox import sandbox_starter
 
 # The end-to-end runs face the pessimistic reading of every UNCONFIRMED behaviour (ASSUMPTIONS.md,
-# "Profiles"): lagging deletes, placeholders, tokenised and partial contact search, several divisions.
+# "Profiles"): lagging deletes, placeholders, tokenised and partial contact search, several divisions,
+# real data shapes (tel:/sip:/national numbers, withheld callers, display-name and shared headers).
 TEST_ORG = SandboxSettings.for_profile(
     "pessimistic",
-    # Clean shapes for now: on real shapes a header shared by two subjects of one run is never erased
-    # (README, Known limitations; tests/dags/test_real_shapes_purge.py); flip to "real" once it is.
-    data_shapes="clean",
     seed=11,
     customers=120,
     conversations=1200,

@@ -17,7 +17,12 @@ from genesys_erasure.ledger import (
     SubmissionRefused,
 )
 from genesys_erasure.ledger.states import ALLOWED_TRANSITIONS, check_transition
-from genesys_erasure.verification import Exemption, PendingFinding, VerificationResult
+from genesys_erasure.verification import (
+    ConversationFinding,
+    Exemption,
+    PendingFinding,
+    VerificationResult,
+)
 from tests.support.erasure import (
     DUE,
     HASHER,
@@ -181,6 +186,17 @@ def test_sealed_identifiers_survive_while_warehouse_pending(ledger):
     row = ledger.get(plan.subject_hash)
     assert ledger.sealed_identifiers(plan.subject_hash) is None
     assert (row.warehouse_pending, row.warehouse_rows) == (False, {"snowflake.CRM.CALLS": 3})
+
+
+def test_a_subject_that_needs_review_keeps_no_sealed_identifiers_while_warehouse_pending(ledger):
+    # the warehouse step cleans verified subjects only: the token would be kept for nothing, for good
+    plan = plan_for(warehouse_pending=True)
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    left = VerificationResult(ok=True, shared_findings=(ConversationFinding("c-1", ("analytics.x",)),))
+
+    ledger.mark_needs_review(plan.subject_hash, left, "shared_with_person_not_erased")
+
+    assert ledger.sealed_identifiers(plan.subject_hash) is None
 
 
 def test_warehouse_result_before_final_state_keeps_identifiers_for_genesys(ledger):
@@ -410,6 +426,36 @@ def test_needs_review_subject_is_never_planned_or_claimed_again(ledger):
     assert (outcome.planned, outcome.needs_review) == ((), (plan.subject_hash,))
     with pytest.raises(SubmissionRefused):
         ledger.mark_submitting(plan.subject_hash, "run-2")
+
+
+def test_a_subject_left_in_a_shared_header_needs_review_and_its_identifiers_stay_held(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    left = VerificationResult(ok=True, shared_findings=(ConversationFinding("c-1", ("analytics.x",)),))
+
+    row = ledger.mark_needs_review(plan.subject_hash, left, "shared_with_person_not_erased")
+
+    assert (row.state, row.reason, row.has_sealed_identifiers) == (
+        S.NEEDS_REVIEW,
+        "shared_with_person_not_erased",
+        False,
+    )
+    mine = {h.identifier_hash for h in plan.identifier_hashes}
+    assert ledger.identifier_hashes_awaiting_review([*mine, "0" * 64]) == mine
+
+
+def test_a_sealed_token_is_replaced_only_before_the_subject_is_claimed_for_submission(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    token = SEALER.seal(identifiers())
+    ledger.reseal(plan.subject_hash, token, owner="run-1")
+    assert ledger.sealed_identifiers(plan.subject_hash) == token
+
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+
+    # reconciliation rebuilds the posted body from the token: it must stay the one the POST was built from
+    with pytest.raises(IllegalTransition):
+        ledger.reseal(plan.subject_hash, SEALER.seal(identifiers()), owner="run-1")
 
 
 @pytest.mark.parametrize(

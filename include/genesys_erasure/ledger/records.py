@@ -3,7 +3,9 @@ raw values enter only through `SubjectPlan.build`, which hashes and seals them o
 
 The sealed token may also carry the identifiers' raw stored forms (`tel:+44…`, a national number, an
 e-mail header with its display name), which the GDPR request must name for a delete that matches whole
-values: `seal_subject` / `unseal_raw_forms`.
+values: `seal_subject` / `unseal_raw_forms`; and, of those forms, the headers listing somebody else's
+address too that the run decided may be named (every address in them is erased in its submission):
+`unseal_shared_named`.
 """
 
 from __future__ import annotations
@@ -47,52 +49,62 @@ def seal_subject(
     sealer: IdentifierSealer,
     identifiers: Iterable[Identifier],
     raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+    shared_named: Iterable[str] = (),
     replacement: str | None = None,
 ) -> str:
-    """One token for the subject's identifiers and, when there are any, their raw stored forms and the
-    replacement text a pseudonymisation (GDPR_UPDATE) writes over them.
+    """One token for the subject's identifiers and, when there are any, their raw stored forms, the
+    shared forms its request may name and the replacement text a pseudonymisation writes over them.
 
-    The extras ride in the same payload as the identifiers under the keys `raw` and `rep`, which
+    The extras ride in the same payload as the identifiers under the keys `raw`, `shared` and `rep`, which
     `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the extras are
-    wiped with the token when the subject reaches a final state. The replacement is sealed rather than
-    taken from the submitting run's Params: a subject carried into another run (deferred, then submitted
-    by the nightly purge) must still get the text its analyst chose, and free text may name somebody."""
+    wiped with the token when the subject reaches a final state. `shared_named`: the forms listing
+    somebody else's address as well that this subject's request may name. The replacement is sealed
+    rather than taken from the submitting run's Params: a subject carried into another run (deferred,
+    then submitted by the nightly purge) must still get the text its analyst chose, and free text may
+    name somebody. (This belongs in sealing.py; it is here only because that module has another owner.)"""
     unique = sorted(set(identifiers))
     forms = sorted(
         [i.kind.value, i.value, sorted(set(raw_forms[i]))]
         for i in unique
         if raw_forms and raw_forms.get(i) and set(raw_forms[i]) - {i.value}
     )
-    if not forms and replacement is None:
+    shared = sorted(set(shared_named))
+    if not forms and not shared and replacement is None:
         return sealer.seal(unique)
-    payload: dict[str, Any] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique]}
-    if forms:
-        payload["raw"] = forms
+    payload: dict[str, Any] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    if shared:
+        payload["shared"] = shared
     if replacement is not None:
         payload["rep"] = replacement
     plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return sealer.cipher.encrypt(plaintext).decode("ascii")
 
 
-def _sealed_payload(sealer: IdentifierSealer, token: str) -> dict[str, Any]:
-    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
-    try:
-        return json.loads(sealer.cipher.decrypt(token.encode("ascii")))
-    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
-        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
-
-
 def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, tuple[str, ...]]:
     """The raw stored forms sealed with the identifiers (none for a token sealed without them)."""
-    payload = _sealed_payload(sealer, token)
+    payload = _open(sealer, token)
     return {
         Identifier(IdentifierKind(kind), value): tuple(forms) for kind, value, forms in payload.get("raw", ())
     }
 
 
+def unseal_shared_named(sealer: IdentifierSealer, token: str) -> frozenset[str]:
+    """The raw forms listing somebody else's address too that the subject's request may name (none for a
+    token sealed without them)."""
+    return frozenset(_open(sealer, token).get("shared", ()))
+
+
 def unseal_replacement(sealer: IdentifierSealer, token: str) -> str | None:
     """The replacement text sealed with the identifiers (None: the subject was planned without one)."""
-    return _sealed_payload(sealer, token).get("rep")
+    return _open(sealer, token).get("rep")
+
+
+def _open(sealer: IdentifierSealer, token: str) -> dict[str, Any]:
+    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
+    try:
+        return json.loads(sealer.cipher.decrypt(token.encode("ascii")))
+    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
+        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
 
 
 @dataclass(frozen=True, order=True)
@@ -167,7 +179,7 @@ class SubjectPlan:
         return cls(
             subject_hash=subject_hash or derive_subject_hash(unique, hasher),
             identifier_hashes=tuple(IdentifierHash(i.kind, hasher.hash_identifier(i)) for i in unique),
-            sealed_identifiers=seal_subject(sealer, unique, raw_forms, replacement),
+            sealed_identifiers=seal_subject(sealer, unique, raw_forms, replacement=replacement),
             source=SubjectSource(source),
             conversation_ids=tuple(conversation_ids),
             request_type=request_type,

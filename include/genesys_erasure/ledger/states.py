@@ -19,8 +19,11 @@
 * `failed` and `quarantined` are final for the run that reached them; a later run may plan the subject
   again (with fresh identifiers, since the sealed ones were wiped), until `max_erasure_attempts` POSTs
   were made: a subject that fails after that is `needs_review`, final until a person looks at it (no
-  transition leaves it: re-planning it is a deliberate act outside the pipeline). `verified` is final
-  unless the person comes back: a contact after the erasure is new data, planned again when it expires.
+  transition leaves it: re-planning it is a deliberate act outside the pipeline). A completed subject
+  whose address is left only in an e-mail header shared with a person the run did not erase goes to
+  `needs_review` too (reason `shared_with_person_not_erased`): posting again cannot erase it lawfully.
+  `verified` is final unless the person comes back: a contact after the erasure is new data, planned
+  again when it expires.
 * `dry_run` rows were planned by a dry run only; they never hold sealed identifiers.
 """
 

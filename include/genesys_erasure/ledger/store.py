@@ -296,6 +296,19 @@ class Ledger:
         transition(conn, row, S.PLANNED, values, now)
         outcome.planned.append(subject_hash)
 
+    def reseal(self, subject_hash: str, token: str, *, owner: str, now=None) -> None:
+        """Replace the sealed token of a subject `owner` planned and has not submitted yet (the plan's
+        decision which shared headers its request names rides in the token). Raises `NotOwned` if
+        another run owns it, `IllegalTransition` unless it is still `planned`."""
+        if not token:
+            raise ValueError("token: a planned subject keeps its sealed identifiers")
+        with self._tx() as conn:
+            row = _owned(select_locked(conn, subject_hash), owner)
+            if row["state"] != S.PLANNED.value:
+                # a token a request was (or may have been) built from must stay what reconciliation reads
+                raise IllegalTransition(subject_hash, row["state"], S.PLANNED)
+            conditional_update(conn, row, {"sealed_identifiers": token, "updated_at": now or utc_now()})
+
     # ---- submission -----------------------------------------------------------------------------
 
     def mark_submitting(self, subject_hash: str, run_id: str, *, now=None) -> LedgerRow:
@@ -506,6 +519,23 @@ class Ledger:
             transition(conn, row, S.ERASURE_PENDING, values, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
+    def mark_needs_review(
+        self, subject_hash: str, result, reason: str, *, owner: str | None = None, now=None
+    ) -> LedgerRow:
+        """Final until a person decides: Genesys said COMPLETED and verification found nothing the delete
+        should have erased left, but something it deliberately did not name (`result.shared_findings`:
+        a value shared with a person not erased). Posting again would not change it; a person must."""
+        if result.status != "shared_residue":
+            raise ValueError("result: not a verification that left only values shared with others")
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = _owned(select_locked(conn, subject_hash), owner)
+            if row["last_genesys_status"] != GENESYS_COMPLETED:
+                raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
+            values = {"verification": result.to_dict(), "reason": check_reason(reason)}
+            transition(conn, row, S.NEEDS_REVIEW, values, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
     def mark_deferred(
         self,
         subject_hash: str,
@@ -687,6 +717,27 @@ class Ledger:
                     at = at if at.tzinfo else at.replace(tzinfo=UTC)
                     erased[identifier_hash] = max(at, erased.get(identifier_hash, at))
         return erased
+
+    def identifier_hashes_awaiting_review(self, hashes: Iterable[str]) -> frozenset[str]:
+        """Of `hashes` (identifier keyed hashes), those of a subject left `needs_review`: a person decides
+        what happens to them, so no run plans them again, not even inside a differently composed subject
+        (after a delete, resolution reaches fewer of a person's identifiers, so the subject hash moves)."""
+        wanted = sorted(set(hashes))
+        found: set[str] = set()
+        with self._tx() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                found.update(
+                    conn.scalars(
+                        select(identifier_hashes.c.identifier_hash)
+                        .join(subjects, subjects.c.subject_hash == identifier_hashes.c.subject_hash)
+                        .where(
+                            identifier_hashes.c.identifier_hash.in_(chunk),
+                            subjects.c.state == S.NEEDS_REVIEW.value,
+                        )
+                    ).all()
+                )
+        return frozenset(found)
 
     def due_soon(self, now: datetime, days: int) -> list[LedgerRow]:
         """Subjects with a due date on or before `now + days` that are not verified yet (past-due ones

@@ -26,6 +26,7 @@ from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
+from genesys_erasure.steps.shared_headers import decide_shared_headers
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +215,11 @@ def write_plan(
     flight adopted. The cap is checked before anything is written, so a refused run leaves no half-made
     plan behind."""
     config, dry_run = runtime.config, runtime.config.dry_run
-    check_subject_cap(len(resolved.subjects), config.max_subjects_per_run)
+    subjects, held_for_review = _without_identifiers_awaiting_review(runtime, resolved.subjects)
+    check_subject_cap(len(subjects), config.max_subjects_per_run)
     warehouse_pending = bool(config.warehouse_mapping_path) and not dry_run
     plans, stalled_hashes = [], set()
-    for subject in resolved.subjects:
+    for subject in subjects:
         plan = SubjectPlan.build(
             subject.identifiers,
             hasher=runtime.hasher,
@@ -277,9 +279,28 @@ def write_plan(
         adopted=tuple(adopted),
         already_erased=len(outcome.skipped_verified),
         check_active=(*(stalled_hashes & planned), *carried),
-        needs_review=len(set(outcome.needs_review)),
+        needs_review=len(set(outcome.needs_review)) + held_for_review,
         planned_by_another_run=len(set(outcome.planned_by_another_run)),
     )
+
+
+def _without_identifiers_awaiting_review(
+    runtime: ErasureRuntime, subjects: Sequence[Subject]
+) -> tuple[list[Subject], int]:
+    """The subjects none of whose identifiers belongs to a subject left `needs_review`, and how many were
+    held back. A person decides about those identifiers: a subject resolved differently tonight (after a
+    delete resolution reaches fewer of a person's identifiers, so its hash moves) must not post again what
+    a person is to look at, night after night."""
+    hasher = runtime.hasher
+    hashes = [{hasher.hash_identifier(i) for i in subject.identifiers} for subject in subjects]
+    awaiting = runtime.ledger.identifier_hashes_awaiting_review(set().union(*hashes))
+    kept = [subject for subject, mine in zip(subjects, hashes, strict=True) if not mine & awaiting]
+    if len(kept) < len(subjects):
+        log.info(
+            "%d subject(s) share an identifier with a subject awaiting review: not planned",
+            len(subjects) - len(kept),
+        )
+    return kept, len(subjects) - len(kept)
 
 
 def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: datetime) -> int:
@@ -309,6 +330,9 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
     # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
     wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
     to_submit = sorted(row.subject_hash for row in runtime.ledger.rows_for_run(run_id) if row.state is wanted)
+    # Only now is the submission final (deferred and skipped subjects are out), so only now can a header
+    # shared by several of its subjects be allowed into their requests. A dry run seals nothing.
+    shared = {} if dry_run else decide_shared_headers(runtime, run_id, to_submit)
     resolution = resolved.resolution
     summary = {
         "run_id": run_id,
@@ -331,6 +355,10 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         # of the quarantined identifiers, those whose search answered only part of its matches
         "incomplete_lookups": resolution.incomplete_lookups,
         "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
+        # per subject request: e-mail headers also listing another subject of this submission (named) or
+        # somebody it does not erase (left in place; verification reports them as such)
+        "shared_headers_named": shared.get("shared_headers_named", 0),
+        "shared_headers_withheld": shared.get("shared_headers_withheld", 0),
         "batches": [to_submit[i : i + BATCH_SIZE] for i in range(0, len(to_submit), BATCH_SIZE)],
         **dict(request.extra),
     }

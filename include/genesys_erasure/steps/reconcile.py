@@ -11,7 +11,7 @@ from typing import Any
 
 from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.ledger import KnownRequest, Ledger, LedgerRow, SubjectState
-from genesys_erasure.ledger.records import unseal_raw_forms
+from genesys_erasure.ledger.records import unseal_raw_forms, unseal_shared_named
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
 from genesys_erasure.steps.subjects_api import gdpr_subject_body, subject_hashes
@@ -38,11 +38,14 @@ def known_requests(
 
 def sent_body(runtime: ErasureRuntime, token: str, request_type: str) -> dict[str, Any]:
     """The subject body submit POSTs for a sealed token and request type: a delete names every sealed raw
-    form, an update only the identifiers (its replacement terms carry the values). Reconciliation must
-    hash exactly this body; a form that does not read back as its own identifier changes the hash set."""
-    identifiers = runtime.sealer.unseal(token)
-    forms = unseal_raw_forms(runtime.sealer, token) if request_type != GdprRequestType.GDPR_UPDATE else None
-    return gdpr_subject_body(identifiers, forms)
+    form (a header listing somebody else's address only if the plan sealed it as shared and named), an
+    update only the identifiers (its replacement terms carry the values). Reconciliation must hash exactly
+    this body; a form that does not read back as its own identifier changes the hash set."""
+    sealer = runtime.sealer
+    identifiers = sealer.unseal(token)
+    if request_type == GdprRequestType.GDPR_UPDATE:
+        return gdpr_subject_body(identifiers)
+    return gdpr_subject_body(identifiers, unseal_raw_forms(sealer, token), unseal_shared_named(sealer, token))
 
 
 def sent_identifier_sets(

@@ -21,10 +21,9 @@ from typing import Any
 from genesys_cloud.errors import GenesysBadRequestError, GenesysRateLimitError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState, SubmissionRefused
-from genesys_erasure.ledger.records import unseal_raw_forms, unseal_replacement
-from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
+from genesys_erasure.ledger.records import unseal_replacement
+from genesys_erasure.steps.reconcile import reconcile_stuck_submissions, sent_body
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.subjects_api import gdpr_subject_body
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +131,9 @@ def _post(runtime: ErasureRuntime, subject_hash: str, request_type: str, replace
         # the text sealed with the subject at planning (its analyst's choice) wins over this run's
         chosen = unseal_replacement(runtime.sealer, token) or replacement
         terms = replacement_terms(identifiers, chosen)
-    # A delete names every stored form; an update replaces by the identifiers' values (its terms).
-    forms = unseal_raw_forms(runtime.sealer, token) if request_type != "GDPR_UPDATE" else None
-    return runtime.client.submit_gdpr_request(request_type, gdpr_subject_body(identifiers, forms), terms)
+    # A delete names every stored form it may (the very body reconciliation rebuilds after a crash); an
+    # update replaces by the identifiers' values (its terms).
+    return runtime.client.submit_gdpr_request(request_type, sent_body(runtime, token, request_type), terms)
 
 
 def _defer_for_quota(ledger: Any, subject_hash: str, run_id: str) -> bool:

@@ -17,8 +17,9 @@ shows changes at once: if that copy holds no identifier the subject is `erasure_
 (`analytics_lake_lag`), never failed and so never submitted again; a value the detail query still shows is
 a failure. A conversation the detail query does not return is lake lag only while the jobs'
 `dataAvailabilityDate` is before the erasure completed. A failure after `max_erasure_attempts` POSTs
-is `needs_review`, never planned again. Only conversation ids, field names, keyed hashes and counts
-leave this module.
+is `needs_review`, never planned again. So is a subject whose address is left only in an e-mail header
+that also lists somebody its run did not erase, which its request deliberately did not name (reason
+`shared_with_person_not_erased`): not failed, since posting again would change nothing and must not.
 
 Participant attributes (flow data such as a typed e-mail or callback number) are in neither analytics
 read: only the live view (`GET /api/v2/conversations/{id}`) carries them for a conversation by id, one call
@@ -31,6 +32,8 @@ verified, per reason. A value left only in attributes goes to `needs_review` (re
 `participant_attributes_retained`) at once: whether a GDPR delete reaches attributes is UNCONFIRMED, and
 re-posting the same subject cannot reach what the completed delete left, so re-submitting it would only
 spend the attempts; a person must clear the participant data in Genesys.
+
+Only conversation ids, field names, keyed hashes and counts leave this module.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ from genesys_cloud.errors import GenesysAuthError, GenesysNotFoundError
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.ledger.records import unseal_shared_named
 from genesys_erasure.ledger.store import NotOwned
+from genesys_erasure.shared_headers import SHARED_WITH_PERSON_NOT_ERASED, left_for_others, own_addresses
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import interval, parse_instant
@@ -68,8 +73,18 @@ log = logging.getLogger(__name__)
 SEARCHABLE = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 PSEUDONYMISATION = "GDPR_UPDATE"
 TO_VERIFY = (SubjectState.COMPLETED, SubjectState.ERASURE_PENDING)
+SHARED_RESIDUE = "shared_residue"  # VerificationResult.status
 PENDING_DEADLINE_PASSED = "erasure_pending_deadline_passed"
 ATTRIBUTES_RETAINED = "participant_attributes_retained"
+
+# The subject's address is left only inside e-mail headers that also list somebody this run does not erase
+# (a retained customer, a stranger), which its request therefore did not name. `needs_review`, not
+# `failed`: a failed subject is planned and posted again, which would leave the header again (naming it
+# would erase that other person's address), night after night; `erasure_pending` would claim the delete
+# is still on its way, which it is not. Only a person can weigh one person's erasure against the other's
+# data (redact the header by hand, or record why it stays), and `needs_review` is the state that waits
+# for a person: final, listed in every report and by the daily deadline check, never submitted again
+# (planning holds back every identifier of a subject awaiting review). Reason: SHARED_WITH_PERSON_NOT_ERASED.
 # a pending code beside verification.py's: the search could not list every contact holding the value
 CONTACT_SEARCH_INCOMPLETE = "external_contact_search_incomplete"
 # a detail query with a filter may span 31 days; the predicate cap per filter is UNCONFIRMED, so stay low
@@ -152,6 +167,8 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
         "needs_review": 0,
         "legal_hold_exemptions": 0,
         "taken_by_another_run": 0,
+        # of needs_review: left only in headers shared with a person not erased
+        SHARED_WITH_PERSON_NOT_ERASED: 0,
     }
     ledger = runtime.ledger
     # a dry run changes no subject, so it leaves the re-check to the next real run
@@ -176,6 +193,8 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
         else:
             counts["legal_hold_exemptions"] += len(result.exemptions)
             counts[state.value] += 1
+            if state is SubjectState.NEEDS_REVIEW and result.status == SHARED_RESIDUE:
+                counts[SHARED_WITH_PERSON_NOT_ERASED] += 1
         if number % 25 == 0 or number == len(rows):
             log.info("Verified %d / %d subjects", number, len(rows))
     log.info("Verification: %s", counts)
@@ -245,7 +264,10 @@ def _verify_row(
     live_views: _LiveViews,
 ) -> VerificationResult:
     client = runtime.client
-    identifiers = runtime.sealer.unseal(runtime.ledger.sealed_identifiers(row.subject_hash))
+    token = runtime.ledger.sealed_identifiers(row.subject_hash)
+    identifiers = runtime.sealer.unseal(token)
+    # the headers listing somebody else too that its request named (the rest it left for them)
+    shared = left_for_others(own_addresses(identifiers), unseal_shared_named(runtime.sealer, token))
     if row.request_type == PSEUDONYMISATION:
         # An update (pseudonymisation) replaces e-mails and phones only: recordings and entity ids
         # stay (the ad-hoc certificate discloses it), so only the replaced values are checked.
@@ -282,6 +304,7 @@ def _verify_row(
         "external_contacts": contacts,
         "missing_contact_ids": missing,
         "delete_by": _pending_deadline(runtime, row, now),
+        "left_for_others": shared,
     }
     result = verify_subject(identifiers, **evidence)
     if not incomplete:
@@ -367,6 +390,10 @@ def _record(
         reasons = sorted({p.reason for p in result.pending})
         saved = ledger.mark_erasure_pending(
             row.subject_hash, result, ",".join(reasons), owner=run_id, now=now
+        )
+    elif status == SHARED_RESIDUE:
+        saved = ledger.mark_needs_review(
+            row.subject_hash, result, SHARED_WITH_PERSON_NOT_ERASED, owner=run_id, now=now
         )
     else:
         exemptions = [e.to_dict() for e in result.exemptions]

@@ -32,15 +32,19 @@ venv: $(VENV)/.installed $(VENV_BQ)/.installed
 demo: venv
 	$(PY) -m genesys_devtools.demo
 
+# Every tier on every core: the end-to-end tests are spread over the workers and a worker that runs dry
+# takes tests from a busy one (worksteal), so one long DAG test does not leave a core idle at the end.
+XDIST := -n auto --dist worksteal
+
 test: venv
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 test-fast: venv
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest $(XDIST) -m "not slow"
 
 test-slow: venv
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest $(XDIST) -m slow
 
 lint: venv
 	$(PY) -m ruff check .

@@ -2,8 +2,10 @@
 
 Targets: ONE DML statement per table per run, and at most 2x the wall time of one full scan of the mapped
 columns. Printed: the DML statement alone (Snowflake; BigQuery runs the transaction as one script job), the
-table's whole transaction (count before, DML, count after), and the whole run (mapping check, retention
-lookup, key load, transaction, clean-up).
+table's whole transaction (with its counts), and the whole run (mapping check, retention lookup, key load,
+transaction, clean-up); then each statement of the table's transaction against the same scan. BigQuery's
+transaction is one script job, so its statements are timed apart as separate jobs on a fresh copy of the
+table: a count, the DML in a script without a transaction, the same inside BEGIN/COMMIT, an empty job.
 
     .venv/bin/python bench/bench_warehouse.py [--rows N] [--subjects N] [--engines snowflake,bigquery]
 
@@ -17,19 +19,60 @@ import argparse
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "include"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "include"), str(ROOT), str(ROOT / "bench")]
+
+from _report import machine_line  # noqa: E402
 
 from genesys_devtools.local_engines import LocalBigQueryEmulator, LocalFakesnow  # noqa: E402
 from genesys_erasure.hashing import KeyedHasher  # noqa: E402
 from genesys_erasure.identifiers import Identifier, IdentifierKind  # noqa: E402
-from genesys_erasure.warehouse.bigquery import erase_bigquery  # noqa: E402
+from genesys_erasure.warehouse.bigquery import _Session, check_bigquery_mapping, erase_bigquery  # noqa: E402
 from genesys_erasure.warehouse.mapping import WarehouseMapping  # noqa: E402
-from genesys_erasure.warehouse.planning import ErasureSubjects  # noqa: E402
+from genesys_erasure.warehouse.planning import (  # noqa: E402
+    ErasureSubjects,
+    build_key_set,
+    key_groups_for,
+    plan_bigquery_table,
+)
 from genesys_erasure.warehouse.snowflake import erase_snowflake  # noqa: E402
+
+
+class Clock:
+    """Wall time, and the CPU time of the engine's server process (all threads, from /proc/PID/task/*/
+    schedstat, in ns). On a shared machine the wall time of a 50 ms statement swings with the load;
+    the CPU the engine spent on it much less, so both are reported."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        self.pid = pid
+
+    def now(self) -> tuple[float, float]:
+        return time.perf_counter(), self._engine_cpu()
+
+    def _engine_cpu(self) -> float:
+        if self.pid is None:
+            return 0.0
+        total = 0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue  # a thread that ended meanwhile
+        return total / 1e9
+
+    def time(self, action) -> tuple[float, float]:
+        wall, cpu = self.now()
+        action()
+        wall_after, cpu_after = self.now()
+        return wall_after - wall, max(0.0, cpu_after - cpu)
+
+
+CLOCK = Clock()
+WALL, CPU = 0, 1
 
 TABLE = "CONVERSATION_EVENTS"
 DISTINCT_USERS = 200_000  # each user owns rows / DISTINCT_USERS rows
@@ -54,6 +97,8 @@ class Measurement:
     dml_s: float | None
     table_txn_s: float
     run_total_s: float
+    # Each statement of the table's transaction, in order: (label, its time / the full scan beside it).
+    statements: list[tuple[str, float]] = field(default_factory=list)
 
 
 def subjects(count: int) -> ErasureSubjects:
@@ -92,23 +137,35 @@ class _TimedCursor:
         self._real, self._log = real, log
 
     def execute(self, sql, params=None):
-        started = time.perf_counter()
-        result = self._real.execute(sql, params)
-        self._log.append((sql, time.perf_counter() - started))
-        return result
+        result = []
+        spent = CLOCK.time(lambda: result.append(self._real.execute(sql, params)))
+        self._log.append((sql, spent))
+        return result[0]
 
     def __getattr__(self, name):
         return getattr(self._real, name)
 
 
-def _snowflake_txn_seconds(log) -> float:
+def _snowflake_txn(log) -> list[tuple[str, float]]:
+    """The table's transaction, BEGIN to COMMIT, one labelled entry per statement."""
     begin = next(i for i, (sql, _) in enumerate(log) if sql == "BEGIN")
     commit = next(i for i, (sql, _) in enumerate(log) if sql == "COMMIT")
-    return sum(seconds for _, seconds in log[begin : commit + 1])
+    labelled, seen_dml = [], False
+    for sql, seconds in log[begin : commit + 1]:
+        if sql.startswith(("DELETE", "UPDATE")):
+            label, seen_dml = f"{sql.split(' ', 1)[0]} (the DML)", True
+        elif sql.startswith("SELECT COUNT"):
+            label = "count after the DML" if seen_dml else "count before the DML"
+        else:
+            label = sql
+        labelled.append((label, seconds))
+    return labelled
 
 
-def bench_snowflake(rows: int, count: int, hasher: KeyedHasher, repeat: int) -> list[Measurement]:
+def bench_snowflake(rows: int, count: int, hasher: KeyedHasher, repeat: int) -> list[list[Measurement]]:
+    """Per run: [measured in wall time, measured in the engine's CPU time]."""
     with LocalFakesnow() as server:
+        CLOCK.pid = server.pid
         admin = server.connect()
         cur = admin.cursor()
         cur.execute("CREATE DATABASE IF NOT EXISTS BENCH")
@@ -129,38 +186,48 @@ def bench_snowflake(rows: int, count: int, hasher: KeyedHasher, repeat: int) -> 
             )
             full_scan = _median_seconds(lambda: cur.execute(scan).fetchall())
             timed = _TimedConnection(server.connect())
-            started = time.perf_counter()
-            (result,) = erase_snowflake(
-                timed, mapping("snowflake", database="BENCH", schema="S"), subjects(count), hasher
-            )
-            total = time.perf_counter() - started
+            conn = mapping("snowflake", database="BENCH", schema="S")
+            results, total = _timed_call(erase_snowflake, timed, conn, subjects(count), hasher)
             timed.close()
-            dml = [(sql, sec) for sql, sec in timed.log if sql.startswith(("DELETE", "UPDATE"))]
+            dml = [spent for sql, spent in timed.log if sql.startswith(("DELETE", "UPDATE"))]
+            txn = _snowflake_txn(timed.log)
             measurements.append(
-                Measurement(
-                    engine="Snowflake (fakesnow 0.12.1)",
-                    rows=rows,
-                    subjects=count,
-                    keys=len(COLUMNS) * count,
-                    rows_deleted=result.rows_affected,
-                    dml_statements=len(dml),
-                    full_scan_s=full_scan,
-                    dml_s=sum(sec for _, sec in dml),
-                    table_txn_s=_snowflake_txn_seconds(timed.log),
-                    run_total_s=total,
-                )
+                [
+                    Measurement(
+                        engine="Snowflake (fakesnow 0.12.1)",
+                        rows=rows,
+                        subjects=count,
+                        keys=len(COLUMNS) * count,
+                        rows_deleted=results[0].rows_affected,
+                        dml_statements=len(dml),
+                        full_scan_s=full_scan[i],
+                        dml_s=_total(dml)[i],
+                        table_txn_s=_total(spent for _, spent in txn)[i],
+                        run_total_s=total[i],
+                        statements=[(label, spent[i] / full_scan[i]) for label, spent in txn],
+                    )
+                    for i in (WALL, CPU)
+                ]
             )
         admin.close()
         return measurements
 
 
-def _median_seconds(action, times: int = 3) -> float:
-    seconds = []
-    for _ in range(times):
-        started = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds)
+def _median_seconds(action, times: int = 3) -> tuple[float, float]:
+    spans = [CLOCK.time(action) for _ in range(times)]
+    return statistics.median(w for w, _ in spans), statistics.median(c for _, c in spans)
+
+
+def _total(spans) -> tuple[float, float]:
+    spans = list(spans)
+    return sum(w for w, _ in spans), sum(c for _, c in spans)
+
+
+def _timed_call(function, *args):
+    """`function(*args)` and the (wall, engine CPU) seconds it took."""
+    out = []
+    spent = CLOCK.time(lambda: out.append(function(*args)))
+    return out[0], spent
 
 
 # -- BigQuery (bqemulator) --------------------------------------------------------------------------------
@@ -173,25 +240,27 @@ class _TimedClient:
         self._real, self.log = real, []
 
     def query(self, sql, *args, **kwargs):
-        started = time.perf_counter()
-        job = self._real.query(sql, *args, **kwargs)
-        job.result()
-        self.log.append((sql, time.perf_counter() - started))
-        return job
+        jobs = []
+        spent = CLOCK.time(lambda: jobs.append(self._real.query(sql, *args, **kwargs)) or jobs[0].result())
+        self.log.append((sql, spent))
+        return jobs[0]
 
     def __getattr__(self, name):
         return getattr(self._real, name)
 
 
-def bench_bigquery(rows: int, count: int, hasher: KeyedHasher, repeat: int) -> list[Measurement]:
+def bench_bigquery(rows: int, count: int, hasher: KeyedHasher, repeat: int) -> list[list[Measurement]]:
+    """Per run: [measured in wall time, measured in the engine's CPU time]."""
     with LocalBigQueryEmulator() as emulator:
+        CLOCK.pid = emulator.pid
         client = emulator.client()
         client.create_dataset("bench", exists_ok=True)
         path = f"{client.project}.bench.{TABLE}"
         email = f"CONCAT('user', CAST(MOD(i, {DISTINCT_USERS}) AS STRING), '@example.com')"
         scan = "SELECT COUNT(*), " + ", ".join(f"MAX(LENGTH({c}))" for c in SCAN_COLUMNS) + f" FROM `{path}`"
-        measurements = []
-        for _ in range(repeat):
+
+        def seed() -> tuple[float, float]:
+            """A fresh table; returns the median of three full scans of it."""
             client.delete_table(path, not_found_ok=True)
             client.query(
                 f"CREATE TABLE `{path}` AS SELECT CONCAT('conv-', CAST(i AS STRING)) AS CONVERSATION_ID,"
@@ -200,40 +269,92 @@ def bench_bigquery(rows: int, count: int, hasher: KeyedHasher, repeat: int) -> l
                 f" TO_HEX(SHA256({email})) AS EMAIL_SHA256"
                 f" FROM UNNEST(GENERATE_ARRAY(0, {rows - 1})) AS i"
             ).result()
-            full_scan = _median_seconds(lambda: list(client.query(scan).result()))
+            return _median_seconds(lambda: list(client.query(scan).result()))
+
+        measurements = []
+        for _ in range(repeat):
+            full_scan = seed()
+            conn = mapping("bigquery", dataset="bench")
             timed = _TimedClient(client)
-            started = time.perf_counter()
-            (result,) = erase_bigquery(timed, mapping("bigquery", dataset="bench"), subjects(count), hasher)
-            total = time.perf_counter() - started
-            scripts = [(sql, sec) for sql, sec in timed.log if "BEGIN TRANSACTION" in sql]
+            results, total = _timed_call(erase_bigquery, timed, conn, subjects(count), hasher)
+            scripts = [(sql, spent) for sql, spent in timed.log if "BEGIN TRANSACTION" in sql]
             dml = [
                 line
                 for sql, _ in scripts
                 for line in sql.split("\n")
                 if line.startswith(("DELETE", "UPDATE"))
             ]
+            parts = _bigquery_statements(client, conn, count, hasher, seed)
             measurements.append(
-                Measurement(
-                    engine="BigQuery (bqemulator 1.4.0)",
-                    rows=rows,
-                    subjects=count,
-                    keys=len(COLUMNS) * count,
-                    rows_deleted=result.rows_affected,
-                    dml_statements=len(dml),
-                    full_scan_s=full_scan,
-                    dml_s=None,  # one script job: its statements are not timed apart
-                    table_txn_s=sum(sec for _, sec in scripts),
-                    run_total_s=total,
-                )
+                [
+                    Measurement(
+                        engine="BigQuery (bqemulator 1.4.0)",
+                        rows=rows,
+                        subjects=count,
+                        keys=len(COLUMNS) * count,
+                        rows_deleted=results[0].rows_affected,
+                        dml_statements=len(dml),
+                        full_scan_s=full_scan[i],
+                        dml_s=None,  # one script job: its statements are timed apart below
+                        table_txn_s=_total(spent for _, spent in scripts)[i],
+                        run_total_s=total[i],
+                        statements=[(label, ratios[i]) for label, ratios in parts],
+                    )
+                    for i in (WALL, CPU)
+                ]
             )
         client.close()
         return measurements
+
+
+def _bigquery_statements(client, conn, count, hasher, seed) -> list[tuple[str, tuple[float, float]]]:
+    """The statements of one table's script, each as its own job in a session holding the same keys, on
+    a fresh table, each over the full scan of that table (wall, engine CPU)."""
+    tables = check_bigquery_mapping(client, conn)
+    groups = key_groups_for(tables)
+    keys_table = "bench_keys"
+    session = _Session.open_with_keys(
+        client, None, keys_table, build_key_set(subjects(count), hasher, groups)
+    )
+    plan = plan_bigquery_table(tables[0], client.project, conn.dataset, keys_table, groups, date.today())
+    (dml,) = [line for line in plan.script.split("\n") if line.startswith(("DELETE", "UPDATE"))]
+
+    def timed(sql: str, scan: tuple[float, float]) -> tuple[float, float]:
+        spent = CLOCK.time(lambda: session.run(sql))
+        return spent[WALL] / scan[WALL], spent[CPU] / scan[CPU]
+
+    try:
+        scan = seed()
+        parts = [
+            ("empty job (SELECT 1): HTTP, polling", timed("SELECT 1", scan)),
+            (
+                "count: SET v = (SELECT COUNT(*) ...)",
+                timed(f"DECLARE v INT64;\nSET v = ({plan.count_sql});", scan),
+            ),
+            ("the DML, in a script without a transaction", timed(f"DECLARE v INT64;\n{dml}", scan)),
+        ]
+        scan = seed()
+        in_txn = timed(f"BEGIN TRANSACTION;\n{dml}\nCOMMIT TRANSACTION;", scan)
+        without = parts[2][1]
+        parts.append(
+            (
+                "BEGIN/COMMIT around the DML (in-txn minus without)",
+                (in_txn[WALL] - without[WALL], in_txn[CPU] - without[CPU]),
+            )
+        )
+    finally:
+        session.close(keys_table)
+    return parts
 
 
 def median_measurement(runs: list[Measurement]) -> Measurement:
     """Medians of the timings over repeated runs; counts from the first run (they are identical)."""
     first = runs[0]
     dml = None if first.dml_s is None else statistics.median(m.dml_s for m in runs)
+    statements = [
+        (label, statistics.median(m.statements[i][1] for m in runs))
+        for i, (label, _) in enumerate(first.statements)
+    ]
     return Measurement(
         engine=first.engine,
         rows=first.rows,
@@ -245,10 +366,13 @@ def median_measurement(runs: list[Measurement]) -> Measurement:
         dml_s=dml,
         table_txn_s=statistics.median(m.table_txn_s for m in runs),
         run_total_s=statistics.median(m.run_total_s for m in runs),
+        statements=statements,
     )
 
 
-def print_table(measurements: list[Measurement]) -> None:
+def print_table(measurements: list[Measurement], clock: str) -> None:
+    print(f"**{clock}**")
+    print()
     print("| engine | rows | subjects | keys loaded | rows deleted | DML statements (target 1) | full scan "
           "| DML statement (x scan) | table transaction (x scan) | whole run |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -259,6 +383,12 @@ def print_table(measurements: list[Measurement]) -> None:
             f"| {m.engine} | {m.rows:,} | {m.subjects:,} | {m.keys:,} | {m.rows_deleted:,} "
             f"| {m.dml_statements} | {m.full_scan_s:.3f} s | {dml} | {txn} | {m.run_total_s:.2f} s |"
         )
+    print()
+    print("| engine | statement of the table's transaction (median of the runs) | x full scan |")
+    print("|---|---|---:|")
+    for m in measurements:
+        for label, ratio in m.statements:
+            print(f"| {m.engine} | {label} | {ratio:.2f}x |")
 
 
 def main() -> None:
@@ -266,15 +396,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--subjects", type=int, default=10_000)
     parser.add_argument("--engines", default="snowflake,bigquery")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per engine; timings are medians")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per engine; timings are medians")
     args = parser.parse_args()
     hasher = KeyedHasher(b"benchmark-key-0123456789abcdef")
     runners = {"snowflake": bench_snowflake, "bigquery": bench_bigquery}
-    measurements = [
-        median_measurement(runners[name](args.rows, args.subjects, hasher, args.repeat))
-        for name in args.engines.split(",")
-    ]
-    print_table(measurements)
+    runs = [runners[name](args.rows, args.subjects, hasher, args.repeat) for name in args.engines.split(",")]
+    print(machine_line())
+    for i, clock in ((WALL, "wall time"), (CPU, "CPU time of the engine's server process")):
+        print()
+        print_table([median_measurement([run[i] for run in engine]) for engine in runs], clock)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
 from typing import Any, TypeVar, Unpack
 
 import aiohttp
@@ -18,7 +19,8 @@ from airflow.providers.common.compat.connection import get_async_connection, get
 
 from genesys_cloud import transport
 from genesys_cloud.client_settings import ClientSettings
-from genesys_cloud.gdpr_status import GDPR_REQUESTS_PATH, collect_statuses
+from genesys_cloud.gdpr_listing import GDPR_REQUESTS_PATH, read_requests_since
+from genesys_cloud.gdpr_status import StatusPoll, collect_statuses
 from genesys_cloud.hook_base import GenesysHookBase
 from genesys_cloud.paging import EntityPager
 from genesys_cloud.protocol import DEFAULT_HEADERS, segment
@@ -90,15 +92,23 @@ class GenesysCloudAsyncHook(GenesysHookBase):
             for entity in pager.take(await self.request("GET", path, params=query)):
                 yield entity
 
-    def iter_gdpr_requests(self, page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
-        return self.iter_entities(GDPR_REQUESTS_PATH, page_size=page_size)
+    async def iter_gdpr_requests(self, since: datetime | None = None) -> AsyncIterator[dict[str, Any]]:
+        """GDPR requests created at or after `since` (every one when None), newest first, each once."""
+        settings = await self.get_settings()
+        for entity in await self._drive(read_requests_since(settings, since, self._rng)):
+            yield entity
 
     async def get_gdpr_request(self, request_id: str) -> dict[str, Any]:
         return await self.request("GET", f"{GDPR_REQUESTS_PATH}/{segment(request_id)}")
 
     async def get_gdpr_request_statuses(self, request_ids: Iterable[str]) -> dict[str, str]:
         """{id: status} of GDPR requests (see `gdpr_status.collect_statuses`)."""
-        return await self._drive(collect_statuses(await self.get_settings(), request_ids, self._rng))
+        settings = await self.get_settings()
+        return (await self._drive(collect_statuses(settings, request_ids, self._rng))).statuses()
+
+    async def poll_gdpr_request_statuses(self, poll: StatusPoll) -> dict[str, str]:
+        """One more round of `poll` (only the requests still open are read)."""
+        return await self._drive(poll.round(await self.get_settings(), self._rng))
 
     # -- the driver of the transport core ---------------------------------------------------------------
 

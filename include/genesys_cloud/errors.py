@@ -82,7 +82,23 @@ class GenesysNotFoundError(GenesysCloudError):
 
 
 class GenesysRateLimitError(GenesysCloudError):
-    """429 that was still answered after the retries (or asked for a wait longer than allowed)."""
+    """429 that was still answered after the retries (or asked for a wait longer than allowed).
+    `retry_after`: the seconds Genesys asked to wait (None when it did not say), so a caller can decide
+    to wait, or to leave the work for later (a quota with a long `Retry-After`)."""
+
+    def __init__(self, *args: Any, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.status, self.code, self.message, self.correlation_id, self.details)
+        return (_rebuild_rate_limit_error, (type(self), fields, self.retry_after))
+
+
+def _rebuild_rate_limit_error(
+    cls: type[GenesysRateLimitError], fields: tuple[Any, ...], retry_after: float | None
+) -> GenesysRateLimitError:
+    return cls(*fields, retry_after=retry_after)
 
 
 class GenesysServerError(GenesysCloudError):
@@ -94,7 +110,12 @@ class GenesysTransportError(GenesysCloudError):
 
 
 class GenesysJobError(GenesysCloudError):
-    """An asynchronous Genesys job (analytics details job) failed, was cancelled, expired or timed out."""
+    """An asynchronous Genesys job (analytics details job) failed, was cancelled, expired or timed out;
+    `code` says which (`job.failed`, `job.cancelled`, `job.expired`, `job.timeout`)."""
+
+
+class GenesysJobFailedError(GenesysJobError):
+    """An analytics details job ended FAILED on every submission allowed (the first and its resubmissions)."""
 
 
 def error_class_for_status(status: int) -> type[GenesysCloudError]:
@@ -140,7 +161,13 @@ def error_from_response(
             if isinstance(detail, Mapping) and _as_text(detail.get("fieldName")):
                 fields.append(str(detail["fieldName"]))
     message = redact_message(text) if text else f"{method} {path} failed"
-    return error_class_for_status(status)(status, code, message, correlation_id, tuple(fields))
+    cls = error_class_for_status(status)
+    if issubclass(cls, GenesysRateLimitError):
+        from genesys_cloud.retry_policy import parse_retry_after
+
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+        return cls(status, code, message, correlation_id, tuple(fields), retry_after=retry_after)
+    return cls(status, code, message, correlation_id, tuple(fields))
 
 
 def _as_text(value: Any) -> str | None:

@@ -11,7 +11,8 @@ import copy
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, TypeVar, Unpack
 
 import requests
@@ -19,7 +20,8 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from genesys_cloud import transport
 from genesys_cloud.client_settings import ClientSettings
-from genesys_cloud.gdpr_status import collect_statuses
+from genesys_cloud.gdpr_listing import read_requests_since
+from genesys_cloud.gdpr_status import StatusPoll, collect_statuses
 from genesys_cloud.hook_base import GenesysHookBase
 from genesys_cloud.operations import GenesysCloudOperationsMixin
 from genesys_cloud.protocol import DEFAULT_HEADERS
@@ -109,7 +111,16 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, GenesysHookBase):
 
     def get_gdpr_request_statuses(self, request_ids: Iterable[str]) -> dict[str, str]:
         """{id: status} of GDPR requests (see `gdpr_status.collect_statuses`)."""
-        return self._drive(collect_statuses(self.settings, request_ids, self._rng))
+        return self._drive(collect_statuses(self.settings, request_ids, self._rng)).statuses()
+
+    def poll_gdpr_request_statuses(self, poll: StatusPoll) -> dict[str, str]:
+        """One more round of `poll` (only the requests still open are read)."""
+        return self._drive(poll.round(self.settings, self._rng))
+
+    def iter_gdpr_requests(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """GDPR requests created at or after `since` (every one when None), newest first, each once;
+        only the pages that reach back to `since` are read (see `gdpr_listing`)."""
+        yield from self._drive(read_requests_since(self.settings, since, self._rng))
 
     # -- the driver of the transport core ---------------------------------------------------------------
 

@@ -7,12 +7,21 @@ decoded JSON (dicts/lists). Identifiers that go into a path are URL-quoted.
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Unpack
 
-from genesys_cloud.errors import GenesysBadRequestError, GenesysJobError, GenesysNotFoundError
+from genesys_cloud.analytics_jobs import ENTITY_TOO_LARGE, JOBS_PATH, RESULTS_PAGE_SIZE, JobPolling
+from genesys_cloud.errors import (
+    GenesysBadRequestError,
+    GenesysCloudError,
+    GenesysJobError,
+    GenesysJobFailedError,
+    GenesysNotFoundError,
+    GenesysRateLimitError,
+    redact_message,
+)
 from genesys_cloud.paging import EntityPager, chunked, first_sightings, has_next_page
 from genesys_cloud.protocol import segment
 from genesys_cloud.vocabulary import AnalyticsJobState, GdprRequestType, GdprSearchType
@@ -20,12 +29,16 @@ from genesys_cloud.vocabulary import AnalyticsJobState, GdprRequestType, GdprSea
 if TYPE_CHECKING:
     from genesys_cloud.transport import CallOptions
 
+log = logging.getLogger(__name__)
+
 GDPR_REQUEST_TYPES = frozenset(GdprRequestType)
 GDPR_SEARCH_TYPES = frozenset(GdprSearchType)
 JOB_DONE_STATES = frozenset({AnalyticsJobState.FULFILLED})
 JOB_FAILED_STATES = frozenset(
     {AnalyticsJobState.FAILED, AnalyticsJobState.CANCELLED, AnalyticsJobState.EXPIRED}
 )
+# A job that ends like this is submitted again (bounded): nothing was read from it yet.
+RESUBMITTED_JOB_CODES = frozenset({"job.failed", "job.expired"})
 MAX_IDS_PER_CALL = 100
 DETAILS_PAGE_SIZE = 100
 # External-contact search pages only through the first 1,000 matches (pageNumber * pageSize <= 1000).
@@ -51,7 +64,10 @@ class ContactSearch:
 
 
 class GenesysCloudOperationsMixin:
-    """Typed conveniences; the class it is mixed into provides `request()`."""
+    """Typed conveniences; the class it is mixed into provides `request()`. `job_polling` is how the
+    analytics jobs are waited on (a test hands in a clock it advances)."""
+
+    job_polling: JobPolling = JobPolling()
 
     if TYPE_CHECKING:
 
@@ -67,20 +83,6 @@ class GenesysCloudOperationsMixin:
         while (query := pager.next_query()) is not None:
             yield from pager.take(self.request("GET", path, params=query))
 
-    def iter_job_results(self, job_id: str, page_size: int = 100) -> Iterator[JobResultsPage]:
-        """The pages of a fulfilled analytics details job (cursor paging; no cursor on the last page)."""
-        path = f"/api/v2/analytics/conversations/details/jobs/{segment(job_id)}/results"
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"pageSize": page_size}
-            if cursor:
-                params["cursor"] = cursor
-            page = self.request("GET", path, params=params) or {}
-            yield JobResultsPage(list(page.get("conversations") or []), page.get("dataAvailabilityDate"))
-            cursor = page.get("cursor")
-            if not cursor:
-                return
-
     # -- analytics -----------------------------------------------------------------------------------------
 
     def query_conversation_details(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,12 +93,28 @@ class GenesysCloudOperationsMixin:
     def iter_conversation_details(
         self, body: Mapping[str, Any], page_size: int = DETAILS_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
-        """Every conversation a details query matches, each once, paging with `paging.pageNumber`."""
+        """Every conversation a details query matches, each once, paging with `paging.pageNumber`.
+
+        Genesys may refuse to page deeper than some number of results (UNCONFIRMED): that refusal is
+        raised as `result.window.exceeded`, never taken for the end of the results."""
         seen: set[str] = set()
         page_number = 1
+        total: Any = None
         while True:
             page_body = {**body, "paging": {"pageSize": page_size, "pageNumber": page_number}}
-            answer = self.query_conversation_details(page_body)
+            try:
+                answer = self.query_conversation_details(page_body)
+            except GenesysBadRequestError as error:
+                if page_number == 1 or not any(f.startswith("paging") for f in error.details):
+                    raise
+                raise GenesysBadRequestError(
+                    400,
+                    "result.window.exceeded",
+                    f"the details query matched {total} conversations but Genesys pages through only "
+                    f"{(page_number - 1) * page_size}; query shorter intervals or narrower filters",
+                    error.correlation_id,
+                    error.details,
+                ) from None
             conversations = answer.get("conversations") or []
             for conversation in conversations:
                 conversation_id = conversation.get("conversationId")
@@ -110,29 +128,133 @@ class GenesysCloudOperationsMixin:
                 return
             page_number += 1
 
-    def submit_conversation_details_job(self, body: Mapping[str, Any]) -> str:
-        answer = self.request("POST", "/api/v2/analytics/conversations/details/jobs", json=dict(body))
-        return str(answer["jobId"])
+    def run_conversation_details_job(
+        self, body: Mapping[str, Any], page_size: int = RESULTS_PAGE_SIZE
+    ) -> Iterator[JobResultsPage]:
+        """Submit a details job, wait for it and yield its result pages: the whole life of one job.
+
+        A job that ends FAILED (or whose results expired before the first page was read) is submitted
+        again, at most `job_polling.max_resubmissions` times, then `GenesysJobFailedError` is raised.
+        Results that expire once pages were handed over raise `job.expired`: rows already yielded cannot
+        be taken back, so the caller starts over (an Airflow task retry)."""
+        polling = self.job_polling
+        attempts = polling.max_resubmissions + 1
+        reason = ""
+        for attempt in range(1, attempts + 1):
+            deadline = polling.monotonic() + polling.timeout_for(body)
+            job_id = self.submit_conversation_details_job(body, deadline=deadline)
+            try:
+                self.wait_for_conversation_details_job(job_id, timeout=deadline - polling.monotonic())
+                pages = self.iter_job_results(job_id, page_size)
+                first = next(pages)
+            except GenesysJobError as error:
+                if error.code not in RESUBMITTED_JOB_CODES:
+                    raise
+                reason = error.message
+                log.warning("Analytics job %s: %s (submission %d of %d)", job_id, reason, attempt, attempts)
+                continue
+            yield first
+            yield from pages
+            return
+        raise GenesysJobFailedError(
+            None, "job.failed", f"analytics job failed on all {attempts} submissions; last: {reason}"
+        )
+
+    def submit_conversation_details_job(
+        self, body: Mapping[str, Any], *, deadline: float | None = None
+    ) -> str:
+        """POST a details job and return its id.
+
+        A 429 (the org's cap on concurrent jobs, or the token's rate limit) means no job was created: it is
+        waited out per `Retry-After` on the polling clock until `deadline`. Any other failure is raised and
+        the POST is not repeated (it may have created a job, and a second would run the same query twice)."""
+        polling = self.job_polling
+        if deadline is None:
+            deadline = polling.monotonic() + polling.timeout_for(body)
+        delays = polling.poll_delays()
+        while True:
+            try:
+                answer = self.request("POST", JOBS_PATH, json=dict(body), retry_rate_limited=False)
+                return str(answer["jobId"])
+            except GenesysRateLimitError as error:
+                wait = error.retry_after if error.retry_after is not None else next(delays)
+                if polling.monotonic() + wait > deadline:
+                    message = "no analytics job slot became free before the job's time-out"
+                    raise GenesysJobError(429, "job.timeout", message, error.correlation_id) from None
+                log.info("Analytics job submission refused (429): waiting %.0f s for a free slot", wait)
+                polling.sleep(wait)
 
     def get_conversation_details_job(self, job_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/v2/analytics/conversations/details/jobs/{segment(job_id)}")
+        return self.request("GET", f"{JOBS_PATH}/{segment(job_id)}")
+
+    def cancel_conversation_details_job(self, job_id: str) -> None:
+        self.request("DELETE", f"{JOBS_PATH}/{segment(job_id)}")
 
     def wait_for_conversation_details_job(
-        self, job_id: str, poll_seconds: float = 5.0, timeout: float = 3600.0
+        self, job_id: str, poll_seconds: float | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
-        """Poll the job until FULFILLED (returns its status) or FAILED/CANCELLED/EXPIRED/timeout (raises)."""
-        deadline = time.monotonic() + timeout
+        """Poll the job, backing off from `poll_seconds` (default: the polling policy's), until FULFILLED
+        (returns its status); FAILED, CANCELLED or EXPIRED raise `GenesysJobError` with that code, and so
+        does a job still running after `timeout` seconds (`job.timeout`; the job is cancelled first, so
+        it does not hold one of the org's job slots)."""
+        polling = self.job_polling
+        deadline = polling.monotonic() + (polling.timeout_seconds if timeout is None else timeout)
+        delays = polling.poll_delays(poll_seconds)
         while True:
             status = self.get_conversation_details_job(job_id)
             state = status.get("state")
             if state in JOB_DONE_STATES:
                 return status
             if state in JOB_FAILED_STATES:
-                raise GenesysJobError(None, f"job.{str(state).lower()}", f"analytics job ended {state}")
-            if time.monotonic() >= deadline:
-                message = f"analytics job still {state} after {timeout:.0f}s"
-                raise GenesysJobError(None, "job.timeout", message)
-            time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+                why = redact_message(str(status.get("errorMessage") or "no errorMessage"))
+                raise GenesysJobError(
+                    None, f"job.{str(state).lower()}", f"analytics job ended {state}: {why}"
+                )
+            remaining = deadline - polling.monotonic()
+            if remaining <= 0:
+                self._cancel_quietly(job_id)
+                raise GenesysJobError(None, "job.timeout", f"analytics job still {state} at its time-out")
+            polling.sleep(min(next(delays), remaining))
+
+    def iter_job_results(self, job_id: str, page_size: int = RESULTS_PAGE_SIZE) -> Iterator[JobResultsPage]:
+        """The pages of a fulfilled details job (cursor paging; no cursor on the last page).
+
+        A page refused as too large (400 `response.entity.too.large`) is asked for again from the same
+        cursor at half the size, down to the policy's floor; the smaller size is kept for the pages after
+        it. A refusal because the results expired raises `job.expired`."""
+        path = f"{JOBS_PATH}/{segment(job_id)}/results"
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"pageSize": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                page = self.request("GET", path, params=params) or {}
+            except GenesysBadRequestError as error:
+                if error.code != ENTITY_TOO_LARGE:
+                    self._raise_if_expired(job_id)
+                    raise
+                smaller = self.job_polling.smaller_page(page_size)
+                if smaller is None:
+                    raise
+                log.info("Analytics job results page too large at %d; asking for %d", page_size, smaller)
+                page_size = smaller
+                continue
+            yield JobResultsPage(list(page.get("conversations") or []), page.get("dataAvailabilityDate"))
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+
+    def _raise_if_expired(self, job_id: str) -> None:
+        state = self.get_conversation_details_job(job_id).get("state")
+        if state == AnalyticsJobState.EXPIRED:
+            raise GenesysJobError(None, "job.expired", "analytics job results expired while being read")
+
+    def _cancel_quietly(self, job_id: str) -> None:
+        try:
+            self.cancel_conversation_details_job(job_id)
+        except GenesysCloudError as error:  # the time-out is the error to report, not this
+            log.warning("Could not cancel analytics job %s: %s", job_id, error)
 
     def get_data_availability(self) -> dict[str, Any]:
         """`{"dataAvailabilityDate": ...}`: jobs only see data up to that instant."""
@@ -184,9 +306,6 @@ class GenesysCloudOperationsMixin:
 
     def get_gdpr_request(self, request_id: str) -> dict[str, Any]:
         return self.request("GET", f"/api/v2/gdpr/requests/{segment(request_id)}")
-
-    def iter_gdpr_requests(self, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        return self.iter_entities("/api/v2/gdpr/requests", page_size=page_size)
 
     # -- external contacts, conversations, recordings ----------------------------------------------------
 
@@ -244,6 +363,8 @@ class GenesysCloudOperationsMixin:
         self.request("DELETE", f"/api/v2/externalcontacts/contacts/{segment(contact_id)}")
 
     def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """GET /api/v2/conversations/{id}: the live `Conversation`, the one read that carries participant
+        attributes (flow data) for a conversation by id. 404 and 403 raise, typed."""
         return self.request("GET", f"/api/v2/conversations/{segment(conversation_id)}")
 
     def disconnect_conversation(self, conversation_id: str) -> Any:

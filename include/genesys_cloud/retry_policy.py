@@ -103,9 +103,19 @@ class Step:
 class AttemptTracker:
     """The decisions for one logical call (one `request()`), across its attempts."""
 
-    def __init__(self, policy: RetryPolicy, *, idempotent: bool, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        idempotent: bool,
+        rng: random.Random | None = None,
+        retry_rate_limited: bool = True,
+    ) -> None:
         self.policy = policy
         self.idempotent = idempotent
+        # False: a 429 fails at once (typed, with its Retry-After), for callers that wait on their own
+        # clock, such as an analytics job submission waiting for a free slot under the org's job cap
+        self.retry_rate_limited = retry_rate_limited
         self.attempt = 1
         self._renewed_token = False
         self._rng = rng or random.Random()
@@ -120,6 +130,8 @@ class AttemptTracker:
         if status == 401 and not self._renewed_token:
             self._renewed_token = True
             return Step(Action.RENEW_TOKEN)
+        if status == 429 and not self.retry_rate_limited:
+            return Step(Action.FAIL)
         retryable = _IDEMPOTENT_RETRY_STATUSES if self.idempotent else _UNSAFE_RETRY_STATUSES
         if status == 429 or status in retryable:
             return self._retry_or_fail(retry_after)
@@ -289,7 +301,25 @@ class RatePacer:
         self._last_count = 0
 
 
+class FamilyHolds:
+    """Resource families held back after a 429 asking for a long wait (a quota rather than the token's
+    rate window): until when, in monotonic seconds. Only that family waits; the token goes on."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def hold(self, family: str, until: float) -> None:
+        with self._lock:
+            self._until[family] = max(until, self._until.get(family, 0.0))
+
+    def remaining(self, family: str, now: float) -> float:
+        with self._lock:
+            return max(0.0, self._until.get(family, 0.0) - now)
+
+
 _PACERS: dict[tuple[str, str], RatePacer] = {}
+_HOLDS: dict[tuple[str, str], FamilyHolds] = {}
 _PACERS_LOCK = threading.Lock()
 
 
@@ -304,7 +334,14 @@ def shared_pacer(key: tuple[str, str], ceiling_per_minute: float | None = None) 
         return pacer
 
 
+def shared_holds(key: tuple[str, str]) -> FamilyHolds:
+    """The process-wide family holds of one (login URL, client id)."""
+    with _PACERS_LOCK:
+        return _HOLDS.setdefault(key, FamilyHolds())
+
+
 def reset_shared_pacers() -> None:
-    """Forget every pacer (tests start each sandbox from a clean slate)."""
+    """Forget every pacer and hold (tests start each sandbox from a clean slate)."""
     with _PACERS_LOCK:
         _PACERS.clear()
+        _HOLDS.clear()

@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator
 
-from genesys_cloud.gdpr_status import is_final, normalise_request_ids
+from genesys_cloud.gdpr_status import StatusPoll, is_final, normalise_request_ids
 
 # The hook and the trigger (requests, aiohttp) are imported when the sensor runs, not when a DAG file that
 # uses it is parsed: DAG files are parsed again and again by the dag-processor.
@@ -70,6 +70,7 @@ class GdprRequestsSensor(BaseSensorOperator):
         self.timeout_days = timeout_days
         self.deferrable = deferrable
         self._statuses: dict[str, str] = {}
+        self._poll: StatusPoll | None = None  # kept between pokes: final requests are not read again
 
     def deadline(self, context: Any) -> datetime:
         """`timeout_days` after the start of the DAG run: the same for every try of the task."""
@@ -136,8 +137,10 @@ class GdprRequestsSensor(BaseSensorOperator):
             return {}
         from genesys_cloud.hook import GenesysCloudHook
 
+        if self._poll is None or self._poll.request_ids != request_ids:
+            self._poll = StatusPoll(request_ids)
         with GenesysCloudHook(self.genesys_conn_id) as hook:
-            return hook.get_gdpr_request_statuses(request_ids)
+            return hook.poll_gdpr_request_statuses(self._poll)
 
 
 def parse_request_ids(value: Any) -> list[str]:

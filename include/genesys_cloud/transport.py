@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
 
 from genesys_cloud.client_settings import ClientSettings
-from genesys_cloud.errors import GenesysTransportError, correlation_id_from, error_from_response
+from genesys_cloud.errors import (
+    GenesysRateLimitError,
+    GenesysTransportError,
+    correlation_id_from,
+    error_from_response,
+)
 from genesys_cloud.protocol import TOKEN_FORM, TOKEN_PATH, decode_json_body, json_or_none, token_from_answer
+from genesys_cloud.resources import resource_family
 from genesys_cloud.retry_policy import (
     RETRY_LOG_FORMAT,
     Action,
@@ -35,6 +41,7 @@ from genesys_cloud.retry_policy import (
     parse_rate_limit_headers,
     parse_retry_after,
     retry_log_args,
+    shared_holds,
     shared_pacer,
     strip_query,
 )
@@ -100,6 +107,7 @@ class CallOptions(TypedDict, total=False):
     params: Mapping[str, Any] | None
     json: Any
     idempotent: bool | None
+    retry_rate_limited: bool
 
 
 Step = Send | Sleep | _NeedToken
@@ -115,6 +123,7 @@ def api_call(
     params: Mapping[str, Any] | None = None,
     json: Any = None,
     idempotent: bool | None = None,
+    retry_rate_limited: bool = True,
     rng: random.Random | None = None,
 ) -> Steps[Any]:
     """Call `path` (`/api/v2/...`) and return the decoded JSON (None for an empty answer).
@@ -124,14 +133,31 @@ def api_call(
     """
     method = method.upper()
     pacer = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
+    family = resource_family(method, path)
+    holds = shared_holds(settings.token_key)
     tracker = AttemptTracker(
-        settings.retry, idempotent=is_idempotent(method) if idempotent is None else idempotent, rng=rng
+        settings.retry,
+        idempotent=is_idempotent(method) if idempotent is None else idempotent,
+        rng=rng,
+        retry_rate_limited=retry_rate_limited,
     )
     if not path.startswith("/"):
         raise ValueError("the path must start with '/', e.g. /api/v2/gdpr/requests")
     url = settings.api_url + path
     while True:
         token = yield NEED_TOKEN
+        held = holds.remaining(family, time.monotonic())
+        if held > settings.retry.max_wait_seconds:
+            # An earlier call of this family was told to wait this long: answer as Genesys would,
+            # without sending (nothing is created, nothing counts against any limit).
+            raise GenesysRateLimitError(
+                429,
+                "too.many.requests.retry.after",
+                f"{family} is held back for {held:.0f}s by an earlier 429",
+                retry_after=held,
+            )
+        if held:
+            yield Sleep(held)
         try:
             yield Sleep(pacer.reserve(time.monotonic()))
             reply = yield Send(method, url, params, json, {"Authorization": f"Bearer {token}"})
@@ -145,8 +171,16 @@ def api_call(
             continue
         pacer.complete(parse_rate_limit_headers(reply.headers), time.monotonic())
         retry_after = parse_retry_after(reply.headers.get("Retry-After"))
-        if reply.status == 429:
-            pacer.rate_limited(retry_after, time.monotonic())
+        if reply.status == 429 and retry_rate_limited:
+            # A caller that waits out its own 429s (an analytics job submission under the org's job cap)
+            # must not stall every other call of this client; a 429 of the token's limit still holds the
+            # pacer back through the rate-limit headers passed to `complete` above.
+            if retry_after is not None and retry_after > settings.retry.max_wait_seconds:
+                # A quota (a wait longer than any rate window we wait out): only this family is held,
+                # so reading (statuses, lists) goes on while creating waits.
+                holds.hold(family, time.monotonic() + retry_after)
+            else:
+                pacer.rate_limited(retry_after, time.monotonic())
         step = tracker.on_status(reply.status, retry_after)
         if step.action is Action.RETURN:
             return decode_json_body(reply.status, reply.body, reply.headers, method=method, path=path)

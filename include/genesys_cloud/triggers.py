@@ -1,8 +1,10 @@
 """`GdprRequestsTrigger`: waits in the triggerer until a set of GDPR requests is final.
 
 GDPR requests take hours to days, and Genesys publishes no notification topic for them, so the trigger
-polls the paged request list (`GET /api/v2/gdpr/requests`, stopping once every id was seen; single GETs
-only for ids the list does not show). It only reads: no request is ever submitted from here.
+polls the paged request list (`GET /api/v2/gdpr/requests` from its newest end, stopping once every open id
+was seen; single GETs only for ids the list does not show; see `gdpr_status.StatusPoll`): a round costs
+about (requests still open) / (page size) calls, whatever the list's order and history. It only reads: no
+request is ever submitted from here.
 
 It yields exactly one event and never raises:
 `{"status": "done" | "deadline" | "error", "requests": {id: status}, "message": str}`. Messages carry
@@ -20,7 +22,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from genesys_cloud.async_hook import GenesysCloudAsyncHook
 from genesys_cloud.errors import GenesysCloudError
-from genesys_cloud.gdpr_status import all_final, is_final
+from genesys_cloud.gdpr_status import StatusPoll, all_final, is_final
 
 
 class GdprRequestsTrigger(BaseTrigger):
@@ -58,9 +60,10 @@ class GdprRequestsTrigger(BaseTrigger):
         statuses: dict[str, str] = {}
         try:
             deadline = parse_deadline(self.deadline_iso)
+            poll = StatusPoll(self.request_ids)
             async with GenesysCloudAsyncHook(self.conn_id) as hook:
                 while True:
-                    statuses = await hook.get_gdpr_request_statuses(self.request_ids)
+                    statuses = await hook.poll_gdpr_request_statuses(poll)
                     if all_final(statuses):
                         return event_payload("done", statuses, f"all {len(statuses)} requests are final")
                     remaining = (deadline - datetime.now(UTC)).total_seconds()

@@ -28,6 +28,8 @@ from genesys_devtools.local_engines import (
     seed_snowflake_table,
 )
 from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifier_matching import IdentifierMatcher
+from genesys_erasure.identifiers import Identifier, IdentifierKind
 
 SNOWFLAKE_CONN_ID = "genesys_snowflake"
 BIGQUERY_CONN_ID = "genesys_bigquery"
@@ -74,15 +76,19 @@ def write_mapping(path: Path, document: Mapping[str, Any] | None = None) -> Path
 
 def sandbox_event_rows(org, hasher: KeyedHasher) -> list[dict[str, Any]]:
     """One streamed event per sandbox conversation with a known customer: the customer's e-mail and phone
-    as they appear in the conversation's own addresses (so a fragmented identity stays fragmented)."""
+    that the conversation's own addresses name (so a fragmented identity stays fragmented), normalised as
+    a streaming job would: with real data shapes a conversation stores a number as `sip:`/national and an
+    address inside a header with display names, and the event still carries the customer's value."""
     rows = []
     for conversation in org.conversations.values():
         customer = org.customers.get(conversation.customer_id)
         if customer is None:
             continue
-        addresses = set(_customer_addresses(conversation))
-        emails = [e for e in customer.emails if e in addresses or e.lower() in addresses]
-        phones = [p for p in customer.phones if p in addresses]
+        addresses = list(_customer_addresses(conversation))
+        emails = [
+            e for e in customer.emails if _named(Identifier(IdentifierKind.EMAIL, e.lower()), addresses)
+        ]
+        phones = [p for p in customer.phones if _named(Identifier(IdentifierKind.PHONE, p), addresses)]
         contact = next(
             (p.external_contact_id for p in conversation.participants if p.external_contact_id), None
         )
@@ -98,6 +104,11 @@ def sandbox_event_rows(org, hasher: KeyedHasher) -> list[dict[str, Any]]:
             )
         )
     return rows
+
+
+def _named(identifier: Identifier, addresses: list[str]) -> bool:
+    matcher = IdentifierMatcher([identifier])
+    return any(matcher.matches(address) for address in addresses)
 
 
 def _customer_addresses(conversation) -> Iterable[str]:

@@ -66,6 +66,10 @@ class _Process:
             start_new_session=True,
         )
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def check_alive(self) -> None:
         if self._proc.poll() is not None:
             tail = self.log_path.read_text(errors="replace")[-2000:]
@@ -122,6 +126,11 @@ class LocalFakesnow:
         if self._process is not None:
             self._process.stop()
             self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id (the benchmark reads its CPU time); None when not running."""
+        return self._process.pid if self._process is not None else None
 
     def __enter__(self) -> LocalFakesnow:
         return self.start()
@@ -196,6 +205,11 @@ class LocalBigQueryEmulator:
         if self._process is not None:
             self._process.stop()
             self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        """The emulator's process id (the benchmark reads its CPU time); None when not running."""
+        return self._process.pid if self._process is not None else None
 
     def __enter__(self) -> LocalBigQueryEmulator:
         return self.start()

@@ -191,7 +191,10 @@ class PurgeConfig:
     backfill: StrictBool = Field(
         False,
         title="Backfill",
-        description="Scan all history before the cutoff rather than continue from the last run.",
+        description=(
+            "Scan all history before the cutoff rather than continue from the last run, and rebuild the "
+            "last-contact index."
+        ),
     )
     scan_overlap_days: StrictInt = Field(
         2,
@@ -221,6 +224,16 @@ class PurgeConfig:
         title="Resubmission backoff (minutes)",
         description="Wait before re-submitting a request that ended in ERROR.",
     )
+    quota_wait_max_seconds: StrictInt = Field(
+        900,
+        ge=0,
+        le=3600,
+        title="Longest wait for the GDPR quota (seconds)",
+        description=(
+            "When Genesys refuses a GDPR request with 429 and a Retry-After up to this long, submission "
+            "waits and goes on; a longer one defers the rest of the batch to the next run."
+        ),
+    )
     verification_pending_days: StrictInt = Field(
         7,
         ge=0,
@@ -237,6 +250,14 @@ class PurgeConfig:
         le=20,
         title="Erasure attempts before review",
         description="GDPR requests posted for one subject, over all runs, before a failure needs review.",
+    )
+    verify_participant_attributes: StrictBool = Field(
+        True,
+        title="Verify participant attributes",
+        description=(
+            "Read each conversation's live view for participant data (attributes) once the other checks "
+            "pass; false = not read, and the report says so."
+        ),
     )
     disconnect_idle_active_after_days: StrictInt | None = Field(
         None,

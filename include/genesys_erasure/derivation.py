@@ -98,6 +98,18 @@ class ContactSummary:
     raw_forms_dropped: int = 0  # distinct forms beyond MAX_RAW_FORMS, not kept
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """One customer identifier and its latest contact in what the index read (see `ContactSummary`);
+    `direct` means it was seen in an address field, not only in participant attributes. A contact
+    without a time is `datetime.max`: recent for any cutoff."""
+
+    identifier: Identifier
+    last_contact: datetime | None
+    active: bool
+    direct: bool
+
+
 class _Entry:
     """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
     so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
@@ -231,8 +243,9 @@ class ContactIndex:
             header = session.get(field)
             for address in _split_addresses(header):
                 # The header is stored whole: its display name and other addresses are part of the form.
-                # A header listing several addresses is sent only for a subject owning all of them
-                # (subjects_api): named for one of several people, it would erase the others' value too.
+                # A header listing several addresses is named only when the run erases everyone in it
+                # (steps/shared_headers.py): named for one of several people, it would erase the others'
+                # value too.
                 self._collect(keys, _EMAIL, field, address, form=header)
         elif media == "message":
             field = "addressFrom" if inbound else "addressTo"
@@ -383,6 +396,16 @@ class ContactIndex:
         ]
         return sorted(found, key=lambda summary: summary.identifier)
 
+    def sightings(self) -> Iterator[Sighting]:
+        """Every customer identifier seen, with its last contact: what the last-contact index folds in."""
+        for key, entry in self._customer_entries():
+            last = _ms_datetime(entry.last_ms) if entry.last_ms else None
+            yield Sighting(_identifier(key), last, entry.active, entry.direct)
+
+    def own_numbers(self) -> frozenset[Identifier]:
+        """The org's own numbers detected on the way (numbers dialled on inbound calls)."""
+        return frozenset(_identifier(key) for key in self._own_dids)
+
     def summary(self, identifier: Identifier) -> ContactSummary | None:
         key = _key(identifier.kind.value, identifier.value)
         entry = self._entries.get(key)
@@ -422,7 +445,7 @@ class ContactIndex:
     def _summary(self, key: str, entry: _Entry) -> ContactSummary:
         order = sorted(range(len(entry.stamps)), key=entry.stamps.__getitem__, reverse=True)
         ids = tuple(str(UUID(bytes=bytes(entry.ids[i * _UUID_BYTES : (i + 1) * _UUID_BYTES]))) for i in order)
-        last = datetime.fromtimestamp(entry.last_ms / 1000, UTC) if entry.last_ms else None
+        last = _ms_datetime(entry.last_ms) if entry.last_ms else None
         forms = tuple(sorted(entry.forms or ()))
         dropped = len(entry.dropped or ())
         return ContactSummary(_identifier(key), last, entry.active, entry.count, ids, forms, dropped)
@@ -524,6 +547,13 @@ def _epoch_ms(raw: object) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the analytics API speaks UTC
     return int(moment.timestamp() * 1000)
+
+
+def _ms_datetime(stamp: int) -> datetime:
+    # The "end of time" of a conversation without a timestamp is past what datetime holds: clamp it.
+    if stamp >= _FOREVER_MS:
+        return datetime.max.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(stamp / 1000, UTC)
 
 
 def _datetime_ms(moment: datetime) -> int:

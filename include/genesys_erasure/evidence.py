@@ -22,6 +22,7 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -201,7 +202,18 @@ def build_run_report(
             for row in rows
             if row.state is SubjectState.ERASURE_PENDING
         ],
-        # erasure attempts used up: never submitted again until a person decides
+        # participant attributes: conversations read, and those NOT verified per reason (counts only)
+        "participant_attributes": _attribute_summary(rows),
+        # this run's subjects left for a person, counted by reason (codes only; the subjects are listed
+        # under `needs_review`)
+        "needs_review_reasons": dict(
+            sorted(
+                Counter(row.reason or "" for row in rows if row.state is SubjectState.NEEDS_REVIEW).items()
+            )
+        ),
+        # erasure attempts used up, or data left that only a person may decide about (a header shared
+        # with a person not erased, attributes no re-submission reaches): never submitted again until a
+        # person decides
         "needs_review": [
             {
                 "subject_hash": row.subject_hash,
@@ -221,6 +233,27 @@ def build_run_report(
             "tables": [],
         },
         "residual_data_disclosure": [dict(item) for item in RESIDUAL_DATA_DISCLOSURE],
+    }
+
+
+def _attribute_summary(rows: Iterable[LedgerRow]) -> dict[str, Any]:
+    """Over the run's subjects: conversations whose participant attributes were read, and per reason the
+    conversations and subjects whose attributes were not (from each subject's verification)."""
+    checked = 0
+    conversations: Counter[str] = Counter()
+    subjects: Counter[str] = Counter()
+    for row in rows:
+        attributes = (row.verification or {}).get("participant_attributes") or {}
+        checked += int(attributes.get("conversations_checked", 0))
+        for reason, count in (attributes.get("not_verified") or {}).items():
+            conversations[reason] += int(count)
+            subjects[reason] += 1
+    return {
+        "conversations_checked": checked,
+        "not_verified": [
+            {"reason": reason, "conversations": conversations[reason], "subjects": subjects[reason]}
+            for reason in sorted(conversations)
+        ],
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Collection, Iterable
 
 from genesys_erasure.identifiers import Identifier
 
@@ -35,3 +36,21 @@ class KeyedHasher:
     def sign(self, payload: bytes) -> str:
         """Hex HMAC-SHA256 over raw bytes (used for report signatures)."""
         return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
+
+
+class HashedMembership(Collection[Identifier]):
+    """`identifier in members` against a set of keyed hashes (the recent customers, the subjects of a
+    submission): the set never exists in the clear."""
+
+    def __init__(self, hashes: Iterable[str], hasher: KeyedHasher) -> None:
+        self._hashes = frozenset(hashes)
+        self._hasher = hasher
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, Identifier) and self._hasher.hash_identifier(item) in self._hashes
+
+    def __iter__(self):
+        return iter(())  # membership only: the identifiers themselves are not known
+
+    def __len__(self) -> int:
+        return len(self._hashes)

@@ -14,19 +14,21 @@ VERIFIED_GENESYS_DATA = (
     "up to the configured number per identifier): participants, sessions, addresses and callback numbers",
     "the recording metadata of those conversations (whether each recording was deleted)",
     "the external contacts found by searching the subject's e-mail addresses and phone numbers",
+    "the live conversation view of those conversations, including the participant data (attributes) that "
+    "call flows store, such as an e-mail address or callback number the caller typed; it is read once the "
+    "other checks have passed, and conversations whose view could not be read (a missing permission, a "
+    "conversation Genesys no longer returns, or the check turned off) are counted in the report, per reason, "
+    "as not verified",
 )
 
 GENESYS_UNVERIFIED_STORES: tuple[dict[str, str], ...] = (
     {
-        "store": "Participant data",
+        "store": "Participant data outside the subject's conversations",
         "text": (
-            "attributes that call flows store with a conversation (an e-mail address or callback number "
-            "the caller typed); the analytics read by conversation id does not return them"
+            "attributes of conversations not found for the subject (for example one where the person's "
+            "address appears only in participant data), and participant data of conversations beyond the "
+            "number of recent conversations kept per identifier"
         ),
-    },
-    {
-        "store": "Live conversation records",
-        "text": "the conversation view of the Conversations API, including wrap-up notes",
     },
     {
         "store": "Voicemail",
@@ -87,9 +89,11 @@ RESIDUAL_DATA_DISCLOSURE: tuple[dict[str, str], ...] = (
             "address or callback number the caller typed, is read by the retention run as evidence of "
             "contact only: a person known only from such data is not erased by it, and a subject search "
             "finds a conversation that names the subject only there when it is a phone number written "
-            "with its country code, not otherwise. Calls from "
-            "withheld or anonymous numbers, and messages from social or web-messaging channel ids, carry "
-            "no address that identifies the person, so they are not linked to the subject."
+            "with its country code, not otherwise. Whether a GDPR erasure clears participant data is not "
+            "documented: where verification finds the subject's value still in it, the subject is not "
+            "reported verified but left for review, because a repeated request would not reach it. "
+            "Calls from withheld or anonymous numbers, and messages from social or web-messaging channel "
+            "ids, carry no address that identifies the person, so they are not linked to the subject."
         ),
     },
     {

@@ -201,10 +201,11 @@ def resolve_subjects(
     subjects = _merge(seed_set, links, {q.identifier for q in quarantined} | excluded, hash_identifier)
     to_purge: list[Subject] = []
     held: list[HeldSubject] = []
+    seen_recently = _recent_among(recent, {i for s in subjects if not s.user_ids for i in s.identifiers})
     for subject in subjects:
         if subject.user_ids:
             held.append(HeldSubject(subject, HoldReason.STAFF))
-        elif any(identifier in recent for identifier in subject.identifiers):
+        elif not seen_recently.isdisjoint(subject.identifiers):
             held.append(HeldSubject(subject, HoldReason.RECENT_CONTACT))
         else:
             to_purge.append(subject)
@@ -218,6 +219,15 @@ def resolve_subjects(
         unrelated_records=unrelated,
         incomplete_lookups=len(incomplete),
     )
+
+
+def _recent_among(recent: Collection[Identifier], identifiers: set[Identifier]) -> frozenset[Identifier]:
+    """Those of `identifiers` in `recent`, asked all at once when `recent` can answer many in one go (the
+    last-contact index in the database), else one by one."""
+    members_of = getattr(recent, "members_of", None)
+    if callable(members_of):
+        return frozenset(members_of(identifiers))
+    return frozenset(i for i in identifiers if i in recent)
 
 
 class _Link(NamedTuple):

@@ -24,12 +24,22 @@ shown yet) or *deferred* (an active conversation). What a real org's delete leav
   the contact answers 404 (`missing_contact_ids`), pending while the contact still exists;
 * active conversations (no `conversationEnd` in analytics, or `endTime` null in the live view): deferred,
   not failures; the subject is verified again in a later run;
+* participant attributes (flow data: a typed e-mail or callback number), which only the live view carries
+  for a conversation read by id: a value left there is a failure like any other. What a GDPR delete does
+  to attributes is UNCONFIRMED and a re-submission cannot be expected to do better than the first delete,
+  so `only_attributes_left` lets the caller send such a subject to review instead of re-submitting it.
+  Conversations whose attributes were not read are counted per reason (`attributes_not_verified`), so the
+  evidence never implies they were checked;
 * conversations read from the analytics lake (the details multi-get, jobs), which may show a GDPR change
   only once its snapshot has passed the erasure: an identifier seen there is lake lag (pending, never
   failed) when a source that shows changes at once (the detail query, the live view) holds the same
   conversation without it, or when no such copy was read and the lake's data-availability watermark is
   still before the erasure. A value the current copy still holds is a failure (found by that copy); lake
-  residue with no current copy and a lake past the erasure is a failure too.
+  residue with no current copy and a lake past the erasure is a failure too;
+* an e-mail header that lists the subject's address and somebody else's, which the subject's request did
+  not name because that person is not erased with it (`left_for_others`, see shared_headers.py): left on
+  purpose, so not a failed delete, but not an erasure either. Such a subject is `shared_residue` (once
+  nothing else is failed, active or pending) and a person decides; the findings say where, never what.
 
 Findings carry conversation/recording/contact ids and field NAMES (schema paths such as
 `analytics.participants[].sessions[].ani`), never values. Map-valued fields (`attributes`) are reported as
@@ -39,7 +49,7 @@ Findings carry conversation/recording/contact ids and field NAMES (schema paths 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +64,12 @@ RECORDING_DELETE_SCHEDULED = "recording_delete_scheduled"
 CONTACT_NOT_YET_DELETED = "external_contact_not_yet_deleted"
 CONTACT_SEARCH_LAG = "external_contact_search_lag"
 ANALYTICS_LAKE_LAG = "analytics_lake_lag"
+# why a conversation's participant attributes were not read (counted per subject, for the evidence)
+ATTRIBUTES_CHECK_DISABLED = "check_disabled"
+ATTRIBUTES_PERMISSION_DENIED = "permission_denied"
+ATTRIBUTES_CONVERSATION_NOT_FOUND = "conversation_not_found"
+ATTRIBUTES_OTHER_CHECKS_NOT_PASSED = "other_checks_not_passed"
+_ATTRIBUTE_PATH = ".attributes.*"
 _CONTACT_REFERENCE = "externalContactId"
 MAP_FIELDS = frozenset({"attributes", "customFields", "conversationAttributes"})
 
@@ -105,6 +121,8 @@ class Exemption:
 class VerificationResult:
     ok: bool
     conversation_findings: tuple[ConversationFinding, ...] = ()
+    # fields still holding the subject's address inside a value shared with a person not erased with it
+    shared_findings: tuple[ConversationFinding, ...] = ()
     recording_findings: tuple[RecordingFinding, ...] = ()
     external_contact_findings: tuple[ExternalContactFinding, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
@@ -113,16 +131,32 @@ class VerificationResult:
     conversations_checked: int = 0
     recordings_checked: int = 0
     external_contacts_checked: int = 0
+    # conversations whose participant attributes were read (live view), and those not read, per reason
+    attributes_checked: int = 0
+    attributes_not_verified: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def only_attributes_left(self) -> bool:
+        """Failed, and every value left is in participant attributes (nothing else is readable)."""
+        return (
+            not self.ok
+            and not self.recording_findings
+            and bool(self.conversation_findings)
+            and all(_ATTRIBUTE_PATH in path for f in self.conversation_findings for path in f.fields)
+        )
 
     @property
     def status(self) -> str:
         """`failed` if anything readable is left, else `deferred` if a conversation is active, else
-        `erasure_pending` if a delete has not shown yet, else `verified`."""
+        `erasure_pending` if a delete has not shown yet, else `shared_residue` if the subject's address
+        is left only in values shared with a person not erased with it, else `verified`."""
         if not self.ok:
             return "failed"
         if self.deferred_conversation_ids:
             return "deferred"
-        return "erasure_pending" if self.pending else "verified"
+        if self.pending:
+            return "erasure_pending"
+        return "shared_residue" if self.shared_findings else "verified"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +165,9 @@ class VerificationResult:
             "conversation_findings": [
                 {"conversation_id": f.conversation_id, "fields": list(f.fields)}
                 for f in self.conversation_findings
+            ],
+            "shared_findings": [
+                {"conversation_id": f.conversation_id, "fields": list(f.fields)} for f in self.shared_findings
             ],
             "recording_findings": [
                 {
@@ -149,15 +186,24 @@ class VerificationResult:
             "conversations_checked": self.conversations_checked,
             "recordings_checked": self.recordings_checked,
             "external_contacts_checked": self.external_contacts_checked,
+            "participant_attributes": {
+                "conversations_checked": self.attributes_checked,
+                "not_verified": dict(self.attributes_not_verified),
+            },
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VerificationResult:
+        attributes = data.get("participant_attributes") or {}  # absent in results written before it
         return cls(
             ok=bool(data["ok"]),
             conversation_findings=tuple(
                 ConversationFinding(f["conversation_id"], tuple(f["fields"]))
                 for f in data["conversation_findings"]
+            ),
+            shared_findings=tuple(
+                ConversationFinding(f["conversation_id"], tuple(f["fields"]))
+                for f in data.get("shared_findings", ())
             ),
             recording_findings=tuple(
                 RecordingFinding(f["conversation_id"], f["recording_id"], f["file_state"])
@@ -175,6 +221,10 @@ class VerificationResult:
             conversations_checked=int(data.get("conversations_checked", 0)),
             recordings_checked=int(data.get("recordings_checked", 0)),
             external_contacts_checked=int(data.get("external_contacts_checked", 0)),
+            attributes_checked=int(attributes.get("conversations_checked", 0)),
+            attributes_not_verified=tuple(
+                sorted((str(k), int(v)) for k, v in (attributes.get("not_verified") or {}).items())
+            ),
         )
 
 
@@ -190,6 +240,7 @@ def verify_subject(
     delete_by: datetime | None = None,
     lake_conversations: Iterable[Mapping[str, Any]] = (),
     lake_predates_erasure: bool = False,
+    left_for_others: Callable[[object], bool] | None = None,
 ) -> VerificationResult:
     """Verify one subject. Inputs are Genesys JSON as fetched: analytics conversations
     (`AnalyticsConversation`) from a source that shows changes at once (the detail query), live
@@ -200,19 +251,25 @@ def verify_subject(
     deadline), so a retention date years away is a failure now, not a pending item; None = any date.
     `lake_conversations`: analytics conversations read from the lake (details multi-get), which may not
     show the erasure yet; `lake_predates_erasure`: the lake's data-availability watermark is still before
-    the erasure completed, so a lake copy with no current copy beside it may be older than the erasure."""
+    the erasure completed, so a lake copy with no current copy beside it may be older than the erasure.
+    `left_for_others`: True for a value the subject's request left on purpose because it also names
+    somebody not erased with the subject (shared_headers.left_for_others); None = no such value."""
     identifiers = list(identifiers)
     matcher = IdentifierMatcher(identifiers)
     contact_ids = {i.value.casefold() for i in identifiers if i.kind == IdentifierKind.EXTERNAL_CONTACT}
     missing = {c.casefold() for c in missing_contact_ids}
     fields_by_conversation: dict[str, set[str]] = defaultdict(set)
+    shared_by_conversation: dict[str, set[str]] = defaultdict(set)
     active: set[str] = set()
     checked: set[str] = set()
     pending: set[PendingFinding] = set()
 
-    def scan(conversation: Mapping[str, Any], source: str) -> tuple[set[str], set[PendingFinding]]:
-        """The schema paths holding an identifier, and the pending contact deletes it names."""
-        paths, references = _identifier_paths(conversation, source, matcher, contact_ids)
+    def scan(conversation: Mapping[str, Any], source: str) -> tuple[set[str], set[str], set[PendingFinding]]:
+        """The schema paths holding an identifier, those holding it only in values left for others, and
+        the pending contact deletes it names."""
+        paths, references, shared = _identifier_paths(
+            conversation, source, matcher, contact_ids, left_for_others
+        )
         # an id naming the contact, not a value of the person: it points at nothing once the contact is
         # gone, and at data still to be deleted while it exists
         pending_contacts = {
@@ -220,7 +277,7 @@ def verify_subject(
             for ref in references
             if ref.casefold() not in missing
         }
-        return paths, pending_contacts
+        return paths, shared, pending_contacts
 
     for source, id_field, items in (
         ("analytics", "conversationId", analytics_conversations),
@@ -232,14 +289,15 @@ def verify_subject(
             end_field = "conversationEnd" if source == "analytics" else "endTime"
             if not conversation.get(end_field):
                 active.add(conversation_id)
-            paths, references = scan(conversation, source)
+            paths, shared, references = scan(conversation, source)
             fields_by_conversation[conversation_id] |= paths
+            shared_by_conversation[conversation_id] |= shared
             pending |= references
 
     current = set(checked)
     for index, conversation in enumerate(lake_conversations):
         conversation_id = _require_id(conversation, "conversationId", f"lake_conversations[{index}]")
-        paths, references = scan(conversation, "analytics")
+        paths, shared, references = scan(conversation, "analytics")
         if conversation_id in current:
             # a copy that shows changes at once was read: it decides, and what only the lake still shows
             # is the lake's snapshot lagging behind the erasure
@@ -250,10 +308,11 @@ def verify_subject(
         if not conversation.get("conversationEnd"):
             active.add(conversation_id)
         pending |= references
-        if paths and lake_predates_erasure:
+        if (paths or shared) and lake_predates_erasure:
             pending.add(PendingFinding("conversation", conversation_id, ANALYTICS_LAKE_LAG))
-        elif paths:
+        else:
             fields_by_conversation[conversation_id] |= paths
+            shared_by_conversation[conversation_id] |= shared
 
     protected = set(protected_conversation_ids)
     recording_findings, exemptions, recordings_checked = [], [], 0
@@ -288,10 +347,16 @@ def verify_subject(
         for cid, paths in sorted(fields_by_conversation.items())
         if paths and cid not in active
     )
+    shared_findings = tuple(
+        ConversationFinding(cid, tuple(sorted(paths)))
+        for cid, paths in sorted(shared_by_conversation.items())
+        if paths and cid not in active
+    )
     recording_tuple = tuple(sorted(recording_findings, key=lambda f: (f.conversation_id, f.recording_id)))
     return VerificationResult(
         ok=not (conversation_findings or recording_tuple),
         conversation_findings=conversation_findings,
+        shared_findings=shared_findings,
         recording_findings=recording_tuple,
         exemptions=tuple(sorted(set(exemptions), key=lambda e: (e.conversation_id, e.recording_id))),
         deferred_conversation_ids=tuple(sorted(active)),
@@ -318,20 +383,28 @@ def conversations_holding(
 
 
 def _identifier_paths(
-    conversation: Mapping[str, Any], source: str, matcher: IdentifierMatcher, contact_ids: set[str]
-) -> tuple[set[str], set[str]]:
-    """The schema paths whose value matches an identifier, and the subject's contact ids the conversation
-    references by `externalContactId` (kept apart: an id of the contact, not a value of the person)."""
+    conversation: Mapping[str, Any],
+    source: str,
+    matcher: IdentifierMatcher,
+    contact_ids: set[str],
+    left_for_others: Callable[[object], bool] | None = None,
+) -> tuple[set[str], set[str], set[str]]:
+    """The schema paths whose value matches an identifier, the subject's contact ids the conversation
+    references by `externalContactId` (kept apart: an id of the contact, not a value of the person), and
+    the paths whose matching value was left on purpose for somebody else (kept apart from the first)."""
     paths: set[str] = set()
     references: set[str] = set()
+    shared: set[str] = set()
     for path, value in walk_strings(conversation, source):
         if not matcher.matches(value):
             continue
         if path.endswith("." + _CONTACT_REFERENCE) and str(value).casefold() in contact_ids:
             references.add(str(value))
+        elif left_for_others is not None and left_for_others(value):
+            shared.add(path)
         else:
             paths.add(path)
-    return paths, references
+    return paths, references, shared
 
 
 def _scheduled(delete_date: Any, delete_by: datetime | None) -> bool:

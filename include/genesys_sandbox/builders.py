@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -48,13 +48,6 @@ DATA_SHAPES = ("clean", "real")
 # data_shapes="real": how often each written form of a customer number appears on a call
 _PHONE_FORMS = (("tel", 45), ("sip", 25), ("national", 15), ("sip_national", 15))
 _ATTRIBUTE_SHARE = 0.3
-
-
-@dataclass(slots=True)
-class AttributedParticipant(Participant):
-    """A participant with flow-set attributes (participant data), as analytics returns them."""
-
-    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -254,15 +247,7 @@ class _Builder:
             external_contact_id=spec.customer.external_contact_id if spec.show_external_contact else None,
         )
         if self.real and spec.raw_address is None and self.rng.random() < _ATTRIBUTE_SHARE:
-            attributes = self._attributes()
-            if attributes:
-                participant = AttributedParticipant(
-                    participant_id=participant.participant_id,
-                    purpose=participant.purpose,
-                    name=participant.name,
-                    external_contact_id=participant.external_contact_id,
-                    attributes=attributes,
-                )
+            participant.attributes = self._attributes()
         end = spec.end
         session = self._session(remote=None)
         session.segments = [Segment(spec.start, end, "interact" if spec.media != "callback" else "callback")]

@@ -36,6 +36,10 @@ class SandboxControl:
         """The next `count` GDPR requests created end in status ERROR (and change nothing)."""
         self._state.faults.fail_next_gdpr_requests(count)
 
+    def fail_next_analytics_jobs(self, count: int) -> None:
+        """The next `count` analytics jobs submitted end FAILED (with an errorMessage) after queueing."""
+        self._state.jobs.fail_next(count)
+
     def advance_clock(
         self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> datetime:
@@ -72,6 +76,7 @@ class SandboxControl:
             "fail_next_requests",
             "revoke_tokens",
             "fail_next_gdpr_requests",
+            "fail_next_analytics_jobs",
             "advance_clock_seconds",
             "reset_request_counts",
         }
@@ -98,6 +103,8 @@ class SandboxControl:
             self.revoke_tokens()
         if "fail_next_gdpr_requests" in changes:
             self.fail_next_gdpr_requests(int(changes["fail_next_gdpr_requests"]))
+        if "fail_next_analytics_jobs" in changes:
+            self.fail_next_analytics_jobs(int(changes["fail_next_analytics_jobs"]))
         if changes.get("advance_clock_seconds"):
             self.advance_clock(float(changes["advance_clock_seconds"]))
         if changes.get("reset_request_counts"):

@@ -171,7 +171,15 @@ def parse_interval(value: Any) -> tuple[datetime, datetime]:
     return start, end
 
 
-def parse_query(body: Any, *, job: bool) -> ParsedQuery:
+def touched_days(start: datetime, end: datetime) -> int:
+    """How many UTC days the interval [start, end) touches (an end at midnight does not touch that day)."""
+    last_instant = end - timedelta(microseconds=1)
+    return last_instant.date().toordinal() - start.date().toordinal() + 1
+
+
+def parse_query(body: Any, *, job: bool, count_touched_days: bool = False) -> ParsedQuery:
+    """Validate a query body. `count_touched_days`: a detail query's 7/31-day limit counts the UTC days
+    its interval touches (the daily indexes it reads) rather than its length."""
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.", "body")
     start, end = parse_interval(body.get("interval"))
@@ -215,12 +223,17 @@ def parse_query(body: Any, *, job: bool) -> ParsedQuery:
     if not job:
         any_filter = any(body.get(name) for name in FILTER_LISTS)
         max_days = MAX_DAYS_WITH_FILTER if any_filter else MAX_DAYS_WITHOUT_FILTER
-        if end - start > timedelta(days=max_days):
+        if count_touched_days:
+            too_long = touched_days(start, end) > max_days
+        else:
+            too_long = end - start > timedelta(days=max_days)
+        if too_long:
             qualifier = "with" if any_filter else "without"
+            unit = "UTC days touched" if count_touched_days else "days"
             raise ApiError(
                 400,
                 "bad.request",
-                f"Query interval exceeds the maximum of {max_days} days allowed "
+                f"Query interval exceeds the maximum of {max_days} {unit} allowed "
                 f"for a detail query {qualifier} filters.",
                 details=[detail("interval", "interval.too.long")],
             )

@@ -1,6 +1,6 @@
 """GDPR requests: validation of the POST body, the asynchronous status walk, and their JSON form.
 
-Status walk (one step per `gdpr_step_seconds` of sandbox time, or per GET when that is 0):
+Status walk (one step per `gdpr_step_seconds` of sandbox time; reading a request never moves it):
   GDPR_DELETE: INITIATED -> SEARCHING -> DELETING -> FINALIZING -> COMPLETED
   GDPR_UPDATE: INITIATED -> SEARCHING -> UPDATING -> FINALIZING -> COMPLETED
   GDPR_EXPORT: INITIATED -> SEARCHING -> FINALIZING -> COMPLETED
@@ -8,9 +8,11 @@ Status walk (one step per `gdpr_step_seconds` of sandbox time, or per GET when t
 The effect (redaction / replacement / export) is applied once, on the step into COMPLETED; the parts of
 a delete that `DeleteEffects` makes lag land later, on the first tick at or after their sandbox time.
 
-Requests take hours of sandbox time. With `poll_advance_seconds` a poll (the list's first page, or one
-request by id) made while any request is unfinished moves the sandbox clock that far once it is answered:
-the poller's wait until its next poll passes in sandbox time, so a test waits hours without sleeping.
+Requests take hours of sandbox time. With `poll_advance_seconds` a poll moves the sandbox clock that far
+once it is answered: a read of the list page that holds the newest request (once per pass over the list,
+whichever order it lists in) while any request is unfinished, or a read by id of an unfinished request.
+The poller's wait until its next poll passes in sandbox time, so a test waits hours without sleeping;
+reading never moves a request itself, only the time it lets pass does.
 """
 
 from __future__ import annotations
@@ -99,7 +101,6 @@ class GdprRequest:
     created_mono: float
     will_fail: bool
     step: int = 0  # index into the path
-    gets: int = 0
     outcome: Outcome | None = None
     export: dict[str, Any] | None = None
     completed_date: datetime | None = field(default=None)
@@ -204,9 +205,13 @@ class GdprService:
         step_seconds: float,
         effects: DeleteEffects | None = None,
         before_change: Callable[[list, datetime], None] | None = None,
+        list_order: str = "newest_first",
         poll_advance_seconds: float = 0.0,
     ) -> None:
+        if step_seconds <= 0:
+            raise ValueError("step_seconds must be positive (requests move with sandbox time only)")
         self.org = org
+        self.list_order = list_order
         self.poll_advance_seconds = poll_advance_seconds
         # told which conversations a delete / update is about to change (the analytics lake keeps copies)
         self.before_change = before_change
@@ -240,29 +245,47 @@ class GdprService:
             self._pending.add(request.id)
             return request
 
-    def get(self, request_id: str, *, polled: bool = False) -> GdprRequest:
+    def get(self, request_id: str) -> GdprRequest:
         with self._lock:
             request = self._requests.get(request_id)
             if request is None:
                 raise not_found(f"GDPR request {request_id}")
-            if polled:
-                self._on_get(request)
+            return request
+
+    def page(self, page_size: int, page_number: int) -> tuple[list[GdprRequest], int]:
+        """One page of every request ever made (old ones are kept), in `list_order` of creation."""
+        with self._lock:
+            ids = self._order if self.list_order == "oldest_first" else list(reversed(self._order))
+            chunk = ids[(page_number - 1) * page_size : page_number * page_size]
+            return [self._requests[i] for i in chunk], len(ids)
+
+    def poll(self, request_id: str) -> GdprRequest:
+        """`get`, read by a poller (GET of one request): while that request is unfinished, the sandbox
+        clock moves `poll_advance_seconds` once it is answered."""
+        with self._lock:
+            request = self.get(request_id)
+            if not request.final:
                 self._after_poll()
             return request
 
-    def page(
-        self, page_size: int, page_number: int, *, polled: bool = False
-    ) -> tuple[list[GdprRequest], int]:
-        """Newest first (createdDate descending), like the admin UI lists them."""
+    def poll_page(self, page_size: int, page_number: int) -> tuple[list[GdprRequest], int]:
+        """`page`, read by a poller (GET of the list). One poll round reads the page that holds the newest
+        request, whichever end of the list the order puts it at and whichever other pages the round
+        reads (or skips) around it: only that page moves the clock, once per round, while any request
+        is unfinished. A round that reads only open requests thus costs one advance, not one per page
+        or per request."""
         with self._lock:
-            ordered = [self._requests[i] for i in reversed(self._order)]
-            chunk = ordered[(page_number - 1) * page_size : page_number * page_size]
-            if polled:
-                for request in chunk:
-                    self._on_get(request)
-                if page_number == 1:  # one poll reads the list from its first page on
-                    self._after_poll()
-            return chunk, len(ordered)
+            chunk, total = self.page(page_size, page_number)
+            if self._holds_newest(page_size, page_number, total):
+                self._after_poll()
+            return chunk, total
+
+    def _holds_newest(self, page_size: int, page_number: int, total: int) -> bool:
+        if total == 0:
+            return False
+        if self.list_order == "oldest_first":
+            return page_number == (total - 1) // page_size + 1
+        return page_number == 1
 
     def count(self) -> int:
         with self._lock:
@@ -270,12 +293,9 @@ class GdprService:
 
     def tick(self) -> None:
         """Advance every pending request to where sandbox time says it should be, and land the lagging
-        deletes whose time has come."""
+        deletes whose time has come. Only time moves requests: reading them does not."""
         with self._lock:
             self._land_later()
-        if self.step_seconds <= 0:
-            return
-        with self._lock:
             now = self.clock.monotonic()
             for request_id in list(self._pending):
                 request = self._requests[request_id]
@@ -297,12 +317,6 @@ class GdprService:
         for delete in due:
             apply_later(self.org, delete)
 
-    def _on_get(self, request: GdprRequest) -> None:
-        if self.step_seconds <= 0 and not request.final:
-            self._advance_to(request, request.step + 1)
-        else:
-            self.tick()
-
     def _advance_to(self, request: GdprRequest, target: int) -> None:
         target = min(target, len(request.path) - 1)
         while request.step < target:
@@ -322,7 +336,9 @@ class GdprService:
             request.outcome = apply_delete(self.org, request.subject, now, self.effects)
             self._later.extend(request.outcome.later)
         elif request.request_type == "GDPR_UPDATE":
-            request.outcome = apply_update(self.org, request.subject, request.replacement_terms or [])
+            request.outcome = apply_update(
+                self.org, request.subject, request.replacement_terms or [], self.effects
+            )
         else:
             request.export = export_subject(self.org, request.subject)
 

@@ -1,7 +1,20 @@
-"""Analytics conversation-detail jobs: QUEUED until `job_fulfil_seconds` of sandbox time pass (a status
-read of a queued job may move the clock on: `poll_advance_seconds`), then FULFILLED; results are paged
-by an opaque cursor and only cover conversations that started before the job's dataAvailabilityDate
-(now - analytics_lag_hours at submission), like the data lake's lag.
+"""Analytics conversation-detail jobs, as a busy data lake runs them:
+
+* QUEUED for `job_fulfil_seconds`, then PENDING for `job_seconds_per_day` per UTC day of the interval that
+  the lake holds (the org's history up to the job's dataAvailabilityDate), then FULFILLED; all on the
+  sandbox clock, so `advance_clock` finishes a job without sleeping, and so does a status read of a job
+  still QUEUED or PENDING when `poll_advance_seconds` is set (it moves the clock on once answered: the
+  poller's wait until its next read, in sandbox time);
+* the first `fail_first_analytics_jobs` jobs (and the next N asked for at run time) end FAILED with an
+  `errorMessage` when their queue time is up, and change nothing;
+* at most `job_concurrency_limit` jobs QUEUED or PENDING per org: one more is a 429 whose Retry-After is
+  the time left until the earliest of them finishes;
+* results expire `job_results_ttl_hours` after completion (`expirationDate`; state EXPIRED; results 400);
+* a results page whose JSON would exceed `job_results_max_page_bytes` is a 400 `response.entity.too.large`
+  (checked by the route, which builds the page).
+
+Results are paged by an opaque cursor and only cover conversations that started before the job's
+dataAvailabilityDate (now - analytics_lag_hours at submission), like the data lake's lag.
 
 Also the `AnalyticsLake`: what the jobs and the details multi-get show of a conversation that a GDPR
 request changed, while the lake's snapshot watermark (now - analytics_snapshot_hours) has not passed the
@@ -11,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import math
 import threading
 import uuid
 from dataclasses import dataclass
@@ -73,9 +87,31 @@ class Job:
     submitted_mono: float
     data_availability: datetime
     lake_watermark: datetime
+    queued_seconds: float
+    run_seconds: float
+    fails: bool = False
     conversation_ids: list[str] | None = None
-    completed: datetime | None = None
     cancelled: bool = False
+
+    @property
+    def done_mono(self) -> float:
+        """When the job leaves QUEUED/PENDING (FULFILLED, or FAILED right after its queue time)."""
+        return self.submitted_mono + self.queued_seconds + (0.0 if self.fails else self.run_seconds)
+
+    @property
+    def completed(self) -> datetime:
+        return self.submitted + timedelta(seconds=self.done_mono - self.submitted_mono)
+
+
+@dataclass(frozen=True)
+class JobTimings:
+    """The knobs of job progress (SandboxSettings: job_*, fail_first_analytics_jobs)."""
+
+    queued_seconds: float = 0.5
+    seconds_per_day: float = 0.0
+    fail_first: int = 0
+    concurrency_limit: int = 0
+    results_ttl: timedelta = RESULT_TTL
 
 
 class JobService:
@@ -86,15 +122,19 @@ class JobService:
         fulfil_seconds: float,
         lag_hours: float,
         lake: AnalyticsLake | None = None,
+        timings: JobTimings | None = None,
+        history_start: datetime | None = None,
         poll_advance_seconds: float = 0.0,
     ) -> None:
         self.org = org
         self.clock = clock
         self.poll_advance_seconds = poll_advance_seconds
         self.lake = lake or AnalyticsLake(clock, 0)
-        self.fulfil_seconds = fulfil_seconds
+        self.timings = timings or JobTimings(queued_seconds=fulfil_seconds)
         self.lag = timedelta(hours=lag_hours)
+        self.history_start = history_start
         self._jobs: dict[str, Job] = {}
+        self._fail_next = self.timings.fail_first
         self._lock = threading.Lock()
 
     def data_availability_date(self) -> datetime:
@@ -103,40 +143,85 @@ class JobService:
         watermark = self.clock.now() - self.lag
         return watermark.replace(minute=watermark.minute - watermark.minute % 15, second=0, microsecond=0)
 
-    def submit(self, query: ParsedQuery) -> Job:
-        job = Job(
-            id=str(uuid.uuid4()),
-            query=query,
-            submitted=self.clock.now(),
-            submitted_mono=self.clock.monotonic(),
-            data_availability=self.data_availability_date(),
-            lake_watermark=self.lake.watermark(),
-        )
+    def fail_next(self, count: int) -> None:
+        """The next `count` jobs submitted end FAILED."""
         with self._lock:
+            self._fail_next = max(0, int(count))
+
+    def submit(self, query: ParsedQuery) -> Job:
+        availability = self.data_availability_date()
+        with self._lock:
+            self._refuse_over_cap()
+            fails = self._fail_next > 0
+            self._fail_next -= 1 if fails else 0
+            job = Job(
+                id=str(uuid.uuid4()),
+                query=query,
+                submitted=self.clock.now(),
+                submitted_mono=self.clock.monotonic(),
+                data_availability=availability,
+                lake_watermark=self.lake.watermark(),
+                queued_seconds=self.timings.queued_seconds,
+                run_seconds=self.timings.seconds_per_day * self._lake_days(query, availability),
+                fails=fails,
+            )
             self._jobs[job.id] = job
         return job
+
+    def _lake_days(self, query: ParsedQuery, availability: datetime) -> int:
+        """UTC days of the interval the lake holds data for: what a job has to read."""
+        start = max(query.start, self.history_start) if self.history_start else query.start
+        end = min(query.end, availability)
+        if end <= start:
+            return 0
+        return (end - timedelta(microseconds=1)).date().toordinal() - start.date().toordinal() + 1
+
+    def _refuse_over_cap(self) -> None:
+        """429 when the org already runs `concurrency_limit` jobs (caller holds the lock)."""
+        cap = self.timings.concurrency_limit
+        if not cap:
+            return
+        now = self.clock.monotonic()
+        running = [j for j in self._jobs.values() if not j.cancelled and j.done_mono > now]
+        if len(running) < cap:
+            return
+        wait = min(j.done_mono for j in running) - now
+        # told in the caller's seconds, rounded up (the clock may run faster than the caller's: clock.py)
+        retry_after = max(1, math.ceil(self.clock.caller_seconds(min(60.0, wait))))
+        raise ApiError(
+            429,
+            "too.many.requests.retry.after",
+            f"Concurrent analytics jobs exceed the maximum of [{cap}] "
+            f"(cnvr.details.jobs.concurrent.access.max). Retry the request in [{retry_after}] seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
 
     def status(self, job_id: str) -> tuple[Job, str]:
         job = self._get(job_id)
         if job.cancelled:
             return job, "CANCELLED"
-        if self.clock.monotonic() - job.submitted_mono < self.fulfil_seconds:
+        now = self.clock.monotonic()
+        if now < job.submitted_mono + job.queued_seconds:
             return job, "QUEUED"
+        if job.fails:
+            return job, "FAILED"
+        if now < job.done_mono:
+            return job, "PENDING"
         self._fulfil(job)
         if self.clock.now() >= self.expiration(job):
             return job, "EXPIRED"
         return job, "FULFILLED"
 
     def poll(self, job_id: str) -> tuple[Job, str]:
-        """`status`, read by a poller: a job still QUEUED moves the sandbox clock `poll_advance_seconds`
-        once answered (the poller's wait until its next read, in sandbox time)."""
+        """`status`, read by a poller: a job still QUEUED or PENDING moves the sandbox clock
+        `poll_advance_seconds` once answered (the poller's wait until its next read, in sandbox time)."""
         job, state = self.status(job_id)
-        if state == "QUEUED" and self.poll_advance_seconds:
+        if state in ("QUEUED", "PENDING") and self.poll_advance_seconds:
             self.clock.advance(self.poll_advance_seconds)
         return job, state
 
     def expiration(self, job: Job) -> datetime:
-        return job.submitted + RESULT_TTL
+        return job.completed + self.timings.results_ttl
 
     def cancel(self, job_id: str) -> None:
         self._get(job_id).cancelled = True
@@ -191,7 +276,9 @@ class JobService:
             if query.limit is not None:
                 selected = selected[: query.limit]
             job.conversation_ids = [c.id for c in selected]
-            job.completed = job.submitted + timedelta(seconds=self.fulfil_seconds)
+
+
+JOB_FAILED_MESSAGE = "The query could not be completed. Please try again."
 
 
 def _encode_cursor(job_id: str, offset: int) -> str:

@@ -92,6 +92,8 @@ class Participant:
     external_contact_id: str | None = None
     queue_id: str | None = None
     sessions: list[Session] = field(default_factory=list)
+    # participant data set by flows (data_shapes="real", or planted by a test): free-text keys and values
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ import math
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,12 +125,14 @@ class Org:
         agent: Agent | None = None,
         contact_value: str | None = None,
         show_external_contact: bool | None = None,
+        attributes: Mapping[str, str] | None = None,
     ) -> str:
         """Plant a conversation and return its id.
 
         `start` defaults to one hour ago; `end` defaults to start + 7 minutes and `end=None` makes it
         still active. `contact_value` picks which of the customer's phones/e-mails appears (default: the
         first one fitting the media). `show_external_contact` defaults to whether the customer has one.
+        `attributes`: participant data a flow set on the customer's participant (none by default).
         """
         with self.lock:
             now = self.clock.now()
@@ -163,6 +165,8 @@ class Org:
             )
             for rec in conversation.recordings:
                 rec.delete_date = None if end_value is None else end_value + timedelta(days=7 * 365)
+            if attributes:
+                conversation.participants[0].attributes = dict(attributes)  # the customer's
             self.insert_conversation(conversation)
             return conversation.id
 

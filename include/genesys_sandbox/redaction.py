@@ -4,10 +4,10 @@ A subject's identifiers are matched on their normalised form (so `+14155550123` 
 `tel:+14155550123`). A redaction removes the field (the analytics API then omits it); it skips conversations
 that are still active and keeps recordings under deletion protection. What a delete leaves on a real org
 is mostly undocumented, so `DeleteEffects` (from the settings) can make it leave more: placeholders instead
-of removed values, the participant's `externalContactId`, and contact / recording deletes that land hours
-later (ASSUMPTIONS.md, "What a GDPR delete leaves"). The name alone only finds
-conversations when the subject carries nothing else; otherwise it is only redacted where another
-identifier matched.
+of removed values, the participant's `externalContactId`, participant attributes left as they were, and
+contact / recording deletes that land hours later (ASSUMPTIONS.md, "What a GDPR delete leaves"). The
+name alone only finds conversations when the subject carries nothing else; otherwise it is only redacted
+where another identifier matched.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class DeleteEffects:
 
     placeholder: str | None = None  # written over a redacted value instead of removing it
     keep_participant_contact_id: bool = False
+    keep_attributes: bool = False  # participant attributes untouched by a delete and an update
     contact_delete_lag: timedelta | None = timedelta(0)  # None = the contact is never deleted
     recording_delete_lag: timedelta = timedelta(0)
 
@@ -42,6 +43,7 @@ class DeleteEffects:
         return cls(
             placeholder=settings.gdpr_delete_placeholder,
             keep_participant_contact_id=settings.gdpr_delete_keeps_participant_contact_id,
+            keep_attributes=settings.gdpr_delete_keeps_attributes,
             contact_delete_lag=None if lag is None else timedelta(hours=lag),
             recording_delete_lag=timedelta(hours=settings.gdpr_recording_delete_lag_hours),
         )
@@ -216,7 +218,22 @@ def _redact_conversation(conversation: Conversation, keys: SubjectKeys, effects:
     for participant in conversation.participants:
         for session in participant.sessions:
             changed |= _redact_session(session, keys, redacted_names, blank)
+        if not effects.keep_attributes:
+            changed |= _redact_attributes(participant, keys, blank)
     return changed
+
+
+def _redact_attributes(participant: Participant, keys: SubjectKeys, blank: str | None) -> bool:
+    """Attribute values equal (normalised) to a subject identifier go like a session field's: removed, or
+    overwritten with the placeholder. A value written another way (a national number) stays, as it does
+    in session fields."""
+    hits = [key for key, value in participant.attributes.items() if value != blank and keys.holds(value)]
+    for key in hits:
+        if blank is None:
+            del participant.attributes[key]
+        else:
+            participant.attributes[key] = blank
+    return bool(hits)
 
 
 def _participant_is_subject(participant: Participant, keys: SubjectKeys) -> bool:
@@ -260,7 +277,11 @@ def _redact_session(
 
 
 # ---- GDPR_UPDATE -----------------------------------------------------------------------------------
-def apply_update(org: Org, subject: dict[str, Any], terms: Iterable[dict[str, Any]]) -> Outcome:
+def apply_update(
+    org: Org, subject: dict[str, Any], terms: Iterable[dict[str, Any]], effects: DeleteEffects | None = None
+) -> Outcome:
+    """Replace the subject's values; participant attributes too unless `effects.keep_attributes`."""
+    effects = effects or DeleteEffects()
     keys = SubjectKeys.from_subject(subject)
     outcome = Outcome()
     replacements = [(t.get("type"), t.get("existingValue"), t.get("updatedValue")) for t in terms]
@@ -278,6 +299,8 @@ def apply_update(org: Org, subject: dict[str, Any], terms: Iterable[dict[str, An
                         changed = True
                     for session in participant.sessions:
                         changed |= _replace_in_session(session, kind, old, new)
+                    if not effects.keep_attributes:
+                        changed |= _replace_in_attributes(participant, kind, old, new)
             if changed:
                 outcome.conversations_changed.append(conversation.id)
             org.reindex(conversation, old_keys)
@@ -317,6 +340,17 @@ def _replace_in_session(session: Session, kind: str | None, old: str | None, new
         session.callback_numbers = numbers
         changed = True
     return changed
+
+
+def _replace_in_attributes(
+    participant: Participant, kind: str | None, old: str | None, new: str | None
+) -> bool:
+    if not old or kind == "NAME":
+        return False
+    hits = [key for key, value in participant.attributes.items() if value and _same_value(value, old)]
+    for key in hits:
+        participant.attributes[key] = new or ""
+    return bool(hits)
 
 
 def _keep_form(stored: str, new: str | None) -> str | None:

@@ -6,6 +6,7 @@ parametrised `/{conversationId}/details`.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -15,13 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from genesys_sandbox.candidates import candidate_conversations
 from genesys_sandbox.clock import format_instant
 from genesys_sandbox.divisions import only_visible
-from genesys_sandbox.errors import bad_request, not_found
+from genesys_sandbox.errors import ApiError, bad_request, detail, not_found
 from genesys_sandbox.filters import (
     conversation_matches,
     parse_query,
     sort_key,
     started_on_touched_day,
 )
+from genesys_sandbox.jobs import JOB_FAILED_MESSAGE
 from genesys_sandbox.model import Conversation
 from genesys_sandbox.routes_common import sandbox
 from genesys_sandbox.views import analytics_conversation
@@ -33,8 +35,15 @@ MAX_IDS = 100
 
 @router.post(f"{PREFIX}/details/query")
 def post_details_query(request: Request, body: Annotated[Any, Body()] = None) -> JSONResponse:
-    query = parse_query(body, job=False)
     state = sandbox(request)
+    settings = state.settings
+    query = parse_query(body, job=False, count_touched_days=settings.details_query_counts_touched_days)
+    window = settings.details_query_max_results
+    if window and query.page_number * query.page_size > window:
+        raise bad_request(
+            f"paging.pageNumber * paging.pageSize must be <= {window}; narrow the query instead.",
+            "paging.pageNumber",
+        )
     org = state.org
     with org.lock:
         # widen to whole UTC days: the query matches conversations started on a day the interval touches
@@ -75,12 +84,12 @@ def get_jobs_availability(request: Request) -> JSONResponse:
 def get_job_status(request: Request, jobId: str) -> JSONResponse:
     jobs = sandbox(request).jobs
     job, state = jobs.poll(jobId)
-    status: dict[str, Any] = {
-        "state": state,
-        "submissionDate": format_instant(job.submitted),
-        "expirationDate": format_instant(jobs.expiration(job)),
-    }
-    if state in ("FULFILLED", "EXPIRED") and job.completed is not None:
+    status: dict[str, Any] = {"state": state, "submissionDate": format_instant(job.submitted)}
+    if state == "FAILED":
+        status["errorMessage"] = JOB_FAILED_MESSAGE
+    else:
+        status["expirationDate"] = format_instant(jobs.expiration(job))
+    if state in ("FULFILLED", "EXPIRED", "FAILED"):
         status["completionDate"] = format_instant(job.completed)
     return JSONResponse(status)
 
@@ -112,6 +121,14 @@ def get_job_results(
         result["conversations"] = conversations
     if next_cursor:
         result["cursor"] = next_cursor
+    budget = state.settings.job_results_max_page_bytes
+    if budget and len(json.dumps(result, separators=(",", ":"))) > budget:
+        raise ApiError(
+            400,
+            "response.entity.too.large",
+            f"The response would exceed {budget} bytes. Reduce pageSize.",
+            details=[detail("pageSize", "response.entity.too.large")],
+        )
     return JSONResponse(result)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from genesys_sandbox.errors import bad_request
+from genesys_sandbox.errors import bad_request, too_many_requests
 from genesys_sandbox.gdpr import SEARCH_TYPES, render_request, validate_request_body
 from genesys_sandbox.paging import entity_listing
 from genesys_sandbox.routes_common import caller_id, check_page, sandbox
@@ -25,6 +25,11 @@ def post_gdpr_request(
 ) -> JSONResponse:
     state = sandbox(request)
     request_type, subject, terms, name = validate_request_body(body, delete_confirmed)
+    if state.gdpr_quota is not None:
+        # One quota for the whole org, whichever OAuth client posts (ASSUMPTIONS.md, "GDPR at volume").
+        quota = state.gdpr_quota.hit("org")
+        if quota.exceeded:
+            raise too_many_requests(quota.reset_seconds)
     created = state.gdpr.create(request_type, subject, terms, name, caller_id(request))
     return JSONResponse(render_request(created, str(request.base_url)), status_code=202)
 
@@ -37,7 +42,9 @@ def get_gdpr_requests(
 ) -> JSONResponse:
     check_page(page_size, page_number, max_size=MAX_PAGE_SIZE)
     state = sandbox(request)
-    chunk, total = state.gdpr.page(page_size, page_number, polled=True)
+    # A larger pageSize is silently cut to the org's cap; the listing reports the size it used.
+    page_size = min(page_size, state.settings.gdpr_list_page_size_cap)
+    chunk, total = state.gdpr.poll_page(page_size, page_number)
     base = str(request.base_url)
     return JSONResponse(
         entity_listing(
@@ -52,7 +59,7 @@ def get_gdpr_requests(
 
 @router.get("/api/v2/gdpr/requests/{requestId}")
 def get_gdpr_request(request: Request, requestId: str) -> JSONResponse:
-    found = sandbox(request).gdpr.get(requestId, polled=True)
+    found = sandbox(request).gdpr.poll(requestId)
     return JSONResponse(render_request(found, str(request.base_url)))
 
 

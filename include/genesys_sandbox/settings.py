@@ -32,18 +32,43 @@ class SandboxSettings:
     contact_search: str = "exact"
     # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
     contact_search_partial_above: int = 0
-    # sandbox seconds per GDPR status step; 0 = every GET of the request advances it one step
+    # sandbox seconds per GDPR status step (requests move with sandbox time only, never by being read)
     gdpr_step_seconds: float = 1.0
-    # a poll of GDPR requests (the list's first page, or one request) while any is unfinished moves the
-    # sandbox clock this far after answering: the poller's wait until its next poll (0 = off)
+    # a poll of GDPR requests moves the sandbox clock this far after answering, standing for the poller's
+    # wait until its next poll (0 = off): a read of the list page holding the newest request (once per
+    # pass) while any request is unfinished, or a read of one unfinished request by id
     gdpr_poll_advance_seconds: float = 0.0
+    # GET /api/v2/gdpr/requests: "newest_first" or "oldest_first" (createdDate), and the largest pageSize
+    # served (a larger one is silently cut to it)
+    gdpr_list_order: str = "newest_first"
+    gdpr_list_page_size_cap: int = 100
+    # org-wide quota of POST /api/v2/gdpr/requests per window, across every OAuth client; 0 = none.
+    # Beyond it: 429 with Retry-After = the rest of the window
+    gdpr_quota_per_window: int = 0
+    gdpr_quota_window_seconds: float = 3600
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
     analytics_lag_hours: float = 36
     # analytics jobs and the details multi-get show a GDPR change only this many hours after it (0 = at once)
     analytics_snapshot_hours: float = 0
+    # analytics jobs: QUEUED for job_fulfil_seconds, then PENDING for job_seconds_per_day per UTC day of the
+    # interval the lake holds (history start .. dataAvailabilityDate), then FULFILLED
     job_fulfil_seconds: float = 0.5
-    # a status read of a still QUEUED analytics job moves the sandbox clock this far after answering (0 = off)
+    job_seconds_per_day: float = 0.0
+    # a status read of a still QUEUED or PENDING analytics job moves the sandbox clock this far after
+    # answering (0 = off)
     job_poll_advance_seconds: float = 0.0
+    # the first N analytics jobs end FAILED with an errorMessage (more at run time: fail_next_analytics_jobs)
+    fail_first_analytics_jobs: int = 0
+    # jobs QUEUED or PENDING at once per org; one more is a 429 with Retry-After (0 = no cap)
+    job_concurrency_limit: int = 0
+    # a FULFILLED job's results expire this many hours after completion (state EXPIRED)
+    job_results_ttl_hours: float = 24.0
+    # a job results page whose JSON exceeds this many bytes is a 400 response.entity.too.large (0 = no cap)
+    job_results_max_page_bytes: int = 0
+    # detail queries: the 7/31-day limit counts the UTC days the interval touches (False: its length)
+    details_query_counts_touched_days: bool = False
+    # detail queries: pageNumber * pageSize beyond this is a 400 (0 = no cap)
+    details_query_max_results: int = 0
     # GDPR delete writes this placeholder over a value instead of removing it; None = removed
     gdpr_delete_placeholder: str | None = None
     # GDPR delete keeps the participant's externalContactId while deleting the contact itself
@@ -52,6 +77,8 @@ class SandboxSettings:
     gdpr_contact_delete_lag_hours: float | None = 0.0
     # GDPR delete sets a recording's deleteDate at COMPLETED but fileState DELETED this many hours later
     gdpr_recording_delete_lag_hours: float = 0.0
+    # GDPR delete and update leave participant attributes (flow-set participant data) as they were
+    gdpr_delete_keeps_attributes: bool = False
     latency_ms: int = 0
     error_rate_5xx: float = 0.0
     client_id: str = "sandbox-client"
@@ -94,13 +121,27 @@ class SandboxSettings:
             self.contact_search in ("exact", "tokenised"), "contact_search", "must be exact or tokenised"
         )
         _require(self.contact_search_partial_above >= 0, "contact_search_partial_above", "must be >= 0")
-        _require(self.gdpr_step_seconds >= 0, "gdpr_step_seconds", "must be >= 0")
+        _require(self.gdpr_step_seconds > 0, "gdpr_step_seconds", "must be positive")
+        _require(
+            self.gdpr_list_order in ("newest_first", "oldest_first"),
+            "gdpr_list_order",
+            "must be newest_first or oldest_first",
+        )
+        _require(1 <= self.gdpr_list_page_size_cap <= 100, "gdpr_list_page_size_cap", "must be 1..100")
+        _require(self.gdpr_quota_per_window >= 0, "gdpr_quota_per_window", "must be >= 0")
+        _require(self.gdpr_quota_window_seconds > 0, "gdpr_quota_window_seconds", "must be positive")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
+        _require(self.job_seconds_per_day >= 0, "job_seconds_per_day", "must be >= 0")
         _require(self.gdpr_poll_advance_seconds >= 0, "gdpr_poll_advance_seconds", "must be >= 0")
         _require(self.job_poll_advance_seconds >= 0, "job_poll_advance_seconds", "must be >= 0")
         _require(self.clock_rate > 0, "clock_rate", "must be positive")
+        _require(self.fail_first_analytics_jobs >= 0, "fail_first_analytics_jobs", "must be >= 0")
+        _require(self.job_concurrency_limit >= 0, "job_concurrency_limit", "must be >= 0")
+        _require(self.job_results_ttl_hours > 0, "job_results_ttl_hours", "must be positive")
+        _require(self.job_results_max_page_bytes >= 0, "job_results_max_page_bytes", "must be >= 0")
+        _require(self.details_query_max_results >= 0, "details_query_max_results", "must be >= 0")
         _require(self.latency_ms >= 0, "latency_ms", "must be >= 0")
         _require(
             self.gdpr_contact_delete_lag_hours is None or self.gdpr_contact_delete_lag_hours >= 0,
@@ -150,8 +191,20 @@ PROFILES: dict[str, dict[str, Any]] = {
         "gdpr_delete_keeps_participant_contact_id": True,
         "gdpr_contact_delete_lag_hours": 48.0,
         "gdpr_recording_delete_lag_hours": 48.0,
+        "gdpr_delete_keeps_attributes": True,
         "divisions": "Home,Sales EU,Support EU",
         "data_shapes": "real",
+        "job_fulfil_seconds": 5.0,
+        "job_seconds_per_day": 0.02,
+        "fail_first_analytics_jobs": 1,
+        "job_concurrency_limit": 1,
+        "job_results_ttl_hours": 1.0,
+        "job_results_max_page_bytes": 1_000_000,
+        "details_query_counts_touched_days": True,
+        "details_query_max_results": 10_000,
+        "gdpr_list_order": "oldest_first",
+        "gdpr_list_page_size_cap": 25,
+        "gdpr_quota_per_window": 1500,  # per gdpr_quota_window_seconds (default one hour)
     },
 }
 

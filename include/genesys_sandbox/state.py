@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.gdpr import GdprService
-from genesys_sandbox.jobs import AnalyticsLake, JobService
+from genesys_sandbox.jobs import AnalyticsLake, JobService, JobTimings
 from genesys_sandbox.limits import Faults, RateLimiter, RequestCounter, TokenStore
 from genesys_sandbox.org import Org
 from genesys_sandbox.redaction import DeleteEffects
@@ -25,6 +26,7 @@ class SandboxState:
     counter: RequestCounter
     gdpr: GdprService
     jobs: JobService
+    gdpr_quota: RateLimiter | None = None  # org-wide, on POST /api/v2/gdpr/requests
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
@@ -47,6 +49,7 @@ class SandboxState:
                 settings.gdpr_step_seconds,
                 DeleteEffects.from_settings(settings),
                 before_change=lake.remember,
+                list_order=settings.gdpr_list_order,
                 poll_advance_seconds=settings.gdpr_poll_advance_seconds,
             ),
             jobs=JobService(
@@ -55,6 +58,19 @@ class SandboxState:
                 settings.job_fulfil_seconds,
                 settings.analytics_lag_hours,
                 lake,
+                timings=JobTimings(
+                    queued_seconds=settings.job_fulfil_seconds,
+                    seconds_per_day=settings.job_seconds_per_day,
+                    fail_first=settings.fail_first_analytics_jobs,
+                    concurrency_limit=settings.job_concurrency_limit,
+                    results_ttl=timedelta(hours=settings.job_results_ttl_hours),
+                ),
+                history_start=clock.start - timedelta(days=365 * settings.years),
                 poll_advance_seconds=settings.job_poll_advance_seconds,
+            ),
+            gdpr_quota=(
+                RateLimiter(clock, settings.gdpr_quota_per_window, settings.gdpr_quota_window_seconds)
+                if settings.gdpr_quota_per_window
+                else None
             ),
         )

@@ -51,7 +51,7 @@ def _analytics_participant(participant: Participant, with_attributes: bool) -> d
         data["attributes"] = {
             "sandbox.channel": participant.sessions[0].media_type if participant.sessions else "",
             # flow-set participant data (data_shapes="real"): e-mails and callback numbers as typed
-            **getattr(participant, "attributes", {}),
+            **participant.attributes,
         }
     return data
 
@@ -144,7 +144,7 @@ def _live_participant(conversation: Conversation, participant: Participant) -> d
             "ani": first.ani if first else None,
             "dnis": first.dnis if first else None,
             # flow-set participant data (data_shapes="real"); the live view carries it as analytics does
-            "attributes": getattr(participant, "attributes", None) or None,
+            "attributes": dict(participant.attributes) or None,
         }
     )
     for session in participant.sessions:

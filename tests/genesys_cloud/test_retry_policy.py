@@ -41,6 +41,12 @@ def test_429_asking_longer_than_max_wait_gives_up():
     assert tracker(max_wait_seconds=10).on_status(429, retry_after=42).action is Action.FAIL
 
 
+def test_429_is_left_to_a_caller_that_waits_on_its_own_clock():
+    own_waits = AttemptTracker(RetryPolicy(), idempotent=False, retry_rate_limited=False)
+    assert own_waits.on_status(429, retry_after=3.0).action is Action.FAIL
+    assert own_waits.on_status(503).action is Action.RETRY
+
+
 def test_5xx_is_retried_for_idempotent_calls():
     assert tracker().on_status(500).action is Action.RETRY
 

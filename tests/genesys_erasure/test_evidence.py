@@ -27,7 +27,12 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectState
 from genesys_erasure.report_html import render_html
 from genesys_erasure.steps.evidence import ErasureNotCompliant, check_compliance
-from genesys_erasure.verification import PendingFinding, VerificationResult, verify_subject
+from genesys_erasure.verification import (
+    ConversationFinding,
+    PendingFinding,
+    VerificationResult,
+    verify_subject,
+)
 from tests.support.conversation_builder import voice_call
 from tests.support.erasure import (
     DUE,
@@ -280,6 +285,38 @@ def test_compliance_verdict_fails_on_a_subject_that_needs_review():
         check_compliance(evidence)
 
 
+def test_compliance_verdict_warns_but_passes_on_a_subject_left_in_a_header_shared_with_somebody_else(caplog):
+    evidence = {
+        "counts": {"verified": 3, "needs_review": 1},
+        "needs_review_reasons": {"shared_with_person_not_erased": 1},
+        "report_html": "report.html",
+    }
+
+    assert check_compliance(evidence)["needs_review"] == 1
+    assert "shared_with_person_not_erased" in caplog.text
+
+
+def test_compliance_verdict_still_fails_on_other_needs_review_beside_a_shared_header():
+    evidence = {
+        "counts": {"verified": 3, "needs_review": 2},
+        "needs_review_reasons": {"shared_with_person_not_erased": 1, "verification_failed": 1},
+        "report_html": "report.html",
+    }
+    with pytest.raises(ErasureNotCompliant, match="1 subject"):
+        check_compliance(evidence)
+
+
+def test_report_counts_this_runs_needs_review_subjects_by_reason(ledger):
+    drive_to_completed(ledger, plan_for(0), "run-1", "req-0")
+    left = VerificationResult(ok=True, shared_findings=(ConversationFinding("c-1", ("analytics.x",)),))
+    ledger.mark_needs_review(plan_for(0).subject_hash, left, "shared_with_person_not_erased")
+
+    report = _report(ledger.rows_for_run("run-1"))
+
+    assert report["needs_review_reasons"] == {"shared_with_person_not_erased": 1}
+    assert "shared_with_person_not_erased" in render_html(report)
+
+
 def test_html_report_has_needs_review_and_erasure_pending_sections(run_rows):
     html = render_html(_report(run_rows))
-    assert "Needs review: erasure attempts used up" in html and "Erasure pending at Genesys" in html
+    assert "<h2>Needs review</h2>" in html and "Erasure pending at Genesys" in html

@@ -17,7 +17,12 @@ from genesys_erasure.ledger import (
     SubmissionRefused,
 )
 from genesys_erasure.ledger.states import ALLOWED_TRANSITIONS, check_transition
-from genesys_erasure.verification import Exemption, PendingFinding, VerificationResult
+from genesys_erasure.verification import (
+    ConversationFinding,
+    Exemption,
+    PendingFinding,
+    VerificationResult,
+)
 from tests.support.erasure import (
     DUE,
     HASHER,
@@ -61,6 +66,37 @@ def test_ledger_refuses_to_plan_already_verified_subject(ledger):
     assert (skipped.subject_hash, skipped.erased_by_run_id) == (plan.subject_hash, "run-1")
     assert skipped.completed_at == T0 + timedelta(hours=3)
     assert (row.state, row.run_id, row.request_ids) == (S.VERIFIED, "run-1", ("req-1",))
+
+
+def test_customer_who_returned_after_the_erasure_is_planned_again_with_fresh_attempts(ledger):
+    # erased at T0+3h (Genesys COMPLETED); the scan has since seen a contact after that: new data to erase
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    returned = plan_for(last_contact=T0 + timedelta(days=30))
+    outcome = ledger.plan([returned], "run-2", now=T0 + timedelta(days=400))
+    row = ledger.get(plan.subject_hash)
+    assert outcome.planned == (plan.subject_hash,) and outcome.skipped_verified == ()
+    assert (row.state, row.run_id, row.attempts, row.has_sealed_identifiers) == (S.PLANNED, "run-2", 0, True)
+    assert row.request_ids == ("req-1",)  # the first erasure stays on record
+
+
+def test_verified_subject_whose_last_contact_predates_the_erasure_stays_verified(ledger):
+    # a stale analytics lake still shows the old contacts: not a reason to erase again
+    plan = plan_for()
+    drive_to_verified(ledger, plan, "run-1", "req-1")
+    stale = plan_for(last_contact=T0 - timedelta(days=1))
+    outcome = ledger.plan([stale], "run-2", now=T0 + timedelta(days=1))
+    assert outcome.planned == () and len(outcome.skipped_verified) == 1
+    assert ledger.get(plan.subject_hash).state == S.VERIFIED
+
+
+def test_delete_is_planned_for_a_subject_only_pseudonymised_before_but_not_the_reverse(ledger):
+    pseudonymised, deleted = plan_for(0, request_type="GDPR_UPDATE"), plan_for(1)
+    drive_to_verified(ledger, pseudonymised, "run-1", "req-1")
+    drive_to_verified(ledger, deleted, "run-1", "req-2")
+    outcome = ledger.plan([plan_for(0), plan_for(1, request_type="GDPR_UPDATE")], "run-2", now=T0)
+    assert outcome.planned == (pseudonymised.subject_hash,)
+    assert [s.subject_hash for s in outcome.skipped_verified] == [deleted.subject_hash]
 
 
 def test_second_mark_submitting_for_same_subject_is_refused(ledger):
@@ -150,6 +186,17 @@ def test_sealed_identifiers_survive_while_warehouse_pending(ledger):
     row = ledger.get(plan.subject_hash)
     assert ledger.sealed_identifiers(plan.subject_hash) is None
     assert (row.warehouse_pending, row.warehouse_rows) == (False, {"snowflake.CRM.CALLS": 3})
+
+
+def test_a_subject_that_needs_review_keeps_no_sealed_identifiers_while_warehouse_pending(ledger):
+    # the warehouse step cleans verified subjects only: the token would be kept for nothing, for good
+    plan = plan_for(warehouse_pending=True)
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    left = VerificationResult(ok=True, shared_findings=(ConversationFinding("c-1", ("analytics.x",)),))
+
+    ledger.mark_needs_review(plan.subject_hash, left, "shared_with_person_not_erased")
+
+    assert ledger.sealed_identifiers(plan.subject_hash) is None
 
 
 def test_warehouse_result_before_final_state_keeps_identifiers_for_genesys(ledger):
@@ -379,6 +426,36 @@ def test_needs_review_subject_is_never_planned_or_claimed_again(ledger):
     assert (outcome.planned, outcome.needs_review) == ((), (plan.subject_hash,))
     with pytest.raises(SubmissionRefused):
         ledger.mark_submitting(plan.subject_hash, "run-2")
+
+
+def test_a_subject_left_in_a_shared_header_needs_review_and_its_identifiers_stay_held(ledger):
+    plan = plan_for()
+    drive_to_completed(ledger, plan, "run-1", "req-1")
+    left = VerificationResult(ok=True, shared_findings=(ConversationFinding("c-1", ("analytics.x",)),))
+
+    row = ledger.mark_needs_review(plan.subject_hash, left, "shared_with_person_not_erased")
+
+    assert (row.state, row.reason, row.has_sealed_identifiers) == (
+        S.NEEDS_REVIEW,
+        "shared_with_person_not_erased",
+        False,
+    )
+    mine = {h.identifier_hash for h in plan.identifier_hashes}
+    assert ledger.identifier_hashes_awaiting_review([*mine, "0" * 64]) == mine
+
+
+def test_a_sealed_token_is_replaced_only_before_the_subject_is_claimed_for_submission(ledger):
+    plan = plan_for()
+    ledger.plan([plan], "run-1", now=T0)
+    token = SEALER.seal(identifiers())
+    ledger.reseal(plan.subject_hash, token, owner="run-1")
+    assert ledger.sealed_identifiers(plan.subject_hash) == token
+
+    ledger.mark_submitting(plan.subject_hash, "run-1")
+
+    # reconciliation rebuilds the posted body from the token: it must stay the one the POST was built from
+    with pytest.raises(IllegalTransition):
+        ledger.reseal(plan.subject_hash, SEALER.seal(identifiers()), owner="run-1")
 
 
 @pytest.mark.parametrize(

@@ -207,6 +207,13 @@ def test_canary_reports_the_sandbox_delete_behaviour(start, tmp_path):
     assert calls_to(sb, "POST /api/v2/gdpr/requests") == 1
 
 
+def test_canary_finds_the_contacts_conversations_when_the_query_limit_counts_touched_days(start, tmp_path):
+    sb = start(details_query_counts_touched_days=True)
+    _, contact_id = _canary_contact(sb)
+    report = preflight(sb, tmp_path, canary=CanaryOptions(contact_id, poll_seconds=0.05, timeout_seconds=30))
+    assert report["canary"]["conversations_found"] >= 1
+
+
 def test_canary_of_an_unknown_contact_submits_nothing(start, tmp_path):
     sb = start()
     report = preflight(sb, tmp_path, canary=CanaryOptions("00000000-0000-0000-0000-00000000abcd"))

@@ -33,9 +33,11 @@ def test_disclosure_says_what_verification_did_read():
         assert verified in unverified["text"]
 
 
-def test_disclosure_says_participant_data_is_not_verified():
+def test_disclosure_says_participant_data_of_the_subjects_conversations_is_verified_and_what_is_not():
     unverified = next(i for i in RESIDUAL_DATA_DISCLOSURE if "does not verify" in i["topic"])
-    assert "Participant data: attributes" in unverified["text"]
+    read, _, not_read = unverified["text"].partition("did not check them")
+    assert "participant data (attributes)" in read and "counted in the report" in read
+    assert "Participant data outside the subject's conversations: attributes" in not_read
 
 
 def test_every_disclosure_item_is_a_topic_and_a_text():

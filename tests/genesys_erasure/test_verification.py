@@ -69,6 +69,36 @@ def test_identifier_in_participant_attributes_is_reported_without_the_attribute_
     assert finding.fields == ("analytics.participants[].attributes.*",)
 
 
+def _live(participant: dict) -> dict:
+    return {"id": "conv-live", "endTime": "2026-01-12T10:40:00Z", "participants": [participant]}
+
+
+def test_value_left_only_in_live_attributes_fails_as_attributes_only():
+    live = _live({"purpose": "customer", "name": "", "attributes": {"cb": PHONE}})
+    result = verify_subject(SUBJECT, live_conversations=[live])
+    assert (result.status, result.only_attributes_left) == ("failed", True)
+
+
+def test_value_left_in_attributes_and_an_address_field_is_not_attributes_only():
+    live = _live({"purpose": "customer", "ani": "tel:" + PHONE, "attributes": {"cb": PHONE}})
+    result = verify_subject(SUBJECT, live_conversations=[live])
+    assert (result.status, result.only_attributes_left) == ("failed", False)
+
+
+def test_attribute_counts_survive_the_ledger_round_trip_and_older_results_read_as_none():
+    result = VerificationResult(
+        ok=True, attributes_checked=2, attributes_not_verified=(("permission_denied", 3),)
+    )
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["participant_attributes"] == {
+        "conversations_checked": 2,
+        "not_verified": {"permission_denied": 3},
+    }
+    assert VerificationResult.from_dict(data) == result
+    del data["participant_attributes"]
+    assert VerificationResult.from_dict(data).attributes_not_verified == ()
+
+
 def test_identifier_left_in_live_conversation_is_found():
     live = {
         "id": "conv-live",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.support.sandbox import FIXED_NOW, ApiClient
+from tests.support.sandbox import FIXED_NOW, ApiClient, finish_gdpr_requests
 
 REQUESTS = "/api/v2/gdpr/requests"
 JOBS = "/api/v2/analytics/conversations/details/jobs"
@@ -26,10 +26,8 @@ def _delete(api) -> None:
         json={"requestType": "GDPR_DELETE", "subject": {"emailAddresses": [EMAIL]}},
     )
     assert response.status_code == 202, response.text
-    for _ in range(10):
-        if api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED":
-            return
-    raise AssertionError("the request never finished")
+    finish_gdpr_requests(api.sb)
+    assert api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED"
 
 
 def _values(conversation) -> set[str]:

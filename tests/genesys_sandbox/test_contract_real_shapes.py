@@ -11,7 +11,7 @@ import PureCloudPlatformClientV2 as sdk
 import pytest
 
 from genesys_sandbox import SandboxServer
-from tests.support.sandbox import SANDBOX_ORG
+from tests.support.sandbox import SANDBOX_ORG, finish_gdpr_requests
 from tests.support.schema_check import schema_problems
 
 REAL_ORG = replace(SANDBOX_ORG, data_shapes="real")
@@ -76,11 +76,35 @@ def test_unattributed_conversations_fit_the_analytics_and_live_models(client, sb
 
 def test_live_view_of_a_participant_with_flow_attributes_fits_the_sdk_model(client, sb):
     conversations = sdk.ConversationsApi(client)
-    attributed = next(
-        c
-        for c in sb.org.conversations.values()
-        if any(getattr(p, "attributes", None) for p in c.participants)
-    )
+    attributed = next(c for c in sb.org.conversations.values() if any(p.attributes for p in c.participants))
     live = conversations.get_conversation(attributed.id)
     assert _problems(client, "Conversation") == []
     assert any(p.attributes for p in live.participants)
+
+
+def test_live_view_read_for_attribute_verification_fits_the_sdk_model_before_and_after_a_delete(client, sb):
+    # verification reads participant attributes from GET /api/v2/conversations/{id} (the analytics read by
+    # id has none): the view, and the map a delete redacted, must stay a `Conversation` the SDK reads
+    email = "attribute.contract@example.org"
+    customer = sb.org.add_customer(emails=[email], phones=[], external_contact=False)
+    start = sb.org.clock.now().replace(year=sb.org.clock.now().year - 6)
+    conversation_id = sb.org.add_conversation(
+        customer, media="email", start=start, attributes={"customer.email": email, "ivr.language": "en"}
+    )
+    conversations = sdk.ConversationsApi(client)
+    gdpr = sdk.GeneralDataProtectionRegulationApi(client)
+
+    before = conversations.get_conversation(conversation_id)
+    assert _problems(client, "Conversation") == []
+    assert {"customer.email": email, "ivr.language": "en"} in [p.attributes for p in before.participants]
+
+    body = sdk.GDPRRequest()
+    body.request_type = "GDPR_DELETE"
+    body.subject = sdk.GDPRSubject()
+    body.subject.email_addresses = [email]
+    created = gdpr.post_gdpr_requests(body, delete_confirmed=True)
+    finish_gdpr_requests(sb)
+    assert gdpr.get_gdpr_request(created.id).status == "COMPLETED"
+    after = conversations.get_conversation(conversation_id)
+    assert _problems(client, "Conversation") == []
+    assert {"ivr.language": "en"} in [p.attributes for p in after.participants]

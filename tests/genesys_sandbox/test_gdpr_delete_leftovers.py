@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from genesys_sandbox.clock import parse_instant
-from tests.support.sandbox import FIXED_NOW, ApiClient
+from tests.support.sandbox import FIXED_NOW, ApiClient, finish_gdpr_requests
 
 REQUESTS = "/api/v2/gdpr/requests"
 EMAIL = "left.over@example.com"
@@ -26,10 +26,8 @@ def _delete(api) -> None:
         json={"requestType": "GDPR_DELETE", "subject": {"emailAddresses": [EMAIL]}},
     )
     assert response.status_code == 202, response.text
-    for _ in range(10):
-        if api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED":
-            return
-    raise AssertionError("the request never finished")
+    finish_gdpr_requests(api.sb)
+    assert api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED"
 
 
 def _advance(api, hours: float) -> ApiClient:
@@ -94,3 +92,56 @@ def test_recording_gets_a_delete_date_at_completion_and_is_deleted_after_the_lag
     assert parse_instant(recording["deleteDate"]) <= sandbox.org.clock.now()
     api = _advance(api, LAG_HOURS + 1)
     assert [r["fileState"] for r in api.get(path).json()] == ["DELETED"]
+
+
+ATTRIBUTES = {"customer.email": EMAIL, "context.orderNumber": "A-1234"}
+
+
+def _live_attributes(api, conversation_id) -> dict[str, str]:
+    live = api.get(f"/api/v2/conversations/{conversation_id}").json()
+    customer = next(p for p in live["participants"] if p["purpose"] in ("customer", "external"))
+    return customer.get("attributes", {})
+
+
+def _planted_with_attributes(sandbox) -> str:
+    customer = sandbox.org.add_customer(emails=[EMAIL], phones=[], name="Lena Leftover")
+    return sandbox.org.add_conversation(
+        customer, media="email", start=FIXED_NOW - timedelta(days=400), attributes=ATTRIBUTES
+    )
+
+
+def test_delete_removes_a_participant_attribute_holding_the_subjects_value(sandbox_factory):
+    sandbox = sandbox_factory()
+    conversation_id = _planted_with_attributes(sandbox)
+    api = ApiClient(sandbox)
+    assert _live_attributes(api, conversation_id) == ATTRIBUTES
+    _delete(api)
+    assert _live_attributes(api, conversation_id) == {"context.orderNumber": "A-1234"}
+
+
+def test_delete_leaves_participant_attributes_when_the_knob_keeps_them(sandbox_factory):
+    sandbox = sandbox_factory(gdpr_delete_keeps_attributes=True, gdpr_delete_placeholder="[redacted]")
+    conversation_id = _planted_with_attributes(sandbox)
+    api = ApiClient(sandbox)
+    _delete(api)
+    assert _live_attributes(api, conversation_id) == ATTRIBUTES
+    assert _customer_session(api, conversation_id)["participantName"] == "[redacted]"
+
+
+def test_update_replaces_a_participant_attribute_unless_the_knob_keeps_them(sandbox_factory):
+    for keeps, expected in ((False, "REDACTED"), (True, EMAIL)):
+        sandbox = sandbox_factory(gdpr_delete_keeps_attributes=keeps)
+        conversation_id = _planted_with_attributes(sandbox)
+        api = ApiClient(sandbox)
+        response = api.post(
+            REQUESTS,
+            json={
+                "requestType": "GDPR_UPDATE",
+                "subject": {"emailAddresses": [EMAIL]},
+                "replacementTerms": [{"type": "EMAIL", "existingValue": EMAIL, "updatedValue": "REDACTED"}],
+            },
+        )
+        assert response.status_code == 202, response.text
+        finish_gdpr_requests(sandbox)
+        assert api.get(f"{REQUESTS}/{response.json()['id']}").json()["status"] == "COMPLETED"
+        assert _live_attributes(api, conversation_id)["customer.email"] == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from genesys_sandbox.gdpr import PATHS
+from tests.support.sandbox import GDPR_STEP_SECONDS, ApiClient, finish_gdpr_requests
 
 REQUESTS = "/api/v2/gdpr/requests"
 
@@ -83,23 +84,29 @@ def test_unknown_request_id_is_404_not_found(api):
     assert response.json()["code"] == "not.found"
 
 
-def test_delete_walks_every_status_to_completed(api):
+def test_delete_walks_every_status_to_completed_with_sandbox_time(api, fresh_sandbox):
     request_id = _delete(api, {"phoneNumbers": ["+442079460123"]}).json()["id"]
-    seen = [api.get(f"{REQUESTS}/{request_id}").json()["status"] for _ in range(5)]
-    assert seen == ["SEARCHING", "DELETING", "FINALIZING", "COMPLETED", "COMPLETED"]
-    assert ("INITIATED", *seen[:4]) == PATHS["GDPR_DELETE"]
+    seen = []
+    for _ in range(5):
+        seen.append(api.get(f"{REQUESTS}/{request_id}").json()["status"])
+        fresh_sandbox.control.advance_clock(seconds=GDPR_STEP_SECONDS)
+    assert seen == ["INITIATED", "SEARCHING", "DELETING", "FINALIZING", "COMPLETED"]
+    assert tuple(seen) == PATHS["GDPR_DELETE"]
 
 
-def test_time_based_progress_follows_the_clock(sandbox_factory):
-    from tests.support.sandbox import ApiClient
+def test_reading_a_request_does_not_move_it(api):
+    request_id = _delete(api, {"phoneNumbers": ["+442079460123"]}).json()["id"]
+    single = {api.get(f"{REQUESTS}/{request_id}").json()["status"] for _ in range(5)}
+    listed = {api.get(REQUESTS).json()["entities"][0]["status"] for _ in range(5)}
+    assert single == listed == {"INITIATED"}
 
-    sb = sandbox_factory(gdpr_step_seconds=60)
-    api = ApiClient(sb)
+
+def test_time_based_progress_follows_the_clock(api, fresh_sandbox):
     request_id = _delete(api, {"phoneNumbers": ["+442079460123"]}).json()["id"]
     assert api.get(f"{REQUESTS}/{request_id}").json()["status"] == "INITIATED"
-    sb.control.advance_clock(seconds=121)
+    fresh_sandbox.control.advance_clock(seconds=2 * GDPR_STEP_SECONDS + 1)
     assert api.get(f"{REQUESTS}/{request_id}").json()["status"] == "DELETING"
-    sb.control.advance_clock(minutes=10)
+    fresh_sandbox.control.advance_clock(minutes=10)
     assert api.get(f"{REQUESTS}/{request_id}").json()["status"] == "COMPLETED"
 
 
@@ -107,10 +114,11 @@ def test_fail_next_gdpr_requests_ends_in_error(api, fresh_sandbox):
     fresh_sandbox.control.fail_next_gdpr_requests(1)
     failing = _delete(api, {"phoneNumbers": ["+442079460123"]}).json()["id"]
     healthy = _delete(api, {"phoneNumbers": ["+442079460124"]}).json()["id"]
-    failing_states = [api.get(f"{REQUESTS}/{failing}").json()["status"] for _ in range(3)]
-    assert failing_states == ["SEARCHING", "ERROR", "ERROR"]
-    healthy_states = [api.get(f"{REQUESTS}/{healthy}").json()["status"] for _ in range(4)]
-    assert healthy_states[-1] == "COMPLETED"
+    fresh_sandbox.control.advance_clock(seconds=GDPR_STEP_SECONDS)
+    assert api.get(f"{REQUESTS}/{failing}").json()["status"] == "SEARCHING"
+    finish_gdpr_requests(fresh_sandbox)
+    assert api.get(f"{REQUESTS}/{failing}").json()["status"] == "ERROR"
+    assert api.get(f"{REQUESTS}/{healthy}").json()["status"] == "COMPLETED"
 
 
 def test_paged_list_returns_every_request_once(api):
@@ -132,3 +140,55 @@ def test_list_rejects_page_size_over_100(api):
     response = api.get(REQUESTS, params={"pageSize": 101})
     assert response.status_code == 400
     assert response.json()["details"][0]["fieldName"] == "pageSize"
+
+
+def _created_order(api, page_size):
+    body = api.get(REQUESTS, params={"pageSize": page_size, "pageNumber": 1}).json()
+    return [entity["createdDate"] for entity in body["entities"]], body
+
+
+def _make_requests(sb, api, count):
+    ids = []
+    for n in range(count):
+        ids.append(_delete(api, {"phoneNumbers": [f"+4420794602{n:02d}"]}).json()["id"])
+        sb.control.advance_clock(seconds=0.01)  # distinct createdDates
+    return ids
+
+
+def test_list_is_newest_first_by_default(api, fresh_sandbox):
+    ids = _make_requests(fresh_sandbox, api, 3)
+    dates, body = _created_order(api, 10)
+    assert [e["id"] for e in body["entities"]] == ids[::-1]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_list_can_be_oldest_first(sandbox_factory):
+    sb = sandbox_factory(gdpr_list_order="oldest_first")
+    api = ApiClient(sb)
+    ids = _make_requests(sb, api, 3)
+    _dates, body = _created_order(api, 10)
+    assert [e["id"] for e in body["entities"]] == ids
+
+
+def test_page_size_above_the_cap_is_silently_cut_and_the_listing_says_so(sandbox_factory):
+    sb = sandbox_factory(gdpr_list_page_size_cap=2)
+    api = ApiClient(sb)
+    _make_requests(sb, api, 5)
+    body = api.get(REQUESTS, params={"pageSize": 100, "pageNumber": 1}).json()
+    assert len(body["entities"]) == 2
+    assert (body["pageSize"], body["pageCount"], body["total"]) == (2, 3, 5)
+
+
+def test_org_wide_gdpr_quota_answers_429_with_the_rest_of_the_window(sandbox_factory):
+    sb = sandbox_factory(gdpr_quota_per_window=2, gdpr_quota_window_seconds=3600)
+    first, second = ApiClient(sb), ApiClient(sb)  # two tokens: the quota is the org's, not a token's
+    assert _delete(first, {"phoneNumbers": ["+442079460301"]}).status_code == 202
+    assert _delete(second, {"phoneNumbers": ["+442079460302"]}).status_code == 202
+    refused = _delete(first, {"phoneNumbers": ["+442079460303"]})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "too.many.requests.retry.after"
+    assert 60 < int(refused.headers["Retry-After"]) <= 3600
+    assert sb.control.request_counts()["by_status"].get("202") == 2  # the refused POST created nothing
+    assert second.get(REQUESTS).json()["total"] == 2
+    sb.control.advance_clock(seconds=int(refused.headers["Retry-After"]))
+    assert _delete(first, {"phoneNumbers": ["+442079460303"]}).status_code == 202

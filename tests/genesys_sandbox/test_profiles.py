@@ -24,8 +24,20 @@ PESSIMISTIC = {
     "gdpr_delete_keeps_participant_contact_id": True,
     "gdpr_contact_delete_lag_hours": 48,
     "gdpr_recording_delete_lag_hours": 48,
+    "gdpr_delete_keeps_attributes": True,
     "divisions": "Home,Sales EU,Support EU",
     "data_shapes": "real",
+    "job_fulfil_seconds": 5.0,
+    "job_seconds_per_day": 0.02,
+    "fail_first_analytics_jobs": 1,
+    "job_concurrency_limit": 1,
+    "job_results_ttl_hours": 1.0,
+    "job_results_max_page_bytes": 1_000_000,
+    "details_query_counts_touched_days": True,
+    "details_query_max_results": 10_000,
+    "gdpr_list_order": "oldest_first",
+    "gdpr_list_page_size_cap": 25,
+    "gdpr_quota_per_window": 1500,
 }
 
 

@@ -43,11 +43,6 @@ def test_a_fast_clock_asks_a_client_over_the_limit_to_retry_after_the_window_in_
     assert 1 <= int(statuses[-1].headers["Retry-After"]) <= 5
 
 
-def _hours_since(sb, started) -> float:
-    """Sandbox hours since `started`, to the minute (the clock also runs while the test does)."""
-    return round((sb.control.now() - started).total_seconds() / HOUR, 1)
-
-
 def test_a_fast_clock_announces_the_token_lifetime_in_the_callers_seconds(sandbox_factory):
     sb = sandbox_factory(token_ttl_seconds=3600, clock_rate=12)
     answer = requests.post(
@@ -82,6 +77,40 @@ def test_one_poll_of_the_request_list_advances_the_clock_once_whatever_its_pages
     assert _hours_since(sb, started) == 1
 
 
+def test_a_pass_over_an_oldest_first_list_advances_the_clock_once_on_the_page_with_the_newest_request(
+    sandbox_factory,
+):
+    # a poller reads the list from its newest end: the probe page 1 (here the oldest request), then the
+    # last page (the newest), then back; only the page holding the newest request stands for a poll
+    sb = sandbox_factory(
+        gdpr_step_seconds=HOUR, gdpr_poll_advance_seconds=HOUR, gdpr_list_order="oldest_first"
+    )
+    api = ApiClient(sb)
+    newest = [_delete(api, f"+44207946013{n}") for n in range(3)][-1]
+    started = sb.control.now()
+
+    def read(page: int) -> list[dict]:
+        return api.get(REQUESTS, params={"pageSize": 1, "pageNumber": page}).json()["entities"]
+
+    assert _hours_since(sb, started) == 0 and read(1) and _hours_since(sb, started) == 0
+    (seen,) = read(3)
+    assert (seen["id"], seen["status"]) == (newest, "INITIATED")  # the poll sees it as it is: no head start
+    assert _hours_since(sb, started) == 1
+    read(2)
+    assert _hours_since(sb, started) == 1
+
+
+def test_a_read_by_id_of_a_finished_request_lets_no_time_pass(sandbox_factory):
+    sb = sandbox_factory(gdpr_step_seconds=HOUR, gdpr_poll_advance_seconds=HOUR)
+    api = ApiClient(sb)
+    done = _delete(api, "+442079460140")
+    sb.control.advance_clock(hours=4)
+    _delete(api, "+442079460141")  # another request is still open
+    started = sb.control.now()
+    assert api.get(f"{REQUESTS}/{done}").json()["status"] == "COMPLETED"
+    assert _hours_since(sb, started) == 0
+
+
 def test_each_status_read_of_a_queued_job_lets_the_pollers_wait_pass_in_sandbox_time(sandbox_factory):
     sb = sandbox_factory(job_fulfil_seconds=600, job_poll_advance_seconds=600)
     api = ApiClient(sb)
@@ -89,3 +118,13 @@ def test_each_status_read_of_a_queued_job_lets_the_pollers_wait_pass_in_sandbox_
     job_id = api.post(JOBS, json={"interval": interval}).json()["jobId"]
     states = [api.get(f"{JOBS}/{job_id}").json()["state"] for _ in range(3)]
     assert states == ["QUEUED", "FULFILLED", "FULFILLED"]
+
+
+def test_each_status_read_of_a_pending_job_lets_the_pollers_wait_pass_in_sandbox_time(sandbox_factory):
+    # ten minutes QUEUED, then PENDING for 10 s per UTC day of the interval (about five minutes here)
+    sb = sandbox_factory(job_fulfil_seconds=600, job_seconds_per_day=10, job_poll_advance_seconds=600)
+    api = ApiClient(sb)
+    interval = f"{format_instant(FIXED_NOW - timedelta(days=30))}/{format_instant(FIXED_NOW)}"
+    job_id = api.post(JOBS, json={"interval": interval}).json()["jobId"]
+    states = [api.get(f"{JOBS}/{job_id}").json()["state"] for _ in range(4)]
+    assert states == ["QUEUED", "PENDING", "FULFILLED", "FULFILLED"]

@@ -16,13 +16,15 @@ from genesys_sandbox import SandboxServer, SandboxSettings
 
 CONN_ENV = "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"
 FIXED_NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-# The sandbox's own tests: a fixed clock, instant GDPR requests and jobs.
+# The sandbox's own tests: a fixed clock, instant jobs, and GDPR requests that move only when a test moves
+# the clock (`finish_gdpr_requests`).
+GDPR_STEP_SECONDS = 60
 SANDBOX_ORG = SandboxSettings(
     seed=7,
     customers=40,
     conversations=300,
     now=FIXED_NOW,
-    gdpr_step_seconds=0,
+    gdpr_step_seconds=GDPR_STEP_SECONDS,
     job_fulfil_seconds=0,
     rate_limit_per_window=10_000,
 )
@@ -120,6 +122,16 @@ class ApiClient:
         return self.call("DELETE", path, **kwargs)
 
 
+def finish_gdpr_requests(sb: SandboxServer) -> None:
+    """Move sandbox time past the end of every GDPR request made so far (the longest walk has 4 steps),
+    over the admin API, the way a sandbox in another process is driven."""
+    seconds = 5 * sb.settings.gdpr_step_seconds
+    response = requests.post(
+        f"{sb.base_url}/sandbox/faults", json={"advance_clock_seconds": seconds}, timeout=10
+    )
+    response.raise_for_status()
+
+
 def statuses_served(sb: SandboxServer) -> dict[str, int]:
     return sb.control.request_counts()["by_status"]
 
@@ -132,3 +144,25 @@ def an_email_subject(sb: SandboxServer) -> dict[str, list[str]]:
     """The GDPR subject of a seeded customer (by e-mail), for requests that must succeed."""
     customer = next(c for c in sb.org.customers.values() if c.emails)
     return {"emailAddresses": [customer.emails[0]]}
+
+
+class SandboxJobClock:
+    """The sandbox's clock as the client's job-polling clock: a wait advances the sandbox instead of
+    sleeping (analytics jobs progress on that clock), and every wait is recorded."""
+
+    def __init__(self, sb: SandboxServer) -> None:
+        self.sb = sb
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.sb.control.advance_clock(seconds)
+
+    def monotonic(self) -> float:
+        return self.sb.state.clock.monotonic()
+
+    def polling(self, **overrides: Any) -> Any:
+        """A `JobPolling` (defaults unless overridden) on this clock."""
+        from genesys_cloud.analytics_jobs import JobPolling
+
+        return JobPolling(sleep=self.sleep, monotonic=self.monotonic, **overrides)

@@ -3,7 +3,9 @@ raw values enter only through `SubjectPlan.build`, which hashes and seals them o
 
 The sealed token may also carry the identifiers' raw stored forms (`tel:+44…`, a national number, an
 e-mail header with its display name), which the GDPR request must name for a delete that matches whole
-values: `seal_subject` / `unseal_raw_forms`.
+values: `seal_subject` / `unseal_raw_forms`; and, of those forms, the headers listing somebody else's
+address too that the run decided may be named (every address in them is erased in its submission):
+`unseal_shared_named`.
 """
 
 from __future__ import annotations
@@ -47,36 +49,62 @@ def seal_subject(
     sealer: IdentifierSealer,
     identifiers: Iterable[Identifier],
     raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+    shared_named: Iterable[str] = (),
+    replacement: str | None = None,
 ) -> str:
-    """One token for the subject's identifiers and, when there are any, their raw stored forms.
+    """One token for the subject's identifiers and, when there are any, their raw stored forms, the
+    shared forms its request may name and the replacement text a pseudonymisation writes over them.
 
-    The forms ride in the same payload as the identifiers under an extra `raw` key, which
-    `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the forms are
-    wiped with the token when the subject reaches a final state. (This belongs in sealing.py; it is here
-    only because that module has another owner.)"""
+    The extras ride in the same payload as the identifiers under the keys `raw`, `shared` and `rep`, which
+    `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the extras are
+    wiped with the token when the subject reaches a final state. `shared_named`: the forms listing
+    somebody else's address as well that this subject's request may name. The replacement is sealed
+    rather than taken from the submitting run's Params: a subject carried into another run (deferred,
+    then submitted by the nightly purge) must still get the text its analyst chose, and free text may
+    name somebody. (This belongs in sealing.py; it is here only because that module has another owner.)"""
     unique = sorted(set(identifiers))
     forms = sorted(
         [i.kind.value, i.value, sorted(set(raw_forms[i]))]
         for i in unique
         if raw_forms and raw_forms.get(i) and set(raw_forms[i]) - {i.value}
     )
-    if not forms:
+    shared = sorted(set(shared_named))
+    if not forms and not shared and replacement is None:
         return sealer.seal(unique)
-    payload = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    payload: dict[str, Any] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    if shared:
+        payload["shared"] = shared
+    if replacement is not None:
+        payload["rep"] = replacement
     plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return sealer.cipher.encrypt(plaintext).decode("ascii")
 
 
 def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, tuple[str, ...]]:
     """The raw stored forms sealed with the identifiers (none for a token sealed without them)."""
-    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
-    try:
-        payload = json.loads(sealer.cipher.decrypt(token.encode("ascii")))
-    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
-        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
+    payload = _open(sealer, token)
     return {
         Identifier(IdentifierKind(kind), value): tuple(forms) for kind, value, forms in payload.get("raw", ())
     }
+
+
+def unseal_shared_named(sealer: IdentifierSealer, token: str) -> frozenset[str]:
+    """The raw forms listing somebody else's address too that the subject's request may name (none for a
+    token sealed without them)."""
+    return frozenset(_open(sealer, token).get("shared", ()))
+
+
+def unseal_replacement(sealer: IdentifierSealer, token: str) -> str | None:
+    """The replacement text sealed with the identifiers (None: the subject was planned without one)."""
+    return _open(sealer, token).get("rep")
+
+
+def _open(sealer: IdentifierSealer, token: str) -> dict[str, Any]:
+    sealer.unseal(token)  # the same checks (key, integrity, version) and the same SealError
+    try:
+        return json.loads(sealer.cipher.decrypt(token.encode("ascii")))
+    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
+        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
 
 
 @dataclass(frozen=True, order=True)
@@ -103,6 +131,10 @@ class SubjectPlan:
     received_on: date | None = None
     due_date: date | None = None
     warehouse_pending: bool = False
+    # The latest contact the scan saw under any of the subject's identifiers (None: not known, e.g. an
+    # ad-hoc request). Not stored: `Ledger.plan` compares it with an earlier erasure, since a contact
+    # after that erasure is a returning customer whose new data must be erased in its turn.
+    last_contact: datetime | None = None
 
     def __post_init__(self) -> None:
         _check_hash(self.subject_hash, "subject_hash")
@@ -138,6 +170,8 @@ class SubjectPlan:
         warehouse_pending: bool = False,
         request_type: str = GDPR_DELETE,
         raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+        last_contact: datetime | None = None,
+        replacement: str | None = None,
     ) -> SubjectPlan:
         unique = sorted(set(identifiers))
         if not unique:
@@ -145,7 +179,7 @@ class SubjectPlan:
         return cls(
             subject_hash=subject_hash or derive_subject_hash(unique, hasher),
             identifier_hashes=tuple(IdentifierHash(i.kind, hasher.hash_identifier(i)) for i in unique),
-            sealed_identifiers=seal_subject(sealer, unique, raw_forms),
+            sealed_identifiers=seal_subject(sealer, unique, raw_forms, replacement=replacement),
             source=SubjectSource(source),
             conversation_ids=tuple(conversation_ids),
             request_type=request_type,
@@ -153,6 +187,7 @@ class SubjectPlan:
             received_on=received_on,
             due_date=due_date,
             warehouse_pending=warehouse_pending,
+            last_contact=last_contact,
         )
 
 

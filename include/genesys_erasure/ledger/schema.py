@@ -151,6 +151,24 @@ run_clocks = Table(
 )
 
 
+# The last-contact index (`ledger.last_contact`): per customer identifier, as a keyed hash, the UTC day of its
+# latest contact folded so far, whether a conversation of it was still active at the latest fold, whether it
+# was seen in an address field (not only in participant attributes) and whether it is one of the org's own
+# numbers. No raw value. Its watermark and fingerprint live in `erasure_ledger_meta`.
+last_contacts = Table(
+    "erasure_last_contacts",
+    metadata,
+    Column("identifier_hash", String(64), primary_key=True),
+    Column("last_contact_day", Date, nullable=False, index=True),
+    Column("active", Boolean, nullable=False),
+    Column("direct", Boolean, nullable=False),
+    Column("own_number", Boolean, nullable=False),
+    # when a fold last wrote the entry: an entry not written since its identifier was erased holds only
+    # contacts from before the erasure, and goes
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
 def upgrade_schema(conn: Connection) -> None:
     """Bring a ledger created by an older version up to `SCHEMA_VERSION`, in the caller's transaction.
     Version 1 -> 2 only widens the state CHECK (new states, no row changes)."""

@@ -171,7 +171,10 @@ def transition(conn: Connection, row, target: SubjectState, values: Mapping[str,
     values = {**values, "state": target.value, "previous_state": row["state"], "updated_at": now}
     if target in FINAL_STATES:
         values["final_at"] = now
-        values["sealed_identifiers"] = wipe_unless_warehouse_pending()
+        # Only a verified subject's warehouse copies are cleaned later (the warehouse step reads verified
+        # rows only), so only it keeps its sealed identifiers for that step: a failed, quarantined or
+        # needs-review subject would keep them for nothing, for good in the last case.
+        values["sealed_identifiers"] = wipe_unless_warehouse_pending() if target is S.VERIFIED else None
     conditional_update(conn, row, values)
 
 

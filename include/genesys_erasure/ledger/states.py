@@ -1,6 +1,7 @@
 """The life of one subject in the erasure ledger: its states and the only transitions allowed between them.
 
-    planned ──► submitting ──► submitted ──► completed ──► verified (final)
+    planned ──► submitting ──► submitted ──► completed ──► verified (final; planned again only for a
+                                                                     customer who returned after it)
        │  ▲         │  (crash: reconciled)       │    ▲
        │  └─────────┘                            │    └── erasure_pending ◄─┐ (re-checked by later runs)
        │                                         ├──► erasure_pending ──────┘──► failed / needs_review
@@ -18,8 +19,11 @@
 * `failed` and `quarantined` are final for the run that reached them; a later run may plan the subject
   again (with fresh identifiers, since the sealed ones were wiped), until `max_erasure_attempts` POSTs
   were made: a subject that fails after that is `needs_review`, final until a person looks at it (no
-  transition leaves it: re-planning it is a deliberate act outside the pipeline). `verified` is final
-  for good.
+  transition leaves it: re-planning it is a deliberate act outside the pipeline). A completed subject
+  whose address is left only in an e-mail header shared with a person the run did not erase goes to
+  `needs_review` too (reason `shared_with_person_not_erased`): posting again cannot erase it lawfully.
+  `verified` is final unless the person comes back: a contact after the erasure is new data, planned
+  again when it expires.
 * `dry_run` rows were planned by a dry run only; they never hold sealed identifiers.
 """
 
@@ -76,7 +80,9 @@ ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     S.COMPLETED: frozenset({S.VERIFIED, S.FAILED, S.DEFERRED, S.OVERDUE, S.ERASURE_PENDING, S.NEEDS_REVIEW}),
     # re-checked by later runs: still pending (same state, new verification), erased, or given up on
     S.ERASURE_PENDING: frozenset({S.ERASURE_PENDING, S.VERIFIED, S.FAILED, S.NEEDS_REVIEW, S.DEFERRED}),
-    S.VERIFIED: frozenset(),
+    # only a returning customer: `Ledger.plan` re-plans a verified subject when the scan saw a contact
+    # after Genesys completed its erasure (new data, erased in its turn); nothing else leaves `verified`
+    S.VERIFIED: frozenset({S.PLANNED}),
     # a person decides what happens next; the pipeline never moves it (and never submits it again)
     S.NEEDS_REVIEW: frozenset(),
     S.FAILED: frozenset({S.PLANNED, S.DRY_RUN}),

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, func, or_, select, true, update
 from sqlalchemy.engine import URL
 
-from genesys_cloud.vocabulary import GdprStatus
+from genesys_cloud.vocabulary import GdprRequestType, GdprStatus
 from genesys_erasure.ledger.external import insert_external_erasure, known_request_ids
 from genesys_erasure.ledger.reconcile import DEFAULT_STALE_AFTER, match_stuck_submissions
 from genesys_erasure.ledger.records import (
@@ -66,12 +66,14 @@ from genesys_erasure.ledger.states import (
     IN_FLIGHT_STATES,
     RECHECK_STATES,
     SUBMITTABLE_STATES,
+    IllegalTransition,
     LedgerError,
     SubjectSource,
     SubjectState,
     SubmissionRefused,
     check_transition,
 )
+from genesys_erasure.ledger.watermarks import LISTENER_WATERMARK, read_watermark, write_watermark
 
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite"
 GENESYS_COMPLETED = GdprStatus.COMPLETED
@@ -246,7 +248,9 @@ class Ledger:
 
     def _replan(self, conn, row, plan: SubjectPlan | None, run_id, dry_run, now, outcome: _Outcome) -> None:
         subject_hash, state = row["subject_hash"], S(row["state"])
-        if state == S.VERIFIED:
+        if state == S.VERIFIED and not (
+            _returned_after_erasure(row, plan) or _delete_after_update(row, plan)
+        ):
             outcome.skipped.append(
                 SkippedSubject(subject_hash, row["run_id"], row["completed_at"], row["final_at"])
             )
@@ -271,6 +275,10 @@ class Ledger:
             outcome.resumed.append(subject_hash)
             return
         values: dict[str, Any] = {"run_id": run_id, "final_at": None, "reason": None}
+        if state == S.VERIFIED:
+            # a returning customer: a fresh erasure with its own attempts; the earlier request stays in
+            # the request history (and in that run's signed evidence)
+            values["attempts"] = 0
         if plan is not None:
             values.update(
                 sealed_identifiers=plan.sealed_identifiers,
@@ -287,6 +295,19 @@ class Ledger:
             raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers; plan it afresh")
         transition(conn, row, S.PLANNED, values, now)
         outcome.planned.append(subject_hash)
+
+    def reseal(self, subject_hash: str, token: str, *, owner: str, now=None) -> None:
+        """Replace the sealed token of a subject `owner` planned and has not submitted yet (the plan's
+        decision which shared headers its request names rides in the token). Raises `NotOwned` if
+        another run owns it, `IllegalTransition` unless it is still `planned`."""
+        if not token:
+            raise ValueError("token: a planned subject keeps its sealed identifiers")
+        with self._tx() as conn:
+            row = _owned(select_locked(conn, subject_hash), owner)
+            if row["state"] != S.PLANNED.value:
+                # a token a request was (or may have been) built from must stay what reconciliation reads
+                raise IllegalTransition(subject_hash, row["state"], S.PLANNED)
+            conditional_update(conn, row, {"sealed_identifiers": token, "updated_at": now or utc_now()})
 
     # ---- submission -----------------------------------------------------------------------------
 
@@ -324,6 +345,33 @@ class Ledger:
             if S(row["state"]) in SUBMITTABLE_STATES:
                 raise LedgerError(f"subject {subject_hash[:16]}… has no sealed identifiers to submit")
             raise SubmissionRefused(subject_hash, row["state"], S.SUBMITTING)
+
+    def release_claim(self, subject_hash: str, run_id: str, reason: str, *, now=None) -> LedgerRow:
+        """Genesys refused the POST without creating a request (429: a quota): the claim goes back to
+        `planned` and the attempt is not counted, so the subject can be posted later, once."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        with self._tx() as conn:
+            result = conn.execute(
+                update(subjects)
+                .where(
+                    subjects.c.subject_hash == subject_hash,
+                    subjects.c.state == S.SUBMITTING.value,
+                    subjects.c.run_id == run_id,
+                )
+                .values(
+                    state=S.PLANNED.value,
+                    previous_state=S.SUBMITTING.value,
+                    attempts=subjects.c.attempts - 1,
+                    submitting_at=None,
+                    updated_at=now,
+                    reason=check_reason(reason),
+                )
+            )
+            if result.rowcount != 1:
+                row = select_locked(conn, subject_hash)
+                raise IllegalTransition(subject_hash, row["state"], S.PLANNED)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def record_submission(self, subject_hash: str, request_id: str, *, status: str | None = None, now=None):
         """The POST answered: remember the Genesys request id (appended to the subject's history)."""
@@ -471,6 +519,23 @@ class Ledger:
             transition(conn, row, S.ERASURE_PENDING, values, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
+    def mark_needs_review(
+        self, subject_hash: str, result, reason: str, *, owner: str | None = None, now=None
+    ) -> LedgerRow:
+        """Final until a person decides: Genesys said COMPLETED and verification found nothing the delete
+        should have erased left, but something it deliberately did not name (`result.shared_findings`:
+        a value shared with a person not erased). Posting again would not change it; a person must."""
+        if result.status != "shared_residue":
+            raise ValueError("result: not a verification that left only values shared with others")
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = _owned(select_locked(conn, subject_hash), owner)
+            if row["last_genesys_status"] != GENESYS_COMPLETED:
+                raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
+            values = {"verification": result.to_dict(), "reason": check_reason(reason)}
+            transition(conn, row, S.NEEDS_REVIEW, values, now)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+
     def mark_deferred(
         self,
         subject_hash: str,
@@ -589,6 +654,15 @@ class Ledger:
         with self._tx() as conn:
             return known_request_ids(conn, request_ids)
 
+    def listener_watermark(self) -> datetime | None:
+        """The `createdDate` from which the request listener reads Genesys' list next (None: never read)."""
+        with self._engine.connect() as conn:
+            return read_watermark(conn, LISTENER_WATERMARK)
+
+    def set_listener_watermark(self, value: datetime) -> None:
+        with self._tx() as conn:
+            write_watermark(conn, LISTENER_WATERMARK, value)
+
     def warehouse_pending_verified(self) -> list[LedgerRow]:
         """Verified subjects whose warehouse copies are still to be erased, from any run."""
         return self._rows(
@@ -644,6 +718,27 @@ class Ledger:
                     erased[identifier_hash] = max(at, erased.get(identifier_hash, at))
         return erased
 
+    def identifier_hashes_awaiting_review(self, hashes: Iterable[str]) -> frozenset[str]:
+        """Of `hashes` (identifier keyed hashes), those of a subject left `needs_review`: a person decides
+        what happens to them, so no run plans them again, not even inside a differently composed subject
+        (after a delete, resolution reaches fewer of a person's identifiers, so the subject hash moves)."""
+        wanted = sorted(set(hashes))
+        found: set[str] = set()
+        with self._tx() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                found.update(
+                    conn.scalars(
+                        select(identifier_hashes.c.identifier_hash)
+                        .join(subjects, subjects.c.subject_hash == identifier_hashes.c.subject_hash)
+                        .where(
+                            identifier_hashes.c.identifier_hash.in_(chunk),
+                            subjects.c.state == S.NEEDS_REVIEW.value,
+                        )
+                    ).all()
+                )
+        return frozenset(found)
+
     def due_soon(self, now: datetime, days: int) -> list[LedgerRow]:
         """Subjects with a due date on or before `now + days` that are not verified yet (past-due ones
         included), earliest first, and every `needs_review` subject (due date or not): the daily
@@ -694,6 +789,27 @@ def _held_by_another_run(row, plan: SubjectPlan, run_id: str, held_since: dateti
         return False
     updated = row["updated_at"] if row["updated_at"].tzinfo else row["updated_at"].replace(tzinfo=UTC)
     return updated > held_since
+
+
+def _returned_after_erasure(row, plan: SubjectPlan | None) -> bool:
+    """The scan saw the verified subject in contact AFTER Genesys completed its erasure: new data, which
+    its retention will expire in turn. A contact at or before the erasure is the analytics lake's stale
+    copy of what was erased (as in `steps.scan.drop_erased`), not a reason to erase again."""
+    erased_at = row["completed_at"] or row["final_at"]
+    if plan is None or plan.last_contact is None or erased_at is None:
+        return False
+    last = plan.last_contact if plan.last_contact.tzinfo else plan.last_contact.replace(tzinfo=UTC)
+    return last > erased_at  # the row's times are UTC-aware (UtcDateTime)
+
+
+def _delete_after_update(row, plan: SubjectPlan | None) -> bool:
+    """A delete asked for a subject only pseudonymised so far: a GDPR_UPDATE keeps recordings and entity
+    ids, so it does not fulfil an Art. 17 erasure (or the retention purge); the delete is planned."""
+    return (
+        plan is not None
+        and row["request_type"] == GdprRequestType.GDPR_UPDATE
+        and plan.request_type == GdprRequestType.GDPR_DELETE
+    )
 
 
 def _failed_or_review(row, review_after_attempts: int | None) -> SubjectState:

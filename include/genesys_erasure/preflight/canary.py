@@ -28,7 +28,7 @@ from genesys_erasure.verification import MAP_FIELDS
 
 GDPR_REQUEST = "/api/v2/gdpr/requests/{requestId}"
 FINAL_STATUSES = frozenset({"COMPLETED", "ERROR", "FAILED"})
-# The details query allows at most 31 days when it filters.
+# The details query allows at most 31 days when it filters, possibly counted as the UTC days it touches.
 LOOKBACK_DAYS = 31
 
 
@@ -130,7 +130,8 @@ def _snapshot(
 
 def _conversations_of(probe: HttpProbe, options: CanaryOptions, now: datetime) -> list[str]:
     body = {
-        "interval": f"{_iso(now - timedelta(days=LOOKBACK_DAYS))}/{_iso(now)}",
+        # from a UTC midnight, so the interval touches LOOKBACK_DAYS UTC days, not one more
+        "interval": f"{_iso(_midnight(now) - timedelta(days=LOOKBACK_DAYS - 1))}/{_iso(now)}",
         "order": "desc",
         "segmentFilters": [
             {
@@ -145,6 +146,10 @@ def _conversations_of(probe: HttpProbe, options: CanaryOptions, now: datetime) -
     return [
         str(c["conversationId"]) for c in found or [] if isinstance(c, Mapping) and c.get("conversationId")
     ]
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def run_canary(probe: HttpProbe, options: CanaryOptions, now: datetime | None = None) -> dict[str, Any]:

@@ -269,7 +269,8 @@ def matching_sandbox_settings(facts: Mapping[str, Any], canary: Mapping[str, Any
     # comma-separated, as the sandbox takes them (its CLI passes plain strings)
     settings["denied_paths"] = ",".join(entry["endpoint"] for entry in facts.get("missing_permissions") or [])
     if canary and canary.get("gdpr_step_milliseconds") is not None:
-        settings["gdpr_step_seconds"] = round(canary["gdpr_step_milliseconds"] / 1000, 3)
+        # at least a millisecond: sandbox requests move with time only (a step of 0 never ends)
+        settings["gdpr_step_seconds"] = max(0.001, round(canary["gdpr_step_milliseconds"] / 1000, 3))
     return settings
 
 

@@ -1,13 +1,23 @@
 """The request listener's step: erasures made outside this pipeline (an administrator in the Genesys UI,
 another script) found in Genesys' GDPR request list and written to the ledger, so they are verified,
-cleaned from the warehouses and evidenced like the pipeline's own."""
+cleaned from the warehouses and evidenced like the pipeline's own.
+
+Genesys keeps every request ever made, so the listener does not read the whole list each hour: the ledger
+keeps a watermark (a `createdDate`) and the list is read from its newest end back to it. The next
+watermark is the `createdDate` of the oldest request still running (it may yet complete and must be seen
+again), else of the newest request read; it is read again with `WATERMARK_OVERLAP` to spare, for a
+request that shows up in the list a little after its `createdDate`. The first run reads everything once.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
+from genesys_cloud.gdpr_listing import created_at
+from genesys_cloud.gdpr_status import is_final
 from genesys_cloud.vocabulary import GdprStatus
 from genesys_erasure.ledger import GDPR_DELETE, SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.steps.reconcile import sent_identifier_sets
@@ -17,20 +27,38 @@ from genesys_erasure.steps.subjects_api import subject_hashes, subject_identifie
 log = logging.getLogger(__name__)
 
 COMPLETED = GdprStatus.COMPLETED
+WATERMARK_OVERLAP = timedelta(minutes=15)
+
+
+def next_watermark(entities: Iterable[dict[str, Any]], previous: datetime | None) -> datetime | None:
+    """Where the next read must reach back to: the oldest request still running, else the newest read."""
+    running: list[datetime] = []
+    newest = previous
+    for entity in entities:
+        when = created_at(entity)
+        if when is None:
+            continue
+        if not is_final(entity.get("status")):
+            running.append(when)
+        newest = when if newest is None or when > newest else newest
+    return min(running) if running else newest
 
 
 def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
     """Write every COMPLETED GDPR_DELETE the ledger does not know into it under `run_id`. Counts only."""
     client = runtime.client
+    ledger = runtime.ledger
+    watermark = ledger.listener_watermark()
+    listed = list(client.iter_gdpr_requests(since=watermark - WATERMARK_OVERLAP if watermark else None))
     candidates = [
         entity
-        for entity in client.iter_gdpr_requests()
+        for entity in listed
         if entity.get("requestType") == GDPR_DELETE and entity.get("status") == COMPLETED and entity.get("id")
     ]
-    counts = {"completed_deletes_listed": len(candidates), "recorded": 0, "subject_already_in_ledger": 0,
-              "no_usable_identifier": 0, "left_to_reconciliation": 0}  # fmt: skip
+    counts = {"requests_read": len(listed), "completed_deletes_listed": len(candidates), "recorded": 0,
+              "subject_already_in_ledger": 0, "no_usable_identifier": 0,
+              "left_to_reconciliation": 0}  # fmt: skip
     warehouse_pending = bool(runtime.config.warehouse_mapping_path)
-    ledger = runtime.ledger
     known = ledger.known_request_ids(e["id"] for e in candidates)
     # A request of ours whose POST answer was lost (row still `submitting`) looks external: adopting it
     # here would make the ledger own its id, reconciliation would then release our row and it would be
@@ -61,6 +89,11 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
             counts["subject_already_in_ledger"] += 1
     counts["unknown_requests"] = sum(counts[k] for k in ("recorded", "subject_already_in_ledger",
                                                           "no_usable_identifier"))  # fmt: skip
+    # Moved only after every request read was written: a crash before this reads them again (which is
+    # harmless). A request left to reconciliation needs no second look: reconciliation reads it itself.
+    new_watermark = next_watermark(listed, watermark)
+    if new_watermark is not None:
+        ledger.set_listener_watermark(new_watermark)
     log.info("External erasures: %s", counts)
     return counts
 

@@ -18,7 +18,6 @@ from typing import Any
 from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
-from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
@@ -27,6 +26,7 @@ from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
+from genesys_erasure.steps.shared_headers import decide_shared_headers
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +40,6 @@ def request_satisfied_by(done: str, wanted: str) -> bool:
     return str(done) == str(wanted) or str(done) == str(GdprRequestType.GDPR_DELETE)
 
 
-class HashedMembership(Collection[Identifier]):
-    """`identifier in recent` against a set of keyed hashes: the recent set never exists in the clear."""
-
-    def __init__(self, hashes: Iterable[str], hasher: KeyedHasher) -> None:
-        self._hashes = frozenset(hashes)
-        self._hasher = hasher
-
-    def __contains__(self, item: object) -> bool:
-        return isinstance(item, Identifier) and self._hasher.hash_identifier(item) in self._hashes
-
-    def __iter__(self):
-        return iter(())  # membership only: the identifiers themselves are not known
-
-    def __len__(self) -> int:
-        return len(self._hashes)
-
-
 @dataclass(frozen=True)
 class Seed:
     """An identifier to start identity resolution from, with what the scan knows about it."""
@@ -68,6 +51,7 @@ class Seed:
     # other written forms the identifier is stored in (`tel:+44…`, a national number, a whole e-mail
     # header): named in the GDPR request too, so a delete that matches whole values erases them all
     raw_forms: tuple[str, ...] = ()
+    last_contact: datetime | None = None  # the scan's latest contact under this identifier
 
 
 @dataclass(frozen=True)
@@ -81,6 +65,7 @@ class PlanRequest:
     due_date: date | None = None
     carry_over: bool = False
     hold_staff: bool = True
+    replacement: str | None = None  # what a GDPR_UPDATE writes over the identifiers (sealed per subject)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -148,9 +133,6 @@ class WrittenPlan:
     check_active: tuple[str, ...]
     needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
     planned_by_another_run: int = 0  # subjects another DAG's run planned and may still submit: left to it
-    # verified by a weaker request than this one (pseudonymised, now to delete): not erased, and the ledger
-    # keeps a verified subject final, so a person takes it on
-    verified_by_weaker_request: int = 0
 
 
 def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
@@ -214,6 +196,11 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
     return Resolved(tuple(subjects), resolution, directory.calls, held_staff=len(staff_held))
 
 
+def _last_contact(subject, seeds: Mapping[Identifier, Seed]) -> datetime | None:
+    moments = [seeds[i].last_contact for i in subject.identifiers if i in seeds and seeds[i].last_contact]
+    return max(moments, default=None)
+
+
 def write_plan(
     runtime: ErasureRuntime,
     run_id: str,
@@ -228,10 +215,11 @@ def write_plan(
     flight adopted. The cap is checked before anything is written, so a refused run leaves no half-made
     plan behind."""
     config, dry_run = runtime.config, runtime.config.dry_run
-    check_subject_cap(len(resolved.subjects), config.max_subjects_per_run)
+    subjects, held_for_review = _without_identifiers_awaiting_review(runtime, resolved.subjects)
+    check_subject_cap(len(subjects), config.max_subjects_per_run)
     warehouse_pending = bool(config.warehouse_mapping_path) and not dry_run
     plans, stalled_hashes = [], set()
-    for subject in resolved.subjects:
+    for subject in subjects:
         plan = SubjectPlan.build(
             subject.identifiers,
             hasher=runtime.hasher,
@@ -244,6 +232,8 @@ def write_plan(
             due_date=request.due_date,
             warehouse_pending=warehouse_pending,
             raw_forms={i: seeds[i].raw_forms for i in subject.identifiers if i in seeds},
+            last_contact=_last_contact(subject, seeds),
+            replacement=request.replacement if request.request_type == "GDPR_UPDATE" else None,
         )
         plans.append(plan)
         if any(seeds[i].stalled for i in subject.identifiers if i in seeds):
@@ -282,34 +272,35 @@ def write_plan(
         # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
         # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
         adopted = (*adopted, *ledger.adopt_in_flight(run_id, source=request.source, now=now))
-    weaker = [
-        skipped.subject_hash
-        for skipped in outcome.skipped_verified
-        if not request_satisfied_by(_request_type(ledger, skipped.subject_hash), request.request_type)
-    ]
-    if weaker:
-        log.warning(
-            "%d subject(s) were verified by a weaker request than %s (pseudonymised, not deleted): not "
-            "erased by this run, the ledger keeps them final; a person must take them on",
-            len(weaker),
-            request.request_type,
-        )
     return WrittenPlan(
         subjects_planned=len(plans),
         quarantined=len(quarantined_plans),
         carried=tuple(carried),
         adopted=tuple(adopted),
-        already_erased=len(outcome.skipped_verified) - len(weaker),
+        already_erased=len(outcome.skipped_verified),
         check_active=(*(stalled_hashes & planned), *carried),
-        needs_review=len(set(outcome.needs_review)),
+        needs_review=len(set(outcome.needs_review)) + held_for_review,
         planned_by_another_run=len(set(outcome.planned_by_another_run)),
-        verified_by_weaker_request=len(weaker),
     )
 
 
-def _request_type(ledger, subject_hash: str) -> str:
-    row = ledger.get(subject_hash)
-    return row.request_type if row is not None else ""
+def _without_identifiers_awaiting_review(
+    runtime: ErasureRuntime, subjects: Sequence[Subject]
+) -> tuple[list[Subject], int]:
+    """The subjects none of whose identifiers belongs to a subject left `needs_review`, and how many were
+    held back. A person decides about those identifiers: a subject resolved differently tonight (after a
+    delete resolution reaches fewer of a person's identifiers, so its hash moves) must not post again what
+    a person is to look at, night after night."""
+    hasher = runtime.hasher
+    hashes = [{hasher.hash_identifier(i) for i in subject.identifiers} for subject in subjects]
+    awaiting = runtime.ledger.identifier_hashes_awaiting_review(set().union(*hashes))
+    kept = [subject for subject, mine in zip(subjects, hashes, strict=True) if not mine & awaiting]
+    if len(kept) < len(subjects):
+        log.info(
+            "%d subject(s) share an identifier with a subject awaiting review: not planned",
+            len(subjects) - len(kept),
+        )
+    return kept, len(subjects) - len(kept)
 
 
 def defer_active(runtime: ErasureRuntime, subject_hashes: Iterable[str], now: datetime) -> int:
@@ -339,6 +330,9 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
     # A dry run plans the same subjects (state dry_run) and reports them, but never submits them.
     wanted = SubjectState.DRY_RUN if dry_run else SubjectState.PLANNED
     to_submit = sorted(row.subject_hash for row in runtime.ledger.rows_for_run(run_id) if row.state is wanted)
+    # Only now is the submission final (deferred and skipped subjects are out), so only now can a header
+    # shared by several of its subjects be allowed into their requests. A dry run seals nothing.
+    shared = {} if dry_run else decide_shared_headers(runtime, run_id, to_submit)
     resolution = resolved.resolution
     summary = {
         "run_id": run_id,
@@ -353,7 +347,6 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "held_recent_contact": len(resolution.held_for(HoldReason.RECENT_CONTACT)),
         "held_staff": resolved.held_staff,
         "already_erased": written.already_erased,
-        "verified_by_weaker_request": written.verified_by_weaker_request,
         "needs_review": written.needs_review,
         "planned_by_another_run": written.planned_by_another_run,
         "identity_lookups": resolution.lookups,
@@ -362,6 +355,10 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         # of the quarantined identifiers, those whose search answered only part of its matches
         "incomplete_lookups": resolution.incomplete_lookups,
         "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
+        # per subject request: e-mail headers also listing another subject of this submission (named) or
+        # somebody it does not erase (left in place; verification reports them as such)
+        "shared_headers_named": shared.get("shared_headers_named", 0),
+        "shared_headers_withheld": shared.get("shared_headers_withheld", 0),
         "batches": [to_submit[i : i + BATCH_SIZE] for i in range(0, len(to_submit), BATCH_SIZE)],
         **dict(request.extra),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,10 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.ledger.store import ERASED_STATES
 from genesys_erasure.steps import scan
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure, request_satisfied_by
+from genesys_erasure.steps.last_contacts import RecentContacts
+from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure, request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.subject_conversations import find_conversations
+from genesys_erasure.steps.subject_conversations import FoundConversations, find_conversations
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
             conversation_count=entry["conversation_count"],
             stalled=stalled,
             raw_forms=tuple(entry.get("raw_forms") or ()),
+            last_contact=scan.parse_instant(entry["last_contact"]) if entry.get("last_contact") else None,
         )
         for entry in entries
     ]
@@ -47,7 +50,8 @@ def plan_retention_purge(
     request = PlanRequest(
         seeds=_seeds(found["expired"], stalled=False) + _seeds(found["stalled"], stalled=True),
         source=SubjectSource.RETENTION,
-        recent=HashedMembership(found["recent_hashes"], runtime.hasher),
+        # who had contact since the cutoff: asked of the last-contact index, never listed in the workspace
+        recent=RecentContacts(runtime.last_contacts, runtime.hasher, scan.parse_instant(found["cutoff"])),
         carry_over=True,
         extra={"scan": {k: v for k, v in scan_counts.items() if k != "unreadable_values"}},
     )
@@ -58,19 +62,25 @@ def plan_retention_purge(
 
 
 def _erased_earlier(
-    runtime: ErasureRuntime, identifiers, request_type: str
+    runtime: ErasureRuntime, identifiers, request_type: str, last_start: Mapping[Identifier, datetime]
 ) -> dict[Identifier, dict[str, Any]]:
     """Identifiers a request that fulfils this one already carried in an earlier run: verified, or still
     on its way (in flight, or erasure pending at Genesys: a later run verifies it). Not submitted again.
     Compared per identifier hash: the nightly purge's subject holds more identifiers than an analyst gives,
     and once a lagging contact delete lands, resolution no longer reaches the rest of that subject. A
-    pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned."""
+    pseudonymisation (GDPR_UPDATE) does not fulfil a delete: that person is planned. Nor does an erasure
+    the person came back after: a conversation started after Genesys completed it is new data."""
     earlier: dict[Identifier, dict[str, Any]] = {}
     ledger = runtime.ledger
     for identifier in identifiers:
         rows = ledger.lookup_identifier_hash(runtime.hasher.hash_identifier(identifier))
+        came_back = last_start.get(identifier)
         carried = [
-            r for r in rows if r.state in ERASED_STATES and request_satisfied_by(r.request_type, request_type)
+            r
+            for r in rows
+            if r.state in ERASED_STATES
+            and request_satisfied_by(r.request_type, request_type)
+            and not (came_back and r.completed_at and came_back > r.completed_at)
         ]
         if carried:
             row = max(carried, key=lambda r: (r.state is SubjectState.VERIFIED, r.final_at or r.updated_at))
@@ -89,8 +99,6 @@ def approval_text(summary: dict[str, Any]) -> str:
         f"duplicates merged: {summary['input']['duplicates_merged']}; "
         f"invalid rows skipped: {summary['input']['invalid_rows_skipped']}",
         f"- Already erased by an earlier run (not submitted again): {summary['erased_earlier']}",
-        "- Pseudonymised by an earlier run, not deleted (the ledger keeps them final; a person must take "
-        f"them on): {summary['verified_by_weaker_request']}",
         f"- Subjects to erase: {summary['to_submit']} (identifiers after identity resolution: "
         f"{summary['resolved_identifiers_by_type']})",
         f"- Conversations affected: {summary['conversations_affected']} "
@@ -112,9 +120,11 @@ def plan_for_ticket(
     earlier run already erased; the summary carries what the approver sees."""
     handoff = runtime.workspace().get(run_id, SUBJECTS_HANDOFF)
     identifiers = [Identifier(IdentifierKind(kind), value) for kind, value in handoff]
-    earlier = _erased_earlier(runtime, identifiers, request.request_type)
+    # every named identifier's conversations: one erased earlier may have come back since
+    found = find_conversations(runtime.client, identifiers, now) if identifiers else FoundConversations(())
+    earlier = _erased_earlier(runtime, identifiers, request.request_type, found.last_start)
     fresh = [i for i in identifiers if i not in earlier]
-    conversations = find_conversations(runtime.client, fresh, now) if fresh else {}
+    conversations = {i: found[i] for i in fresh}
     all_ids = sorted({c for ids in conversations.values() for c in ids})
     protected = runtime.client.get_protected_conversation_ids(all_ids) if all_ids else set()
     seeds = [
@@ -123,6 +133,7 @@ def plan_for_ticket(
             conversation_ids=tuple(conversations.get(identifier, {})),
             conversation_count=len(conversations.get(identifier, {})),
             stalled=any(conversations.get(identifier, {}).values()),
+            last_contact=found.last_start.get(identifier),
         )
         for identifier in fresh
     ]
@@ -133,6 +144,7 @@ def plan_for_ticket(
             seeds=seeds,
             source=SubjectSource.DSR,
             request_type=request.request_type,
+            replacement=request.replacement_text,
             ticket=request.ticket,
             received_on=request.received_on,
             due_date=request.due_date,

@@ -11,7 +11,7 @@ from typing import Any
 
 from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.ledger import KnownRequest, Ledger, LedgerRow, SubjectState
-from genesys_erasure.ledger.records import unseal_raw_forms
+from genesys_erasure.ledger.records import unseal_raw_forms, unseal_shared_named
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
 from genesys_erasure.steps.subjects_api import gdpr_subject_body, subject_hashes
@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 def known_requests(
     runtime: ErasureRuntime, since: datetime, sent_sets: Mapping[frozenset[str], frozenset[str]]
 ) -> Iterator[KnownRequest]:
-    """Genesys' GDPR requests created since `since` (newest pages first is not guaranteed, so the whole
-    list is read), each with the keyed hashes of its subject's identifiers. A request whose subject is
-    exactly what we sent for a stuck subject is given that subject's full identifier set (the body holds
-    one external contact id and one user id, the ledger all of them)."""
-    for entity in runtime.client.iter_gdpr_requests():
+    """Genesys' GDPR requests created since `since`, each with the keyed hashes of its subject's
+    identifiers. Only the pages back to `since` are read (from the list's newest end, whatever its order),
+    not the whole request history. A request whose subject is exactly what we sent for a stuck subject is
+    given that subject's full identifier set (the body holds one external contact id and one user id, the
+    ledger all of them)."""
+    for entity in runtime.client.iter_gdpr_requests(since=since):
         created = entity.get("createdDate")
         created_at = parse_instant(created) if created else None
         if created_at is not None and created_at < since:
@@ -37,11 +38,14 @@ def known_requests(
 
 def sent_body(runtime: ErasureRuntime, token: str, request_type: str) -> dict[str, Any]:
     """The subject body submit POSTs for a sealed token and request type: a delete names every sealed raw
-    form, an update only the identifiers (its replacement terms carry the values). Reconciliation must
-    hash exactly this body; a form that does not read back as its own identifier changes the hash set."""
-    identifiers = runtime.sealer.unseal(token)
-    forms = unseal_raw_forms(runtime.sealer, token) if request_type != GdprRequestType.GDPR_UPDATE else None
-    return gdpr_subject_body(identifiers, forms)
+    form (a header listing somebody else's address only if the plan sealed it as shared and named), an
+    update only the identifiers (its replacement terms carry the values). Reconciliation must hash exactly
+    this body; a form that does not read back as its own identifier changes the hash set."""
+    sealer = runtime.sealer
+    identifiers = sealer.unseal(token)
+    if request_type == GdprRequestType.GDPR_UPDATE:
+        return gdpr_subject_body(identifiers)
+    return gdpr_subject_body(identifiers, unseal_raw_forms(sealer, token), unseal_shared_named(sealer, token))
 
 
 def sent_identifier_sets(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig, load_config
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.ledger import Ledger, create_ledger_engine
+from genesys_erasure.ledger.last_contact import LastContactIndex
 from genesys_erasure.sealing import IdentifierSealer
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.workspace import RunWorkspace
@@ -84,6 +86,7 @@ class ErasureRuntime:
         ledger_url: str,
         client_factory: ClientFactory,
         home: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self.hasher = KeyedHasher(hmac_key)
@@ -92,10 +95,13 @@ class ErasureRuntime:
         self.ledger_url = ledger_url
         self.workspace_fernet = self.sealer.cipher  # the same keys: hand-offs are sealed identifiers too
         self.home = home
+        # How a step waits (a GDPR quota's Retry-After); tests pass one that moves the sandbox clock.
+        self.sleep = sleep
         self._client_factory = client_factory
         self._client: GenesysClient | None = None
         self._engine: Engine | None = None
         self._ledger: Ledger | None = None
+        self._last_contacts: LastContactIndex | None = None
         self._workspace: RunWorkspace | None = None
 
     def __repr__(self) -> str:
@@ -126,6 +132,14 @@ class ErasureRuntime:
             self._ledger = Ledger.open(self._database())
         return self._ledger
 
+    @property
+    def last_contacts(self) -> LastContactIndex:
+        """The last-contact index, in the ledger's database (its tables are the ledger's)."""
+        if self._last_contacts is None:
+            _ = self.ledger  # opened first: it creates (and upgrades) the ledger's tables
+            self._last_contacts = LastContactIndex(self._database())
+        return self._last_contacts
+
     def workspace(self) -> RunWorkspace:
         """The run workspace, on the same engine as the ledger."""
         if self._workspace is None:
@@ -141,7 +155,7 @@ class ErasureRuntime:
         even when closing the client fails, so no database connection outlives the task."""
         client, self._client = self._client, None
         engine, self._engine = self._engine, None
-        self._ledger = self._workspace = None
+        self._ledger = self._workspace = self._last_contacts = None
         try:
             if client is not None:
                 client.close()

@@ -1,11 +1,15 @@
 """Step 1 of the nightly purge: find the customers whose LAST contact is older than the retention cutoff.
 
-Three reads feed one bounded-memory `ContactIndex`:
+Two reads and one index:
 1. an analytics details job over the window that newly expired since the last run (all history before
-   the cutoff on the first run or in backfill mode): the candidates;
-2. an analytics details job from the cutoff up to the job data's `dataAvailabilityDate`: everybody with
-   a later contact, who must not be erased (a GDPR delete erases all of a subject's data);
-3. detail queries from `dataAvailabilityDate` up to now, because jobs lag behind by up to ~48 hours.
+   the cutoff on the first run or in backfill mode): the candidates, with their raw values, in an
+   in-memory `ContactIndex`;
+2. the last-contact index in the ledger's database (`steps.last_contacts`): per identifier, as a keyed
+   hash, the day of its latest contact. Built once over the whole retention window, then each night it
+   folds only the days that became available since (an analytics job from its watermark, minus the
+   overlap for late conversations) and the detail queries past `dataAvailabilityDate` (jobs lag behind
+   by up to ~48 hours). A candidate the index shows with a later contact is recent, not expired; so is
+   anybody identity resolution links to such an identifier (`RecentContacts`).
 The raw result goes into the run workspace (encrypted), with each identifier's raw stored forms (which the
 GDPR request must name); XCom gets counts only.
 
@@ -17,12 +21,14 @@ they must neither be planned again nor count towards the purge-fraction guard (`
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from genesys_erasure.derivation import ContactIndex, ContactSummary
 from genesys_erasure.steps.client import GenesysClient
+from genesys_erasure.steps.last_contacts import day_start, decide_candidates, refresh_last_contacts
 from genesys_erasure.steps.runtime import ErasureRuntime
 
 log = logging.getLogger(__name__)
@@ -31,8 +37,6 @@ SCAN_HANDOFF = "scan"
 WATERMARK_MARKER = "retention_scan_watermark"
 HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
 JOB_PAGE_SIZE = 1000
-DETAIL_QUERY_MAX_DAYS = 7  # the detail query's limit without filters
-JOB_POLL_SECONDS = 2.0
 
 
 def interval(start: datetime, end: datetime) -> str:
@@ -48,30 +52,39 @@ def parse_instant(text: str) -> datetime:
 
 
 def scan_window_start(runtime: ErasureRuntime, watermark: str | None, cutoff: datetime) -> datetime:
-    """Where the candidate scan starts: the last run's cutoff minus an overlap, or all history."""
+    """Where the candidate scan starts: the start of the last run's cutoff day minus an overlap, or all
+    history. The whole day: the last-contact index counts a contact on the cutoff's day as recent, so a
+    customer last seen earlier that day becomes a candidate only on the next night."""
     if runtime.config.backfill or watermark is None:
         return HISTORY_START
-    start = parse_instant(watermark) - timedelta(days=runtime.config.scan_overlap_days)
+    start = day_start(parse_instant(watermark)) - timedelta(days=runtime.config.scan_overlap_days)
     return min(start, cutoff)
+
+
+def utc_day(moment: datetime) -> datetime:
+    """The UTC midnight that starts `moment`'s day."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _job_conversations(
     client: GenesysClient, start: datetime, end: datetime, label: str
 ) -> Iterator[dict[str, Any]]:
-    job_id = client.submit_conversation_details_job({"interval": interval(start, end), "order": "asc"})
-    client.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
+    body = {"interval": interval(start, end), "order": "asc"}
     read = 0
-    for number, page in enumerate(client.iter_job_results(job_id, page_size=JOB_PAGE_SIZE), start=1):
+    pages = client.run_conversation_details_job(body, page_size=JOB_PAGE_SIZE)
+    for number, page in enumerate(pages, start=1):
         read += len(page.conversations)
         log.info("%s: page %d read, %d conversations so far", label, number, read)
         yield from page.conversations
 
 
 def _recent_conversations(client: GenesysClient, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """Detail queries in slices the API accepts, from `start` to `end`."""
+    """Detail queries from `start` to `end`, one per UTC day: a query reads whole UTC days (it returns
+    every conversation started on a day its interval touches, and its 7-day limit may count those days),
+    and a day alone keeps each query as shallow as the API pages (a cap on paging depth is plausible)."""
     slice_start = start
     while slice_start < end:
-        slice_end = min(end, slice_start + timedelta(days=DETAIL_QUERY_MAX_DAYS))
+        slice_end = min(end, utc_day(slice_start) + timedelta(days=1))
         yield from client.iter_conversation_details({"interval": interval(slice_start, slice_end)})
         slice_start = slice_end
 
@@ -137,15 +150,22 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
     )
     if window_start < cutoff:
         index.add_all(_job_conversations(client, window_start, cutoff, "candidates (before cutoff)"))
-    if cutoff < available_until:
-        index.add_all(_job_conversations(client, cutoff, available_until, "later contacts (after cutoff)"))
-    gap_start = max(available_until, cutoff)
-    gap = index.add_all(_recent_conversations(client, gap_start, now))
-    log.info("Not yet in the analytics jobs: %d conversations read with detail queries", gap)
+    refresh = refresh_last_contacts(
+        runtime,
+        cutoff=cutoff,
+        available_until=available_until,
+        now=now,
+        candidates=index,
+        read_job=lambda start, end: _job_conversations(client, start, end, "later contacts (after cutoff)"),
+        read_recent=lambda start, end: _recent_conversations(client, start, end),
+    )
 
     expired, stalled, erased_seen = drop_erased(runtime, index, cutoff)
-    recent = index.recent(cutoff)
-    customers_seen = max(index.customer_count() - erased_seen, 0)
+    decided = decide_candidates(runtime, expired, stalled, cutoff)
+    expired, stalled = decided.expired, decided.stalled
+    # the purge-fraction guard's denominator: every customer the index holds, and the candidates it does not
+    customers_seen = runtime.last_contacts.count(direct_only=True) + decided.not_indexed
+    recent_identifiers = runtime.last_contacts.count(day_start(cutoff).date())
     workspace.put(
         run_id,
         SCAN_HANDOFF,
@@ -153,24 +173,26 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
             "cutoff": cutoff.isoformat(),
             "expired": _summary_payload(expired),
             "stalled": _summary_payload(stalled),
-            "recent_hashes": sorted(runtime.hasher.hash_identifier(i) for i in recent),
             "customers_seen": customers_seen,
         },
     )
     counts = {
         "cutoff": cutoff.isoformat(),
         "window_start": window_start.isoformat(),
-        "conversations_read": index.conversations_read,
+        "conversations_read": index.conversations_read + refresh.conversations_read,
         "customers_seen": customers_seen,
         "erased_earlier_skipped": erased_seen,
         "expired_identifiers": len(expired),
         "stalled_identifiers": len(stalled),
-        "recent_identifiers": len(recent),
-        "own_numbers_detected": index.detected_own_number_count,
-        "unreadable_values": dict(sorted(index.problems.items())),
+        "recent_identifiers": recent_identifiers,
+        "candidates_recent_in_index": decided.recent,
+        "own_numbers_detected": refresh.own_numbers_detected,
+        "candidates_own_number_in_index": decided.own_numbers,
+        "unreadable_values": dict(sorted((Counter(index.problems) + Counter(refresh.problems)).items())),
         # how many other written forms the planned identifiers are stored in (named in the GDPR request)
         "raw_forms_kept": sum(len(s.raw_forms) for s in (*expired, *stalled)),
         "raw_forms_not_kept": sum(s.raw_forms_dropped for s in (*expired, *stalled)),
+        "last_contact_index": refresh.counts(),
     }
     log.info("Scan summary: %s", counts)
     return counts

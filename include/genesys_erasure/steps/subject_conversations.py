@@ -1,10 +1,10 @@
 """The conversations of the identifiers an analyst named: what an ad-hoc erasure will affect (for the
 approval) and what verification re-reads afterwards.
 
-Each scan is one analytics job over all history plus one detail query over the last 31 days (jobs lag
-behind by up to ~48 hours; a filtered query may span 31 days). Which identifier a returned conversation
-belongs to is decided locally, since a filter hit says only that some predicate matched. Only
-conversation ids leave this module.
+Each scan is one analytics job over all history plus one detail query over the last 31 UTC days (jobs
+lag behind by up to ~48 hours; a filtered query may touch 31 UTC days). Which identifier a returned
+conversation belongs to is decided locally, since a filter hit says only that some predicate matched.
+Only conversation ids leave this module.
 
 A `matches` predicate compares the stored string exactly, and Genesys stores one phone number in many
 forms: `tel:+4420…`, `sip:+4420…@<edge or trunk host>;user=phone`, national (`020 7946 …`,
@@ -32,7 +32,7 @@ from genesys_erasure.derivation import trunk_region
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind, InvalidIdentifier, normalise_phone
 from genesys_erasure.steps.client import GenesysClient
-from genesys_erasure.steps.scan import HISTORY_START, JOB_POLL_SECONDS, interval
+from genesys_erasure.steps.scan import HISTORY_START, interval, parse_instant, utc_day
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,11 @@ def _scan(
     now: datetime,
 ) -> Iterator[dict]:
     body = {"interval": interval(HISTORY_START, now), "order": "asc", "segmentFilters": job_filters}
-    job_id = client.submit_conversation_details_job(body)
-    client.wait_for_conversation_details_job(job_id, poll_seconds=JOB_POLL_SECONDS)
-    for page in client.iter_job_results(job_id):
+    for page in client.run_conversation_details_job(body):
         yield from page.conversations
-    recent = {"interval": interval(now - timedelta(days=QUERY_DAYS), now), "segmentFilters": recent_filters}
+    # starts at a UTC midnight, so the interval touches QUERY_DAYS UTC days (the limit may count them)
+    recent_start = utc_day(now) - timedelta(days=QUERY_DAYS - 1)
+    recent = {"interval": interval(recent_start, now), "segmentFilters": recent_filters}
     yield from client.iter_conversation_details(recent)
 
 
@@ -119,7 +119,7 @@ def _find_phones(
     client: GenesysClient,
     phones: Sequence[Identifier],
     now: datetime,
-    found: dict[Identifier, dict[str, bool]],
+    found: FoundConversations,
 ) -> None:
     by_value = {p.value: p for p in phones}
     filters = _filter(_media_predicates(PHONE_MEDIA))
@@ -128,14 +128,14 @@ def _find_phones(
         if not conversation_id:
             continue
         for value in _phones_in(conversation) & by_value.keys():
-            found[by_value[value]][conversation_id] = not conversation.get("conversationEnd")
+            found.add(by_value[value], conversation)
 
 
 def _find_others(
     client: GenesysClient,
     chunk: Sequence[Identifier],
     now: datetime,
-    found: dict[Identifier, dict[str, bool]],
+    found: FoundConversations,
 ) -> None:
     predicates = [p for i in chunk for p in _predicates(i)]
     recent = predicates + (_media_predicates(("email",)) if any(i.kind is K.EMAIL for i in chunk) else [])
@@ -147,15 +147,33 @@ def _find_others(
         values = [v for v in _field_values(conversation) if v]
         for identifier in chunk:
             if any(matchers[identifier].matches(v) for v in values):
-                found[identifier][conversation_id] = not conversation.get("conversationEnd")
+                found.add(identifier, conversation)
+
+
+class FoundConversations(dict[Identifier, dict[str, bool]]):
+    """For each identifier: its conversation ids, each with whether it is still active; `last_start`
+    holds the start of its latest conversation (how a person who came back after an erasure is told
+    from the analytics lake's stale copy of what was erased)."""
+
+    def __init__(self, identifiers: Iterable[Identifier]) -> None:
+        super().__init__({i: {} for i in identifiers})
+        self.last_start: dict[Identifier, datetime] = {}
+
+    def add(self, identifier: Identifier, conversation: Mapping[str, Any]) -> None:
+        self[identifier][conversation["conversationId"]] = not conversation.get("conversationEnd")
+        started = conversation.get("conversationStart")
+        if isinstance(started, str) and started:
+            moment = parse_instant(started)
+            if identifier not in self.last_start or moment > self.last_start[identifier]:
+                self.last_start[identifier] = moment
 
 
 def find_conversations(
     client: GenesysClient, identifiers: Iterable[Identifier], now: datetime
-) -> dict[Identifier, dict[str, bool]]:
+) -> FoundConversations:
     """For each identifier: its conversation ids, each with whether it is still active."""
     wanted = list(dict.fromkeys(identifiers))
-    found: dict[Identifier, dict[str, bool]] = {i: {} for i in wanted}
+    found = FoundConversations(wanted)
     phones = [i for i in wanted if i.kind is K.PHONE]
     others = [i for i in wanted if i.kind is not K.PHONE]
     if phones:

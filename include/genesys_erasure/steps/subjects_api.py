@@ -4,11 +4,12 @@ subject as Genesys returns it (for reconciling a crash between the POST and the 
 The body also names each identifier's raw stored forms (`tel:+44…`, `020 7946 0958`, `"Berg, Anna"
 <anna@…>`): a delete that matches whole stored values (UNCONFIRMED for Genesys; the sandbox's pessimistic
 reading) erases only the forms it is given. Those forms never change the body's keyed-hash set, which must
-equal the set of the identifiers alone (reconciliation rebuilds it from the sealed identifiers)."""
+equal the set of the identifiers alone (reconciliation rebuilds it from the sealed identifiers). A header
+that also lists somebody else's address is named only when the run decided so (shared_headers.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from email.utils import getaddresses
 from typing import Any
 
@@ -20,21 +21,25 @@ from genesys_erasure.identifiers import (
     normalise_email,
     normalise_phone,
 )
+from genesys_erasure.shared_headers import names_somebody_else
 
 K = IdentifierKind
 
 
 def gdpr_subject_body(
-    identifiers: Iterable[Identifier], raw_forms: Mapping[Identifier, Iterable[str]] | None = None
+    identifiers: Iterable[Identifier],
+    raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+    shared_named: Collection[str] = (),
 ) -> dict[str, Any]:
     """One `GDPRSubject` for all of a person's identifiers. The model holds lists of e-mails and phones
     but a single external contact id and user id: further contacts are reached through their e-mails and
     phones, which the same request erases. `raw_forms` (per e-mail or phone identifier) are listed after
-    the identifiers, each once; a form listing an e-mail address not the subject's own is skipped."""
+    the identifiers, each once; a form listing an e-mail address not the subject's own is skipped unless
+    it is one of `shared_named` (every address in it is erased by the same run's submission)."""
     ordered = sorted(set(identifiers))
     body: dict[str, Any] = {}
-    emails = _with_forms([i for i in ordered if i.kind is K.EMAIL], raw_forms)
-    phones = _with_forms([i for i in ordered if i.kind is K.PHONE], raw_forms)
+    emails = _with_forms([i for i in ordered if i.kind is K.EMAIL], raw_forms, shared_named)
+    phones = _with_forms([i for i in ordered if i.kind is K.PHONE], raw_forms, shared_named)
     contacts = [i.value for i in ordered if i.kind is K.EXTERNAL_CONTACT]
     users = [i.value for i in ordered if i.kind is K.USER]
     if emails:
@@ -49,7 +54,9 @@ def gdpr_subject_body(
 
 
 def _with_forms(
-    identifiers: list[Identifier], raw_forms: Mapping[Identifier, Iterable[str]] | None
+    identifiers: list[Identifier],
+    raw_forms: Mapping[Identifier, Iterable[str]] | None,
+    shared_named: Collection[str],
 ) -> list[str]:
     values = dict.fromkeys(i.value for i in identifiers)
     own = {i.value for i in identifiers if i.kind is K.EMAIL}
@@ -58,23 +65,11 @@ def _with_forms(
         if identifier.kind is K.EMAIL:
             # A form listing several addresses (a whole `To:` header) is also the stored value of every
             # other person it names: under whole-value matching, naming it would erase their address too.
-            # It is sent only when each of its addresses is this subject's own.
-            forms = [f for f in forms if _only_own_addresses(f, own)]
+            # It is sent only when each of its addresses is this subject's own, or when the run found
+            # every other one erased in its own submission (`shared_named`, decided before submitting).
+            forms = [f for f in forms if f in shared_named or not names_somebody_else(f, own)]
         values.update(dict.fromkeys(forms))
     return list(values)
-
-
-def _only_own_addresses(form: str, own: set[str]) -> bool:
-    addresses = [address for _, address in getaddresses([form]) if address.strip()]
-    if len(addresses) <= 1:
-        return True
-    for address in addresses:
-        try:
-            if normalise_email(address) not in own:
-                return False
-        except InvalidIdentifier:
-            return False
-    return True
 
 
 def subject_identifiers(subject: Mapping[str, Any]) -> set[Identifier]:

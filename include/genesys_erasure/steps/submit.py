@@ -3,6 +3,12 @@
 The ledger claim (`planned` -> `submitting`) is written BEFORE the POST and only one claimant can win
 it, so a retried task, a re-run or a second DAG never posts for the same subject again. A retried task
 first settles the claims its dead predecessor left behind, from the requests Genesys already has.
+
+A GDPR quota (429 with a `Retry-After` longer than the hook waits by itself) created no request, so the
+claim goes back to `planned` uncounted. A wait up to `quota_wait_max_seconds` is waited out and the same
+subject posted again; a longer one defers this subject and the rest of the batch (`deferred`, reason
+`gdpr_quota`), which the next run carries over and submits: nothing is lost, nothing is posted twice,
+and the task does not fail (its retry could not post before the quota allows it either).
 """
 
 from __future__ import annotations
@@ -12,18 +18,18 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from genesys_cloud.errors import GenesysBadRequestError
+from genesys_cloud.errors import GenesysBadRequestError, GenesysRateLimitError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState, SubmissionRefused
-from genesys_erasure.ledger.records import unseal_raw_forms
-from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
+from genesys_erasure.ledger.records import unseal_replacement
+from genesys_erasure.steps.reconcile import reconcile_stuck_submissions, sent_body
 from genesys_erasure.steps.runtime import ErasureRuntime
-from genesys_erasure.steps.subjects_api import gdpr_subject_body
 
 log = logging.getLogger(__name__)
 
 REPLACEMENT_TYPES = {IdentifierKind.EMAIL: "EMAIL", IdentifierKind.PHONE: "PHONE"}
 DEFAULT_REPLACEMENT = "REDACTED"
+QUOTA_REASON = "gdpr_quota"
 
 
 def replacement_terms(identifiers, replacement: str) -> list[dict[str, str]]:
@@ -45,7 +51,6 @@ def submit_batch(
     if runtime.config.dry_run:
         log.info("Dry run: %d subjects planned, none submitted", len(subject_hashes))
         return {"submitted": 0, "skipped": len(subject_hashes)}
-    client = runtime.client
     submitted = skipped = rejected_count = 0
     ledger = runtime.ledger
     if is_retry:
@@ -56,39 +61,89 @@ def submit_batch(
         ours = {row.subject_hash for row in ledger.rows_for_run(run_id) if row.subject_hash in wanted}
         reconcile_stuck_submissions(runtime, ledger, stale_after=timedelta(0), only=ours)
     total = len(subject_hashes)
+    deferred_for_quota = 0
+    waited = 0.0
+    retry_after: float | None = None
     for number, subject_hash in enumerate(subject_hashes, start=1):
-        try:
-            row = ledger.mark_submitting(subject_hash, run_id)
-        except SubmissionRefused as refused:
-            skipped += 1
-            log.info("Subject %s… not submitted: %s", subject_hash[:12], refused.__class__.__name__)
+        if retry_after is not None:  # the quota said "much later": the rest of the batch waits for a run
+            if _defer_for_quota(ledger, subject_hash, run_id):
+                deferred_for_quota += 1
+            else:
+                skipped += 1
             continue
-        token = ledger.sealed_identifiers(subject_hash)
-        identifiers = runtime.sealer.unseal(token)
-        terms = replacement_terms(identifiers, replacement) if row.request_type == "GDPR_UPDATE" else None
-        # A delete names every stored form; an update replaces by the identifiers' values (its terms).
-        forms = unseal_raw_forms(runtime.sealer, token) if row.request_type != "GDPR_UPDATE" else None
-        try:
-            request = client.submit_gdpr_request(
-                row.request_type, gdpr_subject_body(identifiers, forms), terms
-            )
-        except GenesysBadRequestError as rejected:
-            # Genesys refused this one subject (400): record why and go on with the batch; posting it
-            # again would be refused again. Anything else fails the task and its retry reconciles.
-            ledger.mark_failed(subject_hash, f"rejected_by_genesys:{rejected.code or 'bad.request'}")
-            rejected_count += 1
-            log.warning(
-                "Subject %s… rejected by Genesys (%s, correlation id %s)",
-                subject_hash[:12],
-                rejected.code,
-                rejected.correlation_id,
-            )
-            continue
-        ledger.record_submission(subject_hash, request["id"], status=request.get("status"))
-        submitted += 1
+        while True:
+            try:
+                row = ledger.mark_submitting(subject_hash, run_id)
+            except SubmissionRefused as refused:
+                skipped += 1
+                log.info("Subject %s… not submitted: %s", subject_hash[:12], refused.__class__.__name__)
+                break
+            try:
+                request = _post(runtime, subject_hash, row.request_type, replacement)
+            except GenesysBadRequestError as rejected:
+                # Genesys refused this one subject (400): record why and go on with the batch; posting
+                # it again would be refused again. Anything else fails the task and its retry reconciles.
+                ledger.mark_failed(subject_hash, f"rejected_by_genesys:{rejected.code or 'bad.request'}")
+                rejected_count += 1
+                log.warning(
+                    "Subject %s… rejected by Genesys (%s, correlation id %s)",
+                    subject_hash[:12],
+                    rejected.code,
+                    rejected.correlation_id,
+                )
+                break
+            except GenesysRateLimitError as limited:
+                # 429: Genesys created nothing. The claim is released (not counted as an attempt).
+                ledger.release_claim(subject_hash, run_id, QUOTA_REASON)
+                wait = limited.retry_after
+                # short waits are waited out, but not without end: at most the budget per batch
+                if wait is not None and waited + wait <= runtime.config.quota_wait_max_seconds:
+                    log.warning("GDPR quota reached: waiting %.0fs as Genesys asks", wait)
+                    runtime.sleep(wait)
+                    waited += wait
+                    continue
+                retry_after = wait if wait is not None else float("inf")
+                log.warning(
+                    "GDPR quota reached (Retry-After %s s, correlation id %s): the rest of the batch is "
+                    "deferred to the next run",
+                    "unknown" if wait is None else f"{wait:.0f}",
+                    limited.correlation_id,
+                )
+                deferred_for_quota += _defer_for_quota(ledger, subject_hash, run_id)
+                break
+            ledger.record_submission(subject_hash, request["id"], status=request.get("status"))
+            submitted += 1
+            break
         if number % 10 == 0 or number == total:
-            log.info("Submitted %d / %d (%d skipped)", number - skipped, total, skipped)
-    return {"submitted": submitted, "skipped": skipped, "rejected": rejected_count}
+            log.info("Submitted %d / %d (%d skipped)", submitted, total, skipped)
+    counts: dict[str, Any] = {"submitted": submitted, "skipped": skipped, "rejected": rejected_count}
+    if deferred_for_quota:
+        counts["deferred_gdpr_quota"] = deferred_for_quota
+    return counts
+
+
+def _post(runtime: ErasureRuntime, subject_hash: str, request_type: str, replacement: str) -> dict:
+    """POST the subject's GDPR request, built from its sealed identifiers."""
+    token = runtime.ledger.sealed_identifiers(subject_hash)
+    identifiers = runtime.sealer.unseal(token)
+    terms = None
+    if request_type == "GDPR_UPDATE":
+        # the text sealed with the subject at planning (its analyst's choice) wins over this run's
+        chosen = unseal_replacement(runtime.sealer, token) or replacement
+        terms = replacement_terms(identifiers, chosen)
+    # A delete names every stored form it may (the very body reconciliation rebuilds after a crash); an
+    # update replaces by the identifiers' values (its terms).
+    return runtime.client.submit_gdpr_request(request_type, sent_body(runtime, token, request_type), terms)
+
+
+def _defer_for_quota(ledger: Any, subject_hash: str, run_id: str) -> bool:
+    """Carry a not-yet-posted subject of this run into the next run (sealed identifiers kept); False
+    when the subject is not this run's to submit (another run holds it, or it is already done)."""
+    row = ledger.get(subject_hash)
+    if row is None or row.state is not SubjectState.PLANNED or row.run_id != run_id:
+        return False
+    ledger.mark_deferred(subject_hash, QUOTA_REASON)
+    return True
 
 
 def request_ids_in_flight(runtime: ErasureRuntime, run_id: str) -> list[str]:

@@ -17,28 +17,50 @@ shows changes at once: if that copy holds no identifier the subject is `erasure_
 (`analytics_lake_lag`), never failed and so never submitted again; a value the detail query still shows is
 a failure. A conversation the detail query does not return is lake lag only while the jobs'
 `dataAvailabilityDate` is before the erasure completed. A failure after `max_erasure_attempts` POSTs
-is `needs_review`, never planned again. Only conversation ids, field names, keyed hashes and counts
-leave this module.
+is `needs_review`, never planned again. So is a subject whose address is left only in an e-mail header
+that also lists somebody its run did not erase, which its request deliberately did not name (reason
+`shared_with_person_not_erased`): not failed, since posting again would change nothing and must not.
+
+Participant attributes (flow data such as a typed e-mail or callback number) are in neither analytics
+read: only the live view (`GET /api/v2/conversations/{id}`) carries them for a conversation by id, one call
+per conversation. They are read only once every other check of the subject has passed, so a subject pays
+that cost once, on the run that would verify it, not on every re-check while it is pending or failing
+(cost: one GET per known conversation of a subject, once; `verify_participant_attributes: false` skips it).
+Until then, and for conversations that answer 404 or while the client lacks the permission (the first
+403 stops the reads for the run), the evidence counts the conversations whose attributes were NOT
+verified, per reason. A value left only in attributes goes to `needs_review` (reason
+`participant_attributes_retained`) at once: whether a GDPR delete reaches attributes is UNCONFIRMED, and
+re-posting the same subject cannot reach what the completed delete left, so re-submitting it would only
+spend the attempts; a person must clear the participant data in Genesys.
+
+Only conversation ids, field names, keyed hashes and counts leave this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from genesys_cloud.errors import GenesysNotFoundError
+from genesys_cloud.errors import GenesysAuthError, GenesysNotFoundError
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.ledger.records import unseal_shared_named
 from genesys_erasure.ledger.store import NotOwned
+from genesys_erasure.shared_headers import SHARED_WITH_PERSON_NOT_ERASED, left_for_others, own_addresses
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import interval, parse_instant
 from genesys_erasure.verification import (
+    ATTRIBUTES_CHECK_DISABLED,
+    ATTRIBUTES_CONVERSATION_NOT_FOUND,
+    ATTRIBUTES_OTHER_CHECKS_NOT_PASSED,
+    ATTRIBUTES_PERMISSION_DENIED,
     PendingFinding,
     VerificationResult,
     conversations_holding,
@@ -51,7 +73,18 @@ log = logging.getLogger(__name__)
 SEARCHABLE = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 PSEUDONYMISATION = "GDPR_UPDATE"
 TO_VERIFY = (SubjectState.COMPLETED, SubjectState.ERASURE_PENDING)
+SHARED_RESIDUE = "shared_residue"  # VerificationResult.status
 PENDING_DEADLINE_PASSED = "erasure_pending_deadline_passed"
+ATTRIBUTES_RETAINED = "participant_attributes_retained"
+
+# The subject's address is left only inside e-mail headers that also list somebody this run does not erase
+# (a retained customer, a stranger), which its request therefore did not name. `needs_review`, not
+# `failed`: a failed subject is planned and posted again, which would leave the header again (naming it
+# would erase that other person's address), night after night; `erasure_pending` would claim the delete
+# is still on its way, which it is not. Only a person can weigh one person's erasure against the other's
+# data (redact the header by hand, or record why it stays), and `needs_review` is the state that waits
+# for a person: final, listed in every report and by the daily deadline check, never submitted again
+# (planning holds back every identifier of a subject awaiting review). Reason: SHARED_WITH_PERSON_NOT_ERASED.
 # a pending code beside verification.py's: the search could not list every contact holding the value
 CONTACT_SEARCH_INCOMPLETE = "external_contact_search_incomplete"
 # a detail query with a filter may span 31 days; the predicate cap per filter is UNCONFIRMED, so stay low
@@ -89,6 +122,41 @@ def _search_contacts(
     return contacts, incomplete
 
 
+class _LiveViews:
+    """Reads live conversation views for their participant attributes, for one run. A 403 means the client
+    lacks the permission for every conversation, so the first one stops the reads for the rest of the run."""
+
+    def __init__(self, client: GenesysClient, enabled: bool) -> None:
+        self.client = client
+        self.enabled = enabled
+        self.denied = False
+        self.read_count = 0
+
+    def read(self, conversation_ids: Iterable[str]) -> tuple[list[dict[str, Any]], Counter[str]]:
+        """The views that could be read, and how many could not, per reason."""
+        views: list[dict[str, Any]] = []
+        gaps: Counter[str] = Counter()
+        for conversation_id in conversation_ids:
+            if not self.enabled:
+                gaps[ATTRIBUTES_CHECK_DISABLED] += 1
+                continue
+            if self.denied:
+                gaps[ATTRIBUTES_PERMISSION_DENIED] += 1
+                continue
+            try:
+                views.append(self.client.get_conversation(conversation_id))
+                self.read_count += 1
+            except GenesysNotFoundError:
+                gaps[ATTRIBUTES_CONVERSATION_NOT_FOUND] += 1
+            except GenesysAuthError as error:
+                if error.status != 403:
+                    raise
+                log.warning("Participant attributes not readable (403 %s): not verified this run", error.code)
+                self.denied = True
+                gaps[ATTRIBUTES_PERMISSION_DENIED] += 1
+        return views, gaps
+
+
 def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
     client = runtime.client
     counts = {
@@ -99,6 +167,8 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
         "needs_review": 0,
         "legal_hold_exemptions": 0,
         "taken_by_another_run": 0,
+        # of needs_review: left only in headers shared with a person not erased
+        SHARED_WITH_PERSON_NOT_ERASED: 0,
     }
     ledger = runtime.ledger
     # a dry run changes no subject, so it leaves the re-check to the next real run
@@ -110,8 +180,11 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
     conversations = {c["conversationId"]: c for c in client.get_conversations_details(all_ids)}
     protected = client.get_protected_conversation_ids(all_ids) if all_ids else set()
     lake_watermark = cache(lambda: _data_availability(client))
+    live_views = _LiveViews(client, runtime.config.verify_participant_attributes)
+    unverified_attributes: Counter[str] = Counter()
     for number, row in enumerate(rows, start=1):
-        result = _verify_row(runtime, row, conversations, protected, now, lake_watermark)
+        result = _verify_row(runtime, row, conversations, protected, now, lake_watermark, live_views)
+        unverified_attributes.update(dict(result.attributes_not_verified))
         try:
             state = _record(runtime, run_id, row, result, now)
         except NotOwned:
@@ -120,9 +193,16 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
         else:
             counts["legal_hold_exemptions"] += len(result.exemptions)
             counts[state.value] += 1
+            if state is SubjectState.NEEDS_REVIEW and result.status == SHARED_RESIDUE:
+                counts[SHARED_WITH_PERSON_NOT_ERASED] += 1
         if number % 25 == 0 or number == len(rows):
             log.info("Verified %d / %d subjects", number, len(rows))
     log.info("Verification: %s", counts)
+    log.info(
+        "Participant attributes: %d conversation view(s) read; not verified, per reason: %s",
+        live_views.read_count,
+        dict(unverified_attributes) or "none",
+    )
     return counts
 
 
@@ -181,9 +261,13 @@ def _verify_row(
     protected: set[str],
     now: datetime,
     lake_watermark: Callable[[], datetime | None],
+    live_views: _LiveViews,
 ) -> VerificationResult:
     client = runtime.client
-    identifiers = runtime.sealer.unseal(runtime.ledger.sealed_identifiers(row.subject_hash))
+    token = runtime.ledger.sealed_identifiers(row.subject_hash)
+    identifiers = runtime.sealer.unseal(token)
+    # the headers listing somebody else too that its request named (the rest it left for them)
+    shared = left_for_others(own_addresses(identifiers), unseal_shared_named(runtime.sealer, token))
     if row.request_type == PSEUDONYMISATION:
         # An update (pseudonymisation) replaces e-mails and phones only: recordings and entity ids
         # stay (the ad-hoc certificate discloses it), so only the replaced values are checked.
@@ -211,19 +295,20 @@ def _verify_row(
     if residue - {c["conversationId"] for c in current}:
         watermark = lake_watermark()
         predates = watermark is not None and row.completed_at is not None and watermark < row.completed_at
-    result = verify_subject(
-        identifiers,
-        analytics_conversations=current,
-        lake_conversations=lake,
-        lake_predates_erasure=predates,
-        recordings=recordings,
-        protected_conversation_ids=protected,
-        external_contacts=contacts,
-        missing_contact_ids=missing,
-        delete_by=_pending_deadline(runtime, row, now),
-    )
+    evidence: dict[str, Any] = {
+        "analytics_conversations": current,
+        "lake_conversations": lake,
+        "lake_predates_erasure": predates,
+        "recordings": recordings,
+        "protected_conversation_ids": protected,
+        "external_contacts": contacts,
+        "missing_contact_ids": missing,
+        "delete_by": _pending_deadline(runtime, row, now),
+        "left_for_others": shared,
+    }
+    result = verify_subject(identifiers, **evidence)
     if not incomplete:
-        return result
+        return _with_attributes(identifiers, row, evidence, result, live_views)
     # Not seeing the value in part of the matches proves nothing about the rest: not verified yet. The
     # item is the identifier's keyed hash, so the ledger and the report name it without its value.
     hash_identifier = runtime.hasher.hash_identifier
@@ -232,7 +317,32 @@ def _verify_row(
         for i in incomplete
     )
     pending = sorted((*result.pending, *unsearched), key=lambda p: (p.kind, p.item_id))
-    return dataclasses.replace(result, pending=tuple(pending))
+    return _with_attributes(
+        identifiers, row, evidence, dataclasses.replace(result, pending=tuple(pending)), live_views
+    )
+
+
+def _with_attributes(
+    identifiers: set[Identifier],
+    row: LedgerRow,
+    evidence: Mapping[str, Any],
+    result: VerificationResult,
+    live_views: _LiveViews,
+) -> VerificationResult:
+    """`result` with the subject's participant attributes checked (live views of its conversations), or
+    with the conversations whose attributes were not read counted. Read only when everything else passed:
+    a pending or failed subject is checked again later anyway, so it pays the calls once."""
+    conversation_ids = list(dict.fromkeys(row.conversation_ids))
+    if not conversation_ids:
+        return result
+    if result.status != "verified":
+        gaps = ((ATTRIBUTES_OTHER_CHECKS_NOT_PASSED, len(conversation_ids)),)
+        return dataclasses.replace(result, attributes_not_verified=gaps)
+    views, gaps = live_views.read(conversation_ids)
+    checked = verify_subject(identifiers, **evidence, live_conversations=views) if views else result
+    return dataclasses.replace(
+        checked, attributes_checked=len(views), attributes_not_verified=tuple(sorted(gaps.items()))
+    )
 
 
 def _record(
@@ -249,6 +359,17 @@ def _record(
             PENDING_DEADLINE_PASSED,
             verification=result,
             review_after_attempts=bound,
+            owner=run_id,
+            now=now,
+        )
+    elif status == "failed" and result.only_attributes_left:
+        # Straight to review: the completed delete did not reach the attributes and the same request
+        # again would not either (module docstring); the subject is neither verified nor re-submitted.
+        saved = ledger.mark_failed(
+            row.subject_hash,
+            ATTRIBUTES_RETAINED,
+            verification=result,
+            review_after_attempts=1,
             owner=run_id,
             now=now,
         )
@@ -269,6 +390,10 @@ def _record(
         reasons = sorted({p.reason for p in result.pending})
         saved = ledger.mark_erasure_pending(
             row.subject_hash, result, ",".join(reasons), owner=run_id, now=now
+        )
+    elif status == SHARED_RESIDUE:
+        saved = ledger.mark_needs_review(
+            row.subject_hash, result, SHARED_WITH_PERSON_NOT_ERASED, owner=run_id, now=now
         )
     else:
         exemptions = [e.to_dict() for e in result.exemptions]

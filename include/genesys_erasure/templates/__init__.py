@@ -38,12 +38,15 @@ def verification_summary(verification: Mapping[str, Any]) -> dict[str, Any]:
         f for c in contacts for f in c.get("fields", [])
     }
     status = verification.get("status", "?")
+    attributes = verification.get("participant_attributes") or {}
     return {
         "status": status,
         "ok": status == "verified",
         "findings": len(conversations) + len(verification.get("recording_findings", [])) + len(contacts),
         "pending": len(verification.get("pending", [])),
         "fields": sorted(fields),
+        # conversations whose participant attributes were not read, per reason (never silently "checked")
+        "attributes_not_verified": sorted((attributes.get("not_verified") or {}).items()),
     }
 
 

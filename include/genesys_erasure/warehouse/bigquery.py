@@ -12,7 +12,10 @@ changed by DML: BigQuery fails the statement, the transaction rolls back, and th
 `pending_streaming_buffer` with its matching rows counted, so the next run retries it.
 
 rows_affected is `before - after` inside the transaction (exact: the DML removes every matching row, and
-the transaction sees no other writer); bqemulator does not implement `@@row_count`.
+the transaction sees no other writer). The count before costs a third read of the table (Snowflake's
+executor reads twice, taking the DML's own rowcount): the script's way to the DML's count is `@@row_count`,
+which bqemulator cannot parse, and a DML job of its own (`numDmlAffectedRows`) would leave the transaction,
+so a failure after it would lose the count of rows it removed (bench/RESULTS.md §4).
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def quote_snowflake(name: str) -> str:
 class SnowflakeTablePlan:
     table: ResolvedTable
     qualified_name: str
-    count_sql: str
+    count_sql: str  # the matching rows still there: run after the DML, in its transaction
     dml_sql: str
     params: tuple = ()
 

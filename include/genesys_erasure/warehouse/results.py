@@ -15,9 +15,11 @@ class TableErasureResult:
     connection: str
     table: str  # qualified, as the warehouse spells it
     action: str  # "delete" or "redact"
-    rows_matched_before: int  # rows of erased subjects (still holding personal data) before the statement
+    # Rows of erased subjects (still holding personal data) before the statement. Snowflake: the rows the
+    # statement changed (its rowcount: it matched exactly these); BigQuery: a count in the same transaction.
+    rows_matched_before: int
     rows_affected: int
-    rows_remaining: int  # the same count after the statement, in the same transaction
+    rows_remaining: int  # matching rows counted after the statement, in the same transaction
     unrecoverable_after: datetime  # UTC: after this, neither time travel nor fail-safe can bring rows back
     retention_source: str  # where the time-travel setting came from; "default" = documented default
     pending_streaming_buffer: bool  # BigQuery: matching rows sit in the streaming buffer; retry next run

@@ -3,8 +3,14 @@
 The Airflow layer supplies the connection (`SnowflakeHook.get_conn()`); fakesnow's server mode serves the
 same connector locally. Per run: check the mapping against INFORMATION_SCHEMA, read each table's retention
 (SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy), then per table
-ONE transaction: count, ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back,
-so each table is all-or-nothing for the run and a re-run finishes the job.
+ONE transaction: ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back, so each
+table is all-or-nothing for the run and a re-run finishes the job.
+
+The table is read twice, the fewest that still proves the result: the DML reads it once, and the rows it
+changed (the connector's rowcount) are the rows that matched before, counted by the statement that removed
+them; a separate count before it would read the table a third time for the same number. The count after
+the DML reads it again: Snowflake runs a transaction READ COMMITTED, so rows of an erased subject that
+another session commits meanwhile are counted and the table does not verify.
 
 Placeholders follow the connection's paramstyle: `%s` for pyformat (the connector's default: values are
 escaped into the statement text on the client, so they reach Snowflake's query history) or `?` for qmark
@@ -137,10 +143,8 @@ def _erase_table(cursor, conn, plan, window, style, clock) -> TableErasureResult
     count_sql, dml_sql = _render(plan.count_sql, style), _render(plan.dml_sql, style)
     try:
         cursor.execute("BEGIN")
-        cursor.execute(count_sql, plan.params)
-        before = int(cursor.fetchone()[0])
         cursor.execute(dml_sql, plan.params)
-        affected = int(cursor.rowcount or 0)
+        affected = _rows_changed(cursor)  # = the rows that matched before: see the module doc
         cursor.execute(count_sql, plan.params)
         remaining = int(cursor.fetchone()[0])
         cursor.execute("COMMIT")
@@ -149,7 +153,22 @@ def _erase_table(cursor, conn, plan, window, style, clock) -> TableErasureResult
         with suppress(Exception):
             cursor.execute("ROLLBACK")
         raise
-    return _result(conn, plan.qualified_name, plan.table, before, affected, remaining, window, clock(), 1)
+    return _result(conn, plan.qualified_name, plan.table, affected, affected, remaining, window, clock(), 1)
+
+
+class RowCountUnknownError(RuntimeError):
+    """The driver did not say how many rows the DML changed; the table's transaction is rolled back."""
+
+
+def _rows_changed(cursor) -> int:
+    # The evidence's before-count IS this number, so a driver that does not report it must not be read
+    # as "nothing matched": roll the table back and fail the run instead.
+    rowcount = getattr(cursor, "rowcount", None)
+    if isinstance(rowcount, bool) or not isinstance(rowcount, int) or rowcount < 0:
+        raise RowCountUnknownError(
+            "the Snowflake driver did not report how many rows the DELETE/UPDATE changed"
+        )
+    return rowcount
 
 
 def _load_keys(cursor, database, schema, keys_table, rows, style) -> None:

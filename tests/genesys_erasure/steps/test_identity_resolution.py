@@ -18,8 +18,9 @@ from genesys_erasure.ledger.records import derive_subject_hash
 from genesys_erasure.resolution import HoldReason, resolve_subjects
 from genesys_erasure.steps.directory import GenesysSubjectDirectory
 from genesys_erasure.steps.evidence import write_run_evidence
-from genesys_erasure.steps.plan import HashedMembership, PlanRequest, Seed, plan_erasure
-from genesys_erasure.steps.scan import find_expired_customers, load_scan
+from genesys_erasure.steps.last_contacts import RecentContacts
+from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure
+from genesys_erasure.steps.scan import find_expired_customers, load_scan, parse_instant
 from tests.genesys_erasure.steps import conftest
 from tests.genesys_erasure.steps.conftest import RETENTION_DAYS
 
@@ -69,7 +70,9 @@ def test_plan_does_not_submit_an_external_contact_whose_phone_called_recently(wo
     request = PlanRequest(
         seeds=seeds,
         source=SubjectSource.RETENTION,
-        recent=HashedMembership(found["recent_hashes"], world.runtime.hasher),
+        recent=RecentContacts(
+            world.runtime.last_contacts, world.runtime.hasher, parse_instant(found["cutoff"])
+        ),
     )
 
     summary = plan_erasure(world.runtime, "plan-run", request, world.now)

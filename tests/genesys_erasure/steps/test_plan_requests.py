@@ -9,7 +9,7 @@ from genesys_erasure.dsr import DsrRequest, ErasureMode
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource
 from genesys_erasure.steps.plan_requests import SUBJECTS_HANDOFF, plan_for_ticket
-from tests.support.erasure import drive_to_verified
+from tests.support.erasure import T0, drive_to_verified
 
 SHARED_MAIL = "front.desk@example.org"
 
@@ -22,6 +22,11 @@ def plan_ticket(world, identifiers, *, run_id="adhoc-1", mode=ErasureMode.DELETE
     validated = {"identifiers": len(identifiers), "identifiers_by_type": {}, "duplicates_merged": 0}
     validated["invalid_rows_skipped"] = 0
     return plan_for_ticket(world.runtime, run_id, world.now, request=request, validated=validated)
+
+
+def before_the_earlier_erasure(world) -> float:
+    """Days ago for a conversation older than the earlier run's erasure (`drive_to_verified`: T0 + 3 h)."""
+    return (world.now - T0).days + 30
 
 
 def erased_earlier_by(world, identifier: Identifier, request_type: str) -> None:
@@ -80,22 +85,33 @@ def test_adhoc_request_erases_a_customer_linked_to_staff_when_it_names_their_use
     assert summary["held_staff"] == 0
 
 
-def test_delete_request_does_not_count_an_earlier_pseudonymisation_as_erased(world):
-    customer, _ = world.customer("pia.pseudo@example.org", days_ago=30)
+def test_delete_request_plans_the_delete_of_a_subject_only_pseudonymised_earlier(world):
+    customer, _ = world.customer("pia.pseudo@example.org", days_ago=before_the_earlier_erasure(world))
     erased_earlier_by(world, customer, "GDPR_UPDATE")
 
     summary = plan_ticket(world, [customer])
 
-    assert summary["erased_earlier"] == 0
-    assert summary["already_erased"] == 0
-    assert summary["verified_by_weaker_request"] == 1
+    assert (summary["erased_earlier"], summary["already_erased"]) == (0, 0)
+    assert summary["to_submit"] == 1  # a pseudonymisation keeps recordings: Art. 17 wants the delete
 
 
 def test_pseudonymise_request_counts_an_earlier_delete_as_erased(world):
-    customer, _ = world.customer("dan.deleted@example.org", days_ago=30)
+    customer, _ = world.customer("dan.deleted@example.org", days_ago=before_the_earlier_erasure(world))
     erased_earlier_by(world, customer, "GDPR_DELETE")
 
     summary = plan_ticket(world, [customer], mode=ErasureMode.PSEUDONYMISE)
 
     assert summary["erased_earlier"] == 1
     assert summary["to_submit"] == 0
+
+
+def test_delete_request_plans_a_customer_who_came_back_after_an_earlier_erasure(world):
+    # erased at T0 + 3 h; the person called again since: that conversation is new data to erase
+    customer, _ = world.customer("rita.returned@example.org", days_ago=before_the_earlier_erasure(world))
+    erased_earlier_by(world, customer, "GDPR_DELETE")
+    world.customer("rita.returned@example.org", days_ago=10)
+
+    summary = plan_ticket(world, [customer])
+
+    assert summary["erased_earlier"] == 0
+    assert summary["to_submit"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from genesys_erasure.ledger import SubjectState
 from genesys_erasure.steps.plan import plan_erasure
@@ -61,3 +62,17 @@ def test_a_dry_run_posts_nothing(world):
 
     assert result["submitted"] == 0
     assert world.gdpr_requests() == []
+
+
+def test_a_pseudonymisation_submitted_by_another_run_writes_the_text_its_analyst_chose(world):
+    # planned by an ad-hoc run whose analyst chose "[erased on request]"; carried over (an active
+    # conversation) and submitted by the nightly purge, whose own Params have no replacement text
+    seed = world.expired_seed("pia.pseudo@example.org")
+    request = replace(plan_request(seed), request_type="GDPR_UPDATE", replacement="[erased on request]")
+    summary = plan_erasure(world.runtime, "adhoc-run", request, world.now)
+    batch = [h for b in summary["batches"] for h in b]
+
+    submit_batch(world.runtime, "adhoc-run", batch)  # the nightly's default replacement
+
+    [posted] = world.gdpr_requests()
+    assert {t["updatedValue"] for t in posted["replacementTerms"]} == {"[erased on request]"}

@@ -8,7 +8,7 @@ from snowflake.connector.errors import OperationalError
 
 from genesys_erasure.warehouse.bigquery import is_streaming_buffer_error
 from genesys_erasure.warehouse.results import WarehouseVerificationError, require_verified
-from genesys_erasure.warehouse.snowflake import KeyLoadError
+from genesys_erasure.warehouse.snowflake import KeyLoadError, RowCountUnknownError
 from tests.support.warehouse import (
     ALICE,
     ALICE_EVENT_IDS,
@@ -138,4 +138,41 @@ def test_snowflake_key_load_failure_is_reported_without_identifier_values(snowfl
 
     assert "alice" not in str(error.value) and error.value.__cause__ is None
     assert "code 1234" in str(error.value)
+    assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS
+
+
+class _CursorWithoutRowCount:
+    """A real cursor whose driver does not report the rows a statement changed (DB-API allows -1)."""
+
+    rowcount = -1
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+class _ConnectionWithoutRowCount:
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def cursor(self, *args, **kwargs):
+        return _CursorWithoutRowCount(self._real.cursor(*args, **kwargs))
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+def test_snowflake_dml_without_a_reported_rowcount_fails_and_leaves_the_table_whole(snowflake_wh, hasher):
+    # The rowcount is the evidence's rows-matched-before: unknown must not be recorded as "none matched".
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    connection = _ConnectionWithoutRowCount(snowflake_wh.open())
+
+    try:
+        with pytest.raises(RowCountUnknownError):
+            snowflake_wh.erase(snowflake_wh.mapping([delete_table_mapping()]), ALICE, connection=connection)
+    finally:
+        connection.close()
+
     assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS

@@ -35,6 +35,19 @@ def test_snowflake_issues_exactly_one_dml_statement_per_table_per_run(snowflake_
     assert all(r.rows_affected == 4 for r in results)
 
 
+def test_snowflake_reads_each_table_twice_the_dml_and_one_count_after_it(snowflake_wh, hasher):
+    # Each statement that names the table reads its mapped columns in full: the cost per table is the
+    # number of these (bench/bench_warehouse.py). The rows matched before are the DML's own rowcount.
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    recorder = RecordingSnowflakeConnection(snowflake_wh.open())
+
+    (result,) = snowflake_wh.erase(snowflake_wh.mapping([delete_table_mapping()]), ALICE, connection=recorder)
+
+    reads = [s.split(" ", 1)[0] for s in recorder.statements if '"CONVERSATION_EVENTS"' in s]
+    assert reads == ["DELETE", "SELECT"]
+    assert (result.rows_matched_before, result.rows_affected, result.rows_remaining) == (4, 4, 0)
+
+
 def test_bigquery_issues_exactly_one_dml_statement_per_table_per_run(bigquery_wh, hasher):
     for name in ("EVENTS_A", "EVENTS_B"):
         bigquery_wh.seed(events_table(name), event_rows(hasher))

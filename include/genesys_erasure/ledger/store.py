@@ -510,14 +510,7 @@ class Ledger:
         raises `NotOwned` (nothing written) unless that run still owns the subject."""
         if result.status != "erasure_pending":
             raise ValueError("result: not an erasure-pending verification")
-        now = now or utc_now()
-        with self._tx() as conn:
-            row = _owned(select_locked(conn, subject_hash), owner)
-            if row["last_genesys_status"] != GENESYS_COMPLETED:
-                raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
-            values = {"verification": result.to_dict(), "reason": check_reason(reason)}
-            transition(conn, row, S.ERASURE_PENDING, values, now)
-            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+        return self._after_completed(subject_hash, S.ERASURE_PENDING, result, reason, owner, now)
 
     def mark_needs_review(
         self, subject_hash: str, result, reason: str, *, owner: str | None = None, now=None
@@ -527,13 +520,18 @@ class Ledger:
         a value shared with a person not erased). Posting again would not change it; a person must."""
         if result.status != "shared_residue":
             raise ValueError("result: not a verification that left only values shared with others")
+        return self._after_completed(subject_hash, S.NEEDS_REVIEW, result, reason, owner, now)
+
+    def _after_completed(self, subject_hash, target: SubjectState, result, reason, owner, now) -> LedgerRow:
+        """Record a verification outcome that needs Genesys' COMPLETED first (only while `owner` still
+        owns the subject, when given)."""
         now = now or utc_now()
         with self._tx() as conn:
             row = _owned(select_locked(conn, subject_hash), owner)
             if row["last_genesys_status"] != GENESYS_COMPLETED:
                 raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
             values = {"verification": result.to_dict(), "reason": check_reason(reason)}
-            transition(conn, row, S.NEEDS_REVIEW, values, now)
+            transition(conn, row, target, values, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def mark_deferred(

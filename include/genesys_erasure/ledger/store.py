@@ -14,16 +14,17 @@ No raw identifier is ever passed to this module: `SubjectPlan.build` hashes and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, or_, select, true, update
+from sqlalchemy import Connection, Engine, case, select, update
 from sqlalchemy.engine import URL
 
 from genesys_cloud.vocabulary import GdprRequestType, GdprStatus
-from genesys_erasure.ledger.external import insert_external_erasure, known_request_ids
+from genesys_erasure.ledger.external import insert_external_erasure
+from genesys_erasure.ledger.reads import LedgerReads
 from genesys_erasure.ledger.reconcile import DEFAULT_STALE_AFTER, match_stuck_submissions
 from genesys_erasure.ledger.records import (
     KnownRequest,
@@ -36,7 +37,6 @@ from genesys_erasure.ledger.records import (
 from genesys_erasure.ledger.rows import load_rows
 from genesys_erasure.ledger.schema import (
     SCHEMA_VERSION,
-    identifier_hashes,
     ledger_meta,
     metadata,
     run_clocks,
@@ -73,23 +73,21 @@ from genesys_erasure.ledger.states import (
     SubmissionRefused,
     check_transition,
 )
-from genesys_erasure.ledger.watermarks import LISTENER_WATERMARK, read_watermark, write_watermark
 
 DEFAULT_LEDGER_URL = "sqlite:///var/ledger.sqlite"
 GENESYS_COMPLETED = GdprStatus.COMPLETED
 GENESYS_ERROR = GdprStatus.ERROR
 
 S = SubjectState
-# A GDPR request carried the subject's identifiers and was not refused: verified, or still in flight.
-ERASED_STATES: frozenset[SubjectState] = IN_FLIGHT_STATES | {S.VERIFIED}
-_IN_CHUNK = 500  # bound parameters per IN (SQLite allows 999 in older builds)
 # How long a subject planned by another DAG's run is left to that run: its approval wait and submission
 # time out `wait_deadline_days` after the run starts (tasks/flow.py), so a younger plan may still be
 # approved and posted with its own request type; an older one is abandoned. Matches the config default.
 DEFAULT_OTHER_RUN_HOLD = timedelta(days=7)
 
 
-class Ledger:
+class Ledger(LedgerReads):
+    """The ledger's writes: planning, submission and outcomes (reads in `LedgerReads`)."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -510,14 +508,7 @@ class Ledger:
         raises `NotOwned` (nothing written) unless that run still owns the subject."""
         if result.status != "erasure_pending":
             raise ValueError("result: not an erasure-pending verification")
-        now = now or utc_now()
-        with self._tx() as conn:
-            row = _owned(select_locked(conn, subject_hash), owner)
-            if row["last_genesys_status"] != GENESYS_COMPLETED:
-                raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
-            values = {"verification": result.to_dict(), "reason": check_reason(reason)}
-            transition(conn, row, S.ERASURE_PENDING, values, now)
-            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
+        return self._after_completed(subject_hash, S.ERASURE_PENDING, result, reason, owner, now)
 
     def mark_needs_review(
         self, subject_hash: str, result, reason: str, *, owner: str | None = None, now=None
@@ -527,13 +518,18 @@ class Ledger:
         a value shared with a person not erased). Posting again would not change it; a person must."""
         if result.status != "shared_residue":
             raise ValueError("result: not a verification that left only values shared with others")
+        return self._after_completed(subject_hash, S.NEEDS_REVIEW, result, reason, owner, now)
+
+    def _after_completed(self, subject_hash, target: SubjectState, result, reason, owner, now) -> LedgerRow:
+        """Record a verification outcome that needs Genesys' COMPLETED first (only while `owner` still
+        owns the subject, when given)."""
         now = now or utc_now()
         with self._tx() as conn:
             row = _owned(select_locked(conn, subject_hash), owner)
             if row["last_genesys_status"] != GENESYS_COMPLETED:
                 raise LedgerError(f"subject {subject_hash[:16]}…: Genesys has not reported COMPLETED")
             values = {"verification": result.to_dict(), "reason": check_reason(reason)}
-            transition(conn, row, S.NEEDS_REVIEW, values, now)
+            transition(conn, row, target, values, now)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def mark_deferred(
@@ -636,132 +632,6 @@ class Ledger:
         now = now or utc_now()
         with self._tx() as conn:
             return insert_external_erasure(conn, plan, request_id, run_id, completed_at or now, now)
-
-    # ---- reads ----------------------------------------------------------------------------------
-
-    def get(self, subject_hash: str) -> LedgerRow | None:
-        with self._tx() as conn:
-            rows = load_rows(conn, subjects.c.subject_hash == subject_hash)
-        return rows[0] if rows else None
-
-    def sealed_identifiers(self, subject_hash: str) -> str | None:
-        """The Fernet token (open it with `IdentifierSealer`); None for dry runs and final subjects."""
-        with self._tx() as conn:
-            return select_locked(conn, subject_hash)["sealed_identifiers"]
-
-    def known_request_ids(self, request_ids: Iterable[str]) -> frozenset[str]:
-        """Those of `request_ids` the ledger has recorded for some subject (ours, reconciled, external)."""
-        with self._tx() as conn:
-            return known_request_ids(conn, request_ids)
-
-    def listener_watermark(self) -> datetime | None:
-        """The `createdDate` from which the request listener reads Genesys' list next (None: never read)."""
-        with self._engine.connect() as conn:
-            return read_watermark(conn, LISTENER_WATERMARK)
-
-    def set_listener_watermark(self, value: datetime) -> None:
-        with self._tx() as conn:
-            write_watermark(conn, LISTENER_WATERMARK, value)
-
-    def warehouse_pending_verified(self) -> list[LedgerRow]:
-        """Verified subjects whose warehouse copies are still to be erased, from any run."""
-        return self._rows(
-            subjects.c.warehouse_pending == true(),
-            subjects.c.state == S.VERIFIED.value,
-            order_by=(subjects.c.subject_hash,),
-        )
-
-    def carried_over(self) -> list[LedgerRow]:
-        """Deferred and overdue subjects: to be included in the next run (see `carry_over_into`)."""
-        return self._rows(subjects.c.state.in_([s.value for s in CARRIED_STATES]))
-
-    def rows_for_run(self, run_id: str) -> list[LedgerRow]:
-        """Subjects whose latest run is `run_id`."""
-        return self._rows(subjects.c.run_id == run_id)
-
-    def rows_in_states(self, states: Iterable[SubjectState | str]) -> list[LedgerRow]:
-        return self._rows(subjects.c.state.in_([S(s).value for s in states]))
-
-    def lookup_identifier_hash(self, identifier_hash: str) -> list[LedgerRow]:
-        """Every subject that ever had this identifier (keyed hash): "has this phone been erased?"."""
-        owners = select(identifier_hashes.c.subject_hash).where(
-            identifier_hashes.c.identifier_hash == identifier_hash
-        )
-        return self._rows(subjects.c.subject_hash.in_(owners))
-
-    def erased_identifier_hashes(self, hashes: Iterable[str]) -> dict[str, datetime]:
-        """Of `hashes` (identifier keyed hashes), those a GDPR request already carried that was not
-        refused: the subject is verified, or its request is in flight or done (`ERASED_STATES`). Each
-        maps to when its latest such request was posted (or, without one, completed), so a caller can
-        tell data from before the erasure (a stale analytics lake) from a contact made after it."""
-        wanted = sorted(set(hashes))
-        posted = func.coalesce(
-            subjects.c.submitted_at, subjects.c.submitting_at, subjects.c.completed_at, subjects.c.updated_at
-        )
-        erased: dict[str, datetime] = {}
-        with self._tx() as conn:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
-                rows = conn.execute(
-                    select(identifier_hashes.c.identifier_hash, subjects.c.identifier_set, posted)
-                    .join(subjects, subjects.c.subject_hash == identifier_hashes.c.subject_hash)
-                    .where(
-                        identifier_hashes.c.identifier_hash.in_(chunk),
-                        subjects.c.state.in_([s.value for s in ERASED_STATES]),
-                    )
-                ).all()
-                for identifier_hash, identifier_set, at in rows:
-                    # planned once for the subject but not in what its last request carried: not erased
-                    if identifier_hash not in (identifier_set or ()):
-                        continue
-                    at = at if at.tzinfo else at.replace(tzinfo=UTC)
-                    erased[identifier_hash] = max(at, erased.get(identifier_hash, at))
-        return erased
-
-    def identifier_hashes_awaiting_review(self, hashes: Iterable[str]) -> frozenset[str]:
-        """Of `hashes` (identifier keyed hashes), those of a subject left `needs_review`: a person decides
-        what happens to them, so no run plans them again, not even inside a differently composed subject
-        (after a delete, resolution reaches fewer of a person's identifiers, so the subject hash moves)."""
-        wanted = sorted(set(hashes))
-        found: set[str] = set()
-        with self._tx() as conn:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
-                found.update(
-                    conn.scalars(
-                        select(identifier_hashes.c.identifier_hash)
-                        .join(subjects, subjects.c.subject_hash == identifier_hashes.c.subject_hash)
-                        .where(
-                            identifier_hashes.c.identifier_hash.in_(chunk),
-                            subjects.c.state == S.NEEDS_REVIEW.value,
-                        )
-                    ).all()
-                )
-        return frozenset(found)
-
-    def due_soon(self, now: datetime, days: int) -> list[LedgerRow]:
-        """Subjects with a due date on or before `now + days` that are not verified yet (past-due ones
-        included), earliest first, and every `needs_review` subject (due date or not): the daily
-        check lists both."""
-        horizon = (now + timedelta(days=days)).date()
-        due = and_(
-            subjects.c.due_date.is_not(None),
-            subjects.c.due_date <= horizon,
-            subjects.c.state != S.VERIFIED.value,
-        )
-        return self._rows(
-            or_(due, subjects.c.state == S.NEEDS_REVIEW.value),
-            order_by=(subjects.c.due_date, subjects.c.subject_hash),
-        )
-
-    def count_by_state(self) -> dict[str, int]:
-        with self._tx() as conn:
-            rows = conn.execute(select(subjects.c.state, func.count()).group_by(subjects.c.state)).all()
-        return {state: count for state, count in rows}
-
-    def _rows(self, *where, order_by: Sequence | None = None) -> list[LedgerRow]:
-        with self._tx() as conn:
-            return load_rows(conn, *where, order_by=order_by)
 
 
 class NotOwned(LedgerError):

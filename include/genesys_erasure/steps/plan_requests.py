@@ -14,7 +14,7 @@ from genesys_erasure.dsr import DsrRequest
 from genesys_erasure.guards import check_purge_fraction
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectSource, SubjectState
-from genesys_erasure.ledger.store import ERASED_STATES
+from genesys_erasure.ledger.reads import ERASED_STATES
 from genesys_erasure.steps import scan
 from genesys_erasure.steps.last_contacts import RecentContacts
 from genesys_erasure.steps.plan import PlanRequest, Seed, plan_erasure, request_satisfied_by

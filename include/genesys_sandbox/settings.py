@@ -27,6 +27,15 @@ class SandboxSettings:
     active_conversations: int = 0  # steady only: conversations still active at `now` (no burst unless asked)
     rate_limit_per_window: int = 300
     rate_limit_window_seconds: float = 60
+    # per-resource buckets on top of the token's, per token and window: "family=allowed,..." where a family
+    # is the first path segment after /api/v2 ("analytics=60,externalcontacts=120"); "" = none
+    family_rate_limits: str = ""
+    # one bucket across every token of the org, per window (0 = none)
+    org_rate_limit_per_window: int = 0
+    # POST /oauth/token per OAuth client and window (0 = not limited)
+    token_requests_per_window: int = 0
+    # OAuth clients the org has: client_id/client_secret, then "<id>-2"/"<secret>-2", … (see ASSUMPTIONS.md)
+    oauth_clients: int = 1
     token_ttl_seconds: int = 86400
     # external-contact search matching: "exact" (words of q as substrings) or "tokenised" (any shared token)
     contact_search: str = "exact"
@@ -106,6 +115,13 @@ class SandboxSettings:
         _require(self.active_conversations >= 0, "active_conversations", "must be >= 0")
         _require(self.rate_limit_per_window >= 1, "rate_limit_per_window", "must be at least 1")
         _require(self.rate_limit_window_seconds > 0, "rate_limit_window_seconds", "must be positive")
+        _require(self.org_rate_limit_per_window >= 0, "org_rate_limit_per_window", "must be >= 0")
+        _require(self.token_requests_per_window >= 0, "token_requests_per_window", "must be >= 0")
+        _require(self.oauth_clients >= 1, "oauth_clients", "must be at least 1")
+        try:
+            self.family_limits()
+        except ValueError as exc:
+            raise ValueError(f"sandbox setting 'family_rate_limits' {exc}") from None
         _require(self.token_ttl_seconds >= 1, "token_ttl_seconds", "must be at least 1")
         _require(
             self.contact_search in ("exact", "tokenised"), "contact_search", "must be exact or tokenised"
@@ -160,6 +176,23 @@ class SandboxSettings:
         if profile not in PROFILES:
             raise ValueError(f"unknown sandbox profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
         return cls.from_dict({**PROFILES[profile], **overrides})
+
+    def family_limits(self) -> dict[str, int]:
+        """`family_rate_limits` as {family: allowed per window}."""
+        limits: dict[str, int] = {}
+        for item in filter(None, (part.strip() for part in self.family_rate_limits.split(","))):
+            family, sep, allowed = item.partition("=")
+            if not sep or not family.strip() or not allowed.strip().isdigit() or int(allowed) < 1:
+                raise ValueError(f"must read family=allowed,... (allowed >= 1), not {item!r}")
+            limits[family.strip()] = int(allowed)
+        return limits
+
+    def client_credentials(self) -> dict[str, str]:
+        """Every OAuth client of the org: {client id: secret}; the first is `client_id`/`client_secret`."""
+        pairs = {self.client_id: self.client_secret}
+        for number in range(2, self.oauth_clients + 1):
+            pairs[f"{self.client_id}-{number}"] = f"{self.client_secret}-{number}"
+        return pairs
 
     @property
     def agent_count(self) -> int:

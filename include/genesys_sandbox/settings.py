@@ -32,6 +32,9 @@ class SandboxSettings:
     contact_search: str = "exact"
     # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
     contact_search_partial_above: int = 0
+    # the search index (external-contact search AND cursor scan) returns a deleted contact this many sandbox
+    # hours after its delete (GET by id already answers 404); 0 = the index follows deletes at once
+    contact_index_lag_hours: float = 0.0
     # wall seconds per GDPR status step; 0 = every GET of the request advances it one step
     gdpr_step_seconds: float = 1.0
     # analytics jobs only see conversations started before now - lag (dataAvailabilityDate)
@@ -88,6 +91,7 @@ class SandboxSettings:
             self.contact_search in ("exact", "tokenised"), "contact_search", "must be exact or tokenised"
         )
         _require(self.contact_search_partial_above >= 0, "contact_search_partial_above", "must be >= 0")
+        _require(self.contact_index_lag_hours >= 0, "contact_index_lag_hours", "must be >= 0")
         _require(self.gdpr_step_seconds >= 0, "gdpr_step_seconds", "must be >= 0")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
@@ -137,6 +141,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "pessimistic": {
         "contact_search": "tokenised",
         "contact_search_partial_above": 25,
+        "contact_index_lag_hours": 24.0,
         "gdpr_delete_placeholder": "[redacted]",
         "gdpr_delete_keeps_participant_contact_id": True,
         "gdpr_contact_delete_lag_hours": 48.0,

@@ -23,7 +23,7 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
-from genesys_erasure.steps.directory import GenesysSubjectDirectory
+from genesys_erasure.steps.directory import GenesysSubjectDirectory, scan_contacts
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
@@ -178,7 +178,10 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
     Subjects with a recent contact are held; staff are held too, unless the request erases staff and
     names every user id of the subject among its seeds."""
     config = runtime.config
-    directory = GenesysSubjectDirectory(runtime.client)
+    # every seed is looked up at least once: from enough of them, one scan of all contacts is cheaper
+    snapshot, scan_calls = scan_contacts(runtime.client, len(screened.kept), config.contact_scan_from_lookups)
+    directory = GenesysSubjectDirectory(runtime.client, snapshot)
+    directory.calls += scan_calls
     resolution = resolve_subjects(
         screened.kept,
         directory,

@@ -7,7 +7,11 @@ the subject's (404 = deleted); `verify_subject` decides. A contact search that a
 value any more: the subject stays `erasure_pending` (reason `external_contact_search_incomplete`, the
 item named by the identifier's keyed hash), never verified on a partial answer. Subjects left
 `erasure_pending` by an earlier run are taken into this run and checked again: pending until
-`verification_pending_days` after COMPLETED, then failed. Another DAG's run may take the same subject
+`verification_pending_days` after COMPLETED, then failed. From `contact_scan_from_lookups` searchable
+identifiers on, the run reads every external contact once with the cursor scan instead of searching per
+identifier, and matches locally (`ContactSnapshot.holding`: the same check the search hits get); a
+contact the scan does not list is gone as a 404 would say, and one it lists is still read by id, because
+the scan's index may lag a delete like the search's does. Another DAG's run may take the same subject
 over while this one checks it: every outcome is written only while this run still owns the subject, and
 a result for a subject another run took is dropped (counted `taken_by_another_run`), never an error.
 
@@ -44,11 +48,13 @@ from functools import cache
 from typing import Any
 
 from genesys_cloud.errors import GenesysAuthError, GenesysNotFoundError
+from genesys_erasure.contact_snapshot import ContactSnapshot
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
 from genesys_erasure.ledger.store import NotOwned
 from genesys_erasure.steps.client import GenesysClient
+from genesys_erasure.steps.directory import scan_contacts
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import interval, parse_instant
 from genesys_erasure.verification import (
@@ -164,9 +170,13 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
     protected = client.get_protected_conversation_ids(all_ids) if all_ids else set()
     lake_watermark = cache(lambda: _data_availability(client))
     live_views = _LiveViews(client, runtime.config.verify_participant_attributes)
+    searches = sum(1 for row in rows for h in row.identifier_hashes if h.kind in SEARCHABLE)
+    snapshot, _ = scan_contacts(client, searches, runtime.config.contact_scan_from_lookups)
     unverified_attributes: Counter[str] = Counter()
     for number, row in enumerate(rows, start=1):
-        result = _verify_row(runtime, row, conversations, protected, now, lake_watermark, live_views)
+        result = _verify_row(
+            runtime, row, conversations, protected, now, lake_watermark, live_views, snapshot
+        )
         unverified_attributes.update(dict(result.attributes_not_verified))
         try:
             state = _record(runtime, run_id, row, result, now)
@@ -243,6 +253,7 @@ def _verify_row(
     now: datetime,
     lake_watermark: Callable[[], datetime | None],
     live_views: _LiveViews,
+    snapshot: ContactSnapshot | None = None,
 ) -> VerificationResult:
     client = runtime.client
     identifiers = runtime.sealer.unseal(runtime.ledger.sealed_identifiers(row.subject_hash))
@@ -256,14 +267,22 @@ def _verify_row(
         if row.request_type != PSEUDONYMISATION
         for rec in _recordings(client, cid)
     ]
-    contacts, incomplete = _search_contacts(client, identifiers)
-    # A free-text search also returns strangers (same domain, same first name): only contacts holding one
-    # of the subject's values say anything about this erasure, and only those are looked up by id.
-    matcher = IdentifierMatcher(identifiers)
-    contacts = [c for c in contacts if any(matcher.matches(v) for _, v in walk_strings(c, "contact"))]
+    if snapshot is not None:
+        contacts, incomplete = list(snapshot.holding(identifiers)), []
+    else:
+        contacts, incomplete = _search_contacts(client, identifiers)
+        # A free-text search also returns strangers (same domain, same first name): only contacts holding
+        # one of the subject's values say anything about this erasure, and only those are looked up by id.
+        matcher = IdentifierMatcher(identifiers)
+        contacts = [c for c in contacts if any(matcher.matches(v) for _, v in walk_strings(c, "contact"))]
     candidates = {i.value for i in identifiers if i.kind is IdentifierKind.EXTERNAL_CONTACT}
     candidates |= {c["id"] for c in contacts if isinstance(c.get("id"), str)}
-    missing = {cid for cid in sorted(candidates) if _contact_is_gone(client, cid)}
+    # a contact a whole scan does not list is gone (as its 404 would say); one it lists may be index lag
+    missing = {
+        cid
+        for cid in sorted(candidates)
+        if (snapshot is not None and snapshot.get(cid) is None) or _contact_is_gone(client, cid)
+    }
     lake = [conversations[c] for c in row.conversation_ids if c in conversations]
     # Only what the lake still shows with an identifier is read again: a clean lake copy needs no second
     # opinion, and a value in it is confirmed or explained by a source that shows changes at once.

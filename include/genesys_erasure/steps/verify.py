@@ -1,7 +1,8 @@
 """Step 8: verify every completed subject independently of Genesys' own COMPLETED.
 
-Re-fetch the subject's known conversations (batched `details?id=`), their recording metadata and
-deletion protection, search external contacts by every identifier and fetch each contact that could be
+Re-fetch the subject's known conversations (batched `details?id=`), their recording metadata (only where
+those details do not show an unrecorded voice conversation: `_may_have_recordings`) and deletion
+protection, search external contacts by every identifier and fetch each contact that could be
 the subject's (404 = deleted); `verify_subject` decides. A contact search that answers incompletely
 (`partialResults`, or more matches than the API pages through) cannot show that no contact holds the
 value any more: the subject stays `erasure_pending` (reason `external_contact_search_incomplete`, the
@@ -89,6 +90,24 @@ def _recordings(client: GenesysClient, conversation_id: str) -> list[dict[str, A
         return client.get_recording_metadata(conversation_id)
     except GenesysNotFoundError:
         return []
+
+
+def _may_have_recordings(lake_copy: Mapping[str, Any] | None) -> bool:
+    """Whether a conversation's recording metadata must be read. Only a lake copy that shows nothing but
+    voice sessions, none with `recording: true`, and no participant with `screenRecording: true`, proves
+    there is none: the session flag means "an audio recording was started" (SDK), so it says nothing
+    about e-mail, chat or message transcripts, and a conversation the multi-get did not return is unknown."""
+    if lake_copy is None:
+        return True
+    sessions = 0
+    for participant in lake_copy.get("participants") or ():
+        if participant.get("screenRecording"):
+            return True
+        for session in participant.get("sessions") or ():
+            sessions += 1
+            if session.get("mediaType") != "voice" or session.get("recording"):
+                return True
+    return sessions == 0
 
 
 def _contact_is_gone(client: GenesysClient, contact_id: str) -> bool:
@@ -261,10 +280,11 @@ def _verify_row(
         # An update (pseudonymisation) replaces e-mails and phones only: recordings and entity ids
         # stay (the ad-hoc certificate discloses it), so only the replaced values are checked.
         identifiers = {i for i in identifiers if i.kind in SEARCHABLE}
+    # a voice conversation the analytics details show unrecorded has no recording to verify: not read
     recordings = [
         rec
         for cid in row.conversation_ids
-        if row.request_type != PSEUDONYMISATION
+        if row.request_type != PSEUDONYMISATION and _may_have_recordings(conversations.get(cid))
         for rec in _recordings(client, cid)
     ]
     if snapshot is not None:

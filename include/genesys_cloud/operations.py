@@ -251,6 +251,10 @@ class GenesysCloudOperationsMixin:
                 return
             cursor = after
 
+    def iter_users(self, state: str = "any", page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every user of the org in `state` (`GET /api/v2/users`; "any" = active, inactive and deleted)."""
+        return self.iter_entities("/api/v2/users", params={"state": state}, page_size=page_size)
+
     def get_external_contact(self, contact_id: str) -> dict[str, Any] | None:
         """The external contact with this id, or None when Genesys has none (404)."""
         try:

@@ -208,6 +208,15 @@ def test_external_contacts_cursor_scan(client, sb):
     assert sorted(seen) == sorted(sb.org.external_contacts)
 
 
+def test_users_listing_of_every_state(client, sb):
+    users = sdk.UsersApi(client)
+    listing = users.get_users(page_size=500, page_number=1, state="any")
+    _assert_schema(client, "UserEntityListing")
+    assert sorted(u.id for u in listing.entities) == sorted(sb.org.agents)
+    active = users.get_users(page_size=500, page_number=1)
+    assert {u.state for u in active.entities} == {"active"}
+
+
 def test_recording_metadata_and_deletion_protection(client, sb):
     recordings = sdk.RecordingApi(client)
     conversation = next(c for c in sb.org.conversations.values() if c.recordings and c.protected)

@@ -9,7 +9,10 @@ Genesys as query parameters and come back into memory; the hook never logs query
 
 With a `ContactSnapshot` (every contact, read once by the cursor scan: `contact_scan_from_lookups`), the
 contact search and the contact read by id are local look-ups in it instead of calls; a contact is linked
-only when it holds the value, as with the search.
+only when it holds the value, as with the search. With the org's users listed once as well
+(`GET /api/v2/users?state=any`), the GDPR subject search adds nothing the directory uses (its hits are
+external contacts, users, or the bare value), so it is not called: staff links come from the listing. If
+the listing is refused, the GDPR subject search runs per identifier as before.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from genesys_cloud.errors import GenesysAuthError
+from genesys_cloud.errors import GenesysAuthError, GenesysBadRequestError
 from genesys_erasure.contact_snapshot import ContactSnapshot, use_scan
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.resolution import IncompleteLookup, LinkedRecord, LinkSource
@@ -28,6 +31,7 @@ from genesys_erasure.steps.client import GenesysClient
 log = logging.getLogger(__name__)
 
 SCAN_LIMIT = 200  # contacts per scan page, the API's largest
+USERS_PAGE_SIZE = 100  # the users listing's largest page is UNCONFIRMED; 100 is what every listing takes
 SEARCH_TYPES = {IdentifierKind.EMAIL: "EMAIL", IdentifierKind.PHONE: "PHONE"}
 CONTACT_EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
 CONTACT_PHONE_FIELDS = ("workPhone", "cellPhone", "homePhone", "otherPhone")
@@ -80,12 +84,52 @@ def scan_contacts(
     return snapshot, calls
 
 
+def record_from_user(user: Mapping[str, Any]) -> LinkedRecord:
+    """A user (`User`): its e-mail, and the e-mails and phones of its contact info and addresses."""
+    emails = [user["email"]] if isinstance(user.get("email"), str) and user["email"] else []
+    phones = []
+    for entry in (*(user.get("primaryContactInfo") or ()), *(user.get("addresses") or ())):
+        if not isinstance(entry, Mapping):
+            continue
+        value = entry.get("address") or entry.get("display")
+        if not isinstance(value, str) or not value:
+            continue
+        (emails if str(entry.get("mediaType", "")).upper() == "EMAIL" else phones).append(value)
+    return LinkedRecord(
+        source=LinkSource.USER,
+        user_id=user.get("id") or None,
+        emails=tuple(dict.fromkeys(emails)),
+        phones=tuple(dict.fromkeys(phones)),
+    )
+
+
+def list_users(client: GenesysClient) -> tuple[ContactSnapshot | None, int]:
+    """Every user of the org (any state: a former agent is still staff), held for local look-ups, and the
+    pages it took; None when the client may not list them (the GDPR subject search then finds staff)."""
+    try:
+        users = ContactSnapshot(client.iter_users(state="any", page_size=USERS_PAGE_SIZE))
+    except (GenesysAuthError, GenesysBadRequestError) as error:
+        log.warning(
+            "Users not listable (%s %s): staff links come from the GDPR subject search",
+            error.status,
+            error.code,
+        )
+        return None, 1
+    return users, max(1, math.ceil(len(users) / USERS_PAGE_SIZE))
+
+
 class GenesysSubjectDirectory:
     """Counts its API calls so the run can log them (the benchmark's calls-per-subject figure)."""
 
-    def __init__(self, client: GenesysClient, snapshot: ContactSnapshot | None = None) -> None:
+    def __init__(
+        self,
+        client: GenesysClient,
+        snapshot: ContactSnapshot | None = None,
+        users: ContactSnapshot | None = None,
+    ) -> None:
         self._client = client
         self._snapshot = snapshot
+        self._users = users
         self.calls = 0
 
     def find_linked(self, identifier: Identifier) -> Iterable[LinkedRecord]:
@@ -105,6 +149,11 @@ class GenesysSubjectDirectory:
         search_type = SEARCH_TYPES.get(identifier.kind)
         if search_type is None:
             return  # user ids are never explored (an agent's world is not the customer's)
+        if snapshot is not None and self._users is not None:
+            # everything the GDPR subject search could name that this directory uses, without a call
+            yield from (record_from_external_contact(c) for c in snapshot.holding([identifier]))
+            yield from (record_from_user(u) for u in self._users.holding([identifier]))
+            return
         self.calls += 1
         subjects = self._client.search_gdpr_subjects(search_type, identifier.value)
         for entity in subjects:

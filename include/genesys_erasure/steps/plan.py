@@ -23,7 +23,7 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
-from genesys_erasure.steps.directory import GenesysSubjectDirectory, scan_contacts
+from genesys_erasure.steps.directory import GenesysSubjectDirectory, list_users, scan_contacts
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
@@ -180,8 +180,10 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
     config = runtime.config
     # every seed is looked up at least once: from enough of them, one scan of all contacts is cheaper
     snapshot, scan_calls = scan_contacts(runtime.client, len(screened.kept), config.contact_scan_from_lookups)
-    directory = GenesysSubjectDirectory(runtime.client, snapshot)
-    directory.calls += scan_calls
+    # with every contact at hand, the users listed once replace the GDPR subject search per identifier
+    users, user_calls = list_users(runtime.client) if snapshot is not None else (None, 0)
+    directory = GenesysSubjectDirectory(runtime.client, snapshot, users)
+    directory.calls += scan_calls + user_calls
     resolution = resolve_subjects(
         screened.kept,
         directory,

@@ -136,3 +136,36 @@ def test_a_scan_refused_for_divisions_falls_back_to_the_search_per_identifier(wo
     snapshot, calls = scan_contacts(world.runtime.client, lookups=500, scan_from=1)
 
     assert snapshot is None and calls == 1
+
+
+def _customer_sharing_an_agents_email(world) -> Seed:
+    """An expired customer whose e-mail is also a former agent's (staff: never erased by the purge)."""
+    org = world.sandbox.org
+    org.add_agent("Former Agent", "shared.desk@scan.example", active=False)
+    person = org.add_customer(emails=["shared.desk@scan.example"], name="Shared Desk")
+    start = world.now - timedelta(days=RETENTION_DAYS + 100)
+    conversation = org.add_conversation(person, media="email", start=start)
+    return Seed(Identifier(IdentifierKind.EMAIL, "shared.desk@scan.example"), (conversation,), 1)
+
+
+def test_with_one_scan_a_customer_linked_to_a_former_agent_is_held_without_a_gdpr_subject_search(world):
+    _scan_from(world, 1)
+    seeds = [_customer_sharing_an_agents_email(world), *_fragmented_people(world, 2)]
+
+    summary = plan_erasure(world.runtime, RUN, plan_request(*seeds), world.now)
+
+    assert (summary["held_staff"], summary["subjects_planned"]) == (1, 2)
+    assert _calls(world, "GET /api/v2/gdpr/subjects") == 0
+    assert (_calls(world, "GET /api/v2/users"), _calls(world, SCAN)) == (1, 1)
+
+
+@_org(denied_paths="GET /api/v2/users")
+def test_when_users_cannot_be_listed_the_gdpr_subject_search_still_finds_staff(world):
+    _scan_from(world, 1)
+
+    summary = plan_erasure(
+        world.runtime, RUN, plan_request(_customer_sharing_an_agents_email(world)), world.now
+    )
+
+    assert (summary["held_staff"], summary["subjects_planned"]) == (1, 0)
+    assert _calls(world, "GET /api/v2/gdpr/subjects") >= 1

@@ -47,8 +47,10 @@ def seal_subject(
     sealer: IdentifierSealer,
     identifiers: Iterable[Identifier],
     raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+    attribute_conversation_ids: Iterable[str] | None = None,
 ) -> str:
-    """One token for the subject's identifiers and, when there are any, their raw stored forms.
+    """One token for the subject's identifiers and, when there are any, their raw stored forms and the
+    conversations whose participant attributes may hold a value (`attr`; absent = not known).
 
     The forms ride in the same payload as the identifiers under an extra `raw` key, which
     `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the forms are
@@ -60,9 +62,11 @@ def seal_subject(
         for i in unique
         if raw_forms and raw_forms.get(i) and set(raw_forms[i]) - {i.value}
     )
-    if not forms:
+    if not forms and attribute_conversation_ids is None:
         return sealer.seal(unique)
-    payload = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    payload: dict[str, object] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
+    if attribute_conversation_ids is not None:
+        payload["attr"] = sorted(set(attribute_conversation_ids))
     plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return sealer.cipher.encrypt(plaintext).decode("ascii")
 
@@ -77,6 +81,18 @@ def unseal_raw_forms(sealer: IdentifierSealer, token: str) -> dict[Identifier, t
     return {
         Identifier(IdentifierKind(kind), value): tuple(forms) for kind, value, forms in payload.get("raw", ())
     }
+
+
+def unseal_attribute_conversations(sealer: IdentifierSealer, token: str) -> frozenset[str] | None:
+    """The conversations sealed as those whose attributes may hold a value; None when not known (a token
+    sealed without them: an ad-hoc subject, or one planned before they were recorded)."""
+    sealer.unseal(token)
+    try:
+        payload = json.loads(sealer.cipher.decrypt(token.encode("ascii")))
+    except Exception as exc:  # unreachable after unseal succeeded; kept so no token content escapes
+        raise SealError("sealed identifiers could not be opened (wrong key or altered token)") from exc
+    attr = payload.get("attr") if isinstance(payload, dict) else None
+    return frozenset(attr) if isinstance(attr, list) else None
 
 
 @dataclass(frozen=True, order=True)
@@ -138,6 +154,7 @@ class SubjectPlan:
         warehouse_pending: bool = False,
         request_type: str = GDPR_DELETE,
         raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
+        attribute_conversation_ids: Iterable[str] | None = None,
     ) -> SubjectPlan:
         unique = sorted(set(identifiers))
         if not unique:
@@ -145,7 +162,7 @@ class SubjectPlan:
         return cls(
             subject_hash=subject_hash or derive_subject_hash(unique, hasher),
             identifier_hashes=tuple(IdentifierHash(i.kind, hasher.hash_identifier(i)) for i in unique),
-            sealed_identifiers=seal_subject(sealer, unique, raw_forms),
+            sealed_identifiers=seal_subject(sealer, unique, raw_forms, attribute_conversation_ids),
             source=SubjectSource(source),
             conversation_ids=tuple(conversation_ids),
             request_type=request_type,

@@ -68,6 +68,9 @@ class Seed:
     # other written forms the identifier is stored in (`tel:+44…`, a national number, a whole e-mail
     # header): named in the GDPR request too, so a delete that matches whole values erases them all
     raw_forms: tuple[str, ...] = ()
+    # of `conversation_ids`, those whose participant attributes may hold a value (the scan's jobs show
+    # attributes); None = not known (an ad-hoc request's detail queries show none): every one may
+    attribute_conversation_ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,21 @@ def _subject_conversations(subject: Subject, seeds: Mapping[Identifier, Seed]) -
         seed = seeds.get(identifier)
         if seed:
             ids.update(dict.fromkeys(seed.conversation_ids))
+    return tuple(ids)
+
+
+def _subject_attribute_conversations(
+    subject: Subject, seeds: Mapping[Identifier, Seed]
+) -> tuple[str, ...] | None:
+    """The subject's conversations whose attributes may hold a value, or None when a seed does not know."""
+    ids: dict[str, None] = {}
+    for identifier in sorted(subject.identifiers):
+        seed = seeds.get(identifier)
+        if seed is None:
+            continue
+        if seed.attribute_conversation_ids is None:
+            return None
+        ids.update(dict.fromkeys(seed.attribute_conversation_ids))
     return tuple(ids)
 
 
@@ -249,6 +267,7 @@ def write_plan(
             due_date=request.due_date,
             warehouse_pending=warehouse_pending,
             raw_forms={i: seeds[i].raw_forms for i in subject.identifiers if i in seeds},
+            attribute_conversation_ids=_subject_attribute_conversations(subject, seeds),
         )
         plans.append(plan)
         if any(seeds[i].stalled for i in subject.identifiers if i in seeds):

@@ -33,6 +33,10 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
             conversation_count=entry["conversation_count"],
             stalled=stalled,
             raw_forms=tuple(entry.get("raw_forms") or ()),
+            # absent from a hand-off written before it: unknown, so verification reads every live view
+            attribute_conversation_ids=(
+                tuple(entry["attribute_conversation_ids"]) if "attribute_conversation_ids" in entry else None
+            ),
         )
         for entry in entries
     ]

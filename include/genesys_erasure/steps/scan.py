@@ -110,6 +110,7 @@ def _summary_payload(summaries: Iterable[ContactSummary]) -> list[dict[str, Any]
             "conversation_ids": list(s.conversation_ids),
             "raw_forms": list(s.raw_forms),
             "raw_forms_dropped": s.raw_forms_dropped,
+            "attribute_conversation_ids": list(s.attribute_conversation_ids),
         }
         for s in summaries
     ]
@@ -140,7 +141,8 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
     if cutoff < available_until:
         index.add_all(_job_conversations(client, cutoff, available_until, "later contacts (after cutoff)"))
     gap_start = max(available_until, cutoff)
-    gap = index.add_all(_recent_conversations(client, gap_start, now))
+    # detail queries carry no participant attributes: what they add is unknown there (verification reads it)
+    gap = index.add_all(_recent_conversations(client, gap_start, now), attributes_known=False)
     log.info("Not yet in the analytics jobs: %d conversations read with detail queries", gap)
 
     expired, stalled, erased_seen = drop_erased(runtime, index, cutoff)

@@ -27,9 +27,14 @@ leave this module.
 
 Participant attributes (flow data such as a typed e-mail or callback number) are in neither analytics
 read: only the live view (`GET /api/v2/conversations/{id}`) carries them for a conversation by id, one call
-per conversation. They are read only once every other check of the subject has passed, so a subject pays
-that cost once, on the run that would verify it, not on every re-check while it is pending or failing
-(cost: one GET per known conversation of a subject, once; `verify_participant_attributes: false` skips it).
+per conversation. The nightly scan's jobs do carry them, so planning seals with the subject which of its
+conversations showed any participant attributes (or came from a read without them); the others cannot
+hold a value there after the delete and are not read (`absent_when_planned` in the evidence). Where that
+is not known (an ad-hoc subject: its detail queries show no attributes; a subject planned before it was
+recorded) every known conversation is read. They are read only once every other check of the subject
+has passed, so a subject pays that cost once, on the run that would verify it, not on every re-check
+while it is pending or failing (cost: one GET per such conversation, once;
+`verify_participant_attributes: false` skips it).
 Until then, and for conversations that answer 404 or while the client lacks the permission (the first
 403 stops the reads for the run), the evidence counts the conversations whose attributes were NOT
 verified, per reason. A value left only in attributes goes to `needs_review` (reason
@@ -53,6 +58,7 @@ from genesys_erasure.contact_snapshot import ContactSnapshot
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.ledger.records import unseal_attribute_conversations
 from genesys_erasure.ledger.store import NotOwned
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.directory import scan_contacts
@@ -275,7 +281,9 @@ def _verify_row(
     snapshot: ContactSnapshot | None = None,
 ) -> VerificationResult:
     client = runtime.client
-    identifiers = runtime.sealer.unseal(runtime.ledger.sealed_identifiers(row.subject_hash))
+    sealed = runtime.ledger.sealed_identifiers(row.subject_hash)
+    identifiers = runtime.sealer.unseal(sealed)
+    attributed = unseal_attribute_conversations(runtime.sealer, sealed)
     if row.request_type == PSEUDONYMISATION:
         # An update (pseudonymisation) replaces e-mails and phones only: recordings and entity ids
         # stay (the ad-hoc certificate discloses it), so only the replaced values are checked.
@@ -324,7 +332,7 @@ def _verify_row(
     }
     result = verify_subject(identifiers, **evidence)
     if not incomplete:
-        return _with_attributes(identifiers, row, evidence, result, live_views)
+        return _with_attributes(identifiers, row, evidence, result, live_views, attributed)
     # Not seeing the value in part of the matches proves nothing about the rest: not verified yet. The
     # item is the identifier's keyed hash, so the ledger and the report name it without its value.
     hash_identifier = runtime.hasher.hash_identifier
@@ -334,7 +342,12 @@ def _verify_row(
     )
     pending = sorted((*result.pending, *unsearched), key=lambda p: (p.kind, p.item_id))
     return _with_attributes(
-        identifiers, row, evidence, dataclasses.replace(result, pending=tuple(pending)), live_views
+        identifiers,
+        row,
+        evidence,
+        dataclasses.replace(result, pending=tuple(pending)),
+        live_views,
+        attributed,
     )
 
 
@@ -344,11 +357,15 @@ def _with_attributes(
     evidence: Mapping[str, Any],
     result: VerificationResult,
     live_views: _LiveViews,
+    attributed: frozenset[str] | None = None,
 ) -> VerificationResult:
     """`result` with the subject's participant attributes checked (live views of its conversations), or
     with the conversations whose attributes were not read counted. Read only when everything else passed:
-    a pending or failed subject is checked again later anyway, so it pays the calls once."""
-    conversation_ids = list(dict.fromkeys(row.conversation_ids))
+    a pending or failed subject is checked again later anyway, so it pays the calls once. Only the
+    conversations the scan saw with attributes (or could not tell: `attributed` None) are read."""
+    known = list(dict.fromkeys(row.conversation_ids))
+    conversation_ids = known if attributed is None else [c for c in known if c in attributed]
+    result = dataclasses.replace(result, attributes_absent_when_planned=len(known) - len(conversation_ids))
     if not conversation_ids:
         return result
     if result.status != "verified":

@@ -287,11 +287,11 @@ class Org:
             wanted = normalize_phone(value)
             return [c for c in self.external_contacts.values() if wanted in c.phones]
 
-    def delete_external_contact(self, contact_id: str) -> bool:
+    def delete_external_contact(self, contact_id: str, *, deleted_at: datetime | None = None) -> bool:
         with self.lock:
             removed = self.external_contacts.pop(contact_id, None)
             if removed is not None:
-                self.deleted_contacts[contact_id] = (removed, self.clock.now())
+                self.deleted_contacts[contact_id] = (removed, deleted_at or self.clock.now())
             return removed is not None
 
     def indexed_contacts(self, lag_hours: float) -> list[ExternalContact]:

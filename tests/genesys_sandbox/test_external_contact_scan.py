@@ -85,3 +85,18 @@ def test_the_scan_of_one_division(sandbox_factory):
     sales = division_id("Sales EU")
     expected = sorted(c.id for c in sb.org.external_contacts.values() if c.division_id == sales)
     assert sorted(_scan_all(ApiClient(sb), limit=200, divisionId=sales)) == expected
+
+
+def test_the_index_lag_counts_from_when_a_lagging_delete_was_due_not_from_when_it_landed(sandbox_factory):
+    sb = sandbox_factory(contact_index_lag_hours=12, gdpr_contact_delete_lag_hours=48, gdpr_step_seconds=0)
+    api = ApiClient(sb)
+    customer = sb.org.customers_where(external_contact=True, placeholder=False)[0]
+    body = {"requestType": "GDPR_DELETE", "subject": {"emailAddresses": [customer.emails[0]]}}
+    request_id = api.post("/api/v2/gdpr/requests?deleteConfirmed=true", json=body).json()["id"]
+    while api.get(f"/api/v2/gdpr/requests/{request_id}").json()["status"] != "COMPLETED":
+        pass
+    sb.control.advance_clock(hours=61)  # a night long after the delete was due (48 h) and its lag (12 h)
+    api = ApiClient(sb)  # a fresh token: the old one expired with the clock
+
+    assert api.get(f"{CONTACTS}/{customer.external_contact_id}").status_code == 404
+    assert customer.external_contact_id not in _scan_all(api, limit=200)

@@ -35,6 +35,7 @@ Attribute values are not kept as forms: a flow's free-text key may name somebody
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -96,6 +97,9 @@ class ContactSummary:
     conversation_ids: tuple[str, ...]
     raw_forms: tuple[str, ...] = ()  # distinct stored forms other than the identifier itself, sorted
     raw_forms_dropped: int = 0  # distinct forms beyond MAX_RAW_FORMS, not kept
+    # of `conversation_ids`, those whose copy carried participant attributes (any participant) or came from
+    # a read without attributes (detail queries): only their live view can hold a value in attributes
+    attribute_conversation_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class _Entry:
     """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
     so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
 
-    __slots__ = ("active", "count", "direct", "dropped", "forms", "ids", "last_ms", "stamps")
+    __slots__ = ("active", "count", "direct", "dropped", "flags", "forms", "ids", "last_ms", "stamps")
 
     def __init__(self) -> None:
         self.last_ms = 0
@@ -125,6 +129,17 @@ class _Entry:
         self.ids = bytearray()
         self.forms: set[str] | None = None  # raw forms, created on the first one (most values are clean)
         self.dropped: set[int] | None = None  # forms beyond the cap, as hashes: only to count them once
+        # per retained id, 1 = its attributes may hold a value (created on the first: most orgs have none)
+        self.flags: bytearray | None = None
+
+    def flag(self, slot: int, value: bool) -> None:
+        if self.flags is None:
+            if not value:
+                return
+            self.flags = bytearray()
+        if len(self.flags) < len(self.stamps):
+            self.flags.extend(bytes(len(self.stamps) - len(self.flags)))
+        self.flags[slot] = int(value)
 
     def add_forms(self, forms: Iterable[str]) -> None:
         for form in forms:
@@ -166,8 +181,10 @@ class ContactIndex:
 
     # ---- feeding -------------------------------------------------------------------------------------
 
-    def add(self, conversation: Mapping[str, Any]) -> None:
-        """Record one analytics conversation. Malformed values are counted in `problems`, never raised."""
+    def add(self, conversation: Mapping[str, Any], *, attributes_known: bool = True) -> None:
+        """Record one analytics conversation. Malformed values are counted in `problems`, never raised.
+        `attributes_known`: the read carries participant attributes (jobs do, detail queries do not); a
+        conversation read without them is remembered as one whose attributes may hold a value."""
         self._conversations += 1
         end = conversation.get("conversationEnd")
         stamp = _epoch_ms(end or conversation.get("conversationStart"))
@@ -199,16 +216,17 @@ class ContactIndex:
                 self._collect_session(keys, session, session.get("direction") or origin, region)
             self._collect_attributes(attribute_keys, participant.get("attributes"))
 
+        attributed = not attributes_known or _attributes_may_hold_identifiers(conversation)
         for key, forms in keys.items():
-            self._record(key, stamp, active, conversation_id, direct=True, forms=forms)
+            self._record(key, stamp, active, conversation_id, direct=True, forms=forms, attributed=attributed)
         for key in attribute_keys.keys() - keys.keys():
             self._record(key, stamp, active, conversation_id, direct=False)
 
-    def add_all(self, conversations: Iterable[Mapping[str, Any]]) -> int:
+    def add_all(self, conversations: Iterable[Mapping[str, Any]], *, attributes_known: bool = True) -> int:
         """Feed a stream of conversations; returns how many were read."""
         n = 0
         for conversation in conversations:
-            self.add(conversation)
+            self.add(conversation, attributes_known=attributes_known)
             n += 1
         return n
 
@@ -331,6 +349,7 @@ class ContactIndex:
         *,
         direct: bool,
         forms: Iterable[str] = (),
+        attributed: bool = False,
     ) -> None:
         entry = self._entries.get(key)
         if entry is None:
@@ -340,27 +359,31 @@ class ContactIndex:
         # An attribute sighting is evidence of contact (recency), not a conversation of this person: its id
         # is not kept (verification would expect the delete to reach it) and it does not count towards the
         # conversation count that quarantines implausibly shared identifiers.
-        if direct and (conversation_id is None or self._retain(entry, conversation_id, stamp)):
+        if direct and (conversation_id is None or self._retain(entry, conversation_id, stamp, attributed)):
             entry.count += 1
         entry.last_ms = max(entry.last_ms, stamp)
         entry.active = entry.active or active
 
-    def _retain(self, entry: _Entry, conversation_id: bytes, stamp: int) -> bool:
+    def _retain(self, entry: _Entry, conversation_id: bytes, stamp: int, attributed: bool = False) -> bool:
         """Keep `conversation_id` among the newest `cap`; False when it is already kept (a re-fed
         conversation, e.g. from the overlap between the job scan and the recent detail query)."""
         position = _find_record(entry.ids, conversation_id)
         if position >= 0:
             entry.stamps[position] = max(entry.stamps[position], stamp)
+            if attributed:
+                entry.flag(position, True)
             return False
         if len(entry.stamps) < self._cap:
             entry.stamps.append(stamp)
             entry.ids += conversation_id
+            entry.flag(len(entry.stamps) - 1, attributed)
             return True
         oldest = min(entry.stamps)
         if stamp > oldest:
             slot = entry.stamps.index(oldest)
             entry.stamps[slot] = stamp
             entry.ids[slot * _UUID_BYTES : (slot + 1) * _UUID_BYTES] = conversation_id
+            entry.flag(slot, attributed)
         return True
 
     # ---- reading -------------------------------------------------------------------------------------
@@ -448,7 +471,31 @@ class ContactIndex:
         last = _ms_datetime(entry.last_ms) if entry.last_ms else None
         forms = tuple(sorted(entry.forms or ()))
         dropped = len(entry.dropped or ())
-        return ContactSummary(_identifier(key), last, entry.active, entry.count, ids, forms, dropped)
+        flags = entry.flags or b""
+        attributed = tuple(ids[n] for n, i in enumerate(order) if i < len(flags) and flags[i])
+        return ContactSummary(
+            _identifier(key), last, entry.active, entry.count, ids, forms, dropped, attributed
+        )
+
+
+# What verification's matcher could find in a value: an e-mail (also URL-encoded), a run of 7+ digits (a
+# phone in any form), or a Genesys id (a UUID: an external contact or user id). Flow data without any of
+# these (a language, a channel, a flag) cannot hold a subject's value.
+_MAYBE_IDENTIFIER = re.compile(r"@|%40|\d(?:[\s().\-]*\d){6}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-", re.IGNORECASE)
+
+
+def _attributes_may_hold_identifiers(conversation: Mapping[str, Any]) -> bool:
+    """Whether any participant's attributes (keys or values, of any participant) could hold an e-mail,
+    a phone or an id: a superset of what the live-view check can find there."""
+    for participant in conversation.get("participants") or ():
+        attributes = participant.get("attributes") if isinstance(participant, Mapping) else None
+        if not isinstance(attributes, Mapping):
+            continue
+        for key, value in attributes.items():
+            for text in (key, value):
+                if text is not None and _MAYBE_IDENTIFIER.search(str(text)):
+                    return True
+    return False
 
 
 def trunk_region(

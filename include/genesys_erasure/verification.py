@@ -134,6 +134,9 @@ class VerificationResult:
     # conversations whose participant attributes were read (live view), and those not read, per reason
     attributes_checked: int = 0
     attributes_not_verified: tuple[tuple[str, int], ...] = ()
+    # conversations not read because the scan saw no participant attributes in them before the erasure
+    # (a delete adds none): covered, without a call
+    attributes_absent_when_planned: int = 0
 
     @property
     def only_attributes_left(self) -> bool:
@@ -189,6 +192,7 @@ class VerificationResult:
             "participant_attributes": {
                 "conversations_checked": self.attributes_checked,
                 "not_verified": dict(self.attributes_not_verified),
+                "absent_when_planned": self.attributes_absent_when_planned,
             },
         }
 
@@ -222,6 +226,7 @@ class VerificationResult:
             recordings_checked=int(data.get("recordings_checked", 0)),
             external_contacts_checked=int(data.get("external_contacts_checked", 0)),
             attributes_checked=int(attributes.get("conversations_checked", 0)),
+            attributes_absent_when_planned=int(attributes.get("absent_when_planned", 0)),
             attributes_not_verified=tuple(
                 sorted((str(k), int(v)) for k, v in (attributes.get("not_verified") or {}).items())
             ),

@@ -22,6 +22,7 @@ from genesys_sandbox import (
     routes_gdpr,
     routes_oauth,
     routes_org,
+    routes_users,
 )
 from genesys_sandbox.errors import (
     CORRELATION_HEADER,
@@ -48,6 +49,7 @@ def create_app(state: SandboxState) -> FastAPI:
         routes_analytics,
         routes_external_contacts,
         routes_conversations,
+        routes_users,
         routes_admin,
     ):
         app.include_router(module.router)

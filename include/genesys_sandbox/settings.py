@@ -41,6 +41,9 @@ class SandboxSettings:
     contact_search: str = "exact"
     # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
     contact_search_partial_above: int = 0
+    # the search index (external-contact search AND cursor scan) returns a deleted contact this many sandbox
+    # hours after its delete (GET by id already answers 404); 0 = the index follows deletes at once
+    contact_index_lag_hours: float = 0.0
     # sandbox seconds per GDPR status step (requests move with sandbox time only, never by being read)
     gdpr_step_seconds: float = 1.0
     # GET /api/v2/gdpr/requests: "newest_first" or "oldest_first" (createdDate), and the largest pageSize
@@ -136,6 +139,7 @@ class SandboxSettings:
         _require(1 <= self.gdpr_list_page_size_cap <= 100, "gdpr_list_page_size_cap", "must be 1..100")
         _require(self.gdpr_quota_per_window >= 0, "gdpr_quota_per_window", "must be >= 0")
         _require(self.gdpr_quota_window_seconds > 0, "gdpr_quota_window_seconds", "must be positive")
+        _require(self.contact_index_lag_hours >= 0, "contact_index_lag_hours", "must be >= 0")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
@@ -207,6 +211,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "pessimistic": {
         "contact_search": "tokenised",
         "contact_search_partial_above": 25,
+        "contact_index_lag_hours": 24.0,
         "gdpr_delete_placeholder": "[redacted]",
         "gdpr_delete_keeps_participant_contact_id": True,
         "gdpr_contact_delete_lag_hours": 48.0,

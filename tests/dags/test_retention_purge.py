@@ -12,13 +12,10 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
-from tests.dags.conftest import TEST_ORG
+from tests.dags.conftest import PAST_DELETE_LAG_HOURS
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-# The org's contact and recording deletes land this long after COMPLETED (the pessimistic profile); a later
-# night past it sees them gone.
-PAST_DELETE_LAG_HOURS = TEST_ORG.gdpr_recording_delete_lag_hours + 1
 
 
 def _mentions(hook, conversation_ids, values) -> set[str]:

@@ -87,12 +87,16 @@ def test_value_left_in_attributes_and_an_address_field_is_not_attributes_only():
 
 def test_attribute_counts_survive_the_ledger_round_trip_and_older_results_read_as_none():
     result = VerificationResult(
-        ok=True, attributes_checked=2, attributes_not_verified=(("permission_denied", 3),)
+        ok=True,
+        attributes_checked=2,
+        attributes_not_verified=(("permission_denied", 3),),
+        attributes_absent_when_planned=4,
     )
     data = json.loads(json.dumps(result.to_dict()))
     assert data["participant_attributes"] == {
         "conversations_checked": 2,
         "not_verified": {"permission_denied": 3},
+        "absent_when_planned": 4,
     }
     assert VerificationResult.from_dict(data) == result
     del data["participant_attributes"]

@@ -59,7 +59,13 @@ def test_expired_customers_are_erased_verified_and_reported(stack):
     pending = {s["subject_hash"] for s in report["subjects"] if s["state"] == "erasure_pending"}
     stack.advance_clock(PAST_DELETE_LAG_HOURS)
     later = stack.report(stack.run())
-    assert set(_states(later, pending).values()) == {"verified"}
+    # verified, or (pessimistic profile, real shapes) left for a person where no GDPR request reaches:
+    # participant attributes, or a header shared with somebody not erased
+    assert "verified" in set(_states(later, pending).values()) <= {"verified", "needs_review"}
+    reasons = {
+        s["reason"] for s in later["subjects"] if s["subject_hash"] in pending and s["state"] != "verified"
+    }
+    assert reasons <= {"participant_attributes_retained", "shared_with_person_not_erased"}
     assert verify_report(later, load_runtime({}).signing_key)
 
 

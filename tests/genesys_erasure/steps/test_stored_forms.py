@@ -475,11 +475,14 @@ def test_a_retention_purge_erases_the_form_an_agent_dialled_on_a_callback(world)
 SHARED = '"Berg, Anna" <anna.berg@example.org>, bob@example.org'
 
 
-def _plant_shared_header(world, *, bob_days_ago: float, bob_active: bool = False) -> str:
+def _plant_shared_header(
+    world, *, bob_days_ago: float, bob_active: bool = False, anna_contact: bool = True
+) -> str:
     """Anna's old e-mail whose header also lists Bob (nothing else links the two), and Bob's own e-mail
-    `bob_days_ago` (still going if `bob_active`); returns the shared conversation's id."""
+    `bob_days_ago` (still going if `bob_active`); returns the shared conversation's id. Without
+    `anna_contact` the shared e-mail shows no external contact id: only the header names Anna there."""
     org = world.sandbox.org
-    anna = org.add_customer(emails=["anna.berg@example.org"], phones=[], external_contact=True)
+    anna = org.add_customer(emails=["anna.berg@example.org"], phones=[], external_contact=anna_contact)
     bob = org.add_customer(emails=["bob@example.org"], phones=[], external_contact=False)
     shared_id = org.add_conversation(
         anna, media="email", start=world.now - timedelta(days=3000), contact_value=SHARED
@@ -536,6 +539,25 @@ def test_a_subject_left_only_in_a_header_shared_with_a_retained_customer_awaits_
     assert [f["fields"] for f in anna.verification["shared_findings"]]
     assert summary["verification"]["failed"] == 0
     assert summary["verification"]["shared_with_person_not_erased"] == 1
+
+
+def test_a_recording_left_with_a_header_shared_with_a_retained_customer_awaits_review_not_failed(world):
+    shared_id = _plant_shared_header(world, bob_days_ago=3, anna_contact=False)
+    # years old: archived, and (like a fifth of the seeded recordings) without a retention delete date
+    [recording] = world.sandbox.org.conversations[shared_id].recordings
+    recording.file_state, recording.delete_date = "ARCHIVED", None
+
+    _purge(world, "night-1")
+    requests = len(world.gdpr_requests())
+    _, _, submitted, _ = _purge(world, "night-2")
+
+    anna = _subject_of(world, "anna.berg@example.org")
+    assert (anna.state, anna.reason) == (S.NEEDS_REVIEW, "shared_with_person_not_erased")
+    # the delete never found the conversation (its request could not name the header), so the recording
+    # is still there; the evidence says which one, and nobody posts the same request again
+    assert recording.file_state == "ARCHIVED"
+    assert [f["recording_id"] for f in anna.verification["shared_recording_findings"]] == [recording.id]
+    assert (submitted["submitted"], len(world.gdpr_requests())) == (0, requests)
 
 
 def test_a_subject_left_in_a_shared_header_is_not_submitted_again_the_next_night(world):

@@ -28,8 +28,11 @@ therefore counts as contact (it can keep a customer recent) but is never planned
 A GDPR delete may match only whole stored values (UNCONFIRMED; the sandbox's pessimistic reading), so the
 index also keeps, per identifier, the distinct raw forms it was read from in address fields (`tel:+44…`,
 `sip:02079460958@trunk`, `020 7946 0958`, a whole header `"Berg, Anna" <anna@…>`), at most
-`MAX_RAW_FORMS` of them; further forms are only counted. Raw forms are personal data: they leave the index
-only for the sealed hand-off and the sealed ledger token, never for logs or reports (counts only).
+`MAX_RAW_FORMS` of them; further forms are only counted. Forms of the same identifiers that the org
+side's sessions repeat are kept too (a callback's outbound leg dials the number in its own form), but
+nothing outside the customer-side participants ever becomes an identifier. Raw forms are personal
+data: they leave the index only for the sealed hand-off and the sealed ledger token, never for logs or
+reports (counts only).
 Attribute values are not kept as forms: a flow's free-text key may name somebody else.
 """
 
@@ -76,6 +79,9 @@ _KNOWN_MEDIA = frozenset(
         "voice",
     }
 )
+# where the org side's sessions may repeat the customer's address (see ContactIndex._collect_echoes)
+_ECHO_PHONE_FIELDS = ("ani", "dnis", "remote")
+_ECHO_ADDRESS_FIELDS = ("addressFrom", "addressTo")
 _UUID_BYTES = 16
 _NORMALISE_CACHE_SIZE = 1 << 16
 
@@ -216,6 +222,8 @@ class ContactIndex:
                 self._collect_session(keys, session, session.get("direction") or origin, region)
             self._collect_attributes(attribute_keys, participant.get("attributes"))
 
+        if keys:
+            self._collect_echoes(keys, conversation.get("participants") or (), region)
         attributed = not attributes_known or _attributes_may_hold_identifiers(conversation)
         for key, forms in keys.items():
             self._record(key, stamp, active, conversation_id, direct=True, forms=forms, attributed=attributed)
@@ -272,6 +280,43 @@ class ContactIndex:
             # Chat, video, cobrowse… carry no reliable customer address; counted, by enum value only.
             label = media if media in _KNOWN_MEDIA else "unknown"
             self._problems[f"session:media_not_mapped:{label}"] += 1
+
+    def _collect_echoes(
+        self, keys: dict[str, set[str]], participants: Iterable[Mapping[str, Any]], region: str | None
+    ) -> None:
+        """Forms of this conversation's customer identifiers written in any participant's address fields.
+
+        Analytics repeats the customer's address in the org side's sessions, not always in the customer's
+        form: on a callback the agent's outbound voice leg dials the number (`dnis` `020 7946 0958`) the
+        customer typed as `+44 20 7946 0958`. A whole-value delete erases only the forms it names, so
+        these are kept too. Only forms of identifiers already taken from the customer side: a value here
+        never becomes an identifier (these fields mostly hold the org's own numbers, an agent's address),
+        and nothing read here is counted as a problem."""
+        for participant in participants:
+            for session in participant.get("sessions") or ():
+                for field in _ECHO_PHONE_FIELDS:
+                    self._echo(keys, _PHONE, session.get(field), region)
+                for number in session.get("callbackNumbers") or ():
+                    self._echo(keys, _PHONE, number, region)
+                for field in _ECHO_ADDRESS_FIELDS:
+                    raw = session.get(field)
+                    if isinstance(raw, str) and "@" in raw.strip()[1:] and not raw.lower().startswith("sip"):
+                        for address in _split_addresses(raw):
+                            self._echo(keys, _EMAIL, address, None, form=raw)
+                    else:
+                        self._echo(keys, _PHONE, raw, None)  # messaging: only an explicit +E.164
+
+    def _echo(
+        self, keys: dict[str, set[str]], kind: str, raw: object, region: str | None, form: object = None
+    ) -> None:
+        if not isinstance(raw, str) or not raw.strip():
+            return
+        value, _ = self._normalise(kind, raw, region)
+        forms = None if value is None else keys.get(_key(kind, value))
+        if forms is not None:
+            stored = (form if isinstance(form, str) else raw).strip()
+            if stored != value:
+                forms.add(stored)
 
     def _collect_message_address(self, keys: dict[str, set[str]], field: str, raw: object) -> None:
         # Messaging addresses are phone numbers (SMS, WhatsApp), e-mail addresses or opaque channel ids

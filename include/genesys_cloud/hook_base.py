@@ -25,6 +25,8 @@ class GenesysHookBase(BaseHook):
     :param max_wait_seconds: Longest single wait between attempts; a longer `Retry-After` fails the call.
     :param rate_limit_per_minute: Optional ceiling below the org limit, e.g. 300.
     :param timeout: Seconds to wait for one answer.
+    :param client_index: Which OAuth client of the connection to use: 0 = login/password, 1.. = the
+        connection's `extra_clients` in order (each has its own token and rate limit).
     """
 
     conn_name_attr = "genesys_conn_id"
@@ -40,9 +42,11 @@ class GenesysHookBase(BaseHook):
         max_wait_seconds: float | None = None,
         rate_limit_per_minute: float | None = None,
         timeout: float | None = None,
+        client_index: int = 0,
     ) -> None:
         super().__init__()
         self.genesys_conn_id = genesys_conn_id
+        self.client_index = client_index
         self._overrides = {
             "max_attempts": max_attempts,
             "max_wait_seconds": max_wait_seconds,
@@ -63,5 +67,5 @@ class GenesysHookBase(BaseHook):
             password=conn.password,
             extra=extra,
             overrides=self._overrides,
-        )
+        ).for_client(self.client_index)
         return self._settings

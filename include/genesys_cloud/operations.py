@@ -43,6 +43,7 @@ MAX_IDS_PER_CALL = 100
 DETAILS_PAGE_SIZE = 100
 # External-contact search pages only through the first 1,000 matches (pageNumber * pageSize <= 1000).
 CONTACT_SEARCH_WINDOW = 1000
+CONTACT_SCAN_LIMIT = 200  # the cursor scan's largest page (SDK: limit 10..200)
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,27 @@ class GenesysCloudOperationsMixin:
             if (page_number + 1) * page_size > CONTACT_SEARCH_WINDOW:
                 return ContactSearch(contacts, complete=False, total=total)
             page_number += 1
+
+    def scan_external_contacts(self, limit: int = CONTACT_SCAN_LIMIT) -> Iterator[dict[str, Any]]:
+        """Every external contact the client may see, each once: the cursor scan
+        (`GET /api/v2/externalcontacts/scan/contacts`, `cursors.after` until the last page). One call per
+        `limit` contacts, whatever is looked up in them afterwards."""
+        seen: set[str] = set()
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            if cursor:
+                params["cursor"] = cursor
+            listing = self.request("GET", "/api/v2/externalcontacts/scan/contacts", params=params) or {}
+            yield from first_sightings(listing.get("entities") or [], seen)
+            after = (listing.get("cursors") or {}).get("after")
+            if not after or after == cursor:
+                return
+            cursor = after
+
+    def iter_users(self, state: str = "any", page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every user of the org in `state` (`GET /api/v2/users`; "any" = active, inactive and deleted)."""
+        return self.iter_entities("/api/v2/users", params={"state": state}, page_size=page_size)
 
     def get_external_contact(self, contact_id: str) -> dict[str, Any] | None:
         """The external contact with this id, or None when Genesys has none (404)."""

@@ -318,13 +318,14 @@ class FamilyHolds:
             return max(0.0, self._until.get(family, 0.0) - now)
 
 
-_PACERS: dict[tuple[str, str], RatePacer] = {}
+_PACERS: dict[tuple[str, ...], RatePacer] = {}
 _HOLDS: dict[tuple[str, str], FamilyHolds] = {}
 _PACERS_LOCK = threading.Lock()
 
 
-def shared_pacer(key: tuple[str, str], ceiling_per_minute: float | None = None) -> RatePacer:
-    """The process-wide pacer for one (login URL, client id): every hook on that client shares it."""
+def shared_pacer(key: tuple[str, ...], ceiling_per_minute: float | None = None) -> RatePacer:
+    """The process-wide pacer for one key: (login URL, client id) for the client's ceiling, and
+    (login URL, client id, resource family) for the family's budget. Every hook on that client shares it."""
     with _PACERS_LOCK:
         pacer = _PACERS.get(key)
         if pacer is None:

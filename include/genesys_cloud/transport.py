@@ -36,6 +36,8 @@ from genesys_cloud.retry_policy import (
     RETRY_LOG_FORMAT,
     Action,
     AttemptTracker,
+    RateLimitSnapshot,
+    RatePacer,
     TransportFailure,
     is_idempotent,
     parse_rate_limit_headers,
@@ -132,8 +134,12 @@ def api_call(
     (queries) so 5xx and time-outs are retried for them too. Raises a `GenesysCloudError` subclass.
     """
     method = method.upper()
-    pacer = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
     family = resource_family(method, path)
+    # Genesys limits each resource family with its own bucket on top of the token's, and the headers of
+    # an answer describe one of them: so what they say paces that family only (a family allowed 60/min
+    # does not slow down the others), while the operator's ceiling spaces every call of the token.
+    pacer = shared_pacer((*settings.token_key, family))
+    ceiling = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
     holds = shared_holds(settings.token_key)
     tracker = AttemptTracker(
         settings.retry,
@@ -159,17 +165,19 @@ def api_call(
         if held:
             yield Sleep(held)
         try:
-            yield Sleep(pacer.reserve(time.monotonic()))
+            now = time.monotonic()
+            spacing = ceiling.reserve(now)
+            yield Sleep(spacing + pacer.reserve(now + spacing))
             reply = yield Send(method, url, params, json, {"Authorization": f"Bearer {token}"})
         except BaseException:
-            # The driver gave up (cancelled, interrupted): the reserved slot is free again.
-            pacer.complete(None, time.monotonic())
+            # The driver gave up (cancelled, interrupted): the reserved slots are free again.
+            _release(pacer, ceiling, None)
             raise
         if isinstance(reply, Failed):
-            pacer.complete(None, time.monotonic())
+            _release(pacer, ceiling, None)
             yield from _after_failure(method, path, reply, tracker)
             continue
-        pacer.complete(parse_rate_limit_headers(reply.headers), time.monotonic())
+        _release(pacer, ceiling, parse_rate_limit_headers(reply.headers))
         retry_after = parse_retry_after(reply.headers.get("Retry-After"))
         if reply.status == 429 and retry_rate_limited:
             # A caller that waits out its own 429s (an analytics job submission under the org's job cap)
@@ -189,6 +197,13 @@ def api_call(
             SHARED_TOKENS.invalidate(settings.token_key, token)
             continue
         yield from _retry_or_raise(method, path, reply, step, tracker)
+
+
+def _release(pacer: RatePacer, ceiling: RatePacer, snapshot: RateLimitSnapshot | None) -> None:
+    """Account for one answer (or none): the headers feed the family's pacer, never the ceiling's."""
+    now = time.monotonic()
+    pacer.complete(snapshot, now)
+    ceiling.complete(None, now)
 
 
 def cached_token(settings: ClientSettings, *, force_new: bool = False) -> str | None:

@@ -251,6 +251,16 @@ class PurgeConfig:
         title="Erasure attempts before review",
         description="GDPR requests posted for one subject, over all runs, before a failure needs review.",
     )
+    contact_scan_from_lookups: StrictInt | None = Field(
+        100,
+        ge=0,
+        title="One external-contact scan from (lookups)",
+        description=(
+            "When a step would search external contacts for at least this many identifiers, it reads every "
+            "contact once with the cursor scan (one call per 200 contacts of the org) and matches them "
+            "locally instead; null = always search per identifier. Set it near the org's contacts / 200."
+        ),
+    )
     verify_participant_attributes: StrictBool = Field(
         True,
         title="Verify participant attributes",

@@ -28,13 +28,17 @@ therefore counts as contact (it can keep a customer recent) but is never planned
 A GDPR delete may match only whole stored values (UNCONFIRMED; the sandbox's pessimistic reading), so the
 index also keeps, per identifier, the distinct raw forms it was read from in address fields (`tel:+44…`,
 `sip:02079460958@trunk`, `020 7946 0958`, a whole header `"Berg, Anna" <anna@…>`), at most
-`MAX_RAW_FORMS` of them; further forms are only counted. Raw forms are personal data: they leave the index
-only for the sealed hand-off and the sealed ledger token, never for logs or reports (counts only).
+`MAX_RAW_FORMS` of them; further forms are only counted. Forms of the same identifiers that the org
+side's sessions repeat are kept too (a callback's outbound leg dials the number in its own form), but
+nothing outside the customer-side participants ever becomes an identifier. Raw forms are personal
+data: they leave the index only for the sealed hand-off and the sealed ledger token, never for logs or
+reports (counts only).
 Attribute values are not kept as forms: a flow's free-text key may name somebody else.
 """
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -75,6 +79,9 @@ _KNOWN_MEDIA = frozenset(
         "voice",
     }
 )
+# where the org side's sessions may repeat the customer's address (see ContactIndex._collect_echoes)
+_ECHO_PHONE_FIELDS = ("ani", "dnis", "remote")
+_ECHO_ADDRESS_FIELDS = ("addressFrom", "addressTo")
 _UUID_BYTES = 16
 _NORMALISE_CACHE_SIZE = 1 << 16
 
@@ -96,6 +103,9 @@ class ContactSummary:
     conversation_ids: tuple[str, ...]
     raw_forms: tuple[str, ...] = ()  # distinct stored forms other than the identifier itself, sorted
     raw_forms_dropped: int = 0  # distinct forms beyond MAX_RAW_FORMS, not kept
+    # of `conversation_ids`, those whose copy carried participant attributes (any participant) or came from
+    # a read without attributes (detail queries): only their live view can hold a value in attributes
+    attribute_conversation_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ class _Entry:
     """Per-identifier state. Conversation ids are packed as 16-byte UUIDs next to their epoch-ms stamps,
     so a customer with 50 retained conversations costs about 1.2 kB, not 50 Python strings."""
 
-    __slots__ = ("active", "count", "direct", "dropped", "forms", "ids", "last_ms", "stamps")
+    __slots__ = ("active", "count", "direct", "dropped", "flags", "forms", "ids", "last_ms", "stamps")
 
     def __init__(self) -> None:
         self.last_ms = 0
@@ -125,6 +135,17 @@ class _Entry:
         self.ids = bytearray()
         self.forms: set[str] | None = None  # raw forms, created on the first one (most values are clean)
         self.dropped: set[int] | None = None  # forms beyond the cap, as hashes: only to count them once
+        # per retained id, 1 = its attributes may hold a value (created on the first: most orgs have none)
+        self.flags: bytearray | None = None
+
+    def flag(self, slot: int, value: bool) -> None:
+        if self.flags is None:
+            if not value:
+                return
+            self.flags = bytearray()
+        if len(self.flags) < len(self.stamps):
+            self.flags.extend(bytes(len(self.stamps) - len(self.flags)))
+        self.flags[slot] = int(value)
 
     def add_forms(self, forms: Iterable[str]) -> None:
         for form in forms:
@@ -166,8 +187,10 @@ class ContactIndex:
 
     # ---- feeding -------------------------------------------------------------------------------------
 
-    def add(self, conversation: Mapping[str, Any]) -> None:
-        """Record one analytics conversation. Malformed values are counted in `problems`, never raised."""
+    def add(self, conversation: Mapping[str, Any], *, attributes_known: bool = True) -> None:
+        """Record one analytics conversation. Malformed values are counted in `problems`, never raised.
+        `attributes_known`: the read carries participant attributes (jobs do, detail queries do not); a
+        conversation read without them is remembered as one whose attributes may hold a value."""
         self._conversations += 1
         end = conversation.get("conversationEnd")
         stamp = _epoch_ms(end or conversation.get("conversationStart"))
@@ -199,16 +222,19 @@ class ContactIndex:
                 self._collect_session(keys, session, session.get("direction") or origin, region)
             self._collect_attributes(attribute_keys, participant.get("attributes"))
 
+        if keys:
+            self._collect_echoes(keys, conversation.get("participants") or (), region)
+        attributed = not attributes_known or _attributes_may_hold_identifiers(conversation)
         for key, forms in keys.items():
-            self._record(key, stamp, active, conversation_id, direct=True, forms=forms)
+            self._record(key, stamp, active, conversation_id, direct=True, forms=forms, attributed=attributed)
         for key in attribute_keys.keys() - keys.keys():
             self._record(key, stamp, active, conversation_id, direct=False)
 
-    def add_all(self, conversations: Iterable[Mapping[str, Any]]) -> int:
+    def add_all(self, conversations: Iterable[Mapping[str, Any]], *, attributes_known: bool = True) -> int:
         """Feed a stream of conversations; returns how many were read."""
         n = 0
         for conversation in conversations:
-            self.add(conversation)
+            self.add(conversation, attributes_known=attributes_known)
             n += 1
         return n
 
@@ -254,6 +280,43 @@ class ContactIndex:
             # Chat, video, cobrowse… carry no reliable customer address; counted, by enum value only.
             label = media if media in _KNOWN_MEDIA else "unknown"
             self._problems[f"session:media_not_mapped:{label}"] += 1
+
+    def _collect_echoes(
+        self, keys: dict[str, set[str]], participants: Iterable[Mapping[str, Any]], region: str | None
+    ) -> None:
+        """Forms of this conversation's customer identifiers written in any participant's address fields.
+
+        Analytics repeats the customer's address in the org side's sessions, not always in the customer's
+        form: on a callback the agent's outbound voice leg dials the number (`dnis` `020 7946 0958`) the
+        customer typed as `+44 20 7946 0958`. A whole-value delete erases only the forms it names, so
+        these are kept too. Only forms of identifiers already taken from the customer side: a value here
+        never becomes an identifier (these fields mostly hold the org's own numbers, an agent's address),
+        and nothing read here is counted as a problem."""
+        for participant in participants:
+            for session in participant.get("sessions") or ():
+                for field in _ECHO_PHONE_FIELDS:
+                    self._echo(keys, _PHONE, session.get(field), region)
+                for number in session.get("callbackNumbers") or ():
+                    self._echo(keys, _PHONE, number, region)
+                for field in _ECHO_ADDRESS_FIELDS:
+                    raw = session.get(field)
+                    if isinstance(raw, str) and "@" in raw.strip()[1:] and not raw.lower().startswith("sip"):
+                        for address in _split_addresses(raw):
+                            self._echo(keys, _EMAIL, address, None, form=raw)
+                    else:
+                        self._echo(keys, _PHONE, raw, None)  # messaging: only an explicit +E.164
+
+    def _echo(
+        self, keys: dict[str, set[str]], kind: str, raw: object, region: str | None, form: object = None
+    ) -> None:
+        if not isinstance(raw, str) or not raw.strip():
+            return
+        value, _ = self._normalise(kind, raw, region)
+        forms = None if value is None else keys.get(_key(kind, value))
+        if forms is not None:
+            stored = (form if isinstance(form, str) else raw).strip()
+            if stored != value:
+                forms.add(stored)
 
     def _collect_message_address(self, keys: dict[str, set[str]], field: str, raw: object) -> None:
         # Messaging addresses are phone numbers (SMS, WhatsApp), e-mail addresses or opaque channel ids
@@ -331,6 +394,7 @@ class ContactIndex:
         *,
         direct: bool,
         forms: Iterable[str] = (),
+        attributed: bool = False,
     ) -> None:
         entry = self._entries.get(key)
         if entry is None:
@@ -340,27 +404,31 @@ class ContactIndex:
         # An attribute sighting is evidence of contact (recency), not a conversation of this person: its id
         # is not kept (verification would expect the delete to reach it) and it does not count towards the
         # conversation count that quarantines implausibly shared identifiers.
-        if direct and (conversation_id is None or self._retain(entry, conversation_id, stamp)):
+        if direct and (conversation_id is None or self._retain(entry, conversation_id, stamp, attributed)):
             entry.count += 1
         entry.last_ms = max(entry.last_ms, stamp)
         entry.active = entry.active or active
 
-    def _retain(self, entry: _Entry, conversation_id: bytes, stamp: int) -> bool:
+    def _retain(self, entry: _Entry, conversation_id: bytes, stamp: int, attributed: bool = False) -> bool:
         """Keep `conversation_id` among the newest `cap`; False when it is already kept (a re-fed
         conversation, e.g. from the overlap between the job scan and the recent detail query)."""
         position = _find_record(entry.ids, conversation_id)
         if position >= 0:
             entry.stamps[position] = max(entry.stamps[position], stamp)
+            if attributed:
+                entry.flag(position, True)
             return False
         if len(entry.stamps) < self._cap:
             entry.stamps.append(stamp)
             entry.ids += conversation_id
+            entry.flag(len(entry.stamps) - 1, attributed)
             return True
         oldest = min(entry.stamps)
         if stamp > oldest:
             slot = entry.stamps.index(oldest)
             entry.stamps[slot] = stamp
             entry.ids[slot * _UUID_BYTES : (slot + 1) * _UUID_BYTES] = conversation_id
+            entry.flag(slot, attributed)
         return True
 
     # ---- reading -------------------------------------------------------------------------------------
@@ -448,7 +516,31 @@ class ContactIndex:
         last = _ms_datetime(entry.last_ms) if entry.last_ms else None
         forms = tuple(sorted(entry.forms or ()))
         dropped = len(entry.dropped or ())
-        return ContactSummary(_identifier(key), last, entry.active, entry.count, ids, forms, dropped)
+        flags = entry.flags or b""
+        attributed = tuple(ids[n] for n, i in enumerate(order) if i < len(flags) and flags[i])
+        return ContactSummary(
+            _identifier(key), last, entry.active, entry.count, ids, forms, dropped, attributed
+        )
+
+
+# What verification's matcher could find in a value: an e-mail (also URL-encoded), a run of 7+ digits (a
+# phone in any form), or a Genesys id (a UUID: an external contact or user id). Flow data without any of
+# these (a language, a channel, a flag) cannot hold a subject's value.
+_MAYBE_IDENTIFIER = re.compile(r"@|%40|\d(?:[\s().\-]*\d){6}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-", re.IGNORECASE)
+
+
+def _attributes_may_hold_identifiers(conversation: Mapping[str, Any]) -> bool:
+    """Whether any participant's attributes (keys or values, of any participant) could hold an e-mail,
+    a phone or an id: a superset of what the live-view check can find there."""
+    for participant in conversation.get("participants") or ():
+        attributes = participant.get("attributes") if isinstance(participant, Mapping) else None
+        if not isinstance(attributes, Mapping):
+            continue
+        for key, value in attributes.items():
+            for text in (key, value):
+                if text is not None and _MAYBE_IDENTIFIER.search(str(text)):
+                    return True
+    return False
 
 
 def trunk_region(

@@ -237,19 +237,23 @@ def build_run_report(
 
 
 def _attribute_summary(rows: Iterable[LedgerRow]) -> dict[str, Any]:
-    """Over the run's subjects: conversations whose participant attributes were read, and per reason the
+    """Over the run's subjects: conversations whose participant attributes were read, those not read because
+    the scan saw none in them before the erasure, and per reason the
     conversations and subjects whose attributes were not (from each subject's verification)."""
-    checked = 0
+    checked = absent = 0
     conversations: Counter[str] = Counter()
     subjects: Counter[str] = Counter()
     for row in rows:
         attributes = (row.verification or {}).get("participant_attributes") or {}
         checked += int(attributes.get("conversations_checked", 0))
+        absent += int(attributes.get("absent_when_planned", 0))
         for reason, count in (attributes.get("not_verified") or {}).items():
             conversations[reason] += int(count)
             subjects[reason] += 1
     return {
         "conversations_checked": checked,
+        # not read: the scan saw no participant attributes in them before the erasure (a delete adds none)
+        "absent_when_planned": absent,
         "not_verified": [
             {"reason": reason, "conversations": conversations[reason], "subjects": subjects[reason]}
             for reason in sorted(conversations)

@@ -118,6 +118,39 @@ class IdentifierMatcher:
                     return True
         return False
 
+    def lookup_keys(self) -> frozenset[str]:
+        """Keys under which `field_keys` files any value this matcher can match by an e-mail or a phone (a
+        superset: a value filed under one of them still has to pass `matches`). Ids are keyed only as whole
+        values."""
+        keys = {f"e:{email}" for email in self._emails} | {f"id:{i}" for i in self._ids}
+        keys |= {f"d:{digits[:_MIN_PHONE_DIGITS]}" for digits in self._phone_digits}
+        return frozenset(keys)
+
+
+def field_keys(raw: object) -> frozenset[str]:
+    """The keys a field value is filed under so that every matcher whose `lookup_keys` could match it
+    finds it: the e-mail addresses in it, every 7-digit window of its digit runs (a phone form found in a
+    run starts at one of them), and the whole value (for ids)."""
+    if isinstance(raw, bool) or raw is None:
+        return frozenset()
+    if isinstance(raw, int | float):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw.strip():
+        return frozenset()
+    keys: set[str] = set()
+    for text in {raw, unquote(raw)} if "%" in raw else {raw}:
+        keys.add(f"id:{text.strip().casefold()}")
+        whole = normalise_field_value(text)
+        if whole and "@" in whole:
+            keys.add(f"e:{whole}")
+        keys |= {f"e:{match.strip('.').casefold()}" for match in _EMAIL.findall(text)}
+        for run in _DIGIT_RUN.findall(text):
+            digits = re.sub(r"\D", "", run)
+            keys |= {
+                f"d:{digits[i : i + _MIN_PHONE_DIGITS]}" for i in range(len(digits) - _MIN_PHONE_DIGITS + 1)
+            }
+    return frozenset(keys)
+
 
 def _id_in(identifier: str, folded_text: str) -> bool:
     # long ids (UUIDs) are distinctive enough to find inside text; short ones must match whole

@@ -44,6 +44,7 @@ MAX_RECORDS_READ_PER_LOOKUP = 2000
 class LinkSource(StrEnum):
     GDPR_SUBJECT = "gdpr_subject"
     EXTERNAL_CONTACT = "external_contact"
+    USER = "user"  # a user of the org (staff), from the users listing
 
 
 @dataclass(frozen=True)

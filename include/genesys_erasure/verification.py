@@ -40,6 +40,12 @@ shown yet) or *deferred* (an active conversation). What a real org's delete leav
   not name because that person is not erased with it (`left_for_others`, see shared_headers.py): left on
   purpose, so not a failed delete, but not an erasure either. Such a subject is `shared_residue` (once
   nothing else is failed, active or pending) and a person decides; the findings say where, never what.
+  A recording of a conversation that holds the subject *only* in such values is left with them
+  (`shared_recording_findings`), not failed: a delete that matches whole stored values (UNCONFIRMED; the
+  sandbox's pessimistic reading) never finds a conversation by a value its request did not name, so its
+  recordings keep their retention (often ARCHIVED, with no deleteDate or one years away), and posting
+  the same request again would leave them again. Where the subject's own values were in the conversation
+  too, the delete did reach it, and a recording without a deleteDate is a failure as before.
 
 Findings carry conversation/recording/contact ids and field NAMES (schema paths such as
 `analytics.participants[].sessions[].ani`), never values. Map-valued fields (`attributes`) are reported as
@@ -124,6 +130,8 @@ class VerificationResult:
     # fields still holding the subject's address inside a value shared with a person not erased with it
     shared_findings: tuple[ConversationFinding, ...] = ()
     recording_findings: tuple[RecordingFinding, ...] = ()
+    # recordings not deleted of conversations holding the subject only in such shared values
+    shared_recording_findings: tuple[RecordingFinding, ...] = ()
     external_contact_findings: tuple[ExternalContactFinding, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     deferred_conversation_ids: tuple[str, ...] = ()
@@ -134,6 +142,9 @@ class VerificationResult:
     # conversations whose participant attributes were read (live view), and those not read, per reason
     attributes_checked: int = 0
     attributes_not_verified: tuple[tuple[str, int], ...] = ()
+    # conversations not read because the scan saw no participant attributes in them before the erasure
+    # (a delete adds none): covered, without a call
+    attributes_absent_when_planned: int = 0
 
     @property
     def only_attributes_left(self) -> bool:
@@ -156,7 +167,7 @@ class VerificationResult:
             return "deferred"
         if self.pending:
             return "erasure_pending"
-        return "shared_residue" if self.shared_findings else "verified"
+        return "shared_residue" if self.shared_findings or self.shared_recording_findings else "verified"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,14 +180,8 @@ class VerificationResult:
             "shared_findings": [
                 {"conversation_id": f.conversation_id, "fields": list(f.fields)} for f in self.shared_findings
             ],
-            "recording_findings": [
-                {
-                    "conversation_id": f.conversation_id,
-                    "recording_id": f.recording_id,
-                    "file_state": f.file_state,
-                }
-                for f in self.recording_findings
-            ],
+            "recording_findings": [_recording_dict(f) for f in self.recording_findings],
+            "shared_recording_findings": [_recording_dict(f) for f in self.shared_recording_findings],
             "external_contact_findings": [
                 {"contact_id": f.contact_id, "fields": list(f.fields)} for f in self.external_contact_findings
             ],
@@ -189,6 +194,7 @@ class VerificationResult:
             "participant_attributes": {
                 "conversations_checked": self.attributes_checked,
                 "not_verified": dict(self.attributes_not_verified),
+                "absent_when_planned": self.attributes_absent_when_planned,
             },
         }
 
@@ -205,9 +211,9 @@ class VerificationResult:
                 ConversationFinding(f["conversation_id"], tuple(f["fields"]))
                 for f in data.get("shared_findings", ())
             ),
-            recording_findings=tuple(
-                RecordingFinding(f["conversation_id"], f["recording_id"], f["file_state"])
-                for f in data["recording_findings"]
+            recording_findings=tuple(_recording_finding(f) for f in data["recording_findings"]),
+            shared_recording_findings=tuple(
+                _recording_finding(f) for f in data.get("shared_recording_findings", ())
             ),
             external_contact_findings=tuple(
                 ExternalContactFinding(f["contact_id"], tuple(f["fields"]))
@@ -222,6 +228,7 @@ class VerificationResult:
             recordings_checked=int(data.get("recordings_checked", 0)),
             external_contacts_checked=int(data.get("external_contacts_checked", 0)),
             attributes_checked=int(attributes.get("conversations_checked", 0)),
+            attributes_absent_when_planned=int(attributes.get("absent_when_planned", 0)),
             attributes_not_verified=tuple(
                 sorted((str(k), int(v)) for k, v in (attributes.get("not_verified") or {}).items())
             ),
@@ -315,7 +322,7 @@ def verify_subject(
             shared_by_conversation[conversation_id] |= shared
 
     protected = set(protected_conversation_ids)
-    recording_findings, exemptions, recordings_checked = [], [], 0
+    recording_findings, shared_recordings, exemptions, recordings_checked = [], [], [], 0
     for index, recording in enumerate(recordings):
         conversation_id = _require_id(recording, "conversationId", f"recordings[{index}]")
         recording_id = _require_id(recording, "id", f"recordings[{index}]")
@@ -328,6 +335,10 @@ def verify_subject(
             continue
         if conversation_id in protected:
             exemptions.append(Exemption(conversation_id, recording_id))
+        elif shared_by_conversation.get(conversation_id) and not fields_by_conversation.get(conversation_id):
+            # the conversation names the subject only in values its request left for somebody else: a
+            # whole-value delete never found it, so its recordings stay with those values (see above)
+            shared_recordings.append(RecordingFinding(conversation_id, recording_id, state))
         else:
             recording_findings.append(RecordingFinding(conversation_id, recording_id, state))
 
@@ -352,12 +363,13 @@ def verify_subject(
         for cid, paths in sorted(shared_by_conversation.items())
         if paths and cid not in active
     )
-    recording_tuple = tuple(sorted(recording_findings, key=lambda f: (f.conversation_id, f.recording_id)))
+    recording_tuple = _sorted_recordings(recording_findings)
     return VerificationResult(
         ok=not (conversation_findings or recording_tuple),
         conversation_findings=conversation_findings,
         shared_findings=shared_findings,
         recording_findings=recording_tuple,
+        shared_recording_findings=_sorted_recordings(shared_recordings),
         exemptions=tuple(sorted(set(exemptions), key=lambda e: (e.conversation_id, e.recording_id))),
         deferred_conversation_ids=tuple(sorted(active)),
         pending=tuple(sorted(_strongest(pending), key=lambda p: (p.kind, p.item_id))),
@@ -405,6 +417,22 @@ def _identifier_paths(
         else:
             paths.add(path)
     return paths, references, shared
+
+
+def _sorted_recordings(findings: Iterable[RecordingFinding]) -> tuple[RecordingFinding, ...]:
+    return tuple(sorted(findings, key=lambda f: (f.conversation_id, f.recording_id)))
+
+
+def _recording_dict(finding: RecordingFinding) -> dict[str, str]:
+    return {
+        "conversation_id": finding.conversation_id,
+        "recording_id": finding.recording_id,
+        "file_state": finding.file_state,
+    }
+
+
+def _recording_finding(data: Mapping[str, Any]) -> RecordingFinding:
+    return RecordingFinding(data["conversation_id"], data["recording_id"], data["file_state"])
 
 
 def _scheduled(delete_date: Any, delete_by: datetime | None) -> bool:

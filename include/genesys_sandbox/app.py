@@ -1,5 +1,5 @@
-"""The FastAPI application: one middleware applies what every Genesys endpoint shares (auth, per-token
-rate limit, injected faults, latency, correlation id and rate-limit headers, request counting), and the
+"""The FastAPI application: one middleware applies what every Genesys endpoint shares (auth, layered
+rate limits, injected faults, latency, correlation id and rate-limit headers, request counting), and the
 routers serve the endpoints."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from genesys_sandbox import (
     routes_gdpr,
     routes_oauth,
     routes_org,
+    routes_users,
 )
 from genesys_sandbox.errors import (
     CORRELATION_HEADER,
@@ -48,6 +49,7 @@ def create_app(state: SandboxState) -> FastAPI:
         routes_analytics,
         routes_external_contacts,
         routes_conversations,
+        routes_users,
         routes_admin,
     ):
         app.include_router(module.router)
@@ -129,7 +131,7 @@ async def _sandbox_middleware(request: Request, call_next: Any) -> Response:
             token = state.tokens.check(_bearer(request))
         except ApiError as auth_error:
             error = auth_error
-    rate = state.limiter.hit(token.token_id if token else "anonymous")
+    rate = state.limiter.hit(token.token_id if token else None, path)
     if token is not None:
         request.state.token = token
         if rate.exceeded:

@@ -1,4 +1,4 @@
-"""Tokens, per-token rate limiting, fault injection and request counting.
+"""Tokens, layered rate limiting (token, resource family, org), fault injection and request counting.
 
 Each class guards its own state with a lock: the server's worker threads and the test thread (through
 `SandboxControl`) touch them concurrently.
@@ -118,6 +118,50 @@ class RateLimiter:
         """Whole caller seconds until the window ends, rounded up (never earlier than it really ends)."""
         left = (window + 1) * self.window_seconds - now
         return max(1, math.ceil(self._clock.caller_seconds(left)))
+
+
+API_PREFIX = "/api/v2/"
+
+
+def api_family(path: str) -> str:
+    """The resource family of an API path: its first segment after /api/v2 ("gdpr", "analytics", …)."""
+    if not path.startswith(API_PREFIX):
+        return ""
+    return path[len(API_PREFIX) :].split("/", 1)[0]
+
+
+class LayeredLimits:
+    """The buckets one API request counts in: its token's, its token's bucket for the resource family
+    (when the family has its own limit), and the org's across every token (when set). Every request counts
+    in each of them, refused ones too. The answer's headers are the tighter bucket's (see ASSUMPTIONS.md)."""
+
+    def __init__(
+        self,
+        clock: SandboxClock,
+        per_token: int,
+        window_seconds: float,
+        families: dict[str, int] | None = None,
+        per_org: int = 0,
+    ) -> None:
+        self.token = RateLimiter(clock, per_token, window_seconds)
+        self.families = {
+            name: RateLimiter(clock, allowed, window_seconds) for name, allowed in (families or {}).items()
+        }
+        self.org = RateLimiter(clock, per_org, window_seconds) if per_org else None
+
+    def hit(self, token_id: str | None, path: str) -> RateState:
+        if token_id is None:  # unauthenticated: its own bucket, nothing of any token's or the org's
+            return self.token.hit("anonymous")
+        states = [self.token.hit(token_id)]
+        family = self.families.get(api_family(path))
+        if family is not None:
+            states.append(family.hit(f"{token_id}|{api_family(path)}"))
+        if self.org is not None:
+            states.append(self.org.hit("org"))
+        refused = [state for state in states if state.exceeded]
+        if refused:  # the one to wait longest for, so Retry-After covers every refusing bucket
+            return max(refused, key=lambda state: state.reset_seconds)
+        return min(states, key=lambda state: (state.allowed - state.count, state.allowed))
 
 
 class Faults:

@@ -52,6 +52,9 @@ class Org:
         self.customers: dict[str, Customer] = {}
         self.agents: dict[str, Agent] = {}
         self.external_contacts: dict[str, ExternalContact] = {}
+        # deleted contacts as the search index last saw them, with when they were deleted
+        # (`contact_index_lag_hours`: the search and the scan keep returning them for a while)
+        self.deleted_contacts: dict[str, tuple[ExternalContact, datetime]] = {}
         self.conversations: dict[str, Conversation] = {}
         self._by_start: list[tuple[datetime, str]] = []
         # normalised value -> conversation ids (phones/e-mails/handles, "name:", "ec:", "user:" prefixed)
@@ -284,10 +287,22 @@ class Org:
             wanted = normalize_phone(value)
             return [c for c in self.external_contacts.values() if wanted in c.phones]
 
-    def delete_external_contact(self, contact_id: str) -> bool:
+    def delete_external_contact(self, contact_id: str, *, deleted_at: datetime | None = None) -> bool:
         with self.lock:
             removed = self.external_contacts.pop(contact_id, None)
+            if removed is not None:
+                self.deleted_contacts[contact_id] = (removed, deleted_at or self.clock.now())
             return removed is not None
+
+    def indexed_contacts(self, lag_hours: float) -> list[ExternalContact]:
+        """The contacts the search index (and the cursor scan, which reads the same index) holds: the live
+        ones, plus those deleted less than `lag_hours` sandbox hours ago."""
+        with self.lock:
+            contacts = list(self.external_contacts.values())
+            if lag_hours > 0:
+                since = self.clock.now() - timedelta(hours=lag_hours)
+                contacts += [c for c, deleted in self.deleted_contacts.values() if deleted > since]
+            return contacts
 
     def set_protection(self, conversation_ids: Iterable[str], protect: bool) -> list[str]:
         """Apply/revoke deletion protection; returns the ids that do not exist."""

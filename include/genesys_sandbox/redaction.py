@@ -177,7 +177,8 @@ def apply_later(org: Org, delete: LaterDelete) -> None:
     """Land one lagging delete (a contact already gone, or a recording already DELETED, is a no-op)."""
     with org.lock:
         if delete.kind == "external_contact":
-            org.delete_external_contact(delete.item_id)
+            # deleted as of when it was due: the search index's lag counts from then, not from the call
+            org.delete_external_contact(delete.item_id, deleted_at=delete.due)
             return
         conversation = org.conversations.get(delete.conversation_id or "")
         for recording in conversation.recordings if conversation else []:

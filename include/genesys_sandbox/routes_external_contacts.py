@@ -1,11 +1,15 @@
-"""External contacts: keyword search (`q` over names, e-mails and phones), get one, delete one.
+"""External contacts: keyword search (`q` over names, e-mails and phones), cursor scan, get one, delete one.
 
 The real search is free text with an unconfirmed tokenisation; `contact_search` picks how the sandbox
-matches (see ASSUMPTIONS.md), and `contact_search_partial_above` makes a large result set partial.
+matches (see ASSUMPTIONS.md), and `contact_search_partial_above` makes a large result set partial. The
+search and the scan read the same index, which may still hold deleted contacts for a while
+(`contact_index_lag_hours`); GET by id reads the contact itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
@@ -23,6 +27,8 @@ from genesys_sandbox.views import external_contact
 router = APIRouter()
 SEARCH_WINDOW = 1000
 MAX_PAGE_SIZE = 200
+SCAN_PATH = "/api/v2/externalcontacts/scan/contacts"
+SCAN_LIMITS = (10, 200)  # SDK: limit "must be between 10 and 200, default is 100"
 SORT_FIELDS = {
     "firstName": "first_name",
     "lastName": "last_name",
@@ -54,7 +60,8 @@ def search_contacts(
     matches_query = _matches_tokens if settings.contact_search == "tokenised" else _matches
     partial = False
     with org.lock:
-        matches = [c for c in org.external_contacts.values() if matches_query(c, q)]
+        indexed = org.indexed_contacts(settings.contact_index_lag_hours)
+        matches = [c for c in indexed if matches_query(c, q)]
         matches = only_visible(settings, matches, _division)
         matches.sort(key=_sort_key(sort_order))
         limit = settings.contact_search_partial_above
@@ -75,6 +82,60 @@ def search_contacts(
     if partial:
         listing["partialResults"] = True
     return JSONResponse(listing)
+
+
+@router.get(SCAN_PATH)
+def scan_contacts(
+    request: Request,
+    limit: int = Query(100),
+    cursor: str | None = None,
+    division_id: str | None = Query(None, alias="divisionId"),
+) -> JSONResponse:
+    """Every contact of the index once, in id order, `limit` per page (`CursorContactListing`). The cursor
+    is the last id returned (opaque to the client), so contacts deleted between pages shift nothing; the
+    last page has no `cursors.after` and no `nextUri`."""
+    low, high = SCAN_LIMITS
+    if not low <= limit <= high:
+        raise bad_request(f"limit must be between {low} and {high}.", "limit")
+    after = _decode_cursor(cursor) if cursor else ""
+    state = sandbox(request)
+    org, settings = state.org, state.settings
+    with org.lock:
+        contacts = sorted(org.indexed_contacts(settings.contact_index_lag_hours), key=lambda c: c.id)
+        contacts = only_visible(settings, contacts, _division)
+        if division_id:
+            contacts = [c for c in contacts if (c.division_id or org.division_id) == division_id]
+        rest = [c for c in contacts if c.id > after]
+        page = rest[:limit]
+        entities = [external_contact(c, c.division_id or org.division_id) for c in page]
+    listing: dict[str, Any] = {"entities": entities, "selfUri": _scan_uri(limit, cursor, division_id)}
+    cursors: dict[str, str] = {}
+    if cursor:
+        cursors["before"] = cursor
+        listing["previousUri"] = _scan_uri(limit, cursor, division_id)
+    if len(rest) > limit:
+        cursors["after"] = _encode_cursor(page[-1].id)
+        listing["nextUri"] = _scan_uri(limit, cursors["after"], division_id)
+    if cursors:
+        listing["cursors"] = cursors
+    return JSONResponse(listing)
+
+
+def _encode_cursor(contact_id: str) -> str:
+    return base64.urlsafe_b64encode(contact_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise bad_request("The cursor is not valid.", "cursor") from None
+
+
+def _scan_uri(limit: int, cursor: str | None, division_id: str | None) -> str:
+    query = f"limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+    return SCAN_PATH + "?" + query + (f"&divisionId={division_id}" if division_id else "")
 
 
 @router.get("/api/v2/externalcontacts/contacts/{contactId}")

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from genesys_sandbox.errors import error_body, too_many_requests
 from genesys_sandbox.routes_common import sandbox
 
 router = APIRouter()
@@ -36,8 +37,19 @@ async def post_token(request: Request) -> JSONResponse:
     if client_id is None:
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
     settings = state.settings
-    if client_id != settings.client_id or client_secret != settings.client_secret:
+    known = settings.client_credentials()
+    if client_id is None or known.get(client_id) != client_secret:
         return _oauth_error(401, "invalid_client", "client not found or bad client secret")
+    if state.token_requests is not None:
+        # Token creation is limited per client (value UNCONFIRMED): the normalized 429 with Retry-After.
+        rate = state.token_requests.hit(client_id)
+        if rate.exceeded:
+            error = too_many_requests(rate.reset_seconds)
+            return JSONResponse(
+                error_body(429, error.code, error.message, request.state.correlation_id),
+                status_code=429,
+                headers=error.headers,
+            )
     token = state.tokens.issue(client_id, settings.token_ttl_seconds)
     # the TTL is sandbox time; the caller counts expires_in on its own clock (rounded down: never later)
     expires_in = max(1, math.floor(state.clock.caller_seconds(settings.token_ttl_seconds)))

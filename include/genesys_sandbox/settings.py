@@ -27,11 +27,23 @@ class SandboxSettings:
     active_conversations: int = 0  # steady only: conversations still active at `now` (no burst unless asked)
     rate_limit_per_window: int = 300
     rate_limit_window_seconds: float = 60
+    # per-resource buckets on top of the token's, per token and window: "family=allowed,..." where a family
+    # is the first path segment after /api/v2 ("analytics=60,externalcontacts=120"); "" = none
+    family_rate_limits: str = ""
+    # one bucket across every token of the org, per window (0 = none)
+    org_rate_limit_per_window: int = 0
+    # POST /oauth/token per OAuth client and window (0 = not limited)
+    token_requests_per_window: int = 0
+    # OAuth clients the org has: client_id/client_secret, then "<id>-2"/"<secret>-2", … (see ASSUMPTIONS.md)
+    oauth_clients: int = 1
     token_ttl_seconds: int = 86400
     # external-contact search matching: "exact" (words of q as substrings) or "tokenised" (any shared token)
     contact_search: str = "exact"
     # external-contact search: above this many matches, partialResults true and a truncated list (0 = never)
     contact_search_partial_above: int = 0
+    # the search index (external-contact search AND cursor scan) returns a deleted contact this many sandbox
+    # hours after its delete (GET by id already answers 404); 0 = the index follows deletes at once
+    contact_index_lag_hours: float = 0.0
     # sandbox seconds per GDPR status step (requests move with sandbox time only, never by being read)
     gdpr_step_seconds: float = 1.0
     # a poll of GDPR requests moves the sandbox clock this far after answering, standing for the poller's
@@ -116,6 +128,13 @@ class SandboxSettings:
         _require(self.active_conversations >= 0, "active_conversations", "must be >= 0")
         _require(self.rate_limit_per_window >= 1, "rate_limit_per_window", "must be at least 1")
         _require(self.rate_limit_window_seconds > 0, "rate_limit_window_seconds", "must be positive")
+        _require(self.org_rate_limit_per_window >= 0, "org_rate_limit_per_window", "must be >= 0")
+        _require(self.token_requests_per_window >= 0, "token_requests_per_window", "must be >= 0")
+        _require(self.oauth_clients >= 1, "oauth_clients", "must be at least 1")
+        try:
+            self.family_limits()
+        except ValueError as exc:
+            raise ValueError(f"sandbox setting 'family_rate_limits' {exc}") from None
         _require(self.token_ttl_seconds >= 1, "token_ttl_seconds", "must be at least 1")
         _require(
             self.contact_search in ("exact", "tokenised"), "contact_search", "must be exact or tokenised"
@@ -130,6 +149,7 @@ class SandboxSettings:
         _require(1 <= self.gdpr_list_page_size_cap <= 100, "gdpr_list_page_size_cap", "must be 1..100")
         _require(self.gdpr_quota_per_window >= 0, "gdpr_quota_per_window", "must be >= 0")
         _require(self.gdpr_quota_window_seconds > 0, "gdpr_quota_window_seconds", "must be positive")
+        _require(self.contact_index_lag_hours >= 0, "contact_index_lag_hours", "must be >= 0")
         _require(self.analytics_lag_hours >= 0, "analytics_lag_hours", "must be >= 0")
         _require(self.analytics_snapshot_hours >= 0, "analytics_snapshot_hours", "must be >= 0")
         _require(self.job_fulfil_seconds >= 0, "job_fulfil_seconds", "must be >= 0")
@@ -174,6 +194,23 @@ class SandboxSettings:
             raise ValueError(f"unknown sandbox profile {profile!r}; known: {', '.join(sorted(PROFILES))}")
         return cls.from_dict({**PROFILES[profile], **overrides})
 
+    def family_limits(self) -> dict[str, int]:
+        """`family_rate_limits` as {family: allowed per window}."""
+        limits: dict[str, int] = {}
+        for item in filter(None, (part.strip() for part in self.family_rate_limits.split(","))):
+            family, sep, allowed = item.partition("=")
+            if not sep or not family.strip() or not allowed.strip().isdigit() or int(allowed) < 1:
+                raise ValueError(f"must read family=allowed,... (allowed >= 1), not {item!r}")
+            limits[family.strip()] = int(allowed)
+        return limits
+
+    def client_credentials(self) -> dict[str, str]:
+        """Every OAuth client of the org: {client id: secret}; the first is `client_id`/`client_secret`."""
+        pairs = {self.client_id: self.client_secret}
+        for number in range(2, self.oauth_clients + 1):
+            pairs[f"{self.client_id}-{number}"] = f"{self.client_secret}-{number}"
+        return pairs
+
     @property
     def agent_count(self) -> int:
         return self.agents if self.agents is not None else max(6, self.customers // 40)
@@ -187,6 +224,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "pessimistic": {
         "contact_search": "tokenised",
         "contact_search_partial_above": 25,
+        "contact_index_lag_hours": 24.0,
         "gdpr_delete_placeholder": "[redacted]",
         "gdpr_delete_keeps_participant_contact_id": True,
         "gdpr_contact_delete_lag_hours": 48.0,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from genesys_sandbox.clock import SandboxClock
 from genesys_sandbox.gdpr import GdprService
 from genesys_sandbox.jobs import AnalyticsLake, JobService, JobTimings
-from genesys_sandbox.limits import Faults, RateLimiter, RequestCounter, TokenStore
+from genesys_sandbox.limits import Faults, LayeredLimits, RateLimiter, RequestCounter, TokenStore
 from genesys_sandbox.org import Org
 from genesys_sandbox.redaction import DeleteEffects
 from genesys_sandbox.seed import seed_org
@@ -21,12 +21,13 @@ class SandboxState:
     clock: SandboxClock
     org: Org
     tokens: TokenStore
-    limiter: RateLimiter
+    limiter: LayeredLimits
     faults: Faults
     counter: RequestCounter
     gdpr: GdprService
     jobs: JobService
     gdpr_quota: RateLimiter | None = None  # org-wide, on POST /api/v2/gdpr/requests
+    token_requests: RateLimiter | None = None  # POST /oauth/token, per OAuth client
 
     @classmethod
     def create(cls, settings: SandboxSettings) -> SandboxState:
@@ -39,7 +40,13 @@ class SandboxState:
             clock=clock,
             org=org,
             tokens=TokenStore(clock),
-            limiter=RateLimiter(clock, settings.rate_limit_per_window, settings.rate_limit_window_seconds),
+            limiter=LayeredLimits(
+                clock,
+                settings.rate_limit_per_window,
+                settings.rate_limit_window_seconds,
+                families=settings.family_limits(),
+                per_org=settings.org_rate_limit_per_window,
+            ),
             faults=faults,
             counter=RequestCounter(),
             gdpr=GdprService(
@@ -71,6 +78,11 @@ class SandboxState:
             gdpr_quota=(
                 RateLimiter(clock, settings.gdpr_quota_per_window, settings.gdpr_quota_window_seconds)
                 if settings.gdpr_quota_per_window
+                else None
+            ),
+            token_requests=(
+                RateLimiter(clock, settings.token_requests_per_window, settings.rate_limit_window_seconds)
+                if settings.token_requests_per_window
                 else None
             ),
         )

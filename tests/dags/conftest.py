@@ -44,6 +44,16 @@ TEST_ORG = SandboxSettings.for_profile(
     # and client tests' business; a failed first job, the job cap, page and query limits stay on
     job_seconds_per_day=0,
 )
+# The org's contact and recording deletes land this long after COMPLETED, and the contact search index
+# (search and scan) lists a deleted contact a while longer (the pessimistic profile); a later night past
+# all of it sees them gone.
+PAST_DELETE_LAG_HOURS = (
+    max(
+        TEST_ORG.gdpr_recording_delete_lag_hours,
+        (TEST_ORG.gdpr_contact_delete_lag_hours or 0) + TEST_ORG.contact_index_lag_hours,
+    )
+    + 1
+)
 
 
 @pytest.fixture(scope="session")

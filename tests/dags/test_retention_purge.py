@@ -12,13 +12,10 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
-from tests.dags.conftest import TEST_ORG
+from tests.dags.conftest import PAST_DELETE_LAG_HOURS
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-# The org's contact and recording deletes land this long after COMPLETED (the pessimistic profile); a later
-# night past it sees them gone.
-PAST_DELETE_LAG_HOURS = TEST_ORG.gdpr_recording_delete_lag_hours + 1
 
 
 def _mentions(hook, conversation_ids, values) -> set[str]:
@@ -62,7 +59,13 @@ def test_expired_customers_are_erased_verified_and_reported(stack):
     pending = {s["subject_hash"] for s in report["subjects"] if s["state"] == "erasure_pending"}
     stack.advance_clock(PAST_DELETE_LAG_HOURS)
     later = stack.report(stack.run())
-    assert set(_states(later, pending).values()) == {"verified"}
+    # verified, or (pessimistic profile, real shapes) left for a person where no GDPR request reaches:
+    # participant attributes, or a header shared with somebody not erased
+    assert "verified" in set(_states(later, pending).values()) <= {"verified", "needs_review"}
+    reasons = {
+        s["reason"] for s in later["subjects"] if s["subject_hash"] in pending and s["state"] != "verified"
+    }
+    assert reasons <= {"participant_attributes_retained", "shared_with_person_not_erased"}
     assert verify_report(later, load_runtime({}).signing_key)
 
 

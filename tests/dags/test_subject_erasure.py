@@ -17,15 +17,13 @@ from genesys_erasure.evidence import verify_report
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.conftest import REPO_ROOT
-from tests.dags.conftest import TEST_ORG
+from tests.dags.conftest import PAST_DELETE_LAG_HOURS
 from tests.support.approvals import APPROVE, REJECT, answer_approval
 from tests.support.dag_runs import task_result
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 DAG_ID = "genesys_subject_erasure"
-# The org's recording and contact deletes land this long after COMPLETED (the pessimistic profile).
-PAST_DELETE_LAG_HOURS = TEST_ORG.gdpr_recording_delete_lag_hours + 1
 
 
 @pytest.fixture

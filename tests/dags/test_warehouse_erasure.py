@@ -21,7 +21,7 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_em
 from genesys_erasure.ledger import Ledger, SubjectSource, SubjectState
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
-from tests.dags.conftest import TEST_ORG
+from tests.dags.conftest import PAST_DELETE_LAG_HOURS
 from tests.support.engines import require_bqemulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -128,7 +128,7 @@ def test_bad_mapping_fails_before_any_statement_and_the_next_run_erases_the_pend
 
     wh_stack.map()
     # a later night, past the lag: every subject is verified and its warehouse rows can go
-    wh_stack.stack.advance_clock(TEST_ORG.gdpr_recording_delete_lag_hours + 1)
+    wh_stack.stack.advance_clock(PAST_DELETE_LAG_HOURS)
     fixed = wh_stack.stack.run()
 
     assert fixed.state == "success"
@@ -162,7 +162,7 @@ def test_listener_records_an_erasure_made_outside_the_pipeline_and_cleans_its_ro
     # the next nightly run past the lag re-checks pending subjects (the listener only looks for new
     # erasures), verifies it and cleans its rows
     assert not rest and (row.source, row.state) == (SubjectSource.EXTERNAL, SubjectState.ERASURE_PENDING)
-    wh_stack.stack.advance_clock(TEST_ORG.gdpr_recording_delete_lag_hours + 1)
+    wh_stack.stack.advance_clock(PAST_DELETE_LAG_HOURS)
     run = wh_stack.stack.run()
 
     assert run.state == "success"

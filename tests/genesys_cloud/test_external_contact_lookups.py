@@ -1,5 +1,5 @@
-"""The external-contact lookups identity resolution relies on: one contact by id, and a search that says
-whether its answer is complete."""
+"""The external-contact lookups identity resolution relies on: one contact by id, a search that says
+whether its answer is complete, and the cursor scan over every contact."""
 
 from __future__ import annotations
 
@@ -34,3 +34,11 @@ def test_contact_search_answering_partial_results_is_incomplete(start_sandbox):
         search = hook.search_external_contacts_checked("asker@jolly.example")
     assert not search.complete
     assert len(search.contacts) == 2
+
+
+def test_contact_scan_reads_every_contact_once_in_pages_of_the_limit(sandbox):
+    with GenesysCloudHook() as hook:
+        scanned = [contact["id"] for contact in hook.scan_external_contacts(limit=10)]
+    assert sorted(scanned) == sorted(sandbox.org.external_contacts)
+    pages = sandbox.control.request_counts()["by_endpoint"]["GET /api/v2/externalcontacts/scan/contacts"]
+    assert pages == -(-len(scanned) // 10)  # the last page has no cursor

@@ -205,3 +205,26 @@ def test_protected_conversation_ids_are_read_in_chunks_of_100(sandbox):
     assert protected == expected
     assert conversations[0].id in protected
     assert calls_to(sandbox, "POST /api/v2/recordings/deletionprotection") == 2
+
+
+@pytest.mark.slow  # a sandbox of its own, paced for seconds
+def test_a_resource_family_with_its_own_limit_is_paced_apart_without_a_429_or_starving_the_rest(
+    start_sandbox,
+):
+    # divisions (the "authorization" family) allow 2 per 2 s window, the token 40: reading divisions
+    # in between GDPR reads must neither overrun the family's bucket nor slow the GDPR reads to its pace.
+    sb = start_sandbox(
+        rate_limit_per_window=40, rate_limit_window_seconds=2, family_rate_limits="authorization=2"
+    )
+    gdpr_seconds = 0.0
+    with GenesysCloudHook() as hook:
+        for _ in range(3):
+            hook.request("GET", "/api/v2/authorization/divisions")
+            started = time.monotonic()
+            for _ in range(5):
+                hook.request("GET", "/api/v2/gdpr/requests")
+            gdpr_seconds += time.monotonic() - started
+    assert calls_to(sb, GDPR_LIST) == 15
+    assert calls_to(sb, "GET /api/v2/authorization/divisions") == 3
+    assert "429" not in statuses_served(sb)
+    assert gdpr_seconds < 1.5  # 15 of the token's 40 per window: no waiting on the family's pace

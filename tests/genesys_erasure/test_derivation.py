@@ -339,3 +339,22 @@ def test_without_a_default_region_national_numbers_stay_unread():
     index.add(voice_call("de", start=OLD, customer_number="030 12345678", org_number="tel:+493040004000"))
     assert index.expired(CUTOFF) == []
     assert index.problems["ani:missing_country_code"] == 1
+
+
+def test_conversations_whose_attributes_may_hold_a_value_are_told_apart_for_verification():
+    index = ContactIndex()
+    caller = "tel:+447700900777"
+    plain = voice_call("plain", start=OLD, customer_number=caller)
+    flow_only = _with_attributes(voice_call("flow", start=OLD, customer_number=caller), {"language": "en-GB"})
+    typed = _with_attributes(
+        voice_call("typed", start=OLD, customer_number=caller), {"callback": "0161 496 0000"}
+    )
+    for conversation in (plain, flow_only, typed):
+        index.add(conversation)
+    index.add(voice_call("detail", start=OLD, customer_number=caller), attributes_known=False)
+
+    (summary,) = index.expired(CUTOFF)
+
+    assert len(summary.conversation_ids) == 4
+    # a national number verification would match, and a conversation read without attributes at all
+    assert set(summary.attribute_conversation_ids) == {conversation_id("typed"), conversation_id("detail")}

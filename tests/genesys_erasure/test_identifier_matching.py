@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genesys_erasure.identifier_matching import IdentifierMatcher, normalise_field_value
+from genesys_erasure.identifier_matching import IdentifierMatcher, field_keys, normalise_field_value
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 
 PHONE = Identifier(IdentifierKind.PHONE, "+441632960961")
@@ -76,3 +76,27 @@ def test_phone_matcher_finds_every_form_a_real_org_stores(stored):
 def test_email_matcher_finds_an_address_in_a_header_with_display_names_and_several_addresses():
     matcher = IdentifierMatcher([Identifier(IdentifierKind.EMAIL, "anna.berg@example.com")])
     assert matcher.matches('"Berg, Anna" <Anna.Berg@Example.com>, other@example.org')
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "tel:+441632960961",
+        "sip:+441632960961@trunk.example;user=phone",
+        "+44 1632 960961",
+        "01632 960961",
+        "call me on 01632-960-961 after six",
+        "MAILTO:Jane.Doe@Example.COM",
+        '"Doe, Jane" <jane.doe@example.com>, other@example.com',
+        "jane.doe%40example.com",
+        "5F0D3C1E-7A2B-4C8D-9E6F-0A1B2C3D4E5F",
+    ],
+)
+def test_every_value_the_matcher_matches_is_filed_under_one_of_its_lookup_keys(raw):
+    # the contact scan finds its candidates by these keys: a value matched but not filed would be missed
+    assert MATCHER.matches(raw)
+    assert field_keys(raw) & MATCHER.lookup_keys()
+
+
+def test_a_namesake_on_the_same_domain_is_not_filed_under_the_subjects_keys():
+    assert not field_keys("jane.roe@example.com") & MATCHER.lookup_keys()

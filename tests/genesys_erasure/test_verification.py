@@ -87,12 +87,16 @@ def test_value_left_in_attributes_and_an_address_field_is_not_attributes_only():
 
 def test_attribute_counts_survive_the_ledger_round_trip_and_older_results_read_as_none():
     result = VerificationResult(
-        ok=True, attributes_checked=2, attributes_not_verified=(("permission_denied", 3),)
+        ok=True,
+        attributes_checked=2,
+        attributes_not_verified=(("permission_denied", 3),),
+        attributes_absent_when_planned=4,
     )
     data = json.loads(json.dumps(result.to_dict()))
     assert data["participant_attributes"] == {
         "conversations_checked": 2,
         "not_verified": {"permission_denied": 3},
+        "absent_when_planned": 4,
     }
     assert VerificationResult.from_dict(data) == result
     del data["participant_attributes"]
@@ -132,6 +136,43 @@ def test_recording_not_deleted_fails_verification():
     )
     assert not result.ok
     assert [(f.recording_id, f.file_state) for f in result.recording_findings] == [("rec-1", "ARCHIVED")]
+
+
+SHARED_HEADER = f"{EMAIL}, bob@example.org"
+
+
+def _left_for_bob(value: object) -> bool:
+    return value == SHARED_HEADER
+
+
+def test_recording_of_a_conversation_naming_the_subject_only_in_a_header_left_for_others_awaits_review():
+    mail = email_conversation("shared", start=START, customer_address=SHARED_HEADER)
+    result = verify_subject(
+        SUBJECT,
+        analytics_conversations=[mail],
+        recordings=[_recording(mail, "ARCHIVED")],
+        left_for_others=_left_for_bob,
+    )
+    assert (result.ok, result.status, result.recording_findings) == (True, "shared_residue", ())
+    assert [(f.recording_id, f.file_state) for f in result.shared_recording_findings] == [
+        ("rec-1", "ARCHIVED")
+    ]
+    assert VerificationResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_recording_left_in_a_conversation_the_delete_reached_fails_beside_a_shared_header():
+    # the scrubbed call held the subject's own number, so the delete found it: a recording it left there
+    # without a deleteDate is a failed delete, whatever another conversation shares with somebody else
+    mail = email_conversation("shared", start=START, customer_address=SHARED_HEADER)
+    scrubbed = _scrubbed_call("scrubbed")
+    result = verify_subject(
+        SUBJECT,
+        analytics_conversations=[mail, scrubbed],
+        recordings=[_recording(scrubbed, "ARCHIVED")],
+        left_for_others=_left_for_bob,
+    )
+    assert result.status == "failed" and not result.shared_recording_findings
+    assert [f.conversation_id for f in result.recording_findings] == [scrubbed["conversationId"]]
 
 
 def test_protected_recording_is_a_legal_hold_exemption():

@@ -195,6 +195,28 @@ def test_external_contacts_search(client, sb):
     assert [c.id for c in listing.entities] == [customer.external_contact_id]
 
 
+def test_external_contacts_cursor_scan(client, sb):
+    contacts = sdk.ExternalContactsApi(client)
+    seen: list[str] = []
+    listing = contacts.get_externalcontacts_scan_contacts(limit=200)
+    _assert_schema(client, "CursorContactListing")
+    seen += [c.id for c in listing.entities]
+    while listing.cursors and listing.cursors.after:
+        listing = contacts.get_externalcontacts_scan_contacts(limit=200, cursor=listing.cursors.after)
+        _assert_schema(client, "CursorContactListing")
+        seen += [c.id for c in listing.entities]
+    assert sorted(seen) == sorted(sb.org.external_contacts)
+
+
+def test_users_listing_of_every_state(client, sb):
+    users = sdk.UsersApi(client)
+    listing = users.get_users(page_size=500, page_number=1, state="any")
+    _assert_schema(client, "UserEntityListing")
+    assert sorted(u.id for u in listing.entities) == sorted(sb.org.agents)
+    active = users.get_users(page_size=500, page_number=1)
+    assert {u.state for u in active.entities} == {"active"}
+
+
 def test_recording_metadata_and_deletion_protection(client, sb):
     recordings = sdk.RecordingApi(client)
     conversation = next(c for c in sb.org.conversations.values() if c.recordings and c.protected)

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 PESSIMISTIC = {
     "contact_search": "tokenised",
     "contact_search_partial_above": 25,
+    "contact_index_lag_hours": 24,
     "gdpr_delete_placeholder": "[redacted]",
     "gdpr_delete_keeps_participant_contact_id": True,
     "gdpr_contact_delete_lag_hours": 48,

@@ -51,9 +51,11 @@ def seal_subject(
     raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
     shared_named: Iterable[str] = (),
     replacement: str | None = None,
+    attribute_conversation_ids: Iterable[str] | None = None,
 ) -> str:
     """One token for the subject's identifiers and, when there are any, their raw stored forms, the
-    shared forms its request may name and the replacement text a pseudonymisation writes over them.
+    shared forms its request may name, the replacement text a pseudonymisation writes over them and the
+    conversations whose participant attributes may hold a value (`attr`; absent = not known).
 
     The extras ride in the same payload as the identifiers under the keys `raw`, `shared` and `rep`, which
     `IdentifierSealer.unseal` ignores, so every reader of the identifiers is unchanged and the extras are
@@ -69,13 +71,15 @@ def seal_subject(
         if raw_forms and raw_forms.get(i) and set(raw_forms[i]) - {i.value}
     )
     shared = sorted(set(shared_named))
-    if not forms and not shared and replacement is None:
+    if not forms and not shared and replacement is None and attribute_conversation_ids is None:
         return sealer.seal(unique)
     payload: dict[str, Any] = {"v": 1, "ids": [[i.kind.value, i.value] for i in unique], "raw": forms}
     if shared:
         payload["shared"] = shared
     if replacement is not None:
         payload["rep"] = replacement
+    if attribute_conversation_ids is not None:
+        payload["attr"] = sorted(set(attribute_conversation_ids))
     plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return sealer.cipher.encrypt(plaintext).decode("ascii")
 
@@ -97,6 +101,13 @@ def unseal_shared_named(sealer: IdentifierSealer, token: str) -> frozenset[str]:
 def unseal_replacement(sealer: IdentifierSealer, token: str) -> str | None:
     """The replacement text sealed with the identifiers (None: the subject was planned without one)."""
     return _open(sealer, token).get("rep")
+
+
+def unseal_attribute_conversations(sealer: IdentifierSealer, token: str) -> frozenset[str] | None:
+    """The conversations sealed as those whose attributes may hold a value; None when not known (a token
+    sealed without them: an ad-hoc subject, or one planned before they were recorded)."""
+    attr = _open(sealer, token).get("attr")
+    return frozenset(attr) if isinstance(attr, list) else None
 
 
 def _open(sealer: IdentifierSealer, token: str) -> dict[str, Any]:
@@ -172,6 +183,7 @@ class SubjectPlan:
         raw_forms: Mapping[Identifier, Iterable[str]] | None = None,
         last_contact: datetime | None = None,
         replacement: str | None = None,
+        attribute_conversation_ids: Iterable[str] | None = None,
     ) -> SubjectPlan:
         unique = sorted(set(identifiers))
         if not unique:
@@ -179,7 +191,13 @@ class SubjectPlan:
         return cls(
             subject_hash=subject_hash or derive_subject_hash(unique, hasher),
             identifier_hashes=tuple(IdentifierHash(i.kind, hasher.hash_identifier(i)) for i in unique),
-            sealed_identifiers=seal_subject(sealer, unique, raw_forms, replacement=replacement),
+            sealed_identifiers=seal_subject(
+                sealer,
+                unique,
+                raw_forms,
+                replacement=replacement,
+                attribute_conversation_ids=attribute_conversation_ids,
+            ),
             source=SubjectSource(source),
             conversation_ids=tuple(conversation_ids),
             request_type=request_type,

@@ -515,7 +515,8 @@ class Ledger(LedgerReads):
     ) -> LedgerRow:
         """Final until a person decides: Genesys said COMPLETED and verification found nothing the delete
         should have erased left, but something it deliberately did not name (`result.shared_findings`:
-        a value shared with a person not erased). Posting again would not change it; a person must."""
+        a value shared with a person not erased, and the recordings of a conversation holding the subject
+        only there). Posting again would not change it; a person must."""
         if result.status != "shared_residue":
             raise ValueError("result: not a verification that left only values shared with others")
         return self._after_completed(subject_hash, S.NEEDS_REVIEW, result, reason, owner, now)

@@ -62,6 +62,10 @@ class GenesysClient(Protocol):
 
     def get_external_contact(self, contact_id: str) -> dict[str, Any] | None: ...
 
+    def scan_external_contacts(self, limit: int = ...) -> Iterator[dict[str, Any]]: ...
+
+    def iter_users(self, state: str = ..., page_size: int = ...) -> Iterator[dict[str, Any]]: ...
+
     # GDPR requests: submission, crash reconciliation, the external-erasure listener.
     def submit_gdpr_request(
         self,

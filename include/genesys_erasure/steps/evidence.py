@@ -26,6 +26,7 @@ from genesys_erasure.ledger import SubjectState
 from genesys_erasure.shared_headers import SHARED_WITH_PERSON_NOT_ERASED
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import SCAN_HANDOFF, WATERMARK_MARKER
+from genesys_erasure.steps.verify import ATTRIBUTES_RETAINED
 from genesys_erasure.workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,16 @@ def _advance_scan_watermark(runtime: ErasureRuntime, run_id: str) -> None:
     workspace.set_marker(WATERMARK_MARKER, cutoff)
 
 
+# `needs_review` reasons for data the run could not lawfully or technically reach with a GDPR request: a
+# header shared with a person not erased, a value left in participant attributes (which the GDPR API may
+# not reach). Warnings, not failures: see `check_compliance`.
+REVIEW_WARNINGS = (SHARED_WITH_PERSON_NOT_ERASED, ATTRIBUTES_RETAINED)
+
+
 def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
     """Fail when any subject of the run ended `failed` (Genesys ERROR twice, or verification found data
     left) or `needs_review` because its attempts were used up; `erasure_pending` is a warning (later runs
-    re-check), and so is `needs_review` for a header shared with a person not erased: the run erased all
+    re-check), and so is `needs_review` for data no request reaches (`REVIEW_WARNINGS`): the run erased all
     it lawfully could, like a legal hold, and the subject is listed for a person in this report and by the
     daily deadline check. Failing every run it appears in would only teach people to ignore red runs."""
     counts = evidence["counts"]
@@ -133,21 +140,23 @@ def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
             f"warehouse erasure {evidence['warehouse_status']}: rows of erased subjects may remain in a "
             f"mapped table (they stay pending for the next run); see {evidence['report_html']}"
         )
-    shared = evidence.get("needs_review_reasons", {}).get(SHARED_WITH_PERSON_NOT_ERASED, 0)
+    reasons = evidence.get("needs_review_reasons", {})
+    left = {reason: reasons.get(reason, 0) for reason in REVIEW_WARNINGS if reasons.get(reason, 0)}
     failed = (
-        counts.get(SubjectState.FAILED.value, 0) + counts.get(SubjectState.NEEDS_REVIEW.value, 0) - shared
+        counts.get(SubjectState.FAILED.value, 0)
+        + counts.get(SubjectState.NEEDS_REVIEW.value, 0)
+        - sum(left.values())
     )
     if failed:
         raise ErasureNotCompliant(
             f"{failed} subject(s) were not erased as required; see {evidence['report_html']} "
             f"(counts: {counts})"
         )
-    if shared:
+    if left:
         log.warning(
-            "%d subject(s) need review: their address is left only in e-mail headers that also list a "
-            "person this run did not erase (reason %s); a person decides",
-            shared,
-            SHARED_WITH_PERSON_NOT_ERASED,
+            "Subjects need review for data no GDPR request of theirs reaches (e-mail headers that also list "
+            "a person this run did not erase, values left in participant attributes); a person decides: %s",
+            left,
         )
     pending = counts.get(SubjectState.ERASURE_PENDING.value, 0)
     if pending:

@@ -22,7 +22,7 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
-from genesys_erasure.steps.directory import GenesysSubjectDirectory
+from genesys_erasure.steps.directory import GenesysSubjectDirectory, list_users, scan_contacts
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
@@ -52,6 +52,9 @@ class Seed:
     # header): named in the GDPR request too, so a delete that matches whole values erases them all
     raw_forms: tuple[str, ...] = ()
     last_contact: datetime | None = None  # the scan's latest contact under this identifier
+    # of `conversation_ids`, those whose participant attributes may hold a value (the scan's jobs show
+    # attributes); None = not known (an ad-hoc request's detail queries show none): every one may
+    attribute_conversation_ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,21 @@ def _subject_conversations(subject: Subject, seeds: Mapping[Identifier, Seed]) -
         seed = seeds.get(identifier)
         if seed:
             ids.update(dict.fromkeys(seed.conversation_ids))
+    return tuple(ids)
+
+
+def _subject_attribute_conversations(
+    subject: Subject, seeds: Mapping[Identifier, Seed]
+) -> tuple[str, ...] | None:
+    """The subject's conversations whose attributes may hold a value, or None when a seed does not know."""
+    ids: dict[str, None] = {}
+    for identifier in sorted(subject.identifiers):
+        seed = seeds.get(identifier)
+        if seed is None:
+            continue
+        if seed.attribute_conversation_ids is None:
+            return None
+        ids.update(dict.fromkeys(seed.attribute_conversation_ids))
     return tuple(ids)
 
 
@@ -160,7 +178,12 @@ def resolve(runtime: ErasureRuntime, screened: Screened, request: PlanRequest) -
     Subjects with a recent contact are held; staff are held too, unless the request erases staff and
     names every user id of the subject among its seeds."""
     config = runtime.config
-    directory = GenesysSubjectDirectory(runtime.client)
+    # every seed is looked up at least once: from enough of them, one scan of all contacts is cheaper
+    snapshot, scan_calls = scan_contacts(runtime.client, len(screened.kept), config.contact_scan_from_lookups)
+    # with every contact at hand, the users listed once replace the GDPR subject search per identifier
+    users, user_calls = list_users(runtime.client) if snapshot is not None else (None, 0)
+    directory = GenesysSubjectDirectory(runtime.client, snapshot, users)
+    directory.calls += scan_calls + user_calls
     resolution = resolve_subjects(
         screened.kept,
         directory,
@@ -234,6 +257,7 @@ def write_plan(
             raw_forms={i: seeds[i].raw_forms for i in subject.identifiers if i in seeds},
             last_contact=_last_contact(subject, seeds),
             replacement=request.replacement if request.request_type == "GDPR_UPDATE" else None,
+            attribute_conversation_ids=_subject_attribute_conversations(subject, seeds),
         )
         plans.append(plan)
         if any(seeds[i].stalled for i in subject.identifiers if i in seeds):

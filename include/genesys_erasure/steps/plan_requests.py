@@ -36,6 +36,10 @@ def _seeds(entries: list[dict[str, Any]], stalled: bool) -> list[Seed]:
             stalled=stalled,
             raw_forms=tuple(entry.get("raw_forms") or ()),
             last_contact=scan.parse_instant(entry["last_contact"]) if entry.get("last_contact") else None,
+            # absent from a hand-off written before it: unknown, so verification reads every live view
+            attribute_conversation_ids=(
+                tuple(entry["attribute_conversation_ids"]) if "attribute_conversation_ids" in entry else None
+            ),
         )
         for entry in entries
     ]

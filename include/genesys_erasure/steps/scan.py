@@ -123,6 +123,7 @@ def _summary_payload(summaries: Iterable[ContactSummary]) -> list[dict[str, Any]
             "conversation_ids": list(s.conversation_ids),
             "raw_forms": list(s.raw_forms),
             "raw_forms_dropped": s.raw_forms_dropped,
+            "attribute_conversation_ids": list(s.attribute_conversation_ids),
         }
         for s in summaries
     ]

@@ -25,6 +25,7 @@ from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState
 from genesys_erasure.ledger.records import (
     seal_subject,
+    unseal_attribute_conversations,
     unseal_raw_forms,
     unseal_replacement,
     unseal_shared_named,
@@ -70,8 +71,13 @@ def decide_shared_headers(
         named += len(allowed)
         withheld += len(shared - allowed)
         if allowed != unseal_shared_named(sealer, token):
-            resealed = seal_subject(
-                sealer, identifiers, forms, allowed, replacement=unseal_replacement(sealer, token)
+            resealed = seal_subject(  # the same token, with only the shared headers changed
+                sealer,
+                identifiers,
+                forms,
+                allowed,
+                replacement=unseal_replacement(sealer, token),
+                attribute_conversation_ids=unseal_attribute_conversations(sealer, token),
             )
             ledger.reseal(row.subject_hash, resealed, owner=run_id)
     if named or withheld:

@@ -22,6 +22,7 @@ from genesys_cloud.errors import GenesysBadRequestError, GenesysRateLimitError
 from genesys_erasure.identifiers import IdentifierKind
 from genesys_erasure.ledger import SubjectState, SubmissionRefused
 from genesys_erasure.ledger.records import unseal_replacement
+from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions, sent_body
 from genesys_erasure.steps.runtime import ErasureRuntime
 
@@ -61,6 +62,9 @@ def submit_batch(
         ours = {row.subject_hash for row in ledger.rows_for_run(run_id) if row.subject_hash in wanted}
         reconcile_stuck_submissions(runtime, ledger, stale_after=timedelta(0), only=ours)
     total = len(subject_hashes)
+    # Round-robin across the configured OAuth clients: each paces by its own token's limit, so K clients
+    # post about K times as fast (the org-wide limits and the GDPR quota still bound the sum).
+    clients = runtime.submit_clients
     deferred_for_quota = 0
     waited = 0.0
     retry_after: float | None = None
@@ -79,7 +83,8 @@ def submit_batch(
                 log.info("Subject %s… not submitted: %s", subject_hash[:12], refused.__class__.__name__)
                 break
             try:
-                request = _post(runtime, subject_hash, row.request_type, replacement)
+                client = clients[(number - 1) % len(clients)]
+                request = _post(runtime, client, subject_hash, row.request_type, replacement)
             except GenesysBadRequestError as rejected:
                 # Genesys refused this one subject (400): record why and go on with the batch; posting
                 # it again would be refused again. Anything else fails the task and its retry reconciles.
@@ -122,7 +127,9 @@ def submit_batch(
     return counts
 
 
-def _post(runtime: ErasureRuntime, subject_hash: str, request_type: str, replacement: str) -> dict:
+def _post(
+    runtime: ErasureRuntime, client: GenesysClient, subject_hash: str, request_type: str, replacement: str
+) -> dict:
     """POST the subject's GDPR request, built from its sealed identifiers."""
     token = runtime.ledger.sealed_identifiers(subject_hash)
     identifiers = runtime.sealer.unseal(token)
@@ -133,7 +140,7 @@ def _post(runtime: ErasureRuntime, subject_hash: str, request_type: str, replace
         terms = replacement_terms(identifiers, chosen)
     # A delete names every stored form it may (the very body reconciliation rebuilds after a crash); an
     # update replaces by the identifiers' values (its terms).
-    return runtime.client.submit_gdpr_request(request_type, sent_body(runtime, token, request_type), terms)
+    return client.submit_gdpr_request(request_type, sent_body(runtime, token, request_type), terms)
 
 
 def _defer_for_quota(ledger: Any, subject_hash: str, run_id: str) -> bool:

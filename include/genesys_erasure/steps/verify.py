@@ -1,13 +1,18 @@
 """Step 8: verify every completed subject independently of Genesys' own COMPLETED.
 
-Re-fetch the subject's known conversations (batched `details?id=`), their recording metadata and
-deletion protection, search external contacts by every identifier and fetch each contact that could be
+Re-fetch the subject's known conversations (batched `details?id=`), their recording metadata (only where
+those details do not show an unrecorded voice conversation: `_may_have_recordings`) and deletion
+protection, search external contacts by every identifier and fetch each contact that could be
 the subject's (404 = deleted); `verify_subject` decides. A contact search that answers incompletely
 (`partialResults`, or more matches than the API pages through) cannot show that no contact holds the
 value any more: the subject stays `erasure_pending` (reason `external_contact_search_incomplete`, the
 item named by the identifier's keyed hash), never verified on a partial answer. Subjects left
 `erasure_pending` by an earlier run are taken into this run and checked again: pending until
-`verification_pending_days` after COMPLETED, then failed. Another DAG's run may take the same subject
+`verification_pending_days` after COMPLETED, then failed. From `contact_scan_from_lookups` searchable
+identifiers on, the run reads every external contact once with the cursor scan instead of searching per
+identifier, and matches locally (`ContactSnapshot.holding`: the same check the search hits get); a
+contact the scan does not list is gone as a 404 would say, and one it lists is still read by id, because
+the scan's index may lag a delete like the search's does. Another DAG's run may take the same subject
 over while this one checks it: every outcome is written only while this run still owns the subject, and
 a result for a subject another run took is dropped (counted `taken_by_another_run`), never an error.
 
@@ -23,9 +28,14 @@ that also lists somebody its run did not erase, which its request deliberately d
 
 Participant attributes (flow data such as a typed e-mail or callback number) are in neither analytics
 read: only the live view (`GET /api/v2/conversations/{id}`) carries them for a conversation by id, one call
-per conversation. They are read only once every other check of the subject has passed, so a subject pays
-that cost once, on the run that would verify it, not on every re-check while it is pending or failing
-(cost: one GET per known conversation of a subject, once; `verify_participant_attributes: false` skips it).
+per conversation. The nightly scan's jobs do carry them, so planning seals with the subject which of its
+conversations showed any participant attributes (or came from a read without them); the others cannot
+hold a value there after the delete and are not read (`absent_when_planned` in the evidence). Where that
+is not known (an ad-hoc subject: its detail queries show no attributes; a subject planned before it was
+recorded) every known conversation is read. They are read only once every other check of the subject
+has passed, so a subject pays that cost once, on the run that would verify it, not on every re-check
+while it is pending or failing (cost: one GET per such conversation, once;
+`verify_participant_attributes: false` skips it).
 Until then, and for conversations that answer 404 or while the client lacks the permission (the first
 403 stops the reads for the run), the evidence counts the conversations whose attributes were NOT
 verified, per reason. A value left only in attributes goes to `needs_review` (reason
@@ -47,13 +57,15 @@ from functools import cache
 from typing import Any
 
 from genesys_cloud.errors import GenesysAuthError, GenesysNotFoundError
+from genesys_erasure.contact_snapshot import ContactSnapshot
 from genesys_erasure.identifier_matching import IdentifierMatcher
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import LedgerRow, SubjectState
-from genesys_erasure.ledger.records import unseal_shared_named
+from genesys_erasure.ledger.records import unseal_attribute_conversations, unseal_shared_named
 from genesys_erasure.ledger.store import NotOwned
 from genesys_erasure.shared_headers import SHARED_WITH_PERSON_NOT_ERASED, left_for_others, own_addresses
 from genesys_erasure.steps.client import GenesysClient
+from genesys_erasure.steps.directory import scan_contacts
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import interval, parse_instant
 from genesys_erasure.verification import (
@@ -98,6 +110,24 @@ def _recordings(client: GenesysClient, conversation_id: str) -> list[dict[str, A
         return client.get_recording_metadata(conversation_id)
     except GenesysNotFoundError:
         return []
+
+
+def _may_have_recordings(lake_copy: Mapping[str, Any] | None) -> bool:
+    """Whether a conversation's recording metadata must be read. Only a lake copy that shows nothing but
+    voice sessions, none with `recording: true`, and no participant with `screenRecording: true`, proves
+    there is none: the session flag means "an audio recording was started" (SDK), so it says nothing
+    about e-mail, chat or message transcripts, and a conversation the multi-get did not return is unknown."""
+    if lake_copy is None:
+        return True
+    sessions = 0
+    for participant in lake_copy.get("participants") or ():
+        if participant.get("screenRecording"):
+            return True
+        for session in participant.get("sessions") or ():
+            sessions += 1
+            if session.get("mediaType") != "voice" or session.get("recording"):
+                return True
+    return sessions == 0
 
 
 def _contact_is_gone(client: GenesysClient, contact_id: str) -> bool:
@@ -181,9 +211,13 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
     protected = client.get_protected_conversation_ids(all_ids) if all_ids else set()
     lake_watermark = cache(lambda: _data_availability(client))
     live_views = _LiveViews(client, runtime.config.verify_participant_attributes)
+    searches = sum(1 for row in rows for h in row.identifier_hashes if h.kind in SEARCHABLE)
+    snapshot, _ = scan_contacts(client, searches, runtime.config.contact_scan_from_lookups)
     unverified_attributes: Counter[str] = Counter()
     for number, row in enumerate(rows, start=1):
-        result = _verify_row(runtime, row, conversations, protected, now, lake_watermark, live_views)
+        result = _verify_row(
+            runtime, row, conversations, protected, now, lake_watermark, live_views, snapshot
+        )
         unverified_attributes.update(dict(result.attributes_not_verified))
         try:
             state = _record(runtime, run_id, row, result, now)
@@ -262,30 +296,41 @@ def _verify_row(
     now: datetime,
     lake_watermark: Callable[[], datetime | None],
     live_views: _LiveViews,
+    snapshot: ContactSnapshot | None = None,
 ) -> VerificationResult:
     client = runtime.client
     token = runtime.ledger.sealed_identifiers(row.subject_hash)
     identifiers = runtime.sealer.unseal(token)
     # the headers listing somebody else too that its request named (the rest it left for them)
     shared = left_for_others(own_addresses(identifiers), unseal_shared_named(runtime.sealer, token))
+    attributed = unseal_attribute_conversations(runtime.sealer, token)
     if row.request_type == PSEUDONYMISATION:
         # An update (pseudonymisation) replaces e-mails and phones only: recordings and entity ids
         # stay (the ad-hoc certificate discloses it), so only the replaced values are checked.
         identifiers = {i for i in identifiers if i.kind in SEARCHABLE}
+    # a voice conversation the analytics details show unrecorded has no recording to verify: not read
     recordings = [
         rec
         for cid in row.conversation_ids
-        if row.request_type != PSEUDONYMISATION
+        if row.request_type != PSEUDONYMISATION and _may_have_recordings(conversations.get(cid))
         for rec in _recordings(client, cid)
     ]
-    contacts, incomplete = _search_contacts(client, identifiers)
-    # A free-text search also returns strangers (same domain, same first name): only contacts holding one
-    # of the subject's values say anything about this erasure, and only those are looked up by id.
-    matcher = IdentifierMatcher(identifiers)
-    contacts = [c for c in contacts if any(matcher.matches(v) for _, v in walk_strings(c, "contact"))]
+    if snapshot is not None:
+        contacts, incomplete = list(snapshot.holding(identifiers)), []
+    else:
+        contacts, incomplete = _search_contacts(client, identifiers)
+        # A free-text search also returns strangers (same domain, same first name): only contacts holding
+        # one of the subject's values say anything about this erasure, and only those are looked up by id.
+        matcher = IdentifierMatcher(identifiers)
+        contacts = [c for c in contacts if any(matcher.matches(v) for _, v in walk_strings(c, "contact"))]
     candidates = {i.value for i in identifiers if i.kind is IdentifierKind.EXTERNAL_CONTACT}
     candidates |= {c["id"] for c in contacts if isinstance(c.get("id"), str)}
-    missing = {cid for cid in sorted(candidates) if _contact_is_gone(client, cid)}
+    # a contact a whole scan does not list is gone (as its 404 would say); one it lists may be index lag
+    missing = {
+        cid
+        for cid in sorted(candidates)
+        if (snapshot is not None and snapshot.get(cid) is None) or _contact_is_gone(client, cid)
+    }
     lake = [conversations[c] for c in row.conversation_ids if c in conversations]
     # Only what the lake still shows with an identifier is read again: a clean lake copy needs no second
     # opinion, and a value in it is confirmed or explained by a source that shows changes at once.
@@ -308,7 +353,7 @@ def _verify_row(
     }
     result = verify_subject(identifiers, **evidence)
     if not incomplete:
-        return _with_attributes(identifiers, row, evidence, result, live_views)
+        return _with_attributes(identifiers, row, evidence, result, live_views, attributed)
     # Not seeing the value in part of the matches proves nothing about the rest: not verified yet. The
     # item is the identifier's keyed hash, so the ledger and the report name it without its value.
     hash_identifier = runtime.hasher.hash_identifier
@@ -318,7 +363,12 @@ def _verify_row(
     )
     pending = sorted((*result.pending, *unsearched), key=lambda p: (p.kind, p.item_id))
     return _with_attributes(
-        identifiers, row, evidence, dataclasses.replace(result, pending=tuple(pending)), live_views
+        identifiers,
+        row,
+        evidence,
+        dataclasses.replace(result, pending=tuple(pending)),
+        live_views,
+        attributed,
     )
 
 
@@ -328,11 +378,15 @@ def _with_attributes(
     evidence: Mapping[str, Any],
     result: VerificationResult,
     live_views: _LiveViews,
+    attributed: frozenset[str] | None = None,
 ) -> VerificationResult:
     """`result` with the subject's participant attributes checked (live views of its conversations), or
     with the conversations whose attributes were not read counted. Read only when everything else passed:
-    a pending or failed subject is checked again later anyway, so it pays the calls once."""
-    conversation_ids = list(dict.fromkeys(row.conversation_ids))
+    a pending or failed subject is checked again later anyway, so it pays the calls once. Only the
+    conversations the scan saw with attributes (or could not tell: `attributed` None) are read."""
+    known = list(dict.fromkeys(row.conversation_ids))
+    conversation_ids = known if attributed is None else [c for c in known if c in attributed]
+    result = dataclasses.replace(result, attributes_absent_when_planned=len(known) - len(conversation_ids))
     if not conversation_ids:
         return result
     if result.status != "verified":

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "SEALING_KEY_CONN_ID",
     "connection_secret",
+    "extra_genesys_hooks",
     "genesys_hook",
     "ledger_url",
     "load_runtime",
@@ -78,6 +79,14 @@ def genesys_hook(config: PurgeConfig):
     return GenesysCloudHook(genesys_conn_id=config.genesys_conn_id)
 
 
+def extra_genesys_hooks(config: PurgeConfig) -> list:
+    """One hook per further OAuth client of the connection (its `extra_clients`), for submitting."""
+    from genesys_cloud.hook import GenesysCloudHook
+
+    count = GenesysCloudHook(genesys_conn_id=config.genesys_conn_id).settings.client_count
+    return [GenesysCloudHook(genesys_conn_id=config.genesys_conn_id, client_index=i) for i in range(1, count)]
+
+
 def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
     """The runtime for the run's Params. Raises ConfigError for a bad setting or a missing key. Use it in
     a `with` block (or through `open_runtime` / `run_step`): it holds a client and a database engine."""
@@ -90,6 +99,7 @@ def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
         sealing_key=connection_secret(SEALING_KEY_CONN_ID, "sealing key connection"),
         ledger_url=ledger_url(config),
         client_factory=genesys_hook,
+        extra_clients_factory=extra_genesys_hooks,
     )
 
 

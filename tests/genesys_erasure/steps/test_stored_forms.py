@@ -33,6 +33,7 @@ from genesys_erasure.steps.subjects_api import gdpr_subject_body, subject_hashes
 from genesys_erasure.steps.submit import request_ids_in_flight, submit_batch
 from genesys_erasure.steps.verify import verify_completed
 from genesys_erasure.verification import verify_subject
+from genesys_sandbox.org import conversation_index_keys
 from tests.genesys_erasure.steps.conftest import TINY_ORG, plan_request
 
 S = SubjectState
@@ -161,6 +162,56 @@ def test_the_index_keeps_a_one_address_header_whole_as_its_stored_form():
     [summary] = index.expired(datetime(2020, 1, 1, tzinfo=UTC))
 
     assert summary.raw_forms == ('"Berg, Anna" <anna.berg@example.org>',)
+
+
+def _callback(typed: str, dialled: str, ended: datetime) -> dict:
+    """A callback the customer asked for by typing `typed`; the agent's outbound leg dials `dialled`."""
+    return {
+        "conversationId": "00000000-0000-4000-8000-000000000003",
+        "conversationStart": (ended - timedelta(minutes=5)).isoformat(),
+        "conversationEnd": ended.isoformat(),
+        "originatingDirection": "inbound",
+        "participants": [
+            {
+                "purpose": "customer",
+                "sessions": [{"mediaType": "callback", "direction": "inbound", "callbackNumbers": [typed]}],
+            },
+            {
+                "purpose": "agent",
+                "userId": "11111111-1111-4111-8111-111111111111",
+                "sessions": [
+                    {"mediaType": "callback", "direction": "inbound", "callbackNumbers": [typed]},
+                    {
+                        "mediaType": "voice",
+                        "direction": "outbound",
+                        "ani": "tel:+442071234567",
+                        "dnis": dialled,
+                    },
+                ],
+            },
+        ],
+    }
+
+
+def test_the_index_keeps_the_form_an_agent_dialled_on_a_callback_as_a_form_of_the_customers_number():
+    index = ContactIndex(default_region="GB")
+    index.add(_callback("+44 20 7946 0958", "020 7946 0958", datetime(2015, 1, 1, tzinfo=UTC)))
+
+    [summary] = index.expired(datetime(2020, 1, 1, tzinfo=UTC))
+
+    assert summary.identifier == PHONE
+    assert summary.raw_forms == ("+44 20 7946 0958", "020 7946 0958")
+
+
+def test_a_number_only_the_org_side_of_a_conversation_holds_never_becomes_a_customer():
+    index = ContactIndex(default_region="GB")
+    # the agent dialled somebody else than the customer who asked for the callback (a transfer, a typo)
+    index.add(_callback("+44 20 7946 0958", "020 7946 0111", datetime(2015, 1, 1, tzinfo=UTC)))
+
+    [summary] = index.expired(datetime(2020, 1, 1, tzinfo=UTC))
+
+    assert summary.identifier == PHONE and summary.raw_forms == ("+44 20 7946 0958",)
+    assert index.customer_count() == 1
 
 
 @pytest.mark.parametrize(
@@ -317,8 +368,9 @@ def _purge(world, run_id: str = "real-run") -> tuple[dict, dict, dict, list[str]
 
 
 def _stored_forms_of_planned(world, subject_hashes: list[str]) -> list[str]:
-    """Every value a planned customer's own sessions store (address fields, callback numbers), read from
-    the sandbox's model before the delete."""
+    """Every form of a planned identifier that any session of a planned customer's conversations stores
+    (address fields, callback numbers; the org side's sessions too: a callback's outbound leg dials the
+    number in its own form), read from the sandbox's model before the delete."""
     hasher = world.runtime.hasher
     planned = {
         h.identifier_hash for s in subject_hashes for h in world.runtime.ledger.get(s).identifier_hashes
@@ -331,15 +383,9 @@ def _stored_forms_of_planned(world, subject_hashes: list[str]) -> list[str]:
         if not {hasher.hash_identifier(i) for i in mine} & planned:
             continue
         for conversation in org.conversations_of(customer):
-            for participant in conversation.participants:
-                if participant.purpose not in ("customer", "external"):
-                    continue
-                for session in participant.sessions:
-                    inbound = session.direction == "inbound"
-                    if session.media_type in ("voice", "callback"):
-                        values += [session.ani if inbound else session.dnis, *session.callback_numbers]
-                    elif session.media_type == "email":
-                        values.append(session.address_from if inbound else session.address_to)
+            for session in (s for p in conversation.participants for s in p.sessions):
+                values += [session.ani, session.dnis, session.address_from, session.address_to]
+                values += session.callback_numbers
     return sorted({v for v in values if v and not is_withheld_caller(v) and _names(v, planned, hasher)})
 
 
@@ -394,14 +440,49 @@ def test_a_retention_purge_on_real_shapes_leaves_no_planned_subject_failed(world
     assert states and states <= {S.VERIFIED, S.ERASURE_PENDING}
 
 
+def _plant_callback_dialled_nationally(world) -> str:
+    """An old callback: the customer typed `+44 20 7946 0958`, the agent's outbound leg dialled
+    `020 7946 0958` (how real trunks write a number of their own country); returns the conversation id."""
+    org = world.sandbox.org
+    anna = org.add_customer(phones=[PHONE.value], external_contact=False)
+    conversation_id = org.add_conversation(anna, media="callback", start=world.now - timedelta(days=3000))
+    conversation = org.conversations[conversation_id]
+    with org.lock:
+        old_keys = conversation_index_keys(conversation)
+        for session in (s for p in conversation.participants for s in p.sessions):
+            session.callback_numbers = ["+44 20 7946 0958"] if session.callback_numbers else []
+            if session.media_type == "voice":
+                session.ani, session.dnis = "tel:+442079460100", "020 7946 0958"
+        org.reindex(conversation, old_keys)
+    return conversation_id
+
+
+def _phones_held(world, conversation_id: str) -> set[str]:
+    sessions = [s for p in world.sandbox.org.conversations[conversation_id].participants for s in p.sessions]
+    return {v for s in sessions for v in (s.ani, s.dnis, *s.callback_numbers) if v}
+
+
+def test_a_retention_purge_erases_the_form_an_agent_dialled_on_a_callback(world):
+    conversation_id = _plant_callback_dialled_nationally(world)
+
+    _purge(world)
+
+    [row] = world.runtime.ledger.lookup_identifier_hash(world.runtime.hasher.hash_identifier(PHONE))
+    assert "020 7946 0958" not in _phones_held(world, conversation_id)
+    assert row.state in (S.VERIFIED, S.ERASURE_PENDING)
+
+
 SHARED = '"Berg, Anna" <anna.berg@example.org>, bob@example.org'
 
 
-def _plant_shared_header(world, *, bob_days_ago: float, bob_active: bool = False) -> str:
+def _plant_shared_header(
+    world, *, bob_days_ago: float, bob_active: bool = False, anna_contact: bool = True
+) -> str:
     """Anna's old e-mail whose header also lists Bob (nothing else links the two), and Bob's own e-mail
-    `bob_days_ago` (still going if `bob_active`); returns the shared conversation's id."""
+    `bob_days_ago` (still going if `bob_active`); returns the shared conversation's id. Without
+    `anna_contact` the shared e-mail shows no external contact id: only the header names Anna there."""
     org = world.sandbox.org
-    anna = org.add_customer(emails=["anna.berg@example.org"], phones=[], external_contact=True)
+    anna = org.add_customer(emails=["anna.berg@example.org"], phones=[], external_contact=anna_contact)
     bob = org.add_customer(emails=["bob@example.org"], phones=[], external_contact=False)
     shared_id = org.add_conversation(
         anna, media="email", start=world.now - timedelta(days=3000), contact_value=SHARED
@@ -458,6 +539,25 @@ def test_a_subject_left_only_in_a_header_shared_with_a_retained_customer_awaits_
     assert [f["fields"] for f in anna.verification["shared_findings"]]
     assert summary["verification"]["failed"] == 0
     assert summary["verification"]["shared_with_person_not_erased"] == 1
+
+
+def test_a_recording_left_with_a_header_shared_with_a_retained_customer_awaits_review_not_failed(world):
+    shared_id = _plant_shared_header(world, bob_days_ago=3, anna_contact=False)
+    # years old: archived, and (like a fifth of the seeded recordings) without a retention delete date
+    [recording] = world.sandbox.org.conversations[shared_id].recordings
+    recording.file_state, recording.delete_date = "ARCHIVED", None
+
+    _purge(world, "night-1")
+    requests = len(world.gdpr_requests())
+    _, _, submitted, _ = _purge(world, "night-2")
+
+    anna = _subject_of(world, "anna.berg@example.org")
+    assert (anna.state, anna.reason) == (S.NEEDS_REVIEW, "shared_with_person_not_erased")
+    # the delete never found the conversation (its request could not name the header), so the recording
+    # is still there; the evidence says which one, and nobody posts the same request again
+    assert recording.file_state == "ARCHIVED"
+    assert [f["recording_id"] for f in anna.verification["shared_recording_findings"]] == [recording.id]
+    assert (submitted["submitted"], len(world.gdpr_requests())) == (0, requests)
 
 
 def test_a_subject_left_in_a_shared_header_is_not_submitted_again_the_next_night(world):

@@ -87,7 +87,7 @@ def test_attribute_cleared_by_the_delete_is_verified_and_counted_as_checked(worl
 
     row = _row(world)
     assert row.state is S.VERIFIED
-    assert _attributes(row) == {"conversations_checked": 1, "not_verified": {}}
+    assert _attributes(row) == {"conversations_checked": 1, "not_verified": {}, "absent_when_planned": 0}
 
 
 def _turn_check_off(world) -> None:
@@ -120,7 +120,11 @@ def test_attributes_that_could_not_be_read_are_reported_not_verified_with_the_re
 
     row = _row(world)
     assert row.state is S.VERIFIED
-    assert _attributes(row) == {"conversations_checked": 0, "not_verified": {reason: 1}}
+    assert _attributes(row) == {
+        "conversations_checked": 0,
+        "not_verified": {reason: 1},
+        "absent_when_planned": 0,
+    }
     report = build_run_report(run_id="run-1", rows=[row], parameters={}, generated_at=world.now)
     assert report["participant_attributes"]["not_verified"] == [
         {"reason": reason, "conversations": 1, "subjects": 1}
@@ -139,7 +143,11 @@ def test_attributes_are_read_once_the_other_checks_pass_and_not_before(world):
     verify_completed(world.runtime, "run-1", world.now)
     row = _row(world)
     assert row.state is S.ERASURE_PENDING
-    assert _attributes(row) == {"conversations_checked": 0, "not_verified": {"other_checks_not_passed": 1}}
+    assert _attributes(row) == {
+        "conversations_checked": 0,
+        "not_verified": {"other_checks_not_passed": 1},
+        "absent_when_planned": 0,
+    }
     assert _live_view_reads(world) == 0
 
     answer = requests.post(
@@ -157,3 +165,55 @@ def test_attributes_are_read_once_the_other_checks_pass_and_not_before(world):
 
 def _live_view_reads(world) -> int:
     return world.sandbox.control.request_counts()["by_endpoint"].get(f"GET {LIVE_VIEW}", 0)
+
+
+def _expired_customer(world, email: str, attributes: dict | None) -> None:
+    org = world.sandbox.org
+    person = org.add_customer(emails=[email], phones=[], external_contact=False)
+    start = world.now - timedelta(days=RETENTION_DAYS + 100)
+    org.add_conversation(person, media="email", start=start, attributes=attributes)
+
+
+def _purged_by_the_nightly_scan(world, run_id: str) -> None:
+    """The nightly path: the scan's jobs (which carry attributes) feed the plan, then erase and settle."""
+    from genesys_erasure.steps.plan_requests import plan_retention_purge
+    from genesys_erasure.steps.scan import find_expired_customers
+
+    world.runtime.config = world.runtime.config.with_overrides({"max_purge_fraction": 1.0})
+    counts = find_expired_customers(world.runtime, run_id, world.now)
+    summary = plan_retention_purge(world.runtime, run_id, world.now, scan_counts=counts)
+    submit_batch(world.runtime, run_id, [h for batch in summary["batches"] for h in batch])
+    statuses = world.wait_until_done(request_ids_in_flight(world.runtime, run_id))
+    settle_requests(world.runtime, run_id, statuses, world.now, allow_resubmit=True)
+
+
+def test_only_conversations_the_scan_saw_with_attributes_are_read_from_the_live_view(world):
+    _expired_customer(world, EMAIL, {"customer.email": EMAIL})
+    _expired_customer(world, "no.flow.data@example.org", None)
+    _purged_by_the_nightly_scan(world, "nightly")
+    before = _live_view_reads(world)
+
+    counts = verify_completed(world.runtime, "nightly", world.now)
+
+    assert counts["verified"] == 2
+    assert _live_view_reads(world) - before == 1
+    rows = world.runtime.ledger.rows_for_run("nightly")
+    assert sorted(
+        (_attributes(r)["conversations_checked"], _attributes(r)["absent_when_planned"]) for r in rows
+    ) == [
+        (0, 1),
+        (1, 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "sandbox_settings", [KEEPS_ATTRIBUTES], ids=["delete_keeps_attributes"], indirect=True
+)
+def test_a_value_the_delete_left_in_attributes_is_still_found_on_the_nightly_path(world):
+    _expired_customer(world, EMAIL, {"customer.email": EMAIL})
+    _purged_by_the_nightly_scan(world, "nightly")
+
+    verify_completed(world.runtime, "nightly", world.now)
+
+    (row,) = world.runtime.ledger.rows_for_run("nightly")
+    assert (row.state, row.reason) == (S.NEEDS_REVIEW, "participant_attributes_retained")

@@ -10,6 +10,7 @@ import pytest
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource
+from genesys_erasure.steps.evidence import REVIEW_WARNINGS
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.dags.conftest import PAST_DELETE_LAG_HOURS
@@ -244,7 +245,12 @@ def test_genesys_error_is_resubmitted_once_then_verified(stack):
     stack.advance_clock(PAST_DELETE_LAG_HOURS)
     later = [s for s in stack.report(stack.run())["subjects"] if s["subject_hash"] in pending]
     assert len(later) == len(pending)
-    assert all(s["state"] == "verified" and len(s["request_ids"]) == 2 for s in later)
+    assert all(len(s["request_ids"]) == 2 for s in later)
+    # verified, or (real shapes) left for a person where no request reaches: attributes, shared headers
+    assert all(
+        s["state"] == "verified" or (s["state"] == "needs_review" and s["reason"] in REVIEW_WARNINGS)
+        for s in later
+    )
 
 
 def test_genesys_error_twice_fails_the_subjects_and_the_run_loudly(stack):

@@ -132,7 +132,16 @@ def test_bad_mapping_fails_before_any_statement_and_the_next_run_erases_the_pend
     fixed = wh_stack.stack.run()
 
     assert fixed.state == "success"
-    erased = {cid for row in pending for cid in row.conversation_ids}
+    # the warehouse follows Genesys verification: a subject left for review (a value in participant
+    # attributes, which the pessimistic delete leaves) keeps its warehouse rows for that person's decision
+    now = {h: row for h, (row, _) in wh_stack.ledger_rows().items()}
+    verified = [
+        now[row.subject_hash] for row in pending if now[row.subject_hash].state is SubjectState.VERIFIED
+    ]
+    assert verified and all(
+        now[row.subject_hash].state in (SubjectState.VERIFIED, SubjectState.NEEDS_REVIEW) for row in pending
+    )
+    erased = {cid for row in verified for cid in row.conversation_ids}
     assert all(erased & tables == set() for tables in wh_stack.conversations().values())
 
 

@@ -303,6 +303,7 @@ def test_a_client_that_may_not_read_the_divisions_permitted_is_refused(start, ho
     assert refused.value.code == "missing.permissions"
 
 
+@pytest.mark.slow  # a process-level test: the CLI in a subprocess
 def test_cli_writes_a_signed_report_with_the_pipelines_connection(start, tmp_path):
     sb = start(denied_paths=",".join(DENIED))
     env = {

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a process-level test: the sandbox CLI in a subprocess
 def test_cli_prints_base_url_and_credentials_and_serves():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)])}
     process = subprocess.Popen(

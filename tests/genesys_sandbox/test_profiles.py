@@ -75,6 +75,7 @@ def test_cli_profile_sets_the_defaults_and_explicit_flags_win():
     assert args.data_shapes == "clean"
 
 
+@pytest.mark.slow  # a process-level test: the sandbox CLI in a subprocess
 def test_cli_serves_the_pessimistic_profile():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)])}
     command = [sys.executable, "-m", "genesys_sandbox", "--profile", "pessimistic", "--port", "0"]

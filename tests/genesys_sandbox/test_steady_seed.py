@@ -14,6 +14,9 @@ from genesys_sandbox.settings import SandboxSettings
 from genesys_sandbox.views import analytics_conversation, external_contact
 from tests.support.sandbox import FIXED_NOW, SANDBOX_ORG
 
+# Each test seeds years of steady history (seconds of CPU each): the slow tier, not the inner loop.
+pytestmark = pytest.mark.slow
+
 STEADY = replace(SANDBOX_ORG, history="steady", customers=400, conversations=6000)
 
 

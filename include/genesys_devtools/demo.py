@@ -233,14 +233,7 @@ def _still_held(org, customer) -> bool:
         for conversation in org.conversations_of(customer)
         for participant in conversation.participants
         for session in participant.sessions
-        for value in (
-            session.ani,
-            session.dnis,
-            session.address_from,
-            session.address_to,
-            session.remote,
-            *session.callback_numbers,
-        )
+        for value in session.address_values()
     )
 
 

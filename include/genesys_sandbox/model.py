@@ -82,6 +82,11 @@ class Session:
     recording: bool = False
     segments: list[Segment] = field(default_factory=list)
 
+    def address_values(self) -> list[str]:
+        """Every address this session holds (numbers, e-mail headers, callback numbers), as stored."""
+        fixed = (self.ani, self.dnis, self.address_from, self.address_to, self.remote)
+        return [value for value in (*fixed, *self.callback_numbers) if value]
+
 
 @dataclass(slots=True)
 class Participant:

@@ -412,17 +412,7 @@ def conversation_index_keys(conversation: Conversation) -> set[str]:
         if participant.user_id:
             keys.add("user:" + participant.user_id)
         for session in participant.sessions:
-            for value in (
-                session.ani,
-                session.dnis,
-                session.address_from,
-                session.address_to,
-                session.remote,
-            ):
-                if value:
-                    keys.add(index_key(value))
-            for value in session.callback_numbers:
-                keys.add(index_key(value))
+            keys.update(index_key(value) for value in session.address_values())
             if session.callback_user_name:
                 keys.add("name:" + normalize_name(session.callback_user_name))
     return keys

@@ -58,8 +58,14 @@ class SandboxControl:
 
     def request_counts(self) -> dict[str, Any]:
         """{"total", "by_endpoint": {"POST /api/v2/gdpr/requests": n}, "by_token": {"tok-1": n},
-        "by_status": {"200": n}, "by_token_endpoint": {"tok-1": {endpoint: n}}}; /sandbox/* not counted."""
+        "by_status": {"200": n}, "by_token_endpoint": {"tok-1": {endpoint: n}},
+        "by_endpoint_status": {endpoint: {"429": n}}}; /sandbox/* not counted."""
         return self._state.counter.snapshot()
+
+    def analytics_job_states_served(self) -> dict[str, int]:
+        """How often each analytics job state (QUEUED, PENDING, FAILED, FULFILLED, ...) was answered to a
+        status read."""
+        return dict(self._state.jobs.states_served)
 
     def reset_request_counts(self) -> None:
         self._state.counter.reset()

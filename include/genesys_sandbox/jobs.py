@@ -27,6 +27,7 @@ import copy
 import math
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,6 +137,8 @@ class JobService:
         self._jobs: dict[str, Job] = {}
         self._fail_next = self.timings.fail_first
         self._lock = threading.Lock()
+        # job states answered to status reads, for tests that must see a job go PENDING or FAILED
+        self.states_served: Counter[str] = Counter()
 
     def data_availability_date(self) -> datetime:
         """now - lag, moved forward in 15-minute steps like a batch-loaded data lake (so two calls a
@@ -216,6 +219,8 @@ class JobService:
         """`status`, read by a poller: a job still QUEUED or PENDING moves the sandbox clock
         `poll_advance_seconds` once answered (the poller's wait until its next read, in sandbox time)."""
         job, state = self.status(job_id)
+        with self._lock:
+            self.states_served[state] += 1
         if state in ("QUEUED", "PENDING") and self.poll_advance_seconds:
             self.clock.advance(self.poll_advance_seconds)
         return job, state

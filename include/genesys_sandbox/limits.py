@@ -243,11 +243,13 @@ class RequestCounter:
             self._by_token: Counter[str] = Counter()
             self._by_status: Counter[str] = Counter()
             self._by_token_endpoint: Counter[tuple[str, str]] = Counter()
+            self._by_endpoint_status: Counter[tuple[str, str]] = Counter()
 
     def record(self, endpoint: str, token_id: str | None, status: int) -> None:
         with self._lock:
             self._by_endpoint[endpoint] += 1
             self._by_status[str(status)] += 1
+            self._by_endpoint_status[(endpoint, str(status))] += 1
             if token_id:
                 self._by_token[token_id] += 1
                 self._by_token_endpoint[(token_id, endpoint)] += 1
@@ -257,10 +259,14 @@ class RequestCounter:
             per_token: dict[str, dict[str, int]] = {}
             for (token_id, endpoint), count in sorted(self._by_token_endpoint.items()):
                 per_token.setdefault(token_id, {})[endpoint] = count
+            per_endpoint: dict[str, dict[str, int]] = {}
+            for (endpoint, status), count in sorted(self._by_endpoint_status.items()):
+                per_endpoint.setdefault(endpoint, {})[status] = count
             return {
                 "total": sum(self._by_endpoint.values()),
                 "by_endpoint": dict(sorted(self._by_endpoint.items())),
                 "by_token": dict(sorted(self._by_token.items())),
                 "by_status": dict(sorted(self._by_status.items())),
                 "by_token_endpoint": per_token,
+                "by_endpoint_status": per_endpoint,
             }

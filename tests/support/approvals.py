@@ -39,7 +39,14 @@ def _answer_if_waiting(dag_id: str, task_id: str, option: str) -> bool:
         if ti is None:
             return False
         detail = session.get(HITLDetail, ti.id)
-        if detail is None or detail.response_received:
+        if detail is None:
+            return False
+        if detail.response_received:
+            # answered, yet the task is still awaiting input: dag.test() wrote back its own copy of the
+            # task instance over the resume (seen once); resume it again with the recorded answer
+            handle_event_submit(
+                TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+            )
             return False
         detail.responded_by = {"id": "test-approver", "name": "Test Approver"}
         detail.responded_at = timezone.utcnow()

@@ -100,7 +100,9 @@ def insert_ignore(conn: Connection, table, values: Mapping[str, Any]) -> bool:
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
         module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-        return conn.execute(module.insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
+        statement = module.insert(table).values(**values).on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg 3 reports rowcount -1 for this statement (psycopg2 says 1)
+        return conn.execute(statement.returning(*table.primary_key.columns)).first() is not None
     keys = [c for c in table.primary_key.columns]
     if conn.execute(select(*keys).where(*[c == values[c.name] for c in keys])).first():
         return False

@@ -34,6 +34,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, markdown_table
 
+from genesys_devtools.approvals import APPROVE, answer_approval
 from genesys_devtools.demo import (
     DAG_ID,
     airflow_environment,
@@ -109,7 +110,8 @@ def run_purge(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         migrate_airflow_db()
         dag = load_dag(DAG_ID)
         started = time.monotonic()
-        run = dag.test(run_conf={"backfill": True})
+        with answer_approval(APPROVE, dag_id=DAG_ID):  # first contact: the plan waits for a person
+            run = dag.test(run_conf={"backfill": True})
         elapsed = time.monotonic() - started
         counts = sandbox.control.request_counts()
         calls = list(log.calls)

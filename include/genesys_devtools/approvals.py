@@ -1,4 +1,5 @@
-"""Answering the erasure flow's approval (an Airflow 3.3 Human-in-the-loop task) while `dag.test()` runs.
+"""Answering the erasure flow's approval (an Airflow 3.3 Human-in-the-loop task) while `dag.test()` runs,
+for the demo and the tests (a deployment answers it under Required Actions or through the REST API).
 
 On Airflow 3.3 an `ApprovalOperator` parks its task instance in `awaiting_input`; `dag.test()` then waits
 until something outside flips it back to `scheduled`. In production that is the Required Actions UI / the

@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from genesys_devtools.approvals import APPROVE, answer_approval
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "genesys_retention_purge"
 # Demo-only keys: a real deployment keeps its own in a secrets backend (README).
@@ -161,7 +163,14 @@ def main(argv: list[str] | None = None) -> int:
 
         wh.ensure_warehouse_pool(WAREHOUSE_POOL)
         dag = load_dag(DAG_ID)
-        run = dag.test(run_conf={"backfill": True, "dry_run": args.dry_run or None})
+        print(
+            "The first run that submits to an org waits for a person's approval (Browse -> Required "
+            "Actions in the UI); the demo approves the plan as that person would."
+        )
+        with answer_approval(APPROVE, dag_id=DAG_ID) as answered:
+            run = dag.test(run_conf={"backfill": True, "dry_run": args.dry_run or None})
+        if answered["count"]:
+            print("Plan approved by the demo (first contact with this org).")
         state = str(getattr(run, "state", "unknown"))
         after = _warehouse_counts(fakesnow, bigquery)
         print("\nWarehouse rows before -> after the run:")

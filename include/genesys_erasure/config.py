@@ -146,10 +146,13 @@ class PurgeConfig:
         description="A run that would erase more than this share of the customers seen is refused.",
     )
     approval_threshold: StrictInt | None = Field(
-        None,
+        500,
         ge=0,
         title="Approval threshold",
-        description="Runs with more subjects than this wait for approval; null = never, 0 = always.",
+        description=(
+            "Runs with more subjects than this wait for a person's approval; 0 = every run, null = only "
+            "the first run that submits to an org (which always waits)."
+        ),
     )
     own_numbers: tuple[str, ...] = Field(
         (),

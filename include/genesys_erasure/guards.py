@@ -85,8 +85,27 @@ def check_purge_fraction(n_expired: int, n_known_customers: int, max_fraction: f
 
 def needs_approval(n_subjects: int, threshold: int | None) -> bool:
     """True when a run with `n_subjects` must wait for a human: more than `threshold` subjects
-    (`None` disables approval, `0` asks for every non-empty run)."""
+    (`None` disables the threshold, `0` asks for every non-empty run)."""
     return threshold is not None and n_subjects > threshold
+
+
+class ApprovalReason(StrEnum):
+    FIRST_CONTACT = "first_contact"  # no person has approved a run that submits to this org yet
+    OVER_THRESHOLD = "over_threshold"  # more subjects than `approval_threshold`
+
+
+def approval_reason(n_subjects: int, threshold: int | None, approved_before: bool) -> ApprovalReason | None:
+    """Why a run that would submit `n_subjects` waits for a person, or None. Until a person has approved
+    one run on this org (recorded in the ledger), every run that submits waits, whatever its size: a
+    wrong setting met on first contact (unpausing the nightly DAG starts its latest scheduled run at
+    once) must not erase anybody unseen."""
+    if n_subjects == 0:
+        return None
+    if not approved_before:
+        return ApprovalReason.FIRST_CONTACT
+    if needs_approval(n_subjects, threshold):
+        return ApprovalReason.OVER_THRESHOLD
+    return None
 
 
 class QuarantineReason(StrEnum):

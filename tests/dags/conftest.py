@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,14 @@ class PurgeStack:
     def gdpr_request_count(self) -> int:
         return sum(1 for _ in self.hook().iter_gdpr_requests())
 
+    def onboard(self) -> None:
+        """Record in the ledger that a person approved a run on this org a year ago (first contact over)."""
+        from genesys_erasure.ledger import Ledger
+        from genesys_erasure.tasks.runtime import load_runtime
+
+        with Ledger.open(load_runtime({}).ledger_url) as ledger:
+            ledger.record_approval(self.sandbox.org.clock.now() - timedelta(days=365))
+
     def advance_clock(self, hours: float) -> None:
         """Move the sandbox clock through its admin API, as a later night would see time pass (lagging
         deletes land); never a real sleep."""
@@ -110,8 +119,13 @@ def purge_stack(
     """Start a sandbox (TEST_ORG with overrides), write a purge config, and point Airflow at both."""
     with sandbox_starter(TEST_ORG) as start_server:
 
-        def start(**sandbox_overrides: Any) -> PurgeStack:
-            return _point_airflow_at(start_server(**sandbox_overrides), tmp_path, monkeypatch)
+        def start(*, first_contact: bool = False, **sandbox_overrides: Any) -> PurgeStack:
+            """`first_contact=True`: an org no person has approved a run for yet, so every run that
+            submits waits for approval; by default the org was onboarded (one run approved) earlier."""
+            stack = _point_airflow_at(start_server(**sandbox_overrides), tmp_path, monkeypatch)
+            if not first_contact:
+                stack.onboard()
+            return stack
 
         yield start
 

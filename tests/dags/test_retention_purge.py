@@ -299,7 +299,7 @@ def test_large_plan_waits_for_approval_that_shows_counts_only(stack):
     from airflow.models.hitl import HITLDetail
     from airflow.utils.session import create_session
 
-    from tests.support.approvals import APPROVE, answer_approval
+    from genesys_devtools.approvals import APPROVE, answer_approval
 
     stack.configure(approval_threshold=0)
     with answer_approval(APPROVE, dag_id="genesys_retention_purge") as answered:
@@ -312,3 +312,36 @@ def test_large_plan_waits_for_approval_that_shows_counts_only(stack):
     submitted = sum(1 for subject in report["subjects"] if subject["request_ids"])
     assert f"submit a GDPR request for **{submitted}** subjects" in body
     assert "@" not in body
+
+
+def test_first_contact_run_waits_for_approval_and_submits_nothing_when_rejected(purge_stack):
+    from genesys_devtools.approvals import REJECT, answer_approval
+
+    stack = purge_stack(first_contact=True)  # no person has approved a run on this org yet
+    stack.configure(approval_threshold=None)  # even with no threshold at all
+    with answer_approval(REJECT, dag_id="genesys_retention_purge") as answered:
+        stack.run(backfill=True)
+    assert answered["count"] == 1, "the first run that would submit waited for a person"
+    assert stack.gdpr_request_count() == 0
+
+
+def test_first_contact_ends_with_the_first_approved_run(purge_stack):
+    from genesys_devtools.approvals import APPROVE, answer_approval
+
+    stack = purge_stack(first_contact=True)
+    org = stack.sandbox.org
+    # somebody the first night defers (an active conversation) and a later night submits
+    person = org.add_customer(emails=["later.night@example.org"], phones=[], external_contact=False)
+    org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.9))
+    stuck = org.add_conversation(person, media="email", direction="inbound", start=_old(stack, 5.5), end=None)
+    with answer_approval(APPROVE, dag_id="genesys_retention_purge") as answered:
+        stack.run(backfill=True)
+    first_night = stack.gdpr_request_count()
+    assert answered["count"] == 1 and first_night > 0
+
+    stack.hook().disconnect_conversation(stuck)
+    with answer_approval(APPROVE, dag_id="genesys_retention_purge") as answered_later:
+        later = stack.run()
+    assert later.state == "success"
+    assert stack.gdpr_request_count() == first_night + 1
+    assert answered_later["count"] == 0, "once approved, a small nightly run goes straight on"

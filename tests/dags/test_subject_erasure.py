@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from genesys_devtools.approvals import APPROVE, REJECT, answer_approval
 from genesys_devtools.demo import DEMO_HMAC_KEY
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.conftest import REPO_ROOT
 from tests.dags.conftest import PAST_DELETE_LAG_HOURS
-from tests.support.approvals import APPROVE, REJECT, answer_approval
 from tests.support.dag_runs import task_result
 from tests.support.privacy_scan import scan_paths
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 import pytest
 
 from genesys_erasure.guards import (
+    ApprovalReason,
     PurgeFractionExceeded,
     QuarantineReason,
     RetentionTooShort,
     SubjectCapExceeded,
+    approval_reason,
     check_purge_fraction,
     check_retention,
     check_subject_cap,
@@ -108,3 +110,18 @@ def test_approval_is_needed_only_above_the_threshold():
 
 def test_no_approval_threshold_means_no_approval():
     assert not needs_approval(10_000, threshold=None)
+
+
+def test_first_run_that_submits_waits_for_a_person_whatever_its_size_and_threshold():
+    assert approval_reason(1, threshold=None, approved_before=False) is ApprovalReason.FIRST_CONTACT
+    assert approval_reason(1, threshold=500, approved_before=False) is ApprovalReason.FIRST_CONTACT
+
+
+def test_after_a_first_approval_only_plans_over_the_threshold_wait():
+    assert approval_reason(500, threshold=500, approved_before=True) is None
+    assert approval_reason(501, threshold=500, approved_before=True) is ApprovalReason.OVER_THRESHOLD
+    assert approval_reason(10_000, threshold=None, approved_before=True) is None
+
+
+def test_a_plan_that_submits_nobody_never_waits():
+    assert approval_reason(0, threshold=0, approved_before=False) is None

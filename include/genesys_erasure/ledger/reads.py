@@ -15,7 +15,12 @@ from genesys_erasure.ledger.rows import load_rows
 from genesys_erasure.ledger.schema import identifier_hashes, subjects
 from genesys_erasure.ledger.sql import select_locked
 from genesys_erasure.ledger.states import CARRIED_STATES, IN_FLIGHT_STATES, SubjectState
-from genesys_erasure.ledger.watermarks import LISTENER_WATERMARK, read_watermark, write_watermark
+from genesys_erasure.ledger.watermarks import (
+    FIRST_APPROVAL,
+    LISTENER_WATERMARK,
+    read_watermark,
+    write_watermark,
+)
 
 S = SubjectState
 # A GDPR request carried the subject's identifiers and was not refused: verified, or still in flight.
@@ -52,6 +57,17 @@ class LedgerReads:
     def set_listener_watermark(self, value: datetime) -> None:
         with self._tx() as conn:
             write_watermark(conn, LISTENER_WATERMARK, value)
+
+    def first_approval(self) -> datetime | None:
+        """When a person first approved a run that submits to this org (None: never, first contact)."""
+        with self._engine.connect() as conn:
+            return read_watermark(conn, FIRST_APPROVAL)
+
+    def record_approval(self, at: datetime) -> None:
+        """Remember that a person approved a run that submits (only the first approval is kept)."""
+        with self._tx() as conn:
+            if read_watermark(conn, FIRST_APPROVAL) is None:
+                write_watermark(conn, FIRST_APPROVAL, at)
 
     def warehouse_pending_verified(self) -> list[LedgerRow]:
         """Verified subjects whose warehouse copies are still to be erased, from any run."""

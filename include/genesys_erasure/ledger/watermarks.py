@@ -1,6 +1,7 @@
-"""Watermarks over Genesys' GDPR request list, kept in the ledger's key/value table: how far back the
-request listener must read next time (`createdDate`), so it reads what is new instead of the whole,
-ever-growing request history. A watermark is an instant, never personal data."""
+"""Instants kept in the ledger's key/value table. Watermarks over Genesys' GDPR request list: how far back
+the request listener must read next time (`createdDate`), so it reads what is new instead of the whole,
+ever-growing request history. And when a person first approved a run that submits. An instant is never
+personal data."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from genesys_erasure.ledger.schema import ledger_meta
 from genesys_erasure.ledger.sql import insert_ignore
 
 LISTENER_WATERMARK = "listener_watermark"
+# The instant a person first approved a run that submits (first contact with an org is over); a run id and
+# an instant, never personal data. See steps/plan.py, "first contact".
+FIRST_APPROVAL = "first_approved_run_at"
 
 
 def read_watermark(conn: Connection, key: str) -> datetime | None:

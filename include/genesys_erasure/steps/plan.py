@@ -17,7 +17,7 @@ from typing import Any
 
 from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.config import PurgeConfig
-from genesys_erasure.guards import QuarantinedIdentifier, check_subject_cap, needs_approval, quarantine
+from genesys_erasure.guards import QuarantinedIdentifier, approval_reason, check_subject_cap, quarantine
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
@@ -358,6 +358,14 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
     # shared by several of its subjects be allowed into their requests. A dry run seals nothing.
     shared = {} if dry_run else decide_shared_headers(runtime, run_id, to_submit)
     resolution = resolved.resolution
+    # first contact: until a person has approved one run that submits, every such run waits for one
+    waits_for = (
+        None
+        if dry_run
+        else approval_reason(
+            len(to_submit), config.approval_threshold, runtime.ledger.first_approval() is not None
+        )
+    )
     summary = {
         "run_id": run_id,
         "dry_run": dry_run,
@@ -378,7 +386,8 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "unrelated_records": resolution.unrelated_records,
         # of the quarantined identifiers, those whose search answered only part of its matches
         "incomplete_lookups": resolution.incomplete_lookups,
-        "needs_approval": not dry_run and needs_approval(len(to_submit), config.approval_threshold),
+        "needs_approval": waits_for is not None,
+        "approval_reason": str(waits_for) if waits_for else None,
         # per subject request: e-mail headers also listing another subject of this submission (named) or
         # somebody it does not erase (left in place; verification reports them as such)
         "shared_headers_named": shared.get("shared_headers_named", 0),
@@ -402,3 +411,14 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         " (dry run: nothing will be submitted)" if dry_run else "",
     )
     return summary
+
+
+def batches_once_approved(runtime: ErasureRuntime, plan: dict[str, Any], now: datetime) -> list[list[str]]:
+    """The plan's batches to submit (none for a dry run). A plan that waited for a person reaches this
+    step only once approved (a rejection skips it), so its approval ends the org's first contact: the
+    ledger records the instant, and later runs wait only when larger than `approval_threshold`."""
+    if plan["dry_run"]:
+        return []
+    if plan["needs_approval"]:
+        runtime.ledger.record_approval(now)
+    return plan["batches"]

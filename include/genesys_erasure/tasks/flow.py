@@ -74,7 +74,10 @@ def approval_gate(plan: dict[str, Any], *, approve: str, proceed: str) -> str:
 @task(trigger_rule="none_failed_min_one_success")
 def submissions_ready(plan: dict[str, Any]) -> list[list[str]]:
     """The batches to submit (empty for a dry run), once approved or when no approval is needed."""
-    return [] if plan["dry_run"] else plan["batches"]
+    from genesys_erasure.steps import plan as planning
+
+    # wall clock: the ledger records when a person actually approved
+    return run_step(planning.batches_once_approved, plan=plan, clock="wall")
 
 
 @task(map_index_template="{{ batch_label }}", max_active_tis_per_dagrun=4)
@@ -197,6 +200,10 @@ def default_approval_body(plan: XComArg) -> str:
         "{{ p.deferred_active_conversation }} deferred (active conversation), {{ p.quarantined }} "
         "quarantined, {{ p.held_recent_contact }} held for recent contact, {{ p.already_erased }} already "
         "erased. Subjects are keyed hashes only; the plan task's log lists them."
+        "{% if p.approval_reason == 'first_contact' %}\n\n**First contact**: no person has approved a run "
+        "that submits to this org yet, so this run waits whatever its size. Check the plan (and the dry "
+        "run before it) first; once approved, later runs wait only when larger than the approval "
+        "threshold.{% endif %}"
     )
 
 

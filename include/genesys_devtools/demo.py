@@ -33,7 +33,7 @@ DAG_ID = "genesys_retention_purge"
 DEMO_HMAC_KEY = "demo-only-hmac-key-0123456789abcdef"
 DEMO_SEALING_KEY = "hex:" + "00112233445566778899aabbccddeeff" * 2
 # The Ed25519 private key's 32-byte seed: reports and certificates are signed with it (demo only).
-DEMO_SIGNING_KEY = "hex:" + "d3m0".encode().hex() * 8
+DEMO_SIGNING_KEY = "hex:" + b"d3m0".hex() * 8
 # The profile's own data shapes by default ("none" = no override): real ones on the pessimistic profile.
 # There the 2,000-customer org ends its first night with no subject failed and none erased wrongly, but
 # with identifiers quarantined for a partial contact search, never erased (README, Known limitations);

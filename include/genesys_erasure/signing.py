@@ -143,10 +143,7 @@ def load_public_keys(path: str | os.PathLike) -> dict[str, Ed25519PublicKey]:
     """Public keys by key id: one PEM file, or every `*.pem` in a directory (a published key archive, or
     the report directory itself: its `signing-keys/` and the current key)."""
     root = Path(path)
-    if root.is_file():
-        files = [root]
-    else:
-        files = sorted({*root.glob("*.pem"), *(root / KEYS_DIR).glob("*.pem")})
+    files = [root] if root.is_file() else sorted({*root.glob("*.pem"), *(root / KEYS_DIR).glob("*.pem")})
     keys: dict[str, Ed25519PublicKey] = {}
     for file in files:
         key = public_key_from_pem(file.read_bytes())

@@ -2,7 +2,8 @@
 against the sandbox fills the metadata DB, the ledger and the report directory; a real `airflow api-server`
 serves them with the SimpleAuthManager; Playwright drives Debian's chromium as the read-only auditor.
 
-Screenshots are saved under the test's directory (`evidence-page.png`, `report.png`, `lookup.png`); set
+Screenshots are saved under the test's directory (`evidence-page.png`, `evidence-page-in-airflow-ui.png`,
+`report.png`, `lookup.png`); set
 EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png comes from there).
 """
 
@@ -170,6 +171,14 @@ def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(ni
         assert "valid" in run_row.inner_text() and "Ed25519" in run_row.inner_text()
         assert report["signature_key_id"] in page.locator("#public-key").inner_text()
         page.screenshot(path=str(shots / "evidence-page.png"), full_page=True)
+
+        # the same page inside Airflow's own UI, where the plugin's menu entry (url_route) frames it
+        page.goto(f"{server.base_url}/plugin/erasure-evidence")
+        framed = page.frame_locator("iframe").locator("#public-key")
+        framed.wait_for(timeout=60_000)
+        assert report["signature_key_id"] in framed.inner_text()
+        page.screenshot(path=str(shots / "evidence-page-in-airflow-ui.png"))
+        page.goto(f"{server.base_url}/erasure-evidence/")
 
         # the signed report opens, verdict first
         run_row.get_by_role("link", name="open").click()

@@ -1,7 +1,7 @@
 """The erasure evidence page: a FastAPI app that the Airflow plugin mounts in the API server.
 
-Every route depends on `require_reader`: Airflow's own user resolution (`get_user`: the UI's JWT cookie or
-a bearer token) and its auth manager's answer to "may this user read the runs of the erasure DAG?". An
+Every route depends on `require_reader`: Airflow's own user resolution (`get_user`: a bearer token, else
+the UI's JWT cookie) and its auth manager's answer to "may this user read the runs of the erasure DAG?". An
 anonymous request gets 401; a user the auth manager refuses gets 403; a read-only (viewer) role reads. The
 page offers nothing that acts: triggering and approving stay in Airflow's UI, under Airflow's checks.
 
@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from genesys_erasure import signing
 from genesys_erasure.evidence_ui import collect
@@ -40,21 +41,25 @@ LOOKUP_KINDS = {
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _require_reader():
-    # Imported here: the module stays importable (and its tests runnable) without starting an API server.
+async def require_reader(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
+) -> Any:
+    """Airflow's user for this request (bearer token, else the UI's cookie; 401 without one) and its auth
+    manager's verdict on reading the purge's runs (403 if refused)."""
+    # Imported per request, in the API server where they are loaded anyway: importing them with the plugin
+    # would cost every Airflow component that loads plugins (scheduler, workers) about two seconds.
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-    from airflow.api_fastapi.core_api.security import GetUserDep
+    from airflow.api_fastapi.core_api.security import get_user
 
-    def require_reader(user: GetUserDep) -> Any:
-        allowed = get_auth_manager().is_authorized_dag(
-            method="GET", access_entity=DagAccessEntity.RUN, details=DagDetails(id=EVIDENCE_DAG_ID), user=user
-        )
-        if not allowed:
-            raise HTTPException(status_code=403, detail="Forbidden")
-        return user
-
-    return require_reader
+    user = await get_user(request, None, bearer)
+    allowed = get_auth_manager().is_authorized_dag(
+        method="GET", access_entity=DagAccessEntity.RUN, details=DagDetails(id=EVIDENCE_DAG_ID), user=user
+    )
+    if not allowed:
+        raise HTTPException(status_code=403, detail="Forbidden")
+    return user
 
 
 def create_app(settings: Callable[[], EvidenceSettings] = from_airflow) -> FastAPI:
@@ -68,7 +73,7 @@ def create_app(settings: Callable[[], EvidenceSettings] = from_airflow) -> FastA
             "Bad request: choose a kind and enter a value.", status_code=400, headers=NO_STORE
         )
 
-    reader = Depends(_require_reader())
+    reader = Depends(require_reader)
     Settings = Annotated[EvidenceSettings, Depends(settings)]
 
     @app.get("/", response_class=HTMLResponse, dependencies=[reader])

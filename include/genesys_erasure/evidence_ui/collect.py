@@ -168,6 +168,21 @@ class LedgerView:
     deadlines: list[DeadlineEntry]
     overdue: list[DeadlineEntry]
 
+    @property
+    def deadline_buckets(self) -> list[tuple[str, int]]:
+        """Requests not yet verified by how soon they are due (the deadline chart)."""
+        buckets = [("overdue", 0), ("due in 0-7 days", 0), ("8-14 days", 0), (f"15-{DEADLINE_DAYS} days", 0)]
+        counts = dict(buckets)
+        for entry in self.deadlines:
+            days = entry.days_left if entry.days_left is not None else DEADLINE_DAYS
+            label = next(
+                label
+                for label, fits in zip(counts, (days < 0, days <= 7, days <= 14, True), strict=True)
+                if fits
+            )
+            counts[label] += 1
+        return list(counts.items())
+
 
 def ledger_view(ledger_url: str, today: date) -> LedgerView:
     with Ledger.open(ledger_url) as ledger:

@@ -201,3 +201,25 @@ def test_nothing_on_the_page_acts(evidence, tokens):
     forms = page.count("<form")
     assert forms == 1 and page.count('method="post"') == 1  # the look-up, which only reads
     assert "/api/v2" not in page and "dagRuns" not in page
+
+
+def test_deadline_chart_counts_unverified_requests_by_how_soon_they_are_due(tmp_path):
+    from genesys_erasure.evidence_ui.collect import ledger_view
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with Ledger.open(url) as ledger:
+        due = {1: -3, 2: 5, 3: 6, 4: 20, 5: 45}  # subject -> days until its due date
+        ledger.plan(
+            [plan_for(n, ticket=f"DSR-{n}", due_date=TODAY + timedelta(days=d)) for n, d in due.items()], "r"
+        )
+        drive_to_verified(
+            ledger, plan_for(0, ticket="DSR-0", due_date=TODAY), "r0", "q-0"
+        )  # done: not counted
+    view = ledger_view(url, TODAY)
+    assert view.deadline_buckets == [
+        ("overdue", 1),
+        ("due in 0-7 days", 2),
+        ("8-14 days", 0),
+        ("15-30 days", 1),
+    ]
+    assert [e.ticket for e in view.overdue] == ["DSR-1"]

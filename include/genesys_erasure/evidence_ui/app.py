@@ -114,7 +114,8 @@ def create_app(settings: Callable[[], EvidenceSettings] = from_airflow) -> FastA
             identifier_hash = KeyedHasher(current.hmac_key()).hash_identifier(identifier)
             rows = collect.subject_history(current.ledger_url, identifier_hash)
         except InvalidIdentifier as invalid:
-            error = f"Not a valid {kind}: {invalid.reason}"  # a reason code, never the value
+            # a known kind and a reason code only: neither field's text comes back
+            error = f"Not a valid {kind if identifier_kind else 'identifier kind'}: {invalid.reason}"
         log.info("Evidence look-up by %s: %d subject(s) found", kind if identifier_kind else "?", len(rows))
         body = page(
             "lookup.html.j2",

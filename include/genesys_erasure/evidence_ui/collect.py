@@ -204,7 +204,7 @@ def subject_history(ledger_url: str, identifier_hash: str) -> list[LedgerRow]:
 
 def document_path(report_dir: Path, relative: str) -> Path | None:
     """The file a page link names, or None unless it is a report or certificate inside `report_dir`."""
-    if not DOCUMENT_PATH.fullmatch(relative):
+    if not DOCUMENT_PATH.fullmatch(relative) or ".." in relative.split("/"):
         return None
     path = report_dir / relative
     return path if path.is_file() else None

@@ -182,7 +182,9 @@ def test_lookup_of_an_unknown_or_invalid_value_answers_without_the_value(evidenc
     assert invalid.status_code == 400 and "Not a valid email" in invalid.text
     missing_kind = client.post("/lookup", data={"value": PLANTED_PHONE}, headers=viewer)
     assert missing_kind.status_code == 400  # FastAPI's own 422 would repeat the input
-    for response in (unknown, invalid, missing_kind):
+    odd_kind = client.post("/lookup", data={"kind": PLANTED_PHONE, "value": PLANTED_PHONE}, headers=viewer)
+    assert odd_kind.status_code == 400 and "Not a valid identifier kind" in odd_kind.text
+    for response in (unknown, invalid, missing_kind, odd_kind):
         for value in ("+447700900999", "7700900999", "not-an-address-7731", PLANTED_PHONE):
             assert value not in response.text
     for value in ("+447700900999", "not-an-address-7731", PLANTED_PHONE):
@@ -223,3 +225,15 @@ def test_deadline_chart_counts_unverified_requests_by_how_soon_they_are_due(tmp_
         ("15-30 days", 1),
     ]
     assert [e.ticket for e in view.overdue] == ["DSR-1"]
+
+
+def test_a_crafted_document_path_with_dot_dot_is_refused_even_where_it_would_land_inside(tmp_path):
+    # an HTTP client normalises "..", a crafted request need not: the path check refuses it by itself
+    from genesys_erasure.evidence_ui.collect import document_path
+
+    name = "certificate-0123456789abcdef.json"
+    (tmp_path / "certificates" / "T").mkdir(parents=True)
+    for path in (tmp_path / "certificates" / "T" / name, tmp_path / name):
+        path.write_text("{}", encoding="utf-8")
+    assert document_path(tmp_path, f"certificates/T/{name}") == tmp_path / "certificates" / "T" / name
+    assert document_path(tmp_path, f"certificates/../{name}") is None

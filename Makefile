@@ -13,7 +13,7 @@ VENV_BQ := .venv-bq
 export PYTHONPATH := $(CURDIR)/include
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test test-fast test-slow lint lock sandbox clean
+.PHONY: venv demo test test-fast test-slow lint lock sandbox clean chromium
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,15 +36,23 @@ demo: venv
 # takes tests from a busy one (worksteal), so one long DAG test does not leave a core idle at the end.
 XDIST := -n auto --dist worksteal
 
-test: venv
+test: venv chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(XDIST)
 
 test-fast: venv
 	$(PY) -m pytest $(XDIST) -m "not slow"
 
-test-slow: venv
+test-slow: venv chromium
 	$(PY) -m pytest $(XDIST) -m slow
+
+# Debian's chromium for the evidence page's browser test (Playwright drives it; no browser download).
+# Installed with apt when missing and running as root; otherwise a hint, and that one test skips.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "chromium is missing: 'sudo apt-get install chromium' (the browser test skips without it)"; fi
 
 lint: venv
 	$(PY) -m ruff check .

@@ -15,7 +15,7 @@ request names. **`dry_run` is on by default**: the first run only plans and show
    wait, verification and the signed run report.
 4. **issue_certificates**: one signed certificate (JSON + HTML) per erased subject under
    `report_dir/certificates/<ticket>/`; verify with
-   `python -m genesys_erasure.evidence verify FILE --key-env GENESYS_ERASURE_HMAC_KEY`.
+   `python -m genesys_erasure.evidence verify FILE --public-key REPORT_DIR/signing-public-key.pem`.
 
 **Personal data in the run configuration.** Subjects typed into `subjects` are stored by Airflow in this
 run's configuration (the `dag_run.conf` column of the metadata database) and shown in the UI to anyone

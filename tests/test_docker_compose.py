@@ -43,6 +43,7 @@ def test_compose_config_file_exists_and_validates():
     config = load_config(REPO_ROOT / config_path)
     assert config.ledger_conn_id == "genesys_erasure_ledger"
     assert "AIRFLOW_CONN_GENESYS_ERASURE_LEDGER" in env and "AIRFLOW_CONN_GENESYS_ERASURE_SEALING" in env
+    assert "AIRFLOW_CONN_GENESYS_ERASURE_SIGNING" in env  # the Ed25519 key that signs the reports
 
 
 def test_compose_airflow_needs_no_pythonpath_and_uses_the_genesys_connection_type():

@@ -34,6 +34,8 @@ DAG_ID = "genesys_retention_purge"
 # Demo-only keys: a real deployment keeps its own in a secrets backend (README).
 DEMO_HMAC_KEY = "demo-only-hmac-key-0123456789abcdef"
 DEMO_SEALING_KEY = "hex:" + "00112233445566778899aabbccddeeff" * 2
+# The Ed25519 private key's 32-byte seed: reports and certificates are signed with it (demo only).
+DEMO_SIGNING_KEY = "hex:" + b"d3m0".hex() * 8
 # The profile's own data shapes by default ("none" = no override): real ones on the pessimistic profile.
 # There the 2,000-customer org ends its first night with no subject failed and none erased wrongly, but
 # with identifiers quarantined for a partial contact search, never erased (README, Known limitations);
@@ -80,6 +82,9 @@ def airflow_environment(
         "AIRFLOW_CONN_GENESYS_ERASURE_HMAC": json.dumps({"conn_type": "generic", "password": DEMO_HMAC_KEY}),
         "AIRFLOW_CONN_GENESYS_ERASURE_SEALING": json.dumps(
             {"conn_type": "generic", "password": DEMO_SEALING_KEY}
+        ),
+        "AIRFLOW_CONN_GENESYS_ERASURE_SIGNING": json.dumps(
+            {"conn_type": "generic", "password": DEMO_SIGNING_KEY}
         ),
     }
 
@@ -195,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(f"Signed report: {reports[-1]}\nReadable report: {reports[-1].with_suffix('.html')}")
             print(
-                "Verify its signature: GENESYS_ERASURE_HMAC_KEY=... "
-                f"python -m genesys_erasure.evidence verify {reports[-1]} --key-env GENESYS_ERASURE_HMAC_KEY"
+                "Verify its signature: python -m genesys_erasure.evidence verify "
+                f"{reports[-1]} --public-key {reports[-1].parent / 'signing-public-key.pem'}"
             )
         _print_sandbox_check(sandbox.org, config["retention_days"])
         return 0 if state.endswith("success") else 1

@@ -1,14 +1,23 @@
 """Evidence of erasure: the signed run report and the per-subject erasure certificate (JSON + HTML).
 
 Documents hold keyed hashes, ids, states, dates and counts only; they are built from `LedgerRow`s, which
-cannot carry a raw identifier. Each is signed with HMAC-SHA256 over its canonical JSON (sorted keys, no
-whitespace, UTF-8) with the `signature` field left out of the signed bytes; `signature_algorithm` and
-`signature_key_id` (first 8 hex of SHA-256 of the key, never the key) are signed along with the content.
+cannot carry a raw identifier. Each is signed over its canonical JSON (sorted keys, no whitespace, UTF-8)
+with the `signature` field left out of the signed bytes; `signature_algorithm`, `signature_key_id` and
+(Ed25519) `signature_public_key` are signed along with the content.
+
+- Ed25519 (`genesys_erasure.signing`): the key id is the first 16 hex of SHA-256 of the raw public key.
+  Anyone with the published public key can check a document; nobody without the private key can make one.
+- HMAC-SHA256 (documents written before Ed25519, and callers that still hand in bytes): the key id is the
+  first 8 hex of SHA-256 of the key, never the key. Checking one needs the secret HMAC key.
+
+A verifier trusts the public key it is GIVEN, never the one a document carries (anyone can embed theirs).
 
 CLI (exit 0 valid, 1 invalid, 2 usage):
-    python -m genesys_erasure.evidence verify REPORT.json --key-env GENESYS_ERASURE_HMAC_KEY
+    python -m genesys_erasure.evidence verify REPORT.json --public-key var/reports/signing-public-key.pem
+    python -m genesys_erasure.evidence verify REPORT.json --public-key var/reports/   # any published key
+    python -m genesys_erasure.evidence verify OLD-REPORT.json --key-env GENESYS_ERASURE_HMAC_KEY
     python -m genesys_erasure.evidence render REPORT.json [-o REPORT.html]
-The key variable holds the key as `base64:<…>`, `hex:<…>` or plain text (its UTF-8 bytes).
+The HMAC key variable holds the key as `base64:<…>`, `hex:<…>` or plain text (its UTF-8 bytes).
 """
 
 from __future__ import annotations
@@ -28,15 +37,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from genesys_erasure import signing
 from genesys_erasure.ledger import FINAL_STATES, LedgerRow, SkippedSubject, SubjectState
 from genesys_erasure.residual_data import RESIDUAL_DATA_DISCLOSURE
+from genesys_erasure.signing import Ed25519PrivateKey, Ed25519PublicKey
 
-SIGNATURE_ALGORITHM = "HMAC-SHA256"
+SIGNATURE_ALGORITHM = "HMAC-SHA256"  # the legacy algorithm; new documents are signed Ed25519
 RUN_REPORT = "genesys_erasure_run_report"
 CERTIFICATE = "genesys_erasure_certificate"
 SCHEMA_VERSION = 1
 _SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth|private|cookie|dsn", re.IGNORECASE)
-_SIGNATURE_FIELDS = ("signature", "signature_algorithm", "signature_key_id")
+_SIGNATURE_FIELDS = ("signature", "signature_algorithm", "signature_key_id", "signature_public_key")
+# What signs: the Ed25519 private key, or (legacy) the HMAC key's bytes. What verifies: the public key
+# (or a set of them by key id), or the HMAC key's bytes.
+SigningKey = Ed25519PrivateKey | bytes
+VerifyingKey = Ed25519PublicKey | Ed25519PrivateKey | Mapping[str, Ed25519PublicKey] | bytes
 
 
 # ---- signing ----------------------------------------------------------------------------------------
@@ -52,30 +67,51 @@ def canonical_json(document: Mapping[str, Any]) -> bytes:
     return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def sign_document(document: Mapping[str, Any], key: bytes) -> dict[str, Any]:
-    """A copy of `document` with `signature_algorithm`, `signature_key_id` and `signature` set."""
+def sign_document(document: Mapping[str, Any], key: SigningKey) -> dict[str, Any]:
+    """A copy of `document` with the signature fields set: Ed25519 for a private key, HMAC-SHA256 for
+    bytes (kept for callers and tests of the legacy format)."""
+    signed = {k: v for k, v in document.items() if k not in _SIGNATURE_FIELDS}
+    if isinstance(key, Ed25519PrivateKey):
+        public = key.public_key()
+        signed["signature_algorithm"] = signing.ALGORITHM
+        signed["signature_key_id"] = signing.public_key_id(public)
+        # informative only (a verifier uses the key it trusts): lets a reader see which key to fetch
+        signed["signature_public_key"] = signing.public_key_pem(public)
+        signed["signature"] = signing.sign(key, canonical_json(signed))
+        return signed
     if len(key) < 16:
         raise ValueError("key: the signing key must be at least 16 bytes long")
-    signed = {k: v for k, v in document.items() if k not in _SIGNATURE_FIELDS}
     signed["signature_algorithm"] = SIGNATURE_ALGORITHM
     signed["signature_key_id"] = key_id(key)
     signed["signature"] = hmac.new(key, canonical_json(signed), hashlib.sha256).hexdigest()
     return signed
 
 
-def verify_report(path_or_dict: str | os.PathLike | Mapping[str, Any], key: bytes) -> bool:
-    """True only if the document carries a valid HMAC-SHA256 signature made with `key`."""
+def verify_report(path_or_dict: str | os.PathLike | Mapping[str, Any], key: VerifyingKey) -> bool:
+    """True only if the document carries a valid signature by `key`: an Ed25519 public key (or a mapping
+    of them by key id, the published archive), or the HMAC key's bytes for a legacy document."""
     try:
         document = path_or_dict if isinstance(path_or_dict, Mapping) else load_document(path_or_dict)
     except (OSError, ValueError):
         return False
     signature = document.get("signature")
-    if not isinstance(signature, str) or document.get("signature_algorithm") != SIGNATURE_ALGORITHM:
+    if not isinstance(signature, str):
         return False
-    if document.get("signature_key_id") != key_id(key):
+    if isinstance(key, bytes):
+        if document.get("signature_algorithm") != SIGNATURE_ALGORITHM:
+            return False
+        if document.get("signature_key_id") != key_id(key):
+            return False
+        expected = hmac.new(key, canonical_json(document), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(signature, expected)
+    if document.get("signature_algorithm") != signing.ALGORITHM:
         return False
-    expected = hmac.new(key, canonical_json(document), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(signature, expected)
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    public = key.get(str(document.get("signature_key_id"))) if isinstance(key, Mapping) else key
+    if public is None or document.get("signature_key_id") != signing.public_key_id(public):
+        return False
+    return signing.verify(public, signature, canonical_json(document))
 
 
 verify_document = verify_report
@@ -262,7 +298,7 @@ def _attribute_summary(rows: Iterable[LedgerRow]) -> dict[str, Any]:
 
 
 def attach_warehouse_results(
-    report: Mapping[str, Any], tables: Sequence[Mapping[str, Any]], key: bytes, *, status: str = "done"
+    report: Mapping[str, Any], tables: Sequence[Mapping[str, Any]], key: SigningKey, *, status: str = "done"
 ) -> dict[str, Any]:
     """Fill the warehouse section (one entry per table: `system`, `table`, `rows_affected`,
     `unrecoverable_after`) and sign again. The old signature must verify first."""
@@ -354,7 +390,27 @@ def write_document(document: Mapping[str, Any], json_path: str | os.PathLike, *,
     return path
 
 
+def publish_verifying_key(directory: str | os.PathLike, key: SigningKey) -> Path | None:
+    """Put the public key of an Ed25519 signing key next to the documents it signs (see
+    `signing.publish_public_key`); an HMAC key has no public half and is never written."""
+    if isinstance(key, Ed25519PrivateKey):
+        return signing.publish_public_key(directory, key)
+    return None
+
+
 # ---- CLI --------------------------------------------------------------------------------------------
+
+
+def _trusted_key(args: argparse.Namespace) -> VerifyingKey:
+    if args.public_key is not None:
+        keys = signing.load_public_keys(args.public_key)
+        if not keys:
+            raise ValueError(f"--public-key: no *.pem public key in {args.public_key}")
+        return keys
+    key_text = os.environ.get(args.key_env)
+    if not key_text:
+        raise ValueError(f"environment variable {args.key_env} is not set")
+    return key_from_text(key_text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -364,7 +420,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="check a report's or certificate's signature")
     verify.add_argument("document", type=Path)
-    verify.add_argument("--key-env", required=True, help="name of the environment variable holding the key")
+    trusted = verify.add_mutually_exclusive_group(required=True)
+    trusted.add_argument(
+        "--public-key",
+        type=Path,
+        help="the published Ed25519 public key (PEM), or a directory of them (a report directory)",
+    )
+    trusted.add_argument(
+        "--key-env", help="documents signed HMAC-SHA256 (before Ed25519): the variable holding the HMAC key"
+    )
     render = commands.add_parser("render", help="render a report or certificate JSON as HTML")
     render.add_argument("document", type=Path)
     render.add_argument("-o", "--output", type=Path, help="default: the JSON path with .html")
@@ -376,13 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.document} is not a file", file=sys.stderr)
         return 2
     if args.command == "verify":
-        key_text = os.environ.get(args.key_env)
-        if not key_text:
-            print(f"error: environment variable {args.key_env} is not set", file=sys.stderr)
-            return 2
         try:
-            key = key_from_text(key_text)
-        except ValueError as exc:
+            key = _trusted_key(args)
+        except (OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         valid = verify_report(args.document, key)

@@ -6,10 +6,10 @@ kept somewhere. They are kept only as one Fernet token per subject in the ledger
 column, which the ledger wipes when the subject reaches a final state.
 
 Key decision: the sealing key is SEPARATE from the HMAC key, never derived from it.
-* The HMAC key is handed to whoever verifies evidence (auditors run `evidence verify` with it) and to
-  analysts who look up "was this phone erased?". Anyone holding a key derived from it could decrypt the
-  sealed identifiers; anyone holding the HMAC key can derive. A separate key keeps "can check evidence"
-  apart from "can read personal data".
+* The HMAC key is handed to whoever verifies evidence signed before Ed25519 (`evidence verify
+  --key-env`) and to analysts who look up "was this phone erased?". Anyone holding a key derived from
+  it could decrypt the sealed identifiers; anyone holding the HMAC key can derive. A separate key keeps
+  "can check evidence" apart from "can read personal data".
 * The two keys rotate on different schedules: the HMAC key must stay stable for years (it makes the
   ledger's hashes comparable), the sealing key can be rotated at will because tokens are short-lived.
   `previous_keys` lets tokens sealed under an old key still be opened after a rotation.

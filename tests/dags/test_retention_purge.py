@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from genesys_erasure import signing
 from genesys_erasure.evidence import verify_report
 from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.ledger import Ledger, SubjectPlan, SubjectSource
@@ -182,7 +183,9 @@ def test_protected_recording_is_reported_as_a_legal_hold_exemption(stack):
 
 def test_report_signature_fails_when_one_byte_changes(stack):
     report = stack.report(stack.run(backfill=True, dry_run=True))
-    key = load_runtime({}).signing_key
+    # the public key the run published beside its report: all an auditor needs
+    key = signing.load_public_keys(stack.home / "reports" / signing.CURRENT_KEY_FILE)
+    assert report["signature_algorithm"] == "Ed25519" and report["signature_key_id"] in key
     assert verify_report(report, key)
     tampered = json.loads(json.dumps(report).replace('"dry_run": true', '"dry_run": false', 1))
     assert not verify_report(tampered, key)

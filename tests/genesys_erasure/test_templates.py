@@ -80,16 +80,20 @@ def test_dsr_certificate_escapes_the_run_it_rests_on_and_the_identifier_hashes(e
     assert ("no new request was sent for ticket DSR-" + ESCAPED in page) is earlier
 
 
-def test_run_report_puts_the_summaries_before_the_per_subject_table():
+def test_run_report_opens_with_the_verdict_and_headline_then_summaries_then_the_per_subject_table():
     page = render_html(_report())
     headings = [
+        "<h1>",
+        "Verdict:",
+        'id="headline"',
+        "<svg",
         "Counts per state",
-        "Skipped: already erased",
         "Exemptions (legal hold)",
         "Warehouse copies",
+        "What this erasure does not cover",
+        "Skipped: already erased",
         "<h2>Subjects</h2>",
         "Parameters",
-        "What this erasure does not cover",
         'class="sig"',
     ]
     positions = [page.index(h) for h in headings]
@@ -148,3 +152,40 @@ def test_run_report_shows_what_the_plan_left_out():
 
     section = page[page.index("Left out of the plan") : page.index("Skipped: already erased")]
     assert re.findall(r"<td>(\d+)</td></tr>", section) == ["3", "2", "17", "1"]
+
+
+WATCH = "Verdict: Compliant, with subjects still to watch"
+
+
+@pytest.mark.parametrize(
+    ("counts", "reasons", "warehouse", "verdict"),
+    [
+        ({"verified": 3}, {}, "done", "Verdict: Compliant: no subject"),
+        ({"verified": 3, "erasure_pending": 1}, {}, "done", WATCH),
+        (
+            {"verified": 3, "needs_review": 1},
+            {"shared_with_person_not_erased": 1},
+            "done",
+            WATCH,
+        ),
+        ({"verified": 3, "needs_review": 1}, {"attempts_exhausted": 1}, "done", "Verdict: Not compliant"),
+        ({"verified": 3, "failed": 1}, {}, "done", "Verdict: Not compliant"),
+        ({"verified": 3}, {}, "unverified", "Verdict: Not compliant"),
+    ],
+)
+def test_run_report_verdict_follows_the_rules_that_fail_the_run(counts, reasons, warehouse, verdict):
+    report = {**_report(), "counts": counts, "needs_review_reasons": reasons}
+    report["warehouse"] = {**report["warehouse"], "status": warehouse}
+    page = render_html(report)
+    assert verdict in page
+    assert page.index(verdict) < page.index("Counts per state")
+
+
+def test_run_report_headline_counts_and_chart_bars_per_state():
+    report = {**_report(), "counts": {"verified": 7, "failed": 2, "planned": 0}, "total_subjects": 9}
+    page = render_html(report)
+    headline = page[page.index('id="headline"') : page.index("</svg>")]
+    assert "<b>7</b><span>verified erased</span>" in headline and "<b>2</b><span>failed</span>" in headline
+    assert "<b>3</b><span>warehouse rows deleted</span>" in headline
+    bars = re.findall(r"<text x=\"0\" y=\"\d+\">(\w+)</text>", headline)
+    assert bars == ["verified", "failed"]  # states with no subject draw no bar

@@ -1,5 +1,6 @@
 """Step 10 of the ad-hoc erasure: a signed certificate (JSON + HTML) per erased subject of a ticket,
-verifiable like the run report (`python -m genesys_erasure.evidence verify FILE --key-env VAR`).
+verifiable like the run report (`python -m genesys_erasure.evidence verify FILE --public-key
+REPORT_DIR/signing-public-key.pem`).
 
 Which subject an input identifier ended up in is read back from the ledger by its keyed hash, so a
 subject the nightly purge (or an earlier request) had already erased gets a certificate pointing to that
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from genesys_erasure.dsr import DsrRequest, build_dsr_certificate
-from genesys_erasure.evidence import sign_document, write_document
+from genesys_erasure.evidence import publish_verifying_key, sign_document, write_document
 from genesys_erasure.ledger import LedgerRow, SubjectState
 from genesys_erasure.steps.plan import request_satisfied_by
 from genesys_erasure.steps.runtime import ErasureRuntime
@@ -94,6 +95,7 @@ def issue_for_ticket(
         signed = sign_document(document, runtime.signing_key)
         path = write_document(signed, directory / f"certificate-{subject_hash[:16]}.json", html=False)
         path.with_suffix(".html").write_text(certificate_html(signed), encoding="utf-8")
+        publish_verifying_key(runtime.report_dir(), runtime.signing_key)
         earlier = signed["erasure"]["erased_before_this_request"]
         result["erased_earlier"] += int(earlier)
         result["certificates"].append(

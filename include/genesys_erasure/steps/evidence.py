@@ -18,6 +18,7 @@ from genesys_erasure.config import PurgeConfig
 from genesys_erasure.evidence import (
     attach_warehouse_results,
     build_run_report,
+    publish_verifying_key,
     sign_document,
     summary_table,
     write_document,
@@ -85,6 +86,7 @@ def write_run_evidence(
         signed, warehouse.get("tables", []), runtime.signing_key, status=warehouse["status"]
     )
     path = write_document(signed, report_path(runtime, run_id))
+    publish_verifying_key(runtime.report_dir(), runtime.signing_key)
     log.info("Run summary\n%s", summary_table(signed))
     log.info("Signed report written to %s (and %s)", path, path.with_suffix(".html"))
     _advance_scan_watermark(runtime, run_id)

@@ -30,6 +30,7 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.ledger import Ledger, create_ledger_engine
 from genesys_erasure.ledger.last_contact import LastContactIndex
 from genesys_erasure.sealing import IdentifierSealer
+from genesys_erasure.signing import Ed25519PrivateKey
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.workspace import RunWorkspace
 
@@ -86,6 +87,7 @@ class ErasureRuntime:
         hmac_key: bytes,
         sealing_key: bytes,
         ledger_url: str,
+        signing_key: Ed25519PrivateKey | None = None,
         client_factory: ClientFactory,
         home: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -94,7 +96,9 @@ class ErasureRuntime:
         self.config = config
         self.hasher = KeyedHasher(hmac_key)
         self.sealer = IdentifierSealer(sealing_key)
-        self.signing_key = hmac_key
+        # Ed25519 in a deployment (the signing connection); without one (step tests, benchmarks) the
+        # documents are signed with the HMAC key, the format from before Ed25519.
+        self.signing_key: Ed25519PrivateKey | bytes = signing_key if signing_key is not None else hmac_key
         self.ledger_url = ledger_url
         self.workspace_fernet = self.sealer.cipher  # the same keys: hand-offs are sealed identifiers too
         self.home = home

@@ -37,6 +37,7 @@ __all__ = [
     "proposed_as_of",
     "run_clock",
     "run_step",
+    "signing_key",
 ]
 
 
@@ -54,6 +55,26 @@ def connection_secret(conn_id: str, what: str) -> bytes:
     if not connection.password:
         raise ConfigError(f"{what}", f"Airflow connection '{conn_id}' has no password (the key)")
     return key_from_text(connection.password)
+
+
+def signing_key():
+    """The Ed25519 private key that signs reports and certificates (`genesys_erasure_signing`)."""
+    from airflow.sdk import BaseHook
+
+    from genesys_erasure.config import ConfigError
+    from genesys_erasure.signing import SIGNING_KEY_CONN_ID, private_key_from_text
+
+    what = "signing key connection"
+    try:
+        connection = BaseHook.get_connection(SIGNING_KEY_CONN_ID)
+    except Exception as exc:  # the SDK raises its own not-found type; the message must name the conn
+        raise ConfigError(what, f"Airflow connection '{SIGNING_KEY_CONN_ID}' is not defined") from exc
+    if not connection.password:
+        raise ConfigError(what, f"Airflow connection '{SIGNING_KEY_CONN_ID}' has no password (the key)")
+    try:
+        return private_key_from_text(connection.password)
+    except ValueError as exc:
+        raise ConfigError(what, str(exc)) from exc
 
 
 def ledger_url(config: PurgeConfig) -> str:
@@ -97,6 +118,7 @@ def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
         config=config,
         hmac_key=connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id"),
         sealing_key=connection_secret(SEALING_KEY_CONN_ID, "sealing key connection"),
+        signing_key=signing_key(),
         ledger_url=ledger_url(config),
         client_factory=genesys_hook,
         extra_clients_factory=extra_genesys_hooks,

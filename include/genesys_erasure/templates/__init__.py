@@ -56,6 +56,12 @@ def _autoescape(name: str | None) -> bool:
     return not (name or "").endswith(".txt.j2")
 
 
+def _report_verdict(report: Mapping[str, Any]):
+    from genesys_erasure.verdict import report_verdict  # it loads the run's rules: only when a report renders
+
+    return report_verdict(report)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -68,6 +74,7 @@ def environment() -> Environment:
     )
     env.filters["show"] = show
     env.globals["verification_summary"] = verification_summary
+    env.globals["report_verdict"] = _report_verdict
     return env
 
 

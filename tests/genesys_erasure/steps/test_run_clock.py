@@ -21,7 +21,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk.execution_time.context import set_current_context
 from airflow.utils.types import DagRunType
 
-from genesys_devtools.demo import DEMO_HMAC_KEY, DEMO_SEALING_KEY, demo_config
+from genesys_devtools.demo import DEMO_HMAC_KEY, DEMO_SEALING_KEY, DEMO_SIGNING_KEY, demo_config
 from genesys_erasure.steps.evidence import write_run_evidence
 from genesys_erasure.steps.plan_requests import plan_retention_purge
 from genesys_erasure.steps.runtime import fix_run_clock
@@ -42,7 +42,7 @@ def task_env(world, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("GENESYS_ERASURE_CONFIG", str(path))
 
     monkeypatch.setenv("GENESYS_ERASURE_HOME", str(world.home))
-    for conn, key in (("HMAC", DEMO_HMAC_KEY), ("SEALING", DEMO_SEALING_KEY)):
+    for conn, key in (("HMAC", DEMO_HMAC_KEY), ("SEALING", DEMO_SEALING_KEY), ("SIGNING", DEMO_SIGNING_KEY)):
         monkeypatch.setenv(
             f"AIRFLOW_CONN_GENESYS_ERASURE_{conn}", json.dumps({"conn_type": "generic", "password": key})
         )

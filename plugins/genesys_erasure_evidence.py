@@ -1,0 +1,26 @@
+"""The auditor's evidence page in Airflow's UI: the evidence app (`genesys_erasure.evidence_ui`) mounted in
+the API server under /erasure-evidence, and a "Erasure evidence" entry in the Browse menu that shows it
+inside the UI. Access follows Airflow's auth manager (see the app's `require_reader`)."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from genesys_erasure.evidence_ui import create_app
+
+URL_PREFIX = "/erasure-evidence"
+
+
+class GenesysErasureEvidencePlugin(AirflowPlugin):
+    name = "genesys_erasure_evidence"
+    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Erasure evidence"}]
+    # `url_route` makes the UI show the page in its own frame at /plugin/erasure-evidence
+    external_views = [
+        {
+            "name": "Erasure evidence",
+            "href": f"{URL_PREFIX}/",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "erasure-evidence",
+        }
+    ]

@@ -1,0 +1,228 @@
+"""The auditor's evidence page in a real browser: one nightly `dag.test()` run of the retention purge
+against the sandbox fills the metadata DB, the ledger and the report directory; a real `airflow api-server`
+serves them with the SimpleAuthManager; Playwright drives Debian's chromium as the read-only auditor.
+
+Screenshots are saved under the test's directory (`evidence-page.png`, `evidence-page-in-airflow-ui.png`,
+`report.png`, `lookup.png`); set
+EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png comes from there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from genesys_devtools.demo import DEMO_HMAC_KEY
+from genesys_erasure.evidence import key_from_text
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.identifiers import IdentifierKind, parse_identifier
+from genesys_erasure.ledger import Ledger
+from genesys_erasure.steps.runtime import sqlite_ledger_url
+from tests.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+USERS = {"admin": "admin-password-for-the-test", "auditor": "auditor-password-for-the-test"}
+JWT_SECRET = "browser-test-jwt-secret-" + "0123456789abcdef" * 4
+
+
+def _browser_or_skip():
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian's chromium is not installed (`make chromium`, or apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed (requirements-dev.txt)")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class EvidenceServer:
+    base_url: str
+    users: dict[str, str]
+
+
+def _start_api_server(tmp_path: Path) -> Iterator[EvidenceServer]:
+    """A real `airflow api-server` on the test session's Airflow home and DB, with the plugin folder and
+    the purge's environment (config, connections) this test points Airflow at; users `admin` (admin) and
+    `auditor` (viewer). The one place that starts the server: point it elsewhere (a deployment) here."""
+    port = _free_port()
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps(USERS), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(REPO_ROOT / "include"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__AUTH_MANAGER": (
+            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,auditor:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    log = (tmp_path / "api-server.log").open("wb")
+    command = [str(Path(sys.executable).parent / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # readiness: a real poll of a real server, no fixed sleep
+            if process.poll() is not None:
+                raise RuntimeError(f"api-server exited early; see {tmp_path / 'api-server.log'}")
+            try:
+                if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"api-server not healthy after 120 s; see {tmp_path / 'api-server.log'}")
+            time.sleep(0.5)
+        yield EvidenceServer(base_url, USERS)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def nightly(purge_stack):
+    """One nightly run of the retention purge: the metadata DB, ledger and reports the page reads."""
+    stack = purge_stack()
+    run = stack.run(backfill=True)
+    assert run.state == "success"
+    return stack, stack.report(run)
+
+
+@pytest.fixture
+def server(nightly, tmp_path: Path) -> Iterator[EvidenceServer]:
+    """The API server the browser talks to (started after the night's run has written its evidence)."""
+    yield from _start_api_server(tmp_path)
+
+
+def _erased_email(stack, report) -> str:
+    """The e-mail address of a customer the run verified erased (found by its keyed hash)."""
+    from genesys_erasure.steps.runtime import load_run_config
+
+    verified = {s["subject_hash"] for s in report["subjects"] if s["state"] == "verified"}
+    hasher = KeyedHasher(key_from_text(DEMO_HMAC_KEY))
+    with Ledger.open(sqlite_ledger_url(load_run_config({}))) as ledger:
+        for customer in stack.sandbox.org.customers_where(activity="expired", placeholder=False):
+            for email in customer.emails:
+                identifier_hash = hasher.hash_identifier(parse_identifier(IdentifierKind.EMAIL, email))
+                if any(r.subject_hash in verified for r in ledger.lookup_identifier_hash(identifier_hash)):
+                    return email
+    raise AssertionError("the run verified no customer with an e-mail address")
+
+
+def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(nightly, server, tmp_path):
+    sync_playwright = _browser_or_skip()
+    stack, report = nightly
+    email = _erased_email(stack, report)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        urls: list[str] = []
+        page.on("request", lambda request: urls.append(request.url))
+
+        # anonymous: the page itself is refused
+        assert page.goto(f"{server.base_url}/erasure-evidence/").status == 401
+
+        # log in through Airflow's own login form, as the read-only auditor
+        page.goto(f"{server.base_url}/auth/login/")
+        page.get_by_label("Username").fill("auditor")
+        page.get_by_label("Password").fill(server.users["auditor"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+
+        # the evidence page: the run, its valid Ed25519 signature, the public key
+        response = page.goto(f"{server.base_url}/erasure-evidence/")
+        assert response.status == 200
+        run_row = page.locator("tr", has_text=report["run_id"])
+        assert "valid" in run_row.inner_text() and "Ed25519" in run_row.inner_text()
+        assert report["signature_key_id"] in page.locator("#public-key").inner_text()
+        page.screenshot(path=str(shots / "evidence-page.png"), full_page=True)
+
+        # the same page inside Airflow's own UI, where the plugin's menu entry (url_route) frames it
+        page.goto(f"{server.base_url}/plugin/erasure-evidence")
+        framed = page.frame_locator("iframe").locator("#public-key")
+        framed.wait_for(timeout=60_000)
+        assert report["signature_key_id"] in framed.inner_text()
+        page.screenshot(path=str(shots / "evidence-page-in-airflow-ui.png"))
+        page.goto(f"{server.base_url}/erasure-evidence/")
+
+        # the signed report opens, verdict first
+        run_row.get_by_role("link", name="open").click()
+        page.wait_for_load_state()
+        assert page.locator("h2").first.inner_text().startswith("Verdict:")
+        page.screenshot(path=str(shots / "report.png"))
+        page.go_back()
+
+        # the look-up: the value goes in a POST body, and comes back nowhere
+        page.select_option("select[name=kind]", "email")
+        page.fill("input[name=value]", email)
+        page.get_by_role("button", name="Look up").click()
+        page.wait_for_load_state()
+        assert "Erased and verified" in page.locator("#lookup-answer").inner_text()
+        assert email not in page.content()
+        page.screenshot(path=str(shots / "lookup.png"), full_page=True)
+        history = page.evaluate("() => window.location.href")
+        assert email not in history and all(
+            email not in url and email.split("@")[0] not in url for url in urls
+        )
+
+        # the auditor's session cannot trigger the purge (the cookie the UI holds, Airflow's own API)
+        refused = context.request.post(
+            f"{server.base_url}/api/v2/dags/genesys_retention_purge/dagRuns", data={"logical_date": None}
+        )
+        assert refused.status == 403
+        browser.close()
+    # the same request as admin is not refused: the 403 above is the auditor's role, not a broken request
+    token = requests.post(
+        f"{server.base_url}/auth/token",
+        json={"username": "admin", "password": server.users["admin"]},
+        timeout=10,
+    ).json()["access_token"]
+    allowed = requests.post(
+        f"{server.base_url}/api/v2/dags/genesys_retention_purge/dagRuns",
+        json={"logical_date": None},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert allowed.status_code != 403, allowed.text
+    api_log = (tmp_path / "api-server.log").read_text(errors="replace")
+    assert email not in api_log and email.split("@")[0] not in api_log
+    keep = os.environ.get("EVIDENCE_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for shot in shots.iterdir():
+            shutil.copy(shot, Path(keep) / shot.name)

@@ -151,8 +151,10 @@ def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
     )
     if failed:
         raise ErasureNotCompliant(
-            f"{failed} subject(s) were not erased as required; see {evidence['report_html']} "
-            f"(counts: {counts})"
+            f"Not compliant: {failed} subject(s) were not erased as required "
+            f"({counts.get(SubjectState.FAILED.value, 0)} failed, "
+            f"{counts.get(SubjectState.NEEDS_REVIEW.value, 0) - sum(left.values())} out of attempts and "
+            f"waiting for a person); the signed report lists them: {evidence['report_html']}"
         )
     if left:
         log.warning(

@@ -94,7 +94,6 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
     new_watermark = next_watermark(listed, watermark)
     if new_watermark is not None:
         ledger.set_listener_watermark(new_watermark)
-    log.info("External erasures: %s", counts)
     return counts
 
 

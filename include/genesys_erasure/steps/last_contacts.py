@@ -190,7 +190,6 @@ def refresh_last_contacts(
         own_numbers_detected=len(own),
         problems=reader.problems,
     )
-    log.info("Last-contact index: %s", refresh.counts())
     return refresh
 
 

@@ -195,7 +195,6 @@ def find_expired_customers(runtime: ErasureRuntime, run_id: str, now: datetime) 
         "raw_forms_not_kept": sum(s.raw_forms_dropped for s in (*expired, *stalled)),
         "last_contact_index": refresh.counts(),
     }
-    log.info("Scan summary: %s", counts)
     return counts
 
 

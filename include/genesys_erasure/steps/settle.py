@@ -66,7 +66,6 @@ def settle_requests(
         timedelta(minutes=runtime.config.resubmit_backoff_minutes) if counts["resubmit"] else timedelta(0)
     )
     counts["resubmit_at"] = (now + backoff).isoformat()
-    log.info("Genesys outcomes: %s", counts)
     return counts
 
 

@@ -117,6 +117,7 @@ def submit_batch(
                 deferred_for_quota += _defer_for_quota(ledger, subject_hash, run_id)
                 break
             ledger.record_submission(subject_hash, request["id"], status=request.get("status"))
+            log.info("GDPR request %s created for subject %s…", request["id"], subject_hash[:12])
             submitted += 1
             break
         if number % 10 == 0 or number == total:

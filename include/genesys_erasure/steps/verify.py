@@ -231,7 +231,6 @@ def verify_completed(runtime: ErasureRuntime, run_id: str, now: datetime) -> dic
                 counts[SHARED_WITH_PERSON_NOT_ERASED] += 1
         if number % 25 == 0 or number == len(rows):
             log.info("Verified %d / %d subjects", number, len(rows))
-    log.info("Verification: %s", counts)
     log.info(
         "Participant attributes: %d conversation view(s) read; not verified, per reason: %s",
         live_views.read_count,

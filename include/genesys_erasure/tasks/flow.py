@@ -14,6 +14,7 @@ and they pull in the HTTP, database and crypto libraries.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ from airflow.sdk import Asset, TaskGroup, XComArg, get_current_context, task
 from genesys_cloud.sensors import GdprRequestsSensor
 from genesys_erasure.tasks.policy import WAREHOUSE_POOL
 from genesys_erasure.tasks.runtime import run_step
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from genesys_erasure.steps.runtime import ErasureRuntime
@@ -184,11 +187,14 @@ def _write_evidence(
 def check_compliance(evidence: dict[str, Any]) -> dict[str, int]:
     """Fails the run loudly (no retries: the outcome is recorded and will not change)."""
     from genesys_erasure.steps import evidence as reporting
+    from genesys_erasure.task_summary import task_summary
 
     try:
-        return reporting.check_compliance(evidence)
+        counts = reporting.check_compliance(evidence)
     except reporting.ErasureNotCompliant as verdict:
         raise AirflowFailException(str(verdict)) from None
+    log.info("%s", task_summary("check_compliance", counts))
+    return counts
 
 
 def default_approval_body(plan: XComArg) -> str:

@@ -32,5 +32,7 @@ WAREHOUSE_POOL = "genesys_warehouse_dml"
 
 
 def default_args(owner: str) -> dict[str, Any]:
-    """A DAG's `default_args`: the retry policy and the team that answers for the DAG's tasks."""
-    return {"owner": owner, **RETRY_POLICY}
+    """A DAG's `default_args`: the retry policy and the team that answers for the DAG's tasks. Python
+    tasks do not print their return value (a dict for the next task, full of hashes): each task's log
+    ends with a sentence and a short table instead (`genesys_erasure.task_summary`)."""
+    return {"owner": owner, "show_return_value_in_logs": False, **RETRY_POLICY}

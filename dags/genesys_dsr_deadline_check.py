@@ -31,11 +31,32 @@ with DAG(
     doc_md=__doc__,
     params={
         "days_before": Param(
-            5, type="integer", minimum=0, maximum=31, description="Warn this many days ahead."
+            5,
+            type="integer",
+            minimum=0,
+            maximum=31,
+            title="Days ahead",
+            description="List data-subject requests due within this many days (0 to 31).",
         ),
-        "notify": Param("none", type="string", enum=list(NOTIFIERS), description="Send the list as well."),
-        "notify_conn_id": Param(None, type=["null", "string"], description="SMTP or HTTP connection id."),
-        "notify_to": Param(None, type=["null", "string"], description="SMTP recipients (comma-separated)."),
+        "notify": Param(
+            "none",
+            type="string",
+            enum=list(NOTIFIERS),
+            title="Notify",
+            description="Also send the list (hashes, tickets and due dates only) by e-mail or webhook.",
+        ),
+        "notify_conn_id": Param(
+            None,
+            type=["null", "string"],
+            title="Notification connection",
+            description="The SMTP or HTTP connection to send through. Empty: no notification.",
+        ),
+        "notify_to": Param(
+            None,
+            type=["null", "string"],
+            title="Recipients",
+            description="E-mail recipients, comma-separated (SMTP only). Empty: the connection's default.",
+        ),
     },
 ) as dag:
     check_dsr_deadlines()

@@ -42,19 +42,34 @@ with DAG(
         "probe_write_permissions": Param(
             False,
             type="boolean",
-            description="Also probe submit/delete/disconnect with calls that cannot succeed.",
+            title="Probe write permissions",
+            description="Also probe submit, delete and disconnect with calls that cannot succeed.",
         ),
         "canary_erasure": Param(
-            False, type="boolean", description="ERASE the test contact below with one GDPR_DELETE."
+            False,
+            type="boolean",
+            title="Canary erasure",
+            description="ERASE the test contact below with one GDPR_DELETE and report what changed.",
         ),
         "canary_contact_id": Param(
-            None, type=["null", "string"], description="External contact id of a contact made for the test."
+            None,
+            type=["null", "string"],
+            maxLength=64,
+            title="Canary contact id",
+            description="External contact id of a contact made for the test. Empty: no canary.",
         ),
         "canary_timeout_seconds": Param(
-            900, type="integer", minimum=10, description="How long to wait for the canary's request."
+            900,
+            type="integer",
+            minimum=10,
+            title="Canary timeout (seconds)",
+            description="How long to wait for the canary's request (at least 10).",
         ),
         "fail_on_missing_permissions": Param(
-            True, type="boolean", description="Fail the run (after writing the report) on any 403."
+            True,
+            type="boolean",
+            title="Fail on a missing permission",
+            description="Fail the run (after writing the report) on any 403.",
         ),
     },
 ) as dag:

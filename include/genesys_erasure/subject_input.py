@@ -80,7 +80,7 @@ SubjectsFile = Annotated[
             "Object-storage URI of a CSV file with header `type,value` or a JSON list, e.g. "
             "file:///data/dsr/DSR-2026-0042.csv. Types: email, phone, external_contact_id, user_id "
             f"(omit for e-mail/phone to detect). At most {DEFAULT_MAX_BYTES // (1024 * 1024)} MB / "
-            f"{DEFAULT_MAX_ROWS:,} rows."
+            f"{DEFAULT_MAX_ROWS:,} rows. Empty: the subjects are typed inline below."
         ),
     ),
 ]
@@ -88,7 +88,10 @@ Subjects = Annotated[
     Annotated[list[SubjectValue | SubjectObject], Field(max_length=DEFAULT_MAX_ROWS)] | None,
     Field(
         title="Subjects (inline)",
-        description="E-mails, phone numbers (+country code), or {type, value} objects. " + PRIVACY_NOTE,
+        description=(
+            "E-mails, phone numbers (+country code), or {type, value} objects. Empty: the subject list "
+            "file above is read. " + PRIVACY_NOTE
+        ),
     ),
 ]
 

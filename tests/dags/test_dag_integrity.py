@@ -116,6 +116,16 @@ def test_dag_has_docs_tags_and_an_owner(dag):
         assert task.owner and task.owner != "airflow", f"{dag.dag_id}.{task.task_id} lacks an owner"
 
 
+def test_every_param_has_a_title_and_a_description_and_says_what_empty_means(dag):
+    for name in dag.params:
+        schema = dag.params.get_param(name).schema
+        assert schema.get("title"), f"{name}: no title"
+        assert dag.params.get_param(name).description, f"{name}: no description"
+        types = schema.get("type")
+        if isinstance(types, list) and "null" in types:
+            assert "Empty" in dag.params.get_param(name).description, f"{name}: what does empty mean?"
+
+
 def test_every_task_retries(dag):
     for task in _tasks(dag):
         if task.task_type in NO_RETRY_TYPES:

@@ -129,6 +129,10 @@ _REASONS = {
     "received_on": "required; a date such as 2026-03-01",
     "mode": "must be 'delete' or 'pseudonymise'",
     "replacement_text": f"1-{REPLACEMENT_MAX} letters, digits, spaces or _ . - [ ]",
+    "subjects_file": "a URI such as file:///data/dsr/DSR-2026-0042.csv (no spaces; .csv or .json)",
+    "subjects": "a list of e-mails, phone numbers or {type, value} objects",
+    "dry_run": "true or false",
+    "skip_invalid_rows": "true or false",
 }
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -195,6 +199,18 @@ class DsrForm(BaseModel):
         title="Skip invalid rows",
         description="Skip (and report) bad rows instead of stopping the run.",
     )
+
+
+def check_form(params: Mapping[str, Any]) -> None:
+    """Every form field checked as the form's JSON schema checks it (a run triggered through the API may
+    carry values no form saw), raising `DsrError` with the field and a fixed reason, never the value. The
+    subject list's rows are checked later, row by row (`subject_input`)."""
+    values = {name: params[name] for name in DsrForm.model_fields if params.get(name) is not None}
+    values = {k: v for k, v in values.items() if v != "" or k not in ("mode", "replacement_text")}
+    try:
+        DsrForm.model_validate(values)
+    except ValidationError as error:
+        raise _dsr_error(error) from None
 
 
 def _dsr_error(error: ValidationError) -> DsrError:

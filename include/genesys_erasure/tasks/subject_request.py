@@ -74,7 +74,7 @@ def validate_subject_request() -> dict[str, Any]:
     """Fails first, naming row, field and reason, before anything is read from or sent to Genesys. Bad
     input fails without retries (it does not fix itself); a passing storage or ledger outage is retried."""
     from genesys_erasure.config import ConfigError
-    from genesys_erasure.dsr import DsrError, DsrRequest, check_mode_allows
+    from genesys_erasure.dsr import DsrError, DsrRequest, check_form, check_mode_allows
     from genesys_erasure.steps.plan_requests import SUBJECTS_HANDOFF
     from genesys_erasure.subject_input import SubjectInputError
 
@@ -83,6 +83,7 @@ def validate_subject_request() -> dict[str, Any]:
     try:
         runtime = load_runtime(params)
         request = DsrRequest.from_params(params, today=datetime.now(UTC).date())
+        check_form(params)
         subjects = read_subjects(params, runtime.config.default_phone_region)
         check_mode_allows([i.kind.value for i in subjects.identifiers], request.mode)
     except (ConfigError, DsrError, SubjectInputError) as bad:

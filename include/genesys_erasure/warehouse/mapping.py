@@ -359,14 +359,14 @@ def _locate(
             raw_table = _entry(raw_connection, "tables", rest[1])
             level, table, rest = "table", _label(raw_table, rest[1], blank_ok=True), rest[2:]
             if rest[:1] == ("columns",) and len(rest) >= 2 and isinstance(rest[1], int):
-                raw_column = _entry(raw_table, "columns", rest[1])
+                index, raw_column = rest[1], _entry(raw_table, "columns", rest[1])
                 level, rest = "column", rest[2:]
                 if isinstance(raw_column, Mapping):
-                    column = str(raw_column.get("name"))
+                    column = _shown(raw_column.get("name"), f"#{index}")
             elif rest[:1] == ("redact_columns",) and len(rest) >= 2 and isinstance(rest[1], int):
                 level, column, rest = (
                     "redact_column",
-                    str(_entry(raw_table, "redact_columns", rest[1])),
+                    _shown(_entry(raw_table, "redact_columns", rest[1]), f"#{rest[1]}"),
                     rest[2:],
                 )
             elif rest[:1] == ("partition_filter",) and len(rest) >= 2:
@@ -384,7 +384,15 @@ def _entry(raw: Any, key: str, index: int) -> Any:
 
 def _label(raw: Any, index: int, *, blank_ok: bool = False) -> str:
     name = raw.get("name") if isinstance(raw, Mapping) else None
-    return name if isinstance(name, str) and (blank_ok or name.strip()) else f"#{index}"
+    if isinstance(name, str) and not name.strip() and blank_ok:
+        return name
+    return _shown(name, f"#{index}")
+
+
+def _shown(name: Any, fallback: str) -> str:
+    """A name as the error shows it: only a plain identifier, else `fallback` (its position). A name that
+    is not plain may be an injection attempt or data pasted in the wrong place: the error never repeats it."""
+    return name if isinstance(name, str) and PLAIN_IDENTIFIER.match(name) else fallback
 
 
 def _reason(level: str, rest: tuple[Any, ...], error: Mapping[str, Any]) -> str:

@@ -82,7 +82,8 @@ def test_column_name_carrying_sql_is_rejected_by_validation_and_the_table_stays_
         warehouse.mapping([delete_table_mapping(columns=bad)])
 
     (problem,) = error.value.problems
-    assert problem.column == "email; DROP TABLE x"
+    assert problem.column == "#0"  # named by its position: the error never repeats the SQL it carried
+    assert "DROP TABLE" not in str(error.value)
     assert "not a plain SQL identifier" in problem.reason
     assert event_ids(warehouse.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS
 

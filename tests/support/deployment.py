@@ -42,6 +42,7 @@ PG_HOST, PG_PORT, PG_USER, PG_MAINTENANCE_DB = "127.0.0.1", 5432, "postgres", "t
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_CLAIM_KEY = "genesys-erasure-it:claimed"
 LEDGER_CONN_ID = "genesys_erasure_ledger"
+LOCAL_AIRFLOW = "genesys_devtools.local_airflow"
 # Fast loops for a test: the DAG folder parsed once, tasks and triggers picked up within a second.
 FAST_LOOPS = {
     "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # manual runs only: no scheduled run on unpause
@@ -64,9 +65,12 @@ def unavailable_reason() -> str | None:
     import redis
 
     try:
-        psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_MAINTENANCE_DB, connect_timeout=3).close()
+        psycopg2.connect(
+            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_MAINTENANCE_DB, connect_timeout=3
+        ).close()
     except psycopg2.Error as exc:
-        return f"no PostgreSQL at {PG_HOST}:{PG_PORT} (user {PG_USER}, database {PG_MAINTENANCE_DB}): {exc}".strip()
+        where = f"{PG_HOST}:{PG_PORT} (user {PG_USER}, database {PG_MAINTENANCE_DB})"
+        return f"no PostgreSQL at {where}: {str(exc).strip()}"
     try:
         redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
@@ -74,15 +78,20 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, check: Callable[[], None] | None = None) -> T:
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float, check: Callable[[], None] | None = None
+) -> T:
     """Poll `probe` every half second until it returns something truthy; `check` raises early when a
     component died. Waiting on other processes is real time: there is no clock to advance."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         if check is not None:
             check()
         value = probe()
         if value:
+            # the test's own timeline, shown with `-s` or in a failure's captured output
+            print(f"[deployment] {what}: after {time.monotonic() - started:.1f}s")
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:.0f}s waiting for {what}")
@@ -91,7 +100,7 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, check: Ca
 
 @dataclass
 class Component:
-    """One Airflow process in its own session; `stop()` signals its whole process group."""
+    """One Airflow process in its own session (process group), stopped by signalling the group."""
 
     name: str
     process: subprocess.Popen
@@ -109,20 +118,20 @@ class Component:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM to the process group, SIGKILL to what is left after `timeout`."""
+    def signal_group(self, sig: signal.Signals) -> None:
         self.stopped = True
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                continue
-            # the main process is gone; children it left in the group go too
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+    def reap(self, timeout: float) -> None:
+        """Wait for the main process, SIGKILL the group if it outlives `timeout`, and in any case the
+        children it left behind in its group."""
+        try:
+            self.process.wait(timeout=max(timeout, 0.1))
+        except subprocess.TimeoutExpired:
+            self.signal_group(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.signal_group(signal.SIGKILL)
 
     def tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
@@ -189,6 +198,7 @@ class CeleryDeployment:
         self.close()
 
     def start(self) -> None:
+        started = time.monotonic()
         metadata_db, ledger_db = self._create_databases()
         self.redis_db = self._claim_redis_db()
         airflow_home = self.workdir / "airflow"
@@ -205,22 +215,23 @@ class CeleryDeployment:
             f"AIRFLOW_CONN_{LEDGER_CONN_ID.upper()}": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{ledger_db}",
         }  # fmt: skip
         # migrate while the sandbox and the warehouses come up
-        prepare = self._spawn("prepare", [sys.executable, "-m", "genesys_devtools.local_airflow", "prepare"], env)
+        prepare = self._spawn("prepare", [sys.executable, "-m", LOCAL_AIRFLOW, "prepare"], env)
         self.rehearsal = Rehearsal(
             self.workdir / "erasure-home", self.settings, config_overrides={"ledger_conn_id": LEDGER_CONN_ID}
         )
         self.rehearsal.start()
         env.update(self.rehearsal.environment())
+        print(f"[deployment] sandbox and warehouses up: after {time.monotonic() - started:.1f}s")
         if prepare.process.wait(timeout=300) != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{prepare.tail()}")
+        print(f"[deployment] metadata DB migrated: after {time.monotonic() - started:.1f}s")
         self._start_components(env)
         self._wait_until_ready()
 
     def _start_components(self, env: dict[str, str]) -> None:
-        airflow = [sys.executable, "-m", "airflow"]
-        for name, args in (("api-server", ["api-server"]), ("scheduler", ["scheduler"]),
-                           ("dag-processor", ["dag-processor"]), ("triggerer", ["triggerer", "--skip-serve-logs"])):  # fmt: skip
-            self._spawn(name, [*airflow, *args], env)
+        for name, extra in (("api-server", []), ("scheduler", []), ("dag-processor", []),
+                            ("triggerer", ["--skip-serve-logs"])):  # fmt: skip
+            self._spawn(name, [sys.executable, "-m", "airflow", name, *extra], env)
         for name in self.workers:
             self.start_worker(name, env)
 
@@ -269,11 +280,17 @@ class CeleryDeployment:
         """Raise with the log of a component that exited (a worker stopped on purpose is left out)."""
         for component in self.components.values():
             if component.name != "prepare" and not component.stopped and not component.alive():
-                raise RuntimeError(f"{component.name} exited with {component.process.returncode}:\n{component.tail()}")
+                code = component.process.returncode
+                raise RuntimeError(f"{component.name} exited with {code}:\n{component.tail()}")
 
     def close(self) -> None:
-        for component in reversed(list(self.components.values())):
-            component.stop()
+        # all at once: each may take seconds to finish its loop
+        started = time.monotonic()
+        for component in self.components.values():
+            component.signal_group(signal.SIGTERM)
+        for component in self.components.values():
+            component.reap(started + 20 - time.monotonic())
+        print(f"[deployment] components stopped in {time.monotonic() - started:.1f}s")
         if self.rehearsal is not None:
             self.rehearsal.close()
         self._release_redis_db()
@@ -334,8 +351,11 @@ class CeleryDeployment:
         raise RuntimeError(f"every Redis database index at {REDIS_HOST}:{REDIS_PORT} is in use")
 
     def _release_redis_db(self) -> None:
-        if self.redis_db is not None and self._redis(self.redis_db).get(REDIS_CLAIM_KEY) == self.run_tag.encode():
-            self._redis(self.redis_db).flushdb()
+        if self.redis_db is None:
+            return
+        client = self._redis(self.redis_db)
+        if client.get(REDIS_CLAIM_KEY) == self.run_tag.encode():
+            client.flushdb()
         self.redis_db = None
 
 

@@ -13,7 +13,7 @@ VENV_BQ := .venv-bq
 export PYTHONPATH := $(CURDIR)/include
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test test-fast test-slow lint lock sandbox clean
+.PHONY: venv demo airflow test test-fast test-slow lint lock sandbox clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ venv: $(VENV)/.installed $(VENV_BQ)/.installed
 
 demo: venv
 	$(PY) -m genesys_devtools.demo
+
+# The DAGs in a real Airflow UI (airflow standalone, no Docker) against the sandbox and the local warehouses;
+# prints the URL and the logins. PORT=8080 by default.
+PORT ?= 8080
+airflow: venv
+	$(PY) -m genesys_devtools.standalone --port $(PORT)
 
 # Every tier on every core: the end-to-end tests are spread over the workers and a worker that runs dry
 # takes tests from a busy one (worksteal), so one long DAG test does not leave a core idle at the end.

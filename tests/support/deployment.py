@@ -203,7 +203,10 @@ class CeleryDeployment:
         self.redis_db = self._claim_redis_db()
         airflow_home = self.workdir / "airflow"
         passwords = write_passwords(airflow_home / "passwords.json", self.credentials)
+        # this session's own Airflow settings (tests/conftest.py) stay out of the deployment's
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env = {
+            **inherited,
             **server_environment(
                 airflow_home, api_port=self.api_port, metadata_db=_sqlalchemy_url(metadata_db),
                 passwords_file=passwords,
@@ -233,9 +236,9 @@ class CeleryDeployment:
                             ("triggerer", ["--skip-serve-logs"])):  # fmt: skip
             self._spawn(name, [sys.executable, "-m", "airflow", name, *extra], env)
         for name in self.workers:
-            self.start_worker(name, env)
+            self._start_worker(name, env)
 
-    def start_worker(self, name: str, env: dict[str, str]) -> Component:
+    def _start_worker(self, name: str, env: dict[str, str]) -> Component:
         """A Celery worker that names itself `name` (celery@name, and `hostname` on its task instances).
         The workers share this machine's log folder, so none serves logs over HTTP."""
         worker_env = {

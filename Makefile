@@ -2,6 +2,7 @@
 #   make demo   run the main job on the embedded default (sandbox + local warehouses)
 #   make test   lint and run the whole test suite (every tier; what CI runs)
 #   make test-fast / make test-slow   the quick tier (under 2 minutes) / the slow one (`slow` marker)
+#   make airflow   the DAGs in a real Airflow UI (airflow standalone, no Docker); README "Three ways to run"
 # Both create the virtualenv .venv at the repository root when it is missing.
 
 PYTHON ?= python3

@@ -1,4 +1,6 @@
-# One image for every Airflow component and the Genesys Cloud sandbox in docker-compose.yaml.
+# One image for every Airflow component of docker-compose.yaml (api-server, scheduler, dag-processor, triggerer,
+# Celery workers) and for its rehearsal services (the Genesys Cloud sandbox, fakesnow). requirements.lock
+# pins the providers it runs with (Celery, PostgreSQL, Snowflake, HTTP, standard).
 FROM apache/airflow:3.3.2-python3.11
 
 COPY --chown=airflow:root requirements.lock /opt/genesys-erasure/requirements.lock

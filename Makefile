@@ -2,6 +2,7 @@
 #   make demo   run the main job on the embedded default (sandbox + local warehouses)
 #   make test   lint and run the whole test suite (every tier; what CI runs)
 #   make test-fast / make test-slow   the quick tier (under 2 minutes) / the slow one (`slow` marker)
+#   make airflow   the DAGs in a real Airflow UI (airflow standalone, no Docker); README "Three ways to run"
 # Both create the virtualenv .venv at the repository root when it is missing.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ VENV_BQ := .venv-bq
 export PYTHONPATH := $(CURDIR)/include
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv demo test test-fast test-slow lint lock sandbox clean chromium
+.PHONY: venv demo airflow test test-fast test-slow lint lock sandbox clean chromium
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,12 @@ venv: $(VENV)/.installed $(VENV_BQ)/.installed
 
 demo: venv
 	$(PY) -m genesys_devtools.demo
+
+# The DAGs in a real Airflow UI (airflow standalone, no Docker) against the sandbox and the local warehouses;
+# prints the URL and the logins. PORT=8080 by default.
+PORT ?= 8080
+airflow: venv
+	$(PY) -m genesys_devtools.standalone --port $(PORT)
 
 # Every tier on every core: the end-to-end tests are spread over the workers and a worker that runs dry
 # takes tests from a busy one (worksteal), so one long DAG test does not leave a core idle at the end.

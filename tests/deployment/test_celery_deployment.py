@@ -1,0 +1,128 @@
+"""The distributed deployment, driven as an operator would: through the REST API only.
+
+Airflow runs as separate processes with the CeleryExecutor (PostgreSQL, Redis, api-server, scheduler,
+dag-processor, triggerer, two Celery workers) against the sandbox and the local warehouses. The nightly
+purge and an ad-hoc request run side by side: the GDPR sensor waits in the triggerer, the mapped
+submissions spread over both workers, the approval is answered through the HITL endpoint, and one worker
+is stopped mid-run while both runs go on to succeed on the other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.support.deployment import AirflowApi, CeleryDeployment, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.deployment, pytest.mark.timeout(900)]
+
+NIGHTLY, ADHOC = "genesys_retention_purge", "genesys_subject_erasure"
+SUBMIT, WAIT, APPROVE = "erasure.submit", "erasure.wait_for_genesys", "erasure.approve"
+SUBJECT = "dana.deploy@example.org"
+# a GDPR request walks at most 4 status steps; the sandbox moves one per gdpr_step_seconds
+GDPR_WALK_STEPS = 5
+TIMEOUT = 480.0
+
+
+class Run:
+    """One DAG run as the REST API shows it."""
+
+    def __init__(self, api: AirflowApi, dag_id: str, conf: dict) -> None:
+        self.api, self.dag_id = api, dag_id
+        self.run_id = api.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"]
+        self.path = f"/dags/{dag_id}/dagRuns/{self.run_id}"
+
+    def task(self, task_id: str) -> dict | None:
+        try:
+            return self.api.get(f"{self.path}/taskInstances/{task_id}")
+        except AssertionError:  # 404 until the scheduler creates it
+            return None
+
+    def task_in(self, task_id: str, state: str) -> dict | None:
+        ti = self.task(task_id)
+        return ti if ti and ti["state"] == state else None
+
+    def tasks(self) -> list[dict]:
+        return self.api.get(f"{self.path}/taskInstances", limit=500)["task_instances"]
+
+    def finished(self) -> str | None:
+        state = self.api.get(self.path)["state"]
+        return state if state in ("success", "failed") else None
+
+
+def _started_after(tis: list[dict], moment: datetime) -> list[dict]:
+    return [ti for ti in tis if ti["start_date"] and datetime.fromisoformat(ti["start_date"]) > moment]
+
+
+def _log_text(log: dict) -> str:
+    return "\n".join(
+        str(line.get("event")) if isinstance(line, dict) else str(line) for line in log["content"]
+    )
+
+
+def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_mid_run(
+    celery_deployment: CeleryDeployment,
+):
+    deployment = celery_deployment
+    alive = deployment.check_alive
+    admin, analyst, auditor = (deployment.api(user) for user in ("admin", "analyst", "auditor"))
+    # the ad-hoc request's subject: a customer in recent contact, whom the nightly purge keeps
+    org = deployment.sandbox.org
+    customer = org.add_customer(emails=[SUBJECT], phones=[], name="Dana Deploy")
+    org.add_conversation(customer, media="email", start=datetime.now(UTC) - timedelta(days=40))
+
+    for dag_id in (NIGHTLY, ADHOC):
+        wait_for(
+            f"{dag_id} parsed", lambda d=dag_id: admin.get("/dags", dag_id_pattern=d)["dags"], 120, alive
+        )
+        admin.patch(f"/dags/{dag_id}", {"is_paused": False})
+    nightly = Run(admin, NIGHTLY, {"backfill": True})
+    received = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
+    adhoc = Run(
+        analyst,
+        ADHOC,
+        {"ticket": "DSR-IT-0001", "received_on": received, "dry_run": False, "subjects": [SUBJECT]},
+    )
+
+    # The analyst's real request waits for approval; the privacy officer (admin) answers through HITL.
+    wait_for("the approval", lambda: adhoc.task_in(APPROVE, "awaiting_input"), TIMEOUT, alive)
+    answer = admin.patch(
+        f"{adhoc.path}/taskInstances/{APPROVE}/-1/hitlDetails", {"chosen_options": ["Approve"]}
+    )
+    assert answer["chosen_options"] == ["Approve"]
+
+    # The sensor waits in the triggerer (its trigger assigned to the triggerer job), holding no worker slot.
+    sensor = wait_for(
+        "the GDPR sensor deferred to the triggerer",
+        lambda: (ti := nightly.task_in(WAIT, "deferred")) and ti["triggerer_job"] and ti,
+        TIMEOUT,
+        alive,
+    )
+    assert sensor["trigger"]["classpath"].endswith("GdprRequestsTrigger")
+    assert sensor["triggerer_job"]["job_type"] == "TriggererJob"
+
+    submitted = admin.get(f"{nightly.path}/taskInstances/{SUBMIT}/listMapped")["task_instances"]
+    assert len(submitted) >= 2 and {ti["state"] for ti in submitted} == {"success"}
+    assert {ti["hostname"] for ti in submitted} == set(deployment.workers), "the batches ran on both workers"
+
+    # Stop a worker mid-run as `docker compose stop` or a pod eviction would (SIGTERM: warm shutdown).
+    assert deployment.components[deployment.workers[1]].terminate() == 0
+    stopped_at = datetime.now(UTC)
+
+    # Once the ad-hoc request is submitted too, Genesys completes every request (sandbox time moves).
+    wait_for("the ad-hoc request's sensor", lambda: adhoc.task_in(WAIT, "deferred"), TIMEOUT, alive)
+    deployment.sandbox.control.advance_clock(GDPR_WALK_STEPS * deployment.settings.gdpr_step_seconds)
+
+    for run in (nightly, adhoc):
+        state = wait_for(f"{run.dag_id} to finish", run.finished, TIMEOUT, alive)
+        tis = run.tasks()
+        assert state == "success", {ti["task_id"]: ti["state"] for ti in tis}
+        later = _started_after(tis, stopped_at)
+        assert later and {ti["hostname"] for ti in later} == {deployment.workers[0]}, (
+            "the rest ran on the other"
+        )
+
+    # The auditor (viewer role) reads the plan task's log through the API.
+    log = auditor.get(f"{nightly.path}/taskInstances/plan_retention_purge/logs/1")
+    assert f"to submit in {len(submitted)} batches" in _log_text(log)

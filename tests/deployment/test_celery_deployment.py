@@ -85,12 +85,18 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
         {"ticket": "DSR-IT-0001", "received_on": received, "dry_run": False, "subjects": [SUBJECT]},
     )
 
-    # The analyst's real request waits for approval; the privacy officer (admin) answers through HITL.
-    wait_for("the approval", lambda: adhoc.task_in(APPROVE, "awaiting_input"), TIMEOUT, alive)
-    answer = admin.patch(
-        f"{adhoc.path}/taskInstances/{APPROVE}/-1/hitlDetails", {"chosen_options": ["Approve"]}
-    )
-    assert answer["chosen_options"] == ["Approve"]
+    # The analyst's real request waits for approval, and so does the nightly purge: the first run that
+    # submits to a fresh org waits for a person whatever its size. Nothing reaches Genesys before that.
+    wait_for("the ad-hoc approval", lambda: adhoc.task_in(APPROVE, "awaiting_input"), TIMEOUT, alive)
+    wait_for("the first-contact approval", lambda: nightly.task_in(APPROVE, "awaiting_input"), TIMEOUT, alive)
+    posts = deployment.sandbox.control.request_counts()["by_endpoint"].get("POST /api/v2/gdpr/requests", 0)
+    assert posts == 0, "nothing is submitted before a person approves"
+    # The privacy officer (admin) answers both through the HITL endpoint.
+    for run in (nightly, adhoc):
+        answer = admin.patch(
+            f"{run.path}/taskInstances/{APPROVE}/-1/hitlDetails", {"chosen_options": ["Approve"]}
+        )
+        assert answer["chosen_options"] == ["Approve"]
 
     # The sensor waits in the triggerer (its trigger assigned to the triggerer job), holding no worker slot.
     sensor = wait_for(

@@ -36,6 +36,11 @@ class SandboxControl:
         """The next `count` GDPR requests created end in status ERROR (and change nothing)."""
         self._state.faults.fail_next_gdpr_requests(count)
 
+    def reject_next_gdpr_requests(self, count: int) -> None:
+        """The next `count` GDPR POSTs are refused with 400 (a subject Genesys will not take), creating
+        nothing."""
+        self._state.faults.reject_next_gdpr_requests(count)
+
     def fail_next_analytics_jobs(self, count: int) -> None:
         """The next `count` analytics jobs submitted end FAILED (with an errorMessage) after queueing."""
         self._state.jobs.fail_next(count)
@@ -82,6 +87,7 @@ class SandboxControl:
             "fail_next_requests",
             "revoke_tokens",
             "fail_next_gdpr_requests",
+            "reject_next_gdpr_requests",
             "fail_next_analytics_jobs",
             "advance_clock_seconds",
             "reset_request_counts",
@@ -109,6 +115,8 @@ class SandboxControl:
             self.revoke_tokens()
         if "fail_next_gdpr_requests" in changes:
             self.fail_next_gdpr_requests(int(changes["fail_next_gdpr_requests"]))
+        if "reject_next_gdpr_requests" in changes:
+            self.reject_next_gdpr_requests(int(changes["reject_next_gdpr_requests"]))
         if "fail_next_analytics_jobs" in changes:
             self.fail_next_analytics_jobs(int(changes["fail_next_analytics_jobs"]))
         if changes.get("advance_clock_seconds"):

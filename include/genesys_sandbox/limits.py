@@ -176,6 +176,7 @@ class Faults:
         self._burst_retry_after = 1
         self._fail_next: list[int] = []
         self._fail_next_gdpr = 0
+        self._reject_next_gdpr = 0
 
     def set_error_rate_5xx(self, rate: float) -> None:
         if not 0.0 <= rate <= 1.0:
@@ -201,6 +202,18 @@ class Faults:
     def fail_next_gdpr_requests(self, count: int) -> None:
         with self._lock:
             self._fail_next_gdpr = count
+
+    def reject_next_gdpr_requests(self, count: int) -> None:
+        with self._lock:
+            self._reject_next_gdpr = count
+
+    def take_gdpr_rejection(self) -> bool:
+        """True when this GDPR POST is to be refused with 400 (and create nothing)."""
+        with self._lock:
+            if self._reject_next_gdpr > 0:
+                self._reject_next_gdpr -= 1
+                return True
+            return False
 
     def take_gdpr_failure(self) -> bool:
         with self._lock:
@@ -229,6 +242,7 @@ class Faults:
                 "pending_429": self._burst_429,
                 "pending_5xx": len(self._fail_next),
                 "pending_gdpr_failures": self._fail_next_gdpr,
+                "pending_gdpr_rejections": self._reject_next_gdpr,
             }
 
 

@@ -122,7 +122,8 @@ def plant_conversation(request: Request, body: Annotated[Any, Body()] = None) ->
 @router.post("/faults")
 def set_faults(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
     """Body keys: error_rate_5xx, latency_ms, burst_429 ({count, retry_after} or a count),
-    fail_next_requests ({count, status}), revoke_tokens, fail_next_gdpr_requests, fail_next_analytics_jobs,
+    fail_next_requests ({count, status}), revoke_tokens, fail_next_gdpr_requests, reject_next_gdpr_requests,
+    fail_next_analytics_jobs,
     advance_clock_seconds, reset_request_counts."""
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object of fault settings", "body")

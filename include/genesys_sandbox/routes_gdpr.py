@@ -25,6 +25,8 @@ def post_gdpr_request(
 ) -> JSONResponse:
     state = sandbox(request)
     request_type, subject, terms, name = validate_request_body(body, delete_confirmed)
+    if state.faults.take_gdpr_rejection():
+        raise bad_request("The subject of the request is invalid.", "subject", "gdpr.subject.invalid")
     if state.gdpr_quota is not None:
         # One quota for the whole org, whichever OAuth client posts (ASSUMPTIONS.md, "GDPR at volume").
         quota = state.gdpr_quota.hit("org")

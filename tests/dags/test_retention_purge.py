@@ -348,3 +348,19 @@ def test_first_contact_ends_with_the_first_approved_run(purge_stack):
     assert later.state == "success"
     assert stack.gdpr_request_count() == first_night + 1
     assert answered_later["count"] == 0, "once approved, a small nightly run goes straight on"
+
+
+def test_subject_genesys_refuses_with_400_fails_alone_while_the_rest_is_erased(stack):
+    stack.sandbox.control.reject_next_gdpr_requests(1)
+    run = stack.run(backfill=True)
+    report = stack.report(run)
+    failed = [s for s in report["subjects"] if s["state"] == "failed"]
+    assert [s["reason"] for s in failed] == ["rejected_by_genesys:bad.request"]
+    assert failed[0]["request_ids"] == []
+    # the rest of the batch went on: every other subject posted has its one request, none failed
+    posted = [s for s in report["subjects"] if s["request_ids"]]
+    assert len(posted) == stack.gdpr_request_count() > 0
+    assert "failed" not in {s["state"] for s in posted}
+    # and the run says so loudly (the compliance verdict fails it), with the evidence written
+    assert run.state == "failed"
+    assert verify_report(report, load_runtime({}).signing_key)

@@ -95,8 +95,9 @@ class LocalPacing:
 
 class SharedPacing:
     """The same rules as `LocalPacing` on windows kept in a `SharedStateStore`. The `now` callers pass
-    (monotonic, this process's) is ignored: the store's windows are read and written on `clock`, read
-    inside the transaction so that turns taken under the lock see time move forward."""
+    (monotonic, this process's) is ignored: the store's windows are on `clock` (wall seconds), which a
+    reservation reads inside its transaction (turns taken under the lock see time move forward) and an
+    answer as it arrives."""
 
     def __init__(
         self,
@@ -125,8 +126,11 @@ class SharedPacing:
         return self._store.update(self._keys, change)
 
     def complete(self, snapshot: RateLimitSnapshot | None, now: float) -> None:
+        # the answer's time of arrival, read before waiting for the lock: the window's end is bounded
+        # by arrival + reset, and a later reading would move that bound past the real end
+        wall = self._clock()
+
         def change(docs: list[dict[str, Any]]) -> None:
-            wall = self._clock()
             windows = [_window(doc, wall) for doc in docs]
             windows[0].complete(snapshot, wall)
             for ceiling in windows[1:]:
@@ -136,8 +140,9 @@ class SharedPacing:
         self._store.update(self._keys, change)
 
     def rate_limited(self, retry_after: float | None, now: float) -> None:
+        wall = self._clock()
+
         def change(docs: list[dict[str, Any]]) -> None:
-            wall = self._clock()
             window = _window(docs[0], wall)
             window.rate_limited(retry_after, wall)
             _save(docs[:1], [window], wall)

@@ -6,8 +6,12 @@ tests/genesys_erasure, the real processes in test_pacing_across_processes.py).""
 from __future__ import annotations
 
 import copy
+import heapq
+import random
 import threading
 from dataclasses import replace
+
+import pytest
 
 from genesys_cloud.client_settings import ClientSettings
 from genesys_cloud.hook import GenesysCloudHook
@@ -20,6 +24,7 @@ from genesys_cloud.shared_state import (
     share_token,
 )
 from genesys_cloud.token_cache import SHARED_TOKENS
+from tests.genesys_cloud.test_retry_policy import FixedWindowServer
 from tests.support.sandbox import calls_to, statuses_served
 
 TOKEN = "POST /oauth/token"
@@ -160,3 +165,41 @@ def test_a_token_revoked_under_one_process_is_renewed_once_for_all(sandbox):
 
     assert statuses_served(sandbox)["401"] == 1
     assert calls_to(sandbox, TOKEN) == 2
+
+
+def simulate_processes(seed: int, whole_seconds: bool, processes: int = 3, calls: int = 600):
+    """`processes` sequential callers on one shared window, on a virtual clock, each request taking a
+    random 1-300 ms to reach the server and as long to come back (so answers overtake one another).
+    Returns (requests the server refused, the last answer's time)."""
+    rng = random.Random(seed)
+    server = FixedWindowServer(allowed=30, window=3.0, phase=0.37, whole_seconds=whole_seconds)
+    store, clock = MemoryStore(), Clock()
+    clock.now = 0.0
+    settings = replace(SETTINGS, shared_state=store)
+    pacers = [SharedPacing(store, settings, "gdpr", clock=clock) for _ in range(processes)]
+    events = [(0.0, n, "reserve", n, None) for n in range(processes)]
+    sent, order = 0, processes
+    while events:
+        clock.now, _, kind, caller, snapshot = heapq.heappop(events)
+        if kind == "reserve" and sent < calls:
+            sent += 1
+            at = clock.now + pacers[caller].reserve(0.0) + rng.uniform(0.001, 0.3)
+            heapq.heappush(events, (at, order, "arrive", caller, None))
+        elif kind == "arrive":
+            at = clock.now + rng.uniform(0.001, 0.3)
+            heapq.heappush(events, (at, order, "answer", caller, server.handle(clock.now)))
+        elif kind == "answer":
+            pacers[caller].complete(snapshot, 0.0)
+            heapq.heappush(events, (clock.now, order, "reserve", caller, None))
+        order += 1
+    return server.rejected, clock.now
+
+
+@pytest.mark.parametrize("whole_seconds", [True, False])
+@pytest.mark.parametrize("seed", range(5))
+def test_processes_whose_answers_overtake_one_another_stay_within_the_window(seed, whole_seconds):
+    rejected, elapsed = simulate_processes(seed, whole_seconds)
+
+    assert rejected == 0
+    # and most of each budget is used (round trips of up to 600 ms leave the window end less certain)
+    assert 600 / (elapsed / 3.0 * 30) >= 0.75

@@ -76,7 +76,7 @@ def test_worker_processes_on_one_client_share_its_window_without_a_429(ledger_ur
                 worker.join(timeout=30)
         counts = sb.control.request_counts()
 
-    assert "429" not in counts["by_status"]
+    assert "429" not in counts["by_status"], counts["by_status"]
     assert counts["by_endpoint"][CREATE] == WORKERS * POSTS_EACH  # a 429 would have been posted again
     assert [worker.exitcode for worker in workers] == [0] * WORKERS
     assert len(set(ids)) == WORKERS * POSTS_EACH
@@ -86,4 +86,4 @@ def test_worker_processes_on_one_client_share_its_window_without_a_429(ledger_ur
     ]
     # and the budget was used, not just respected: some window of the sandbox took at least 80% of it
     windows = Counter(math.floor(sb.state.gdpr.get(i).created_mono / WINDOW_SECONDS) for i in ids)
-    assert max(windows.values()) >= 0.8 * ALLOWED
+    assert max(windows.values()) >= 0.8 * ALLOWED, sorted(windows.items())

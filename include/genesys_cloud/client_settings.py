@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genesys_cloud.regions import api_base_url, login_base_url
 from genesys_cloud.retry_policy import RetryPolicy
+
+if TYPE_CHECKING:
+    from genesys_cloud.shared_state import SharedStateStore
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 _CONNECT_TIMEOUT_SECONDS = 10.0
@@ -39,6 +42,9 @@ class ClientSettings:
     verify: bool | str = True
     # further (client id, secret) pairs of the same org, `extra_clients` in the connection's extras
     extra_clients: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # where the processes of a deployment share the token and the pacing (`shared_state`); None: each
+    # process paces on its own. Not from the connection: the hook's owner hands it in.
+    shared_state: SharedStateStore | None = field(default=None, repr=False, compare=False)
 
     @property
     def client_count(self) -> int:

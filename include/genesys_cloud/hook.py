@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar, Unpack
 
@@ -27,6 +28,7 @@ from genesys_cloud.operations import GenesysCloudOperationsMixin
 from genesys_cloud.protocol import DEFAULT_HEADERS
 from genesys_cloud.provider_info import UI_FIELD_BEHAVIOUR
 from genesys_cloud.retry_policy import TransportFailure
+from genesys_cloud.shared_state import SharedStateStore
 from genesys_cloud.token_cache import SHARED_TOKENS
 from genesys_cloud.transport import Answer, Failed, Send, Steps
 
@@ -50,9 +52,17 @@ logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryStrings())
 
 class GenesysCloudHook(GenesysCloudOperationsMixin, GenesysHookBase):
     """Call the Genesys Cloud Platform API with the client credentials of an Airflow connection
-    (parameters: see `GenesysHookBase`). Use it as a context manager so its session is closed."""
+    (parameters: see `GenesysHookBase`). Use it as a context manager so its session is closed.
+
+    :param shared_state: A store every process of the deployment reaches: they then share the client's
+        token and pacing through it (`genesys_cloud.shared_state`). None: pacing is per process.
+    """
 
     _session: requests.Session | None = None
+
+    def __init__(self, *args: Any, shared_state: SharedStateStore | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared_state = shared_state
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -62,7 +72,8 @@ class GenesysCloudHook(GenesysCloudOperationsMixin, GenesysHookBase):
     def settings(self) -> ClientSettings:
         if self._settings is None:
             conn = self.get_connection(self.genesys_conn_id)
-            return self._settings_from(conn, conn.extra_dejson)
+            settings = self._settings_from(conn, conn.extra_dejson)
+            self._settings = replace(settings, shared_state=self.shared_state)
         return self._settings
 
     def get_conn(self) -> requests.Session:

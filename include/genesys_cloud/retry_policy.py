@@ -222,6 +222,74 @@ def parse_rate_limit_headers(headers: Mapping[str, str]) -> RateLimitSnapshot | 
     return snapshot
 
 
+class PacingWindow:
+    """What a pacer knows about one rate window, and its rules (see `RatePacer`). Not thread-safe on its
+    own: `RatePacer` guards one with a lock in memory, `genesys_cloud.shared_state` keeps one in a shared
+    store row (times there are wall-clock seconds, so processes on several machines agree)."""
+
+    FIELDS = ("window_end", "last_count", "remaining", "next_send", "last_send", "in_flight")
+
+    def __init__(self) -> None:
+        self.window_end: float | None = None
+        self.last_count = 0
+        self.remaining: int | None = None
+        self.next_send = 0.0
+        self.last_send: float | None = None
+        self.in_flight = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> PacingWindow:
+        window = cls()
+        for name in cls.FIELDS:
+            if values.get(name) is not None:
+                setattr(window, name, values[name])
+        return window
+
+    def reserve(self, now: float, ceiling_interval: float = 0.0) -> float:
+        """Claim a slot for one request; returns how many seconds to wait before sending it."""
+        send_at = max(now, self.next_send)
+        interval = 0.0
+        if self.window_end is not None and self.remaining is not None:
+            if send_at >= self.window_end or self.remaining <= 0:
+                # The window is over (or its budget spent): first request of the next one.
+                send_at = max(send_at, self.window_end + _WINDOW_MARGIN_SECONDS)
+                self._forget_window()
+            else:
+                interval = (self.window_end - send_at) / self.remaining
+                self.remaining -= 1
+        if self.last_send is not None:
+            send_at = max(send_at, self.last_send + ceiling_interval)
+        self.next_send = send_at + interval
+        self.last_send = send_at
+        self.in_flight += 1
+        return send_at - now
+
+    def complete(self, snapshot: RateLimitSnapshot | None, now: float) -> None:
+        """Account for the answer (or failure) of a reserved request; `snapshot` from its headers."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if snapshot is None:
+            return
+        bound = now + snapshot.reset_seconds
+        same_window = (
+            self.window_end is not None and snapshot.count > self.last_count and now < self.window_end
+        )
+        self.window_end = min(self.window_end, bound) if same_window else bound  # type: ignore[type-var]
+        self.last_count = snapshot.count
+        self.remaining = snapshot.allowed - snapshot.count - self.in_flight
+
+    def rate_limited(self, retry_after: float | None, now: float) -> None:
+        """A 429 arrived anyway (another client shares the token): hold back until it has passed."""
+        self.remaining = 0
+        self.window_end = now + (retry_after if retry_after is not None else 1.0)
+
+    def _forget_window(self) -> None:
+        self.window_end = self.remaining = None
+        self.last_count = 0
+
+
 class RatePacer:
     """Client-side pacing for one client: spend the remaining budget evenly until the window resets.
 
@@ -237,68 +305,42 @@ class RatePacer:
     smallest `t + r` seen in the current window: a safe bound that tightens to well under one request
     interval as the window goes on. A response whose count did not grow, or that arrives after that
     bound, starts a new window.
+
+    One pacer paces the threads of one process. Processes that share a token (mapped tasks in separate
+    worker processes) share a `PacingWindow` through a store instead: `genesys_cloud.shared_state`.
     """
 
     def __init__(self, ceiling_per_minute: float | None = None) -> None:
         self._lock = threading.Lock()
-        self._ceiling_interval = 0.0
+        self.ceiling_interval = 0.0
         self.set_ceiling(ceiling_per_minute)
-        self._window_end: float | None = None
-        self._last_count = 0
-        self._remaining: int | None = None
-        self._next_send = 0.0
-        self._last_send: float | None = None
-        self._in_flight = 0
+        self._window = PacingWindow()
 
     def set_ceiling(self, ceiling_per_minute: float | None) -> None:
-        if ceiling_per_minute is not None and ceiling_per_minute <= 0:
-            raise ValueError("the rate ceiling must be a positive number of requests per minute")
         with self._lock:
-            self._ceiling_interval = 60.0 / ceiling_per_minute if ceiling_per_minute else 0.0
+            self.ceiling_interval = ceiling_interval(ceiling_per_minute)
 
     def reserve(self, now: float) -> float:
         """Claim a slot for one request; returns how many seconds to wait before sending it."""
         with self._lock:
-            send_at = max(now, self._next_send)
-            interval = 0.0
-            if self._window_end is not None and self._remaining is not None:
-                if send_at >= self._window_end or self._remaining <= 0:
-                    # The window is over (or its budget spent): first request of the next one.
-                    send_at = max(send_at, self._window_end + _WINDOW_MARGIN_SECONDS)
-                    self._forget_window()
-                else:
-                    interval = (self._window_end - send_at) / self._remaining
-                    self._remaining -= 1
-            if self._last_send is not None:
-                send_at = max(send_at, self._last_send + self._ceiling_interval)
-            self._next_send = send_at + interval
-            self._last_send = send_at
-            self._in_flight += 1
-            return send_at - now
+            return self._window.reserve(now, self.ceiling_interval)
 
     def complete(self, snapshot: RateLimitSnapshot | None, now: float) -> None:
         """Account for the answer (or failure) of a reserved request; `snapshot` from its headers."""
         with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
-            if snapshot is None:
-                return
-            bound = now + snapshot.reset_seconds
-            same_window = (
-                self._window_end is not None and snapshot.count > self._last_count and now < self._window_end
-            )
-            self._window_end = min(self._window_end, bound) if same_window else bound  # type: ignore[type-var]
-            self._last_count = snapshot.count
-            self._remaining = snapshot.allowed - snapshot.count - self._in_flight
+            self._window.complete(snapshot, now)
 
     def rate_limited(self, retry_after: float | None, now: float) -> None:
         """A 429 arrived anyway (another client shares the token): hold back until it has passed."""
         with self._lock:
-            self._remaining = 0
-            self._window_end = now + (retry_after if retry_after is not None else 1.0)
+            self._window.rate_limited(retry_after, now)
 
-    def _forget_window(self) -> None:
-        self._window_end = self._remaining = None
-        self._last_count = 0
+
+def ceiling_interval(ceiling_per_minute: float | None) -> float:
+    """The fixed spacing of an operator's ceiling (0 = none)."""
+    if ceiling_per_minute is not None and ceiling_per_minute <= 0:
+        raise ValueError("the rate ceiling must be a positive number of requests per minute")
+    return 60.0 / ceiling_per_minute if ceiling_per_minute else 0.0
 
 
 class FamilyHolds:

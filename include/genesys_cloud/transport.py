@@ -10,6 +10,10 @@
 The generator's return value is the call's result; errors are raised out of it. `hook.py` drives it with
 requests and `async_hook.py` with aiohttp, so both follow exactly the same rules (`retry_policy`).
 
+Pacing and the token are process-wide (`retry_policy.shared_pacer`, `token_cache`), or shared by every
+process of a deployment when the settings carry a `shared_state` store (`shared_state`: one token and
+one rate window per resource family for all the worker processes on one OAuth client).
+
 Logging: one line per retry with method, path (never the query string), status or failure, correlation
 id, attempt and wait. Bodies and query strings are never logged: they hold e-mail addresses and phones.
 """
@@ -36,20 +40,18 @@ from genesys_cloud.retry_policy import (
     RETRY_LOG_FORMAT,
     Action,
     AttemptTracker,
-    RateLimitSnapshot,
-    RatePacer,
     TransportFailure,
     is_idempotent,
     parse_rate_limit_headers,
     parse_retry_after,
     retry_log_args,
     shared_holds,
-    shared_pacer,
     strip_query,
 )
 from genesys_cloud.retry_policy import (
     Step as RetryStep,
 )
+from genesys_cloud.shared_state import adopt_token, call_pacing, drop_token, share_token
 from genesys_cloud.token_cache import SHARED_TOKENS
 
 log = logging.getLogger(__name__)
@@ -138,8 +140,8 @@ def api_call(
     # Genesys limits each resource family with its own bucket on top of the token's, and the headers of
     # an answer describe one of them: so what they say paces that family only (a family allowed 60/min
     # does not slow down the others), while the operator's ceiling spaces every call of the token.
-    pacer = shared_pacer((*settings.token_key, family))
-    ceiling = shared_pacer(settings.token_key, settings.rate_limit_per_minute)
+    # Process-wide pacers, or the deployment's shared ones when the settings carry a store.
+    pacing = call_pacing(settings, family)
     holds = shared_holds(settings.token_key)
     tracker = AttemptTracker(
         settings.retry,
@@ -165,19 +167,17 @@ def api_call(
         if held:
             yield Sleep(held)
         try:
-            now = time.monotonic()
-            spacing = ceiling.reserve(now)
-            yield Sleep(spacing + pacer.reserve(now + spacing))
+            yield Sleep(pacing.reserve(time.monotonic()))
             reply = yield Send(method, url, params, json, {"Authorization": f"Bearer {token}"})
         except BaseException:
             # The driver gave up (cancelled, interrupted): the reserved slots are free again.
-            _release(pacer, ceiling, None)
+            pacing.complete(None, time.monotonic())
             raise
         if isinstance(reply, Failed):
-            _release(pacer, ceiling, None)
+            pacing.complete(None, time.monotonic())
             yield from _after_failure(method, path, reply, tracker)
             continue
-        _release(pacer, ceiling, parse_rate_limit_headers(reply.headers))
+        pacing.complete(parse_rate_limit_headers(reply.headers), time.monotonic())
         retry_after = parse_retry_after(reply.headers.get("Retry-After"))
         if reply.status == 429 and retry_rate_limited:
             # A caller that waits out its own 429s (an analytics job submission under the org's job cap)
@@ -188,27 +188,29 @@ def api_call(
                 # so reading (statuses, lists) goes on while creating waits.
                 holds.hold(family, time.monotonic() + retry_after)
             else:
-                pacer.rate_limited(retry_after, time.monotonic())
+                pacing.rate_limited(retry_after, time.monotonic())
         step = tracker.on_status(reply.status, retry_after)
         if step.action is Action.RETURN:
             return decode_json_body(reply.status, reply.body, reply.headers, method=method, path=path)
         if step.action is Action.RENEW_TOKEN:
             log.info("Genesys Cloud %s %s: token refused (401), renewing it", method, strip_query(path))
             SHARED_TOKENS.invalidate(settings.token_key, token)
+            if settings.shared_state is not None:
+                drop_token(settings, token)
             continue
         yield from _retry_or_raise(method, path, reply, step, tracker)
 
 
-def _release(pacer: RatePacer, ceiling: RatePacer, snapshot: RateLimitSnapshot | None) -> None:
-    """Account for one answer (or none): the headers feed the family's pacer, never the ceiling's."""
-    now = time.monotonic()
-    pacer.complete(snapshot, now)
-    ceiling.complete(None, now)
-
-
 def cached_token(settings: ClientSettings, *, force_new: bool = False) -> str | None:
-    """The process-wide cached token of this client, unless it is due for renewal or `force_new`."""
-    return None if force_new else SHARED_TOKENS.get(settings.token_key, time.monotonic())
+    """The process-wide cached token of this client, else the one another process of the deployment
+    shared (`shared_state`), unless it is due for renewal or `force_new`."""
+    if force_new:
+        return None
+    token = SHARED_TOKENS.get(settings.token_key, time.monotonic())
+    if token is None and settings.shared_state is not None and (adopted := adopt_token(settings)):
+        token, seconds_left = adopted
+        SHARED_TOKENS.store(settings.token_key, token, seconds_left, time.monotonic())
+    return token
 
 
 def token_exchange(settings: ClientSettings, rng: random.Random | None = None) -> Steps[str]:
@@ -227,6 +229,13 @@ def token_exchange(settings: ClientSettings, rng: random.Random | None = None) -
         step = tracker.on_status(reply.status, retry_after) if reply.status != 401 else RetryStep(Action.FAIL)
         if step.action is Action.RETURN:
             token, expires_in = token_from_answer(reply.status, reply.body, reply.headers)
+            if settings.shared_state is not None:
+                # another process may have logged in meanwhile: then its token is used, so the
+                # deployment spends one token's budget (ours is never used)
+                now = time.monotonic()
+                requested_wall = time.time() - (now - requested_at)
+                token, expires_in = share_token(settings, token, expires_in, requested_wall)
+                requested_at = now
             SHARED_TOKENS.store(settings.token_key, token, expires_in, requested_at)
             return token
         yield from _retry_or_raise("POST", TOKEN_PATH, reply, step, tracker)

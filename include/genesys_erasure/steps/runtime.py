@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig, load_config
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.ledger import Ledger, create_ledger_engine
+from genesys_erasure.ledger.client_state import LedgerClientState
 from genesys_erasure.ledger.last_contact import LastContactIndex
 from genesys_erasure.sealing import IdentifierSealer
 from genesys_erasure.signing import Ed25519PrivateKey
@@ -109,6 +110,7 @@ class ErasureRuntime:
         self._extra_clients_factory = extra_clients_factory
         self._extra_clients: list[GenesysClient] | None = None
         self._engine: Engine | None = None
+        self._client_state: LedgerClientState | None = None
         self._ledger: Ledger | None = None
         self._last_contacts: LastContactIndex | None = None
         self._workspace: RunWorkspace | None = None
@@ -144,6 +146,14 @@ class ErasureRuntime:
         return self._engine
 
     @property
+    def client_state(self) -> LedgerClientState:
+        """Where the Genesys clients of every worker process share their token and pacing (the ledger's
+        database: every worker reaches it). The client factories hand it to their hooks."""
+        if self._client_state is None:
+            self._client_state = LedgerClientState(self._database())
+        return self._client_state
+
+    @property
     def ledger(self) -> Ledger:
         """The ledger, on the runtime's engine. Not to be closed by a step: the runtime closes it."""
         if self._ledger is None:
@@ -174,7 +184,7 @@ class ErasureRuntime:
         clients = [self._client, *(self._extra_clients or [])]
         self._client, self._extra_clients = None, None
         engine, self._engine = self._engine, None
-        self._ledger = self._workspace = self._last_contacts = None
+        self._ledger = self._workspace = self._last_contacts = self._client_state = None
         try:
             for client in clients:
                 if client is not None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from genesys_cloud.shared_state import SharedStateStore
     from genesys_erasure.config import PurgeConfig
     from genesys_erasure.steps.runtime import ErasureRuntime, RunClock
 
@@ -93,19 +94,23 @@ def ledger_url(config: PurgeConfig) -> str:
     return sqlite_ledger_url(config)
 
 
-def genesys_hook(config: PurgeConfig):
-    """The client factory of a deployment: a `GenesysCloudHook` on the configured connection."""
+def genesys_hook(config: PurgeConfig, shared_state: SharedStateStore | None = None):
+    """The client factory of a deployment: a `GenesysCloudHook` on the configured connection, sharing
+    its token and pacing with the other worker processes through `shared_state` when given."""
     from genesys_cloud.hook import GenesysCloudHook
 
-    return GenesysCloudHook(genesys_conn_id=config.genesys_conn_id)
+    return GenesysCloudHook(genesys_conn_id=config.genesys_conn_id, shared_state=shared_state)
 
 
-def extra_genesys_hooks(config: PurgeConfig) -> list:
+def extra_genesys_hooks(config: PurgeConfig, shared_state: SharedStateStore | None = None) -> list:
     """One hook per further OAuth client of the connection (its `extra_clients`), for submitting."""
     from genesys_cloud.hook import GenesysCloudHook
 
     count = GenesysCloudHook(genesys_conn_id=config.genesys_conn_id).settings.client_count
-    return [GenesysCloudHook(genesys_conn_id=config.genesys_conn_id, client_index=i) for i in range(1, count)]
+    return [
+        GenesysCloudHook(genesys_conn_id=config.genesys_conn_id, client_index=i, shared_state=shared_state)
+        for i in range(1, count)
+    ]
 
 
 def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
@@ -114,15 +119,18 @@ def load_runtime(params: Mapping[str, Any] | None) -> ErasureRuntime:
     from genesys_erasure.steps.runtime import ErasureRuntime, load_run_config
 
     config = load_run_config(params)
-    return ErasureRuntime(
+    # The hooks pace through the ledger's database: mapped submit tasks run in separate worker
+    # processes, and only a store they all reach lets them share one token's budget without a 429.
+    runtime = ErasureRuntime(
         config=config,
         hmac_key=connection_secret(config.hmac_key_conn_id, "hmac_key_conn_id"),
         sealing_key=connection_secret(SEALING_KEY_CONN_ID, "sealing key connection"),
         signing_key=signing_key(),
         ledger_url=ledger_url(config),
-        client_factory=genesys_hook,
-        extra_clients_factory=extra_genesys_hooks,
+        client_factory=lambda cfg: genesys_hook(cfg, runtime.client_state),
+        extra_clients_factory=lambda cfg: extra_genesys_hooks(cfg, runtime.client_state),
     )
+    return runtime
 
 
 @contextmanager

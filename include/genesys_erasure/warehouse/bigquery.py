@@ -30,6 +30,15 @@ from google.cloud import bigquery
 
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.warehouse.catalog import ResolvedTable, TableCatalog, resolve_against_catalog
+from genesys_erasure.warehouse.key_loading import (
+    BIGQUERY_BULK_MIN_KEYS,
+    BIGQUERY_REQUEST_LIMIT,
+    STATEMENT_HEADROOM,
+    bigquery_bulk_load,
+    choose_bulk,
+    key_load_error,
+    value_chunks,
+)
 from genesys_erasure.warehouse.mapping import ConnectionMapping, WarehouseKind
 from genesys_erasure.warehouse.planning import (
     BigQueryTablePlan,
@@ -44,7 +53,6 @@ from genesys_erasure.warehouse.planning import (
 from genesys_erasure.warehouse.results import TableErasureResult
 from genesys_erasure.warehouse.retention import RetentionWindow, bigquery_window
 
-KEY_LOAD_CHUNK = 10_000
 STREAMING_BUFFER_MARKER = "streaming buffer"
 
 
@@ -116,15 +124,18 @@ def erase_bigquery(
     hasher: KeyedHasher,
     *,
     clock: Callable[[], datetime] = _utc_now,
+    bulk_min_keys: int = BIGQUERY_BULK_MIN_KEYS,
 ) -> tuple[TableErasureResult, ...]:
-    """Erase `subjects` from every table of `conn`; one DML job per table, one table at a time."""
+    """Erase `subjects` from every table of `conn`; one DML job per table, one table at a time. From
+    `bulk_min_keys` keys on, the keys reach the session's table by a load job (key_loading.py)."""
     project = project_of(client, conn)
     tables = check_bigquery_mapping(client, conn)  # before any statement that changes anything
     window, location = _read_dataset(client, conn)
     group_ids = key_groups_for(tables)
     keys = build_key_set(subjects, hasher, group_ids)
     keys_table = new_keys_table_name()
-    session = _Session.open_with_keys(client, location, keys_table, keys) if keys.size else None
+    bulk = choose_bulk(keys, bulk_min_keys)
+    session = _Session.open_with_keys(client, location, keys_table, keys, bulk=bulk) if keys.size else None
     results = []
     try:
         for table in tables:
@@ -162,26 +173,44 @@ class _Session:
     location: str | None
 
     @classmethod
-    def open_with_keys(cls, client, location: str | None, keys_table: str, keys: KeySet) -> _Session:
+    def open_with_keys(
+        cls, client, location, keys_table: str, keys: KeySet, *, bulk: bool = False
+    ) -> _Session:
         create = f"CREATE TEMP TABLE {quote_bigquery(keys_table)} (key_group INT64, key_value STRING)"
         job = client.query(create, job_config=bigquery.QueryJobConfig(create_session=True), location=location)
         job.result()
         session = cls(client, job.session_info.session_id, location)
+        try:
+            if bulk:
+                # `_SESSION` resolves through the load job's session_id connection property.
+                destination = bigquery.TableReference.from_string(f"{client.project}._SESSION.{keys_table}")
+                bigquery_bulk_load(
+                    client, destination, keys, session_id=session.session_id, location=location
+                )
+            else:
+                session.insert_keys(keys_table, keys)
+        except BaseException:
+            session.close(keys_table)
+            raise
+        return session
+
+    def insert_keys(self, keys_table: str, keys: KeySet) -> None:
+        """One INSERT per group and chunk; each request within BigQuery's 10 MB (parameters included)."""
         insert = (
             f"INSERT INTO {quote_bigquery(keys_table)} (key_group, key_value)"
             " SELECT @key_group, v FROM UNNEST(@key_values) AS v"
         )
+        budget = BIGQUERY_REQUEST_LIMIT - len(insert) - STATEMENT_HEADROOM
         for group_id, values in sorted(keys.values.items()):
-            for start in range(0, len(values), KEY_LOAD_CHUNK):
-                chunk = list(values[start : start + KEY_LOAD_CHUNK])
-                session.run(
-                    insert,
-                    [
-                        bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
-                        bigquery.ArrayQueryParameter("key_values", "STRING", chunk),
-                    ],
-                )
-        return session
+            for chunk in value_chunks(values, budget):
+                parameters = [
+                    bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
+                    bigquery.ArrayQueryParameter("key_values", "STRING", chunk),
+                ]
+                try:
+                    self.run(insert, parameters)
+                except GoogleAPICallError as exc:
+                    raise key_load_error(len(chunk), exc) from None
 
     def run(self, sql: str, parameters: list | None = None) -> list:
         config = bigquery.QueryJobConfig(

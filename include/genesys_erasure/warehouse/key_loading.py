@@ -67,7 +67,7 @@ def json_chunks(rows: Sequence[tuple[int, str]], budget: int) -> Iterator[tuple[
     parts: list[str] = []
     size = 2  # the brackets
     for row in rows:
-        part = json.dumps(list(row))  # ASCII only: characters = bytes
+        part = json.dumps(list(row), separators=(",", ":"))  # ASCII only: characters = bytes
         cost = _escaped_size(part) + (1 if parts else 0)
         if size + cost > budget:
             if not parts:

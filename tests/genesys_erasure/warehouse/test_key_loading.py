@@ -1,0 +1,201 @@
+"""How the keys reach the session table: byte-bounded chunks at the engines' documented limits, and the
+bulk path (Parquet from memory) on the local engines as far as each can run it."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from google.cloud import bigquery
+
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.warehouse.bigquery import erase_bigquery
+from genesys_erasure.warehouse.key_loading import (
+    SNOWFLAKE_STATEMENT_LIMIT,
+    KeyLoadError,
+    bigquery_bulk_load,
+    json_chunks,
+    keys_parquet,
+    value_chunks,
+)
+from genesys_erasure.warehouse.mapping import IdentifierType, ValueForm
+from genesys_erasure.warehouse.planning import ErasureSubjects, KeyGroup, KeySet, build_key_set
+from genesys_erasure.warehouse.snowflake import erase_snowflake
+from tests.support.warehouse import (
+    ALICE,
+    ALICE_EVENT_IDS,
+    ALL_EVENT_IDS,
+    FIXED_NOW,
+    TRICKY_CONTACT,
+    TRICKY_EMAIL,
+    RecordingBigQueryClient,
+    RecordingSnowflakeConnection,
+    delete_table_mapping,
+    event_ids,
+    event_rows,
+    events_table,
+)
+
+EMAIL_RAW = KeyGroup(IdentifierType.EMAIL, ValueForm.RAW)
+
+
+def _rows(count: int, width: int = 64) -> list[tuple[int, str]]:
+    return [(1, f"{i:0{width}d}") for i in range(count)]
+
+
+def _document_size(rows) -> int:
+    return len(json.dumps([list(r) for r in rows], separators=(",", ":")))
+
+
+# -- chunking at the documented limits (no engine) ---------------------------------------------------------
+
+
+def test_keys_exactly_filling_a_statement_go_in_one_and_one_byte_more_splits_them():
+    rows = _rows(1000)
+    exact = _document_size(rows)
+
+    assert [count for count, _ in json_chunks(rows, exact)] == [1000]
+    assert [count for count, _ in json_chunks(rows, exact - 1)] == [999, 1]
+
+
+def test_no_statement_chunk_exceeds_the_budget_once_quotes_are_escaped():
+    rows = [(1, "o'brien" * 9 + f"{i}@example.com") for i in range(5000)]
+    budget = 50_000
+
+    chunks = list(json_chunks(rows, budget))
+
+    escaped = [len(doc) + doc.count("'") + doc.count("\\") for _, doc in chunks]
+    assert max(escaped) <= budget and sum(c for c, _ in chunks) == 5000
+    assert json.loads(chunks[0][1])[0] == [1, rows[0][1]]
+
+
+def test_a_million_hmac_keys_need_statements_well_past_the_old_fixed_chunk_count():
+    # 20,000 HMAC keys (the old fixed chunk) are ~1.4 MB of JSON: over Snowflake's 1 MB statement limit.
+    rows = _rows(20_000)
+    assert _document_size(rows) > SNOWFLAKE_STATEMENT_LIMIT
+    assert len(list(json_chunks(rows, SNOWFLAKE_STATEMENT_LIMIT))) == 2
+
+
+def test_bigquery_array_chunks_stop_at_the_request_budget():
+    values = [f"{i:064d}" for i in range(1000)]
+    per_value = len(json.dumps({"value": values[0]})) + 1
+
+    assert [len(c) for c in value_chunks(values, per_value * 1000)] == [1000]
+    assert [len(c) for c in value_chunks(values, per_value * 1000 - 1)] == [999, 1]
+
+
+def test_the_parquet_payload_holds_exactly_the_keys_with_their_types(hasher):
+    keys = KeySet({EMAIL_RAW: 1}, {1: (TRICKY_EMAIL, "alice@example.com")})
+
+    table = pq.read_table(io.BytesIO(keys_parquet(keys, "key_group", "key_value")))
+
+    assert table.schema.field("key_group").type == "int64"
+    assert table.schema.field("key_value").type == "string"
+    assert list(zip(*table.to_pydict().values(), strict=True)) == keys.rows()
+
+
+def test_importing_the_executors_and_subject_input_does_not_load_pandas_or_pyarrow():
+    code = (
+        "import sys, genesys_erasure.warehouse, genesys_erasure.warehouse.snowflake,"
+        " genesys_erasure.warehouse.key_loading, genesys_erasure.subject_input,"
+        " genesys_erasure.spreadsheet_input;"
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'openpyxl') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- the bulk path on the local engines --------------------------------------------------------------------
+
+
+def _alice_and_tricky() -> ErasureSubjects:
+    return ErasureSubjects(
+        identifiers=(
+            *ALICE.identifiers,
+            Identifier(IdentifierKind.EMAIL, TRICKY_EMAIL),
+            Identifier(IdentifierKind.EXTERNAL_CONTACT, TRICKY_CONTACT),
+        ),
+        conversation_ids=ALICE.conversation_ids,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paramstyle", [None, "qmark"])
+def test_snowflake_bulk_load_erases_the_same_rows_through_stage_and_copy(snowflake_wh, hasher, paramstyle):
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    recorder = RecordingSnowflakeConnection(snowflake_wh.open(paramstyle))
+
+    results = erase_snowflake(
+        recorder, snowflake_wh.mapping([delete_table_mapping()]), _alice_and_tricky(), hasher,
+        clock=lambda: FIXED_NOW, bulk_min_keys=1,
+    )  # fmt: skip
+
+    assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS - {"ev-7"}
+    assert results[0].rows_remaining == 0 and results[0].rows_affected == 5
+    assert any(s.startswith("PUT file://") for s in recorder.statements)
+    assert any(s.startswith("COPY INTO") for s in recorder.statements)
+    assert not any(s.startswith("INSERT INTO") for s in recorder.statements)
+
+
+@pytest.mark.slow
+def test_snowflake_statement_path_loads_keys_past_one_statement_in_byte_bounded_chunks(snowflake_wh, hasher):
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    many = tuple(Identifier(IdentifierKind.EMAIL, f"someone{i}@example.org") for i in range(12_000))
+    subjects = ErasureSubjects((*ALICE.identifiers, *many), ALICE.conversation_ids)
+    conn = snowflake_wh.mapping([delete_table_mapping()])
+    recorder = RecordingSnowflakeConnection(snowflake_wh.open())
+
+    erase_snowflake(recorder, conn, subjects, hasher, clock=lambda: FIXED_NOW)
+
+    inserts = [s for s in recorder.statements if s.startswith("INSERT INTO")]
+    assert len(inserts) >= 2  # > 1 MB of keys: more than one statement
+    assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS
+
+
+@pytest.mark.slow
+def test_bigquery_bulk_payload_loads_every_key_by_a_load_job(bigquery_wh, hasher):
+    client = bigquery_wh.client
+    path = f"{client.project}.{bigquery_wh.dataset}.keys"
+    schema = [bigquery.SchemaField("key_group", "INT64"), bigquery.SchemaField("key_value", "STRING")]
+    client.create_table(bigquery.Table(path, schema=schema))
+    keys = KeySet({EMAIL_RAW: 1}, {1: (TRICKY_EMAIL, "alice@example.com", "b@x.org")})
+
+    loaded = bigquery_bulk_load(client, path, keys, session_id=None, location=None)
+
+    rows = sorted(tuple(r) for r in client.query(f"SELECT key_group, key_value FROM `{path}`").result())
+    assert loaded == 3 and rows == sorted(keys.rows())
+
+
+@pytest.mark.slow
+def test_bigquery_bulk_load_into_the_session_stops_at_bqemulator_before_any_delete(bigquery_wh, hasher):
+    # bqemulator 1.4.0 does not resolve `_SESSION` for a load job (nor in queries): the run must stop
+    # with a KeyLoadError that names no value, before any DML. Real BigQuery resolves it through the
+    # job's session_id connection property.
+    bigquery_wh.seed(events_table(), event_rows(hasher))
+    recorder = RecordingBigQueryClient(bigquery_wh.client)
+
+    with pytest.raises(KeyLoadError) as error:
+        erase_bigquery(
+            recorder, bigquery_wh.mapping([delete_table_mapping()]), ALICE, hasher,
+            clock=lambda: FIXED_NOW, bulk_min_keys=1,
+        )  # fmt: skip
+
+    assert "alice" not in str(error.value).lower() and error.value.__cause__ is None
+    assert not any("DELETE" in q for q in recorder.queries)
+    assert event_ids(bigquery_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS
+
+
+@pytest.mark.slow
+def test_bigquery_statement_path_still_erases_below_the_bulk_threshold(bigquery_wh, hasher):
+    bigquery_wh.seed(events_table(), event_rows(hasher))
+    keys = build_key_set(ALICE, hasher, {EMAIL_RAW: 1})
+    assert keys.size < 50_000
+
+    erase_bigquery(bigquery_wh.client, bigquery_wh.mapping([delete_table_mapping()]), ALICE, hasher,
+                   clock=lambda: FIXED_NOW)  # fmt: skip
+
+    assert event_ids(bigquery_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS

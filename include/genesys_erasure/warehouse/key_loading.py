@@ -38,9 +38,10 @@ BIGQUERY_REQUEST_LIMIT = 10_000_000  # bytes, query parameters included
 STATEMENT_HEADROOM = 10_000
 
 # Crossovers measured on the local engines (bench/bench_key_loading.py, bench/RESULTS.md §6): below these
-# the bound statements load the keys faster than the bulk path's stage/upload/load round trips.
-SNOWFLAKE_BULK_MIN_KEYS = 50_000
-BIGQUERY_BULK_MIN_KEYS = 50_000
+# the bound statements load the keys faster than the bulk path's stage/upload/load round trips
+# (fakesnow: statements faster at 5,000 keys, bulk at 10,000; bqemulator: at 1,000 and 5,000).
+SNOWFLAKE_BULK_MIN_KEYS = 10_000
+BIGQUERY_BULK_MIN_KEYS = 5_000
 
 
 class KeyLoadError(RuntimeError):

@@ -233,6 +233,8 @@ def _decode(data: bytes) -> str:
             return codecs.decode(data, "utf-16")
         except UnicodeDecodeError:
             raise SubjectInputError([RowProblem(None, "subjects_file", "invalid_utf16")]) from None
+    if b"\0" in data:  # valid UTF-8, but no list holds NULs: UTF-16 saved without its BOM
+        raise SubjectInputError([RowProblem(None, "subjects_file", "not_utf8 (UTF-16 needs its BOM)")])
     try:
         return codecs.decode(data, "utf-8-sig")
     except UnicodeDecodeError as error:

@@ -73,7 +73,7 @@ def test_no_statement_chunk_exceeds_the_budget_once_quotes_are_escaped():
     assert json.loads(chunks[0][1])[0] == [1, rows[0][1]]
 
 
-def test_a_million_hmac_keys_need_statements_well_past_the_old_fixed_chunk_count():
+def test_the_old_fixed_chunk_of_20000_hmac_keys_is_over_snowflakes_limit_and_now_splits_in_two():
     # 20,000 HMAC keys (the old fixed chunk) are ~1.4 MB of JSON: over Snowflake's 1 MB statement limit.
     rows = _rows(20_000)
     assert _document_size(rows) > SNOWFLAKE_STATEMENT_LIMIT

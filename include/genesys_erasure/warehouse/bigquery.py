@@ -20,6 +20,7 @@ so a failure after it would lose the count of rows it removed (bench/RESULTS.md 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from genesys_erasure.warehouse.key_loading import (
     BIGQUERY_BULK_MIN_KEYS,
     BIGQUERY_REQUEST_LIMIT,
     STATEMENT_HEADROOM,
+    SessionDatasetNotFound,
     bigquery_bulk_load,
     choose_bulk,
     key_load_error,
@@ -54,6 +56,7 @@ from genesys_erasure.warehouse.results import TableErasureResult
 from genesys_erasure.warehouse.retention import RetentionWindow, bigquery_window
 
 STREAMING_BUFFER_MARKER = "streaming buffer"
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -182,17 +185,27 @@ class _Session:
         session = cls(client, job.session_info.session_id, location)
         try:
             if bulk:
-                # `_SESSION` resolves through the load job's session_id connection property.
-                destination = bigquery.TableReference.from_string(f"{client.project}._SESSION.{keys_table}")
-                bigquery_bulk_load(
-                    client, destination, keys, session_id=session.session_id, location=location
-                )
+                session.load_keys(keys_table, keys)
             else:
                 session.insert_keys(keys_table, keys)
         except BaseException:
             session.close(keys_table)
             raise
         return session
+
+    def load_keys(self, keys_table: str, keys: KeySet) -> None:
+        """One load job into the session's table (`_SESSION` resolves through the job's session_id
+        connection property). A service that cannot resolve it (bqemulator 1.4.0) gets the statements."""
+        destination = bigquery.TableReference.from_string(f"{self.client.project}._SESSION.{keys_table}")
+        try:
+            bigquery_bulk_load(
+                self.client, destination, keys, session_id=self.session_id, location=self.location
+            )
+        except SessionDatasetNotFound:
+            log.warning(
+                "load jobs cannot reach the session's table here: %d keys go by statements", keys.size
+            )
+            self.insert_keys(keys_table, keys)
 
     def insert_keys(self, keys_table: str, keys: KeySet) -> None:
         """One INSERT per group and chunk; each request within BigQuery's 10 MB (parameters included)."""

@@ -14,6 +14,8 @@ Two paths, chosen per run by the number of keys (`choose_bulk`):
   file path — Snowflake: `PUT` into a temporary stage and `COPY INTO` the session's temporary table;
   BigQuery: a load job into the session's table (`_SESSION.<name>`, resolved through the `session_id`
   connection property). A load job is not DML, so it does not count against the table's DML limits.
+  A service that refuses `_SESSION` for load jobs (bqemulator 1.4.0) raises `SessionDatasetNotFound`,
+  and the BigQuery executor then uses the statements.
 
 Why not the libraries' one-call helpers: `write_pandas` and `load_table_from_dataframe` both spool the
 DataFrame to a temporary file on local disk before uploading it, and raw-form keys are raw e-mail
@@ -46,6 +48,11 @@ BIGQUERY_BULK_MIN_KEYS = 5_000
 
 class KeyLoadError(RuntimeError):
     """The keys could not be loaded; nothing was deleted. The message holds no identifier values."""
+
+
+class SessionDatasetNotFound(KeyLoadError):
+    """The service did not resolve `_SESSION` for the load job (bqemulator 1.4.0; real BigQuery does).
+    Nothing was loaded: a load job is atomic."""
 
 
 def key_load_error(count: int, exc: BaseException) -> KeyLoadError:
@@ -177,8 +184,20 @@ def bigquery_bulk_load(
         job = client.load_table_from_file(payload, destination, job_config=config, location=location)
         job.result()
     except Exception as exc:
+        if session_id and _names_missing_session_dataset(exc):
+            raise SessionDatasetNotFound(
+                f"the load job could not resolve _SESSION ({type(exc).__name__})"
+            ) from None
         raise key_load_error(keys.size, exc) from None
     loaded = job.output_rows
     if loaded is not None and int(loaded) != keys.size:
         raise KeyLoadError(f"the load job loaded {loaded} of {keys.size} erasure keys")
     return keys.size if loaded is None else int(loaded)
+
+
+def _names_missing_session_dataset(exc: BaseException) -> bool:
+    # bqemulator 1.4.0 answers 400 "Error while reading data, error message: Catalog Error: Table with
+    # name "<project>___SESSION.<table>" does not exist because schema "<project>___SESSION" does not exist"
+    # (with CREATE_IF_NEEDED: "Not found: dataset:<project>._SESSION").
+    message = str(getattr(exc, "message", "") or exc).lower()
+    return "_session" in message and ("not found" in message or "does not exist" in message)

@@ -10,6 +10,7 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
+from google.api_core.exceptions import BadRequest
 from google.cloud import bigquery
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
@@ -149,10 +150,23 @@ def test_snowflake_statement_path_loads_keys_past_one_statement_in_byte_bounded_
     conn = snowflake_wh.mapping([delete_table_mapping()])
     recorder = RecordingSnowflakeConnection(snowflake_wh.open())
 
-    erase_snowflake(recorder, conn, subjects, hasher, clock=lambda: FIXED_NOW)
+    erase_snowflake(recorder, conn, subjects, hasher, clock=lambda: FIXED_NOW, bulk_min_keys=10**9)
 
     inserts = [s for s in recorder.statements if s.startswith("INSERT INTO")]
     assert len(inserts) >= 2  # > 1 MB of keys: more than one statement
+    assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS
+
+
+@pytest.mark.slow
+def test_snowflake_run_past_the_measured_crossover_takes_the_bulk_path_by_default(snowflake_wh, hasher):
+    snowflake_wh.seed(events_table(), event_rows(hasher))
+    many = tuple(Identifier(IdentifierKind.EMAIL, f"someone{i}@example.org") for i in range(6000))
+    subjects = ErasureSubjects((*ALICE.identifiers, *many), ALICE.conversation_ids)
+    recorder = RecordingSnowflakeConnection(snowflake_wh.open())
+
+    erase_snowflake(recorder, snowflake_wh.mapping([delete_table_mapping()]), subjects, hasher)
+
+    assert any(s.startswith("COPY INTO") for s in recorder.statements)
     assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS
 
 
@@ -170,13 +184,44 @@ def test_bigquery_bulk_payload_loads_every_key_by_a_load_job(bigquery_wh, hasher
     assert loaded == 3 and rows == sorted(keys.rows())
 
 
+class _LoadJobRecorder(RecordingBigQueryClient):
+    """The real client; records the destination of every load job, optionally fails them."""
+
+    def __init__(self, real, load_error=None) -> None:
+        super().__init__(real)
+        self.load_destinations: list[str] = []
+        self._load_error = load_error
+
+    def load_table_from_file(self, file_obj, destination, *args, **kwargs):
+        self.load_destinations.append(str(destination))
+        if self._load_error is not None:
+            raise self._load_error
+        return self._real.load_table_from_file(file_obj, destination, *args, **kwargs)
+
+
 @pytest.mark.slow
-def test_bigquery_bulk_load_into_the_session_stops_at_bqemulator_before_any_delete(bigquery_wh, hasher):
-    # bqemulator 1.4.0 does not resolve `_SESSION` for a load job (nor in queries): the run must stop
-    # with a KeyLoadError that names no value, before any DML. Real BigQuery resolves it through the
-    # job's session_id connection property.
+def test_bigquery_load_job_that_cannot_reach_the_session_table_falls_back_to_statements(bigquery_wh, hasher):
+    # bqemulator 1.4.0 does not resolve `_SESSION` for a load job (real BigQuery does, through the job's
+    # session_id connection property): the keys then go by statements and the run still erases.
     bigquery_wh.seed(events_table(), event_rows(hasher))
-    recorder = RecordingBigQueryClient(bigquery_wh.client)
+    recorder = _LoadJobRecorder(bigquery_wh.client)
+
+    results = erase_bigquery(
+        recorder, bigquery_wh.mapping([delete_table_mapping()]), ALICE, hasher,
+        clock=lambda: FIXED_NOW, bulk_min_keys=1,
+    )  # fmt: skip
+
+    assert len(recorder.load_destinations) == 1 and "._SESSION.erasure_keys_" in recorder.load_destinations[0]
+    assert any(q.startswith("INSERT INTO") for q in recorder.queries)
+    assert event_ids(bigquery_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS
+    assert results[0].rows_remaining == 0
+
+
+@pytest.mark.slow
+def test_bigquery_load_job_failure_stops_the_run_before_any_delete_without_values(bigquery_wh, hasher):
+    bigquery_wh.seed(events_table(), event_rows(hasher))
+    refused = BadRequest("Error while reading data: bad value 'alice@example.com' in row 3")
+    recorder = _LoadJobRecorder(bigquery_wh.client, load_error=refused)
 
     with pytest.raises(KeyLoadError) as error:
         erase_bigquery(

@@ -17,6 +17,7 @@ from genesys_erasure.identifiers import Identifier, IdentifierKind
 from genesys_erasure.warehouse.bigquery import erase_bigquery
 from genesys_erasure.warehouse.key_loading import (
     SNOWFLAKE_STATEMENT_LIMIT,
+    STATEMENT_HEADROOM,
     KeyLoadError,
     bigquery_bulk_load,
     json_chunks,
@@ -142,18 +143,52 @@ def test_snowflake_bulk_load_erases_the_same_rows_through_stage_and_copy(snowfla
     assert not any(s.startswith("INSERT INTO") for s in recorder.statements)
 
 
+class _SentStatementSizes:
+    """A real connection whose cursors note the size of each key INSERT as the connector sent it (with
+    the default pyformat binding the values are escaped into the statement text)."""
+
+    def __init__(self, real) -> None:
+        self._real, self.sizes = real, []
+
+    def cursor(self, *args, **kwargs):
+        return _SizingCursor(self._real.cursor(*args, **kwargs), self.sizes)
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+class _SizingCursor:
+    def __init__(self, real, sizes: list[int]) -> None:
+        self._real, self._sizes = real, sizes
+
+    def execute(self, sql, params=None, **kwargs):
+        result = self._real.execute(sql, params, **kwargs)
+        if sql.startswith("INSERT INTO"):
+            self._sizes.append(len(self._real.query.encode("utf-8")))
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
 @pytest.mark.slow
 def test_snowflake_statement_path_loads_keys_past_one_statement_in_byte_bounded_chunks(snowflake_wh, hasher):
     snowflake_wh.seed(events_table(), event_rows(hasher))
     many = tuple(Identifier(IdentifierKind.EMAIL, f"someone{i}@example.org") for i in range(12_000))
     subjects = ErasureSubjects((*ALICE.identifiers, *many), ALICE.conversation_ids)
-    conn = snowflake_wh.mapping([delete_table_mapping()])
-    recorder = RecordingSnowflakeConnection(snowflake_wh.open())
+    connection = _SentStatementSizes(snowflake_wh.open())
 
-    erase_snowflake(recorder, conn, subjects, hasher, clock=lambda: FIXED_NOW, bulk_min_keys=10**9)
+    erase_snowflake(connection, snowflake_wh.mapping([delete_table_mapping()]), subjects, hasher,
+                    clock=lambda: FIXED_NOW, bulk_min_keys=10**9)  # fmt: skip
+    connection.close()
 
-    inserts = [s for s in recorder.statements if s.startswith("INSERT INTO")]
-    assert len(inserts) >= 2  # > 1 MB of keys: more than one statement
+    assert len(connection.sizes) >= 2  # > 1 MB of keys: more than one statement
+    # each statement filled up to its budget under the documented limit, never past it
+    assert (
+        SNOWFLAKE_STATEMENT_LIMIT - STATEMENT_HEADROOM - 200
+        < max(connection.sizes)
+        <= SNOWFLAKE_STATEMENT_LIMIT
+    )
     assert event_ids(snowflake_wh.rows("CONVERSATION_EVENTS")) == ALL_EVENT_IDS - ALICE_EVENT_IDS
 
 

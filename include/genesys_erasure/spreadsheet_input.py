@@ -66,6 +66,8 @@ def _holds_data(cell) -> bool:
 
 
 def _data_cells_by_row(sheet) -> dict[int, list]:
+    # openpyxl's cell store holds only the cells the file contains; the public iterators would create
+    # every cell of the sheet's extent (a million rows for a column formatted to the bottom).
     rows: dict[int, list] = {}
     for (row, _), cell in sorted(sheet._cells.items()):
         if _holds_data(cell):
@@ -87,7 +89,8 @@ def _open(data: bytes, limits: InputLimits):
     import openpyxl
 
     try:
-        # keep_links=False: external workbook links are not followed or kept; keep_vba=False: no macros.
+        # keep_links=False: links to other workbooks are neither followed nor kept (macros are dropped
+        # by default); data_only=False: formulas stay formulas, so they can be refused.
         return openpyxl.load_workbook(io.BytesIO(data), read_only=False, data_only=False, keep_links=False)
     except Exception as error:  # a damaged part, an entity bomb refused by defusedxml: the class only
         problem = RowProblem(None, "subjects_file", f"unreadable_xlsx ({type(error).__name__})")
@@ -100,7 +103,7 @@ def _title(sheet, position: int) -> str:
 
 
 def _has_data(sheet) -> bool:
-    return any(_holds_data(cell) for cell in sheet._cells.values())
+    return any(_holds_data(cell) for cell in sheet._cells.values())  # see _data_cells_by_row
 
 
 def _the_list_sheet(workbook):

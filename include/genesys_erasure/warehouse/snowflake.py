@@ -2,7 +2,8 @@
 
 The Airflow layer supplies the connection (`SnowflakeHook.get_conn()`); fakesnow's server mode serves the
 same connector locally. Per run: check the mapping against INFORMATION_SCHEMA, read each table's retention
-(SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy), then per table
+(SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy; bound JSON
+statements, or for large sets a staged Parquet COPY, key_loading.py), then per table
 ONE transaction: ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back, so each
 table is all-or-nothing for the run and a re-run finishes the job.
 

@@ -3,9 +3,9 @@
 The Airflow layer supplies the client (see genesys_erasure/tasks/warehouse_connections.py). Per run: check the
 mapping against INFORMATION_SCHEMA.COLUMNS, read the dataset's time-travel window, open a session and load
 all keys into one session TEMP table (bound array parameters; for large sets a load job, key_loading.py),
-then per table ONE script job: a transaction with count before, ONE DELETE/UPDATE, count after. BigQuery allows 2 running and 20 queued
-DML statements per table; this executor runs one job at a time and waits for it, so it never queues
-more than one (the Airflow pool keeps separate runs apart).
+then per table ONE script job: a transaction with count before, ONE DELETE/UPDATE, count after. BigQuery
+allows 2 running and 20 queued DML statements per table; this executor runs one job at a time and waits
+for it, so it never queues more than one (the Airflow pool keeps separate runs apart).
 
 Rows still in the streaming buffer (written by `tabledata.insertAll` in the last ~30 minutes) cannot be
 changed by DML: BigQuery fails the statement, the transaction rolls back, and the table is reported as

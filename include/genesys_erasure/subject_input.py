@@ -2,7 +2,9 @@
 anything is sent to Genesys Cloud.
 
 Input comes inline (a list of values, or of `{"type": …, "value": …}` objects) or as a file: CSV with a
-header naming `value` and optionally `type`, or a JSON list shaped like the inline form. Types are
+header naming `value` and optionally `type` (`,`, `;` or tab; UTF-8 with or without BOM, or UTF-16 with
+its BOM), an .xlsx workbook (genesys_erasure.spreadsheet_input: one sheet, same header, no formulas), or
+a JSON list shaped like the inline form. Types are
 `email`, `phone`, `external_contact_id` and `user_id`; without a type, a value holding `@` is read as an
 e-mail address and one that looks like a dialled number as a phone number.
 
@@ -51,7 +53,8 @@ _TYPE_ALIASES = {
 
 # The longest e-mail address (RFC 3696 errata 1690); far beyond any phone number or id.
 MAX_VALUE_LENGTH = 320
-SUBJECTS_FILE_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+\.(csv|json|CSV|JSON)$"
+FILE_SUFFIXES = ("csv", "json", "xlsx")
+SUBJECTS_FILE_PATTERN = r"^[a-z][a-z0-9+.-]*://\S+\.(csv|json|xlsx|CSV|JSON|XLSX)$"
 PRIVACY_NOTE = (
     "Values typed here are stored by Airflow in the run configuration (metadata database) and shown to "
     "anyone who can see this run: prefer subjects_file, and purge old runs with `airflow db clean`."
@@ -77,8 +80,10 @@ SubjectsFile = Annotated[
         pattern=SUBJECTS_FILE_PATTERN,
         title="Subject list file (recommended)",
         description=(
-            "Object-storage URI of a CSV file with header `type,value` or a JSON list, e.g. "
-            "file:///data/dsr/DSR-2026-0042.csv. Types: email, phone, external_contact_id, user_id "
+            "Object-storage URI of a CSV file with header `type,value` (`,` or `;`; UTF-8 or UTF-16), an "
+            ".xlsx workbook with one sheet holding that header and the list (values only, no formulas), or "
+            "a JSON list, e.g. file:///data/dsr/DSR-2026-0042.xlsx. "
+            "Types: email, phone, external_contact_id, user_id "
             f"(omit for e-mail/phone to detect). At most {DEFAULT_MAX_BYTES // (1024 * 1024)} MB / "
             f"{DEFAULT_MAX_ROWS:,} rows. Empty: the subjects are typed inline below."
         ),
@@ -109,10 +114,19 @@ class RowProblem:
     row: int | None
     field: str
     reason: str
+    sheet: str | None = None  # spreadsheets: the sheet's title (or its position), and the column letter
+    column: str | None = None
 
     def describe(self) -> str:
         where = f"row {self.row}" if self.row is not None else "input"
-        return f"{where}, field '{self.field}': {self.reason}"
+        if self.sheet is not None:
+            where = f"sheet '{self.sheet}', {where}"
+        column = f" (column {self.column})" if self.column else ""
+        return f"{where}, field '{self.field}'{column}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        found = {"row": self.row, "field": self.field, "reason": self.reason}
+        return found | {k: v for k, v in (("sheet", self.sheet), ("column", self.column)) if v is not None}
 
 
 class SubjectInputError(ValueError):
@@ -154,7 +168,7 @@ class SubjectList:
             "duplicates_merged": len(self.duplicates),
             "duplicate_rows": [d.row for d in self.duplicates],
             "invalid_rows_skipped": len(self.skipped),
-            "skipped": [{"row": p.row, "field": p.field, "reason": p.reason} for p in self.skipped],
+            "skipped": [p.as_dict() for p in self.skipped],
         }
 
 
@@ -185,15 +199,23 @@ def parse_file(
     default_region: str | None = None,
     limits: InputLimits = InputLimits(),
 ) -> SubjectList:
-    """A CSV or JSON file, given as bytes or a binary file-like (the caller opens it, e.g. through
+    """A CSV, JSON or .xlsx file, given as bytes or a binary file-like (the caller opens it, e.g. through
     Airflow's `ObjectStoragePath`); `name` (its path or URI) picks the format by its suffix."""
     suffix = name.rsplit("/", 1)[-1].rpartition(".")[2].lower() if "." in name.rsplit("/", 1)[-1] else ""
-    if suffix not in ("csv", "json"):
-        raise SubjectInputError([RowProblem(None, "subjects_file", "not_csv_or_json (use .csv or .json)")])
+    if suffix not in FILE_SUFFIXES:
+        reason = "not_csv_json_or_xlsx (use .csv, .json or .xlsx)"
+        raise SubjectInputError([RowProblem(None, "subjects_file", reason)])
     data = source if isinstance(source, bytes) else source.read(limits.max_bytes + 1)
     if len(data) > limits.max_bytes:
         raise SubjectInputError(
             [RowProblem(None, "subjects_file", f"too_large (limit {limits.max_bytes} bytes)")]
+        )
+    if suffix == "xlsx":
+        from genesys_erasure.spreadsheet_input import read_xlsx
+
+        sheet = read_xlsx(data, limits)
+        return _collect(
+            sheet.rows, "subjects_file", skip_invalid_rows, default_region, sheet.sheet, sheet.columns
         )
     text = _decode(data)
     rows = _csv_rows(text, limits) if suffix == "csv" else _json_rows(text, limits)
@@ -208,6 +230,14 @@ def missing_file() -> SubjectInputError:
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (with or without the BOM Excel writes), or UTF-16 with its BOM (Excel's "Unicode Text")."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return codecs.decode(data, "utf-16")
+        except UnicodeDecodeError:
+            raise SubjectInputError([RowProblem(None, "subjects_file", "invalid_utf16")]) from None
+    if b"\0" in data:  # valid UTF-8, but no list holds NULs: UTF-16 saved without its BOM
+        raise SubjectInputError([RowProblem(None, "subjects_file", "not_utf8 (UTF-16 needs its BOM)")])
     try:
         return codecs.decode(data, "utf-8-sig")
     except UnicodeDecodeError as error:
@@ -218,7 +248,7 @@ def _decode(data: bytes) -> str:
 
 
 def _csv_rows(text: str, limits: InputLimits) -> list[tuple[int, Any]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader, None)
     except csv.Error:
@@ -254,6 +284,14 @@ def _csv_rows(text: str, limits: InputLimits) -> list[tuple[int, Any]]:
     return rows
 
 
+def _delimiter(text: str) -> str:
+    """`,` unless the header line uses `;` (spreadsheets in locales with a decimal comma) or a tab."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
 def _json_rows(text: str, limits: InputLimits) -> list[tuple[int, Any]]:
     try:
         document = json.loads(text)
@@ -273,14 +311,21 @@ def _json_rows(text: str, limits: InputLimits) -> list[tuple[int, Any]]:
 class _BadRow:
     field: str
     reason: str
+    column: str | None = None
 
 
 # ---- rows --------------------------------------------------------------------------------------------
 
 
 def _collect(
-    rows: Sequence[tuple[int, Any]], source: str, skip_invalid_rows: bool, default_region: str | None
+    rows: Sequence[tuple[int, Any]],
+    source: str,
+    skip_invalid_rows: bool,
+    default_region: str | None,
+    sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> SubjectList:
+    """`sheet` and `columns` (field -> column letter): for spreadsheets, so problems name both."""
     if not rows:
         raise SubjectInputError([RowProblem(None, source, "empty_list")])
     first_row: dict[Identifier, int] = {}
@@ -290,7 +335,8 @@ def _collect(
         try:
             identifier = parse_row(entry, default_region)
         except _RowError as error:
-            problems.append(RowProblem(number, error.field, error.reason))
+            column = error.column or (columns or {}).get(error.field)
+            problems.append(RowProblem(number, error.field, error.reason, sheet=sheet, column=column))
             continue
         if identifier in first_row:
             duplicates.append(Duplicate(number, first_row[identifier]))
@@ -304,16 +350,17 @@ def _collect(
 
 
 class _RowError(Exception):
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, column: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.column = column
 
 
 def parse_row(entry: Any, default_region: str | None = None) -> Identifier:
     """One entry: a bare value (type detected) or a mapping with `value` and optional `type`."""
     if isinstance(entry, _BadRow):
-        raise _RowError(entry.field, entry.reason)
+        raise _RowError(entry.field, entry.reason, entry.column)
     if isinstance(entry, Mapping):
         unknown = sorted(str(k) for k in entry if k not in ALLOWED_FIELDS)
         if unknown:

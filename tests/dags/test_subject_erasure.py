@@ -158,6 +158,45 @@ def test_file_request_in_pseudonymise_mode_leaves_the_replacement_and_skips_a_ba
     assert hits == [], "the file route leaves the value in no Airflow table, log, report or certificate"
 
 
+def test_xlsx_request_erases_the_listed_subject_and_skips_a_formula_row_naming_sheet_and_column(
+    stack, tmp_path
+):
+    import openpyxl
+
+    org = stack.sandbox.org
+    customer = org.add_customer(emails=["xavier.xlsx@example.org"], phones=[], name="Xavier Xlsx")
+    org.add_conversation(
+        customer, media="email", direction="inbound", start=datetime.now(UTC) - timedelta(days=60)
+    )
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "DSR export"
+    for row in (["type", "value"], ["email", "xavier.xlsx@example.org"], ["email", '=LOWER("a@b.org")']):
+        sheet.append(row)
+    listing = tmp_path / "DSR-2026-0042.xlsx"
+    workbook.save(listing)
+
+    with answer_approval(APPROVE):
+        run = stack.run(
+            DAG_ID, **_request(dry_run=False, subjects_file=listing.as_uri(), skip_invalid_rows=True)
+        )
+
+    assert run.state == "success", _task_states(run)
+    assert "xavier.xlsx@example.org" not in _details_text(stack, customer.conversation_ids)
+    validated = task_result(run, "validate_subject_request")
+    assert validated["skipped"] == [
+        {
+            "row": 3,
+            "field": "value",
+            "reason": "formula (type the value instead)",
+            "sheet": "DSR export",
+            "column": "B",
+        }
+    ]
+    hits = scan_paths([os.environ["AIRFLOW_HOME"], stack.home], ["xavier.xlsx@example.org"])
+    assert hits == [], "the workbook route leaves the value in no Airflow table, log, report or certificate"
+
+
 def test_rerun_of_a_ticket_whose_erasure_is_pending_submits_nothing_again(stack):
     org = stack.sandbox.org
     customer = org.add_customer(emails=["rhea.rerun@example.org"], phones=["+442079460556"], name="Rhea")

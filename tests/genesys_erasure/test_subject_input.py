@@ -155,9 +155,9 @@ def test_invalid_json_names_the_line_without_quoting_it():
     assert "secret" not in str(caught.value)
 
 
-def test_file_that_is_not_csv_or_json_is_refused():
-    problems = _problems(lambda: parse_file(b"whatever", name="subjects.xlsx"))
-    assert problems[0].field == "subjects_file" and problems[0].reason.startswith("not_csv_or_json")
+def test_file_that_is_not_csv_json_or_xlsx_is_refused():
+    problems = _problems(lambda: parse_file(b"whatever", name="subjects.txt"))
+    assert problems[0].field == "subjects_file" and problems[0].reason.startswith("not_csv_json_or_xlsx")
 
 
 def test_file_over_the_size_limit_is_refused_without_reading_it_all():

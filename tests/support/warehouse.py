@@ -220,9 +220,9 @@ class _RecordingCursor:
     def __init__(self, real, owner: RecordingSnowflakeConnection) -> None:
         self._real, self._owner = real, owner
 
-    def execute(self, sql, params=None):
+    def execute(self, sql, params=None, **kwargs):
         self._owner.statements.append(sql)
-        result = self._real.execute(sql, params)
+        result = self._real.execute(sql, params, **kwargs)
         if self._owner._on_execute is not None:
             self._owner._on_execute(sql, self._owner._real)
         return result

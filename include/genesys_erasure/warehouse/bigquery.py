@@ -2,10 +2,10 @@
 
 The Airflow layer supplies the client (see genesys_erasure/tasks/warehouse_connections.py). Per run: check the
 mapping against INFORMATION_SCHEMA.COLUMNS, read the dataset's time-travel window, open a session and load
-all keys into one session TEMP table (bound array parameters), then per table ONE script job: a
-transaction with count before, ONE DELETE/UPDATE, count after. BigQuery allows 2 running and 20 queued
-DML statements per table; this executor runs one job at a time and waits for it, so it never queues
-more than one (the Airflow pool keeps separate runs apart).
+all keys into one session TEMP table (bound array parameters; for large sets a load job, key_loading.py),
+then per table ONE script job: a transaction with count before, ONE DELETE/UPDATE, count after. BigQuery
+allows 2 running and 20 queued DML statements per table; this executor runs one job at a time and waits
+for it, so it never queues more than one (the Airflow pool keeps separate runs apart).
 
 Rows still in the streaming buffer (written by `tabledata.insertAll` in the last ~30 minutes) cannot be
 changed by DML: BigQuery fails the statement, the transaction rolls back, and the table is reported as
@@ -20,6 +20,7 @@ so a failure after it would lose the count of rows it removed (bench/RESULTS.md 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -30,6 +31,16 @@ from google.cloud import bigquery
 
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.warehouse.catalog import ResolvedTable, TableCatalog, resolve_against_catalog
+from genesys_erasure.warehouse.key_loading import (
+    BIGQUERY_BULK_MIN_KEYS,
+    BIGQUERY_REQUEST_LIMIT,
+    STATEMENT_HEADROOM,
+    SessionDatasetNotFound,
+    bigquery_bulk_load,
+    choose_bulk,
+    key_load_error,
+    value_chunks,
+)
 from genesys_erasure.warehouse.mapping import ConnectionMapping, WarehouseKind
 from genesys_erasure.warehouse.planning import (
     BigQueryTablePlan,
@@ -44,8 +55,8 @@ from genesys_erasure.warehouse.planning import (
 from genesys_erasure.warehouse.results import TableErasureResult
 from genesys_erasure.warehouse.retention import RetentionWindow, bigquery_window
 
-KEY_LOAD_CHUNK = 10_000
 STREAMING_BUFFER_MARKER = "streaming buffer"
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -116,15 +127,18 @@ def erase_bigquery(
     hasher: KeyedHasher,
     *,
     clock: Callable[[], datetime] = _utc_now,
+    bulk_min_keys: int = BIGQUERY_BULK_MIN_KEYS,
 ) -> tuple[TableErasureResult, ...]:
-    """Erase `subjects` from every table of `conn`; one DML job per table, one table at a time."""
+    """Erase `subjects` from every table of `conn`; one DML job per table, one table at a time. From
+    `bulk_min_keys` keys on, the keys reach the session's table by a load job (key_loading.py)."""
     project = project_of(client, conn)
     tables = check_bigquery_mapping(client, conn)  # before any statement that changes anything
     window, location = _read_dataset(client, conn)
     group_ids = key_groups_for(tables)
     keys = build_key_set(subjects, hasher, group_ids)
     keys_table = new_keys_table_name()
-    session = _Session.open_with_keys(client, location, keys_table, keys) if keys.size else None
+    bulk = choose_bulk(keys, bulk_min_keys)
+    session = _Session.open_with_keys(client, location, keys_table, keys, bulk=bulk) if keys.size else None
     results = []
     try:
         for table in tables:
@@ -162,26 +176,54 @@ class _Session:
     location: str | None
 
     @classmethod
-    def open_with_keys(cls, client, location: str | None, keys_table: str, keys: KeySet) -> _Session:
+    def open_with_keys(
+        cls, client, location, keys_table: str, keys: KeySet, *, bulk: bool = False
+    ) -> _Session:
         create = f"CREATE TEMP TABLE {quote_bigquery(keys_table)} (key_group INT64, key_value STRING)"
         job = client.query(create, job_config=bigquery.QueryJobConfig(create_session=True), location=location)
         job.result()
         session = cls(client, job.session_info.session_id, location)
+        try:
+            if bulk:
+                session.load_keys(keys_table, keys)
+            else:
+                session.insert_keys(keys_table, keys)
+        except BaseException:
+            session.close(keys_table)
+            raise
+        return session
+
+    def load_keys(self, keys_table: str, keys: KeySet) -> None:
+        """One load job into the session's table (`_SESSION` resolves through the job's session_id
+        connection property). A service that cannot resolve it (bqemulator 1.4.0) gets the statements."""
+        destination = bigquery.TableReference.from_string(f"{self.client.project}._SESSION.{keys_table}")
+        try:
+            bigquery_bulk_load(
+                self.client, destination, keys, session_id=self.session_id, location=self.location
+            )
+        except SessionDatasetNotFound:
+            log.warning(
+                "load jobs cannot reach the session's table here: %d keys go by statements", keys.size
+            )
+            self.insert_keys(keys_table, keys)
+
+    def insert_keys(self, keys_table: str, keys: KeySet) -> None:
+        """One INSERT per group and chunk; each request within BigQuery's 10 MB (parameters included)."""
         insert = (
             f"INSERT INTO {quote_bigquery(keys_table)} (key_group, key_value)"
             " SELECT @key_group, v FROM UNNEST(@key_values) AS v"
         )
+        budget = BIGQUERY_REQUEST_LIMIT - len(insert) - STATEMENT_HEADROOM
         for group_id, values in sorted(keys.values.items()):
-            for start in range(0, len(values), KEY_LOAD_CHUNK):
-                chunk = list(values[start : start + KEY_LOAD_CHUNK])
-                session.run(
-                    insert,
-                    [
-                        bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
-                        bigquery.ArrayQueryParameter("key_values", "STRING", chunk),
-                    ],
-                )
-        return session
+            for chunk in value_chunks(values, budget):
+                parameters = [
+                    bigquery.ScalarQueryParameter("key_group", "INT64", group_id),
+                    bigquery.ArrayQueryParameter("key_values", "STRING", chunk),
+                ]
+                try:
+                    self.run(insert, parameters)
+                except GoogleAPICallError as exc:
+                    raise key_load_error(len(chunk), exc) from None
 
     def run(self, sql: str, parameters: list | None = None) -> list:
         config = bigquery.QueryJobConfig(

@@ -2,7 +2,8 @@
 
 The Airflow layer supplies the connection (`SnowflakeHook.get_conn()`); fakesnow's server mode serves the
 same connector locally. Per run: check the mapping against INFORMATION_SCHEMA, read each table's retention
-(SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy), then per table
+(SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy; bound JSON
+statements, or for large sets a staged Parquet COPY, key_loading.py), then per table
 ONE transaction: ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back, so each
 table is all-or-nothing for the run and a re-run finishes the job.
 
@@ -20,7 +21,6 @@ no other `%` appears in SQL text.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -28,6 +28,16 @@ from typing import Any
 
 from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.warehouse.catalog import ResolvedTable, TableCatalog, resolve_against_catalog
+from genesys_erasure.warehouse.key_loading import (
+    SNOWFLAKE_BULK_MIN_KEYS,
+    SNOWFLAKE_STATEMENT_LIMIT,
+    STATEMENT_HEADROOM,
+    KeyLoadError,  # noqa: F401 - re-exported: callers catch it from the executor's module
+    choose_bulk,
+    json_chunks,
+    key_load_error,
+    snowflake_bulk_load,
+)
 from genesys_erasure.warehouse.mapping import ConnectionMapping, WarehouseKind
 from genesys_erasure.warehouse.planning import (
     ErasureSubjects,
@@ -39,12 +49,6 @@ from genesys_erasure.warehouse.planning import (
 )
 from genesys_erasure.warehouse.results import TableErasureResult
 from genesys_erasure.warehouse.retention import RetentionWindow, snowflake_window
-
-KEY_LOAD_CHUNK = 20_000
-
-
-class KeyLoadError(RuntimeError):
-    """The keys could not be loaded; nothing was deleted. The message holds no identifier values."""
 
 
 def _utc_now() -> datetime:
@@ -109,8 +113,10 @@ def erase_snowflake(
     hasher: KeyedHasher,
     *,
     clock: Callable[[], datetime] = _utc_now,
+    bulk_min_keys: int = SNOWFLAKE_BULK_MIN_KEYS,
 ) -> tuple[TableErasureResult, ...]:
-    """Erase `subjects` from every table of `conn`; one DELETE/UPDATE per table. See the module doc."""
+    """Erase `subjects` from every table of `conn`; one DELETE/UPDATE per table. See the module doc.
+    From `bulk_min_keys` keys on, the keys are staged as Parquet and copied in (key_loading.py)."""
     database, schema = namespace_of(conn)
     tables = check_snowflake_mapping(connection, conn)  # before any statement that changes anything
     retention = read_snowflake_retention(connection, conn)
@@ -122,7 +128,8 @@ def erase_snowflake(
     cursor = connection.cursor()
     try:
         if keys.size:
-            _load_keys(cursor, database, schema, keys_table, keys.rows(), style)
+            bulk = choose_bulk(keys, bulk_min_keys)
+            load_keys(cursor, database, schema, keys_table, keys, style, bulk=bulk)
         for table in tables:
             window = retention.get(table.name) or snowflake_window(None, None, source="default")
             plan = plan_snowflake_table(table, database, schema, keys_table, group_ids, clock().date())
@@ -171,33 +178,33 @@ def _rows_changed(cursor) -> int:
     return rowcount
 
 
-def _load_keys(cursor, database, schema, keys_table, rows, style) -> None:
+def load_keys(cursor, database, schema, keys_table, keys, style, *, bulk: bool) -> None:
+    """Create the session's temporary keys table and fill it, by bulk load or by bound statements."""
     name = _keys_name(keys_table)
     cursor.execute(f"USE SCHEMA {quote_snowflake(database)}.{quote_snowflake(schema)}")
     cursor.execute(f"CREATE TEMPORARY TABLE {name} (KEY_GROUP NUMBER, KEY_VALUE VARCHAR)")
-    # One bound JSON document per 20,000 keys: one statement per chunk instead of one per key. With qmark
-    # it is bound on the server; with pyformat the connector escapes it into the statement text.
+    if bulk:
+        snowflake_bulk_load(cursor, name, f"{keys_table.upper()}_STAGE", keys)
+        return
+    # One bound JSON document per statement, each within Snowflake's 1 MB statement limit (bound values
+    # count). With qmark it is bound on the server; with pyformat the connector escapes it into the text.
     insert = _render(
         f"INSERT INTO {name} (KEY_GROUP, KEY_VALUE) SELECT value[0]::NUMBER, value[1]::VARCHAR"
         " FROM TABLE(FLATTEN(INPUT => PARSE_JSON(%s)))",
         style,
     )
-    for start in range(0, len(rows), KEY_LOAD_CHUNK):
-        chunk = rows[start : start + KEY_LOAD_CHUNK]
+    budget = SNOWFLAKE_STATEMENT_LIMIT - len(insert) - STATEMENT_HEADROOM
+    for count, document in json_chunks(keys.rows(), budget):
         try:
-            cursor.execute(insert, (json.dumps(chunk),))
+            cursor.execute(insert, (document,))
         except Exception as exc:
             # The connector's error can carry the statement, and with client-side binding the statement
             # carries the identifiers: keep only the error's class and code.
-            code = getattr(exc, "errno", None) or getattr(exc, "sqlstate", None)
-            raise KeyLoadError(
-                f"loading {len(chunk)} erasure keys into the session table failed: {type(exc).__name__}"
-                + (f" (code {code})" if code else "")
-            ) from None
+            raise key_load_error(count, exc) from None
 
 
 def _keys_name(keys_table: str) -> str:
-    # Unqualified: a temporary table lives in the session's current schema (set by `_load_keys`), and
+    # Unqualified: a temporary table lives in the session's current schema (set by `load_keys`), and
     # fakesnow refuses qualified temporary names.
     return quote_snowflake(keys_table)
 

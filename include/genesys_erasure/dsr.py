@@ -130,6 +130,8 @@ _REASONS = {
     "mode": "must be 'delete' or 'pseudonymise'",
     "replacement_text": f"1-{REPLACEMENT_MAX} letters, digits, spaces or _ . - [ ]",
 }
+# The intake page shows the same reasons beside its fields (`genesys_erasure.evidence_ui.intake`).
+FIELD_REASONS = _REASONS
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 

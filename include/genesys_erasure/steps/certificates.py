@@ -18,9 +18,10 @@ from typing import Any
 
 from genesys_erasure.dsr import DsrRequest, build_dsr_certificate
 from genesys_erasure.evidence import publish_verifying_key, sign_document, write_document
+from genesys_erasure.intake_files import intake_dir, wipe
 from genesys_erasure.ledger import LedgerRow, SubjectState
 from genesys_erasure.steps.plan import request_satisfied_by
-from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.steps.runtime import ErasureRuntime, project_home
 from genesys_erasure.templates import render
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def issue_for_ticket(
     request: DsrRequest,
     input_hashes: Sequence[Mapping[str, str]],
     now: datetime,
+    subjects_file: str | None = None,
 ) -> dict[str, Any]:
     verified: dict[str, tuple[LedgerRow, list[Mapping[str, str]]]] = {}
     not_erased: list[dict[str, Any]] = []
@@ -105,6 +107,10 @@ def issue_for_ticket(
                 "erased_earlier_by_run": row.run_id if earlier else None,
             }
         )
+    # The request is served: the sealed list the intake page wrote goes (a dry run keeps it for the real
+    # run); subjects still pending keep their identifiers sealed in the ledger.
+    home = runtime.home or project_home()
+    result["intake_file_wiped"] = wipe(subjects_file, intake_dir(runtime.config.intake_dir, home))
     log.info(
         "Certificates for ticket %s: %d written to %s (%d rest on an earlier erasure); %d identifier(s) "
         "not erased",
@@ -114,4 +120,6 @@ def issue_for_ticket(
         result["erased_earlier"],
         len(not_erased),
     )
+    if result["intake_file_wiped"]:
+        log.info("The sealed subject list of ticket %s was overwritten and deleted", request.ticket)
     return result

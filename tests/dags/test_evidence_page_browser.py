@@ -9,16 +9,9 @@ EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png com
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,13 +23,11 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import IdentifierKind, parse_identifier
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.steps.runtime import sqlite_ledger_url
-from tests.conftest import REPO_ROOT
+from tests.support.api_server import EvidenceServer, start_api_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-USERS = {"admin": "admin-password-for-the-test", "auditor": "auditor-password-for-the-test"}
-JWT_SECRET = "browser-test-jwt-secret-" + "0123456789abcdef" * 4
 
 
 def _browser_or_skip():
@@ -47,68 +38,6 @@ def _browser_or_skip():
     except ImportError:
         pytest.skip("the playwright package is not installed (requirements-dev.txt)")
     return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class EvidenceServer:
-    base_url: str
-    users: dict[str, str]
-
-
-def _start_api_server(tmp_path: Path) -> Iterator[EvidenceServer]:
-    """A real `airflow api-server` on the test session's Airflow home and DB, with the plugin folder and
-    the purge's environment (config, connections) this test points Airflow at; users `admin` (admin) and
-    `auditor` (viewer). The one place that starts the server: point it elsewhere (a deployment) here."""
-    port = _free_port()
-    passwords = tmp_path / "passwords.json"
-    passwords.write_text(json.dumps(USERS), encoding="utf-8")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(REPO_ROOT / "include"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
-        "AIRFLOW__CORE__AUTH_MANAGER": (
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-        ),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,auditor:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    log = (tmp_path / "api-server.log").open("wb")
-    command = [str(Path(sys.executable).parent / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:  # readiness: a real poll of a real server, no fixed sleep
-            if process.poll() is not None:
-                raise RuntimeError(f"api-server exited early; see {tmp_path / 'api-server.log'}")
-            try:
-                if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"api-server not healthy after 120 s; see {tmp_path / 'api-server.log'}")
-            time.sleep(0.5)
-        yield EvidenceServer(base_url, USERS)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
@@ -123,7 +52,7 @@ def nightly(purge_stack):
 @pytest.fixture
 def server(nightly, tmp_path: Path) -> Iterator[EvidenceServer]:
     """The API server the browser talks to (started after the night's run has written its evidence)."""
-    yield from _start_api_server(tmp_path)
+    yield from start_api_server(tmp_path)
 
 
 def _erased_email(stack, report) -> str:

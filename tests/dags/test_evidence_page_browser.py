@@ -2,8 +2,11 @@
 against the sandbox fills the metadata DB, the ledger and the report directory; a real `airflow api-server`
 serves them with the SimpleAuthManager; Playwright drives Debian's chromium as the read-only auditor.
 
+The analyst's intake page in the same browser: a bad ticket and a bad line are flagged while typing and
+the browser refuses to submit; a good list is sealed and the run triggered.
+
 Screenshots are saved under the test's directory (`evidence-page.png`, `evidence-page-in-airflow-ui.png`,
-`report.png`, `lookup.png`); set
+`report.png`, `lookup.png`, `intake-flagged.png`, `intake-submitted.png`); set
 EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png comes from there).
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +27,7 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import IdentifierKind, parse_identifier
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.steps.runtime import sqlite_ledger_url
-from tests.support.api_server import EvidenceServer, start_api_server
+from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -150,6 +154,79 @@ def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(ni
     assert allowed.status_code != 403, allowed.text
     api_log = (tmp_path / "api-server.log").read_text(errors="replace")
     assert email not in api_log and email.split("@")[0] not in api_log
+    keep = os.environ.get("EVIDENCE_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for shot in shots.iterdir():
+            shutil.copy(shot, Path(keep) / shot.name)
+
+
+@pytest.fixture
+def intake_server(purge_stack, tmp_path: Path) -> Iterator[EvidenceServer]:
+    """An API server over a fresh deployment whose DAGs are in the metadata DB (no run needed)."""
+    purge_stack()
+    sync_dags_to_db()
+    yield from start_api_server(tmp_path)
+
+
+def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_the_intake_page(
+    intake_server, tmp_path
+):
+    sync_playwright = _browser_or_skip()
+    server = intake_server
+    email, phone = "ida.intake.5523@example.org", "+442079460918"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        page = context.new_page()
+        urls: list[str] = []
+        page.on("request", lambda request: urls.append(request.url))
+        page.goto(f"{server.base_url}/auth/login/")
+        page.get_by_label("Username").fill("analyst")
+        page.get_by_label("Password").fill(server.users["analyst"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+
+        # the form, inside Airflow's UI where the Browse menu entry frames it
+        page.goto(f"{server.base_url}/plugin/erasure-intake")
+        page.frame_locator("iframe").locator("#ticket").wait_for(timeout=60_000)
+        page.goto(f"{server.base_url}/erasure-evidence/intake")
+
+        # a bad ticket is flagged as it is typed, before anything is submitted
+        page.fill("#ticket", "-bad ticket")
+        assert "2-64 letters" in page.locator("#ticket-error").inner_text()
+        assert page.locator("#ticket").get_attribute("aria-invalid") == "true"
+        assert page.locator("#ticket:invalid").count() == 1
+        page.fill("#subjects", "not a subject")
+        assert "line 1: not an e-mail address or phone number" in page.locator("#subjects-error").inner_text()
+        page.screenshot(path=str(shots / "intake-flagged.png"), full_page=True)
+        posts_before = [u for u in urls if u.endswith("/intake")]
+        page.get_by_role("button", name="Seal the list and trigger the erasure").click()
+        assert page.locator("#ticket").count() == 1  # still the form: the browser refused to submit
+        assert [u for u in urls if u.endswith("/intake")] == posts_before
+
+        # fixed, the messages go; the list is sealed and the run triggered
+        page.fill("#ticket", "DSR-2026-0099")
+        assert page.locator("#ticket-error").inner_text() == ""
+        page.fill("#received_on", (datetime.now(UTC).date() - timedelta(days=2)).isoformat())
+        page.fill("#subjects", f"{email}\n{phone}")
+        assert page.locator("#subjects-error").inner_text() == ""
+        page.get_by_role("button", name="Seal the list and trigger the erasure").click()
+        page.locator("#run-id").wait_for(timeout=60_000)
+        run_id = page.locator("#run-id").inner_text()
+        assert run_id.startswith("manual__") and "dry run" in page.locator("#intake-done").inner_text()
+        assert email not in page.content() and phone not in page.content()
+        page.screenshot(path=str(shots / "intake-submitted.png"), full_page=True)
+        assert all(email not in u and "ida.intake" not in u and phone[1:] not in u for u in urls)
+        browser.close()
+    api_log = (tmp_path / "api-server.log").read_text(errors="replace")
+    assert email not in api_log and "ida.intake" not in api_log and phone[1:] not in api_log
+    _keep_screenshots(shots)
+
+
+def _keep_screenshots(shots: Path) -> None:
     keep = os.environ.get("EVIDENCE_SCREENSHOTS")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import requests
 from genesys_devtools.approvals import APPROVE, answer_approval
 from genesys_devtools.demo import load_dag
 from tests.dags.conftest import PAST_DELETE_LAG_HOURS
-from tests.support.api_server import EvidenceServer, start_api_server, token
+from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db, token
 from tests.support.privacy_scan import scan_paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -45,25 +45,10 @@ CONF_KEYS = {
 }
 
 
-def _sync_dags_to_db() -> None:
-    """What the DAG processor does (and `dag.test()` does before a run): the DAG folder's DAGs, serialized
-    in the metadata DB, so the REST endpoint can create a run of the ad-hoc DAG."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
-
-    manager = DagBundlesManager()
-    manager.sync_bundles_to_db()
-    for bundle in manager.get_all_dag_bundles():
-        if not bundle.is_initialized:
-            bundle.initialize()
-        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
-        sync_bag_to_db(bag, bundle.name, bundle.version)
-
-
 @pytest.fixture
 def stack(purge_stack):
     stack = purge_stack()
-    _sync_dags_to_db()
+    sync_dags_to_db()
     return stack
 
 

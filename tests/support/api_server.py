@@ -98,3 +98,18 @@ def token(server: EvidenceServer, user: str) -> str:
     )
     answer.raise_for_status()
     return answer.json()["access_token"]
+
+
+def sync_dags_to_db() -> None:
+    """What the DAG processor does (and `dag.test()` does before a run): the DAG folder's DAGs, serialized
+    in the metadata DB, so the REST endpoint can create a run of the ad-hoc DAG."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)

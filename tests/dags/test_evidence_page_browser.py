@@ -219,6 +219,10 @@ def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_
         assert run_id.startswith("manual__") and "dry run" in page.locator("#intake-done").inner_text()
         assert email not in page.content() and phone not in page.content()
         page.screenshot(path=str(shots / "intake-submitted.png"), full_page=True)
+        # the dry run's plan looked right: the real run of the same sealed list, one button away
+        page.get_by_role("button", name="Start the real run").click()
+        page.locator("#intake-done", has_text="waits for approval").wait_for(timeout=60_000)
+        assert page.locator("#run-id").inner_text() not in ("", run_id)
         assert all(email not in u and "ida.intake" not in u and phone[1:] not in u for u in urls)
         browser.close()
     api_log = (tmp_path / "api-server.log").read_text(errors="replace")

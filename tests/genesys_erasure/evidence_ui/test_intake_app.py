@@ -219,3 +219,25 @@ def test_submission_is_by_post_only(intake, tokens):
     assert shown.status_code == 200 and PLANTED_EMAIL not in shown.text
     assert client.put("/intake", data=_good(), headers=analyst).status_code == 405
     assert trigger.confs == [] and _sealed_files(directory) == []
+
+
+def test_after_a_dry_run_the_real_run_of_the_same_sealed_list_is_one_button_away(intake, tokens, tmp_path):
+    client, trigger, directory = intake
+    analyst = _as(tokens["analyst"])
+    done = client.post("/intake", data=_good(), headers=analyst)
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', done.text))
+    assert set(hidden) == {"ticket", "received_on", "mode", "replacement_text", "subjects_file"}
+
+    assert client.post("/intake/real-run", data=hidden, headers=_as(tokens["viewer"])).status_code == 403
+    real = client.post("/intake/real-run", data=hidden, headers=analyst)
+
+    assert real.status_code == 200 and "waits for approval" in real.text
+    dry, wet = trigger.confs
+    assert wet == {**dry, "dry_run": False} and len(_sealed_files(directory)) == 1
+    elsewhere = tmp_path / "DSR-2026-0042-0123456789abcdef.sealed.json"
+    elsewhere.write_text("{}")
+    refused = client.post(
+        "/intake/real-run", data={**hidden, "subjects_file": elsewhere.as_uri()}, headers=analyst
+    )
+    assert refused.status_code == 400 and "Sealed subject list: not found" in refused.text
+    assert len(trigger.confs) == 2

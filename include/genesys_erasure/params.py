@@ -74,8 +74,8 @@ def subject_erasure_params(*, allow_inline: bool = False) -> dict[str, dict[str,
 
 
 SEALED_LISTS = (
-    "Lists submitted on the intake page (Browse, Erasure request intake) arrive here sealed; "
-    "inline subjects are switched off (allow_inline_subjects)."
+    "Lists submitted on the intake page (Browse, Erasure request intake) arrive here sealed. Empty: "
+    "refused, as inline subjects are switched off (allow_inline_subjects)."
 )
 
 

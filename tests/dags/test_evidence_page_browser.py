@@ -7,7 +7,8 @@ the browser refuses to submit; a good list is sealed and the run triggered.
 
 Screenshots are saved under the test's directory (`evidence-page.png`, `evidence-page-in-airflow-ui.png`,
 `report.png`, `lookup.png`, `intake-flagged.png`, `intake-submitted.png`); set
-EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png comes from there).
+EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png and docs/intake-page.png, the latter
+from intake-flagged.png, come from there).
 """
 
 from __future__ import annotations

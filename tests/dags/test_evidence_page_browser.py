@@ -6,9 +6,9 @@ The analyst's intake page in the same browser: a bad ticket and a bad line are f
 the browser refuses to submit; a good list is sealed and the run triggered.
 
 Screenshots are saved under the test's directory (`evidence-page.png`, `evidence-page-in-airflow-ui.png`,
-`report.png`, `lookup.png`, `intake-flagged.png`, `intake-submitted.png`); set
-EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png and docs/intake-page.png, the latter
-from intake-flagged.png, come from there).
+`report.png`, `lookup.png`, `intake-flagged.png`, `intake-submitted.png`); set EVIDENCE_SCREENSHOTS=DIR to
+keep copies (the README's docs/evidence-page.png, and docs/intake-page.png from intake-flagged.png, come
+from there).
 """
 
 from __future__ import annotations

@@ -17,12 +17,15 @@ request names. **`dry_run` is on by default**: the first run only plans and show
    `report_dir/certificates/<ticket>/`; verify with
    `python -m genesys_erasure.evidence verify FILE --public-key REPORT_DIR/signing-public-key.pem`.
 
-**Personal data in the run configuration.** Subjects typed into `subjects` are stored by Airflow in this
-run's configuration (the `dag_run.conf` column of the metadata database) and shown in the UI to anyone
-who can see the run. Prefer `subjects_file`: a CSV (`type,value`) or JSON list at an object-storage URI
-(`file:///…`, `s3://…`); delete that file once the certificates are issued (the DAG does not touch
-it). Purge old run configuration regularly,
-e.g. `airflow db clean --tables dag_run --clean-before-timestamp "$(date -d '-30 days' -I)" --yes`.
+**Submit subject lists on the intake page, not here.** Browse → *Erasure request intake* checks the
+list as you type, seals it (encrypted with the sealing key) into a file under the intake directory and
+triggers this DAG with only the file's URI and the ticket in the run configuration; a real run wipes the
+file once the certificates are issued (a dry run keeps it: trigger again with the same `subjects_file` for
+the real run). `subjects_file` also takes your own CSV (`type,value`) or JSON list at an object-storage URI
+(`file:///…`, `s3://…`); delete that one yourself. The inline `subjects` field appears only when the
+config sets `allow_inline_subjects: true`: its values are then kept by Airflow in the run configuration
+(`dag_run`) and the audit log (`log`), readable by every viewer; clean both regularly, e.g.
+`airflow db clean --tables dag_run,log --clean-before-timestamp "$(date -d '-30 days' -I)" --yes`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
-from genesys_erasure.params import subject_erasure_params
+from genesys_erasure.params import inline_subjects_allowed, subject_erasure_params
 from genesys_erasure.tasks.flow import build_erasure_flow
 from genesys_erasure.tasks.policy import PRIVACY_OFFICE, default_args
 from genesys_erasure.tasks.subject_request import (
@@ -51,7 +54,11 @@ with DAG(
     tags=["gdpr", "genesys-cloud", "dsr"],
     doc_md=__doc__,
     # The request form, generated from DsrForm: the model that validates the same values.
-    params={name: Param(**spec) for name, spec in subject_erasure_params().items()},
+    # Without `allow_inline_subjects` the form has no inline `subjects` field.
+    params={
+        name: Param(**spec)
+        for name, spec in subject_erasure_params(allow_inline=inline_subjects_allowed()).items()
+    },
 ) as dag:
     validated = validate_subject_request()
     plan = plan_subject_erasure(validated)

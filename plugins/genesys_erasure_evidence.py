@@ -1,6 +1,7 @@
 """The auditor's evidence page in Airflow's UI: the evidence app (`genesys_erasure.evidence_ui`) mounted in
 the API server under /erasure-evidence, and a "Erasure evidence" entry in the Browse menu that shows it
-inside the UI. Access follows Airflow's auth manager (see the app's `require_reader`)."""
+inside the UI; and the analyst's "Erasure request intake" (sealed subject lists, see `intake_routes`).
+Access follows Airflow's auth manager (the app's `require_reader` and `require_submitter`)."""
 
 from __future__ import annotations
 
@@ -22,5 +23,13 @@ class GenesysErasureEvidencePlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "erasure-evidence",
-        }
+        },
+        # the analyst's form: the page itself refuses a user who may not trigger the ad-hoc DAG
+        {
+            "name": "Erasure request intake",
+            "href": f"{URL_PREFIX}/intake",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "erasure-intake",
+        },
     ]

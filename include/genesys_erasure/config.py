@@ -299,6 +299,22 @@ class PurgeConfig:
     report_dir: Text = Field(
         "var/reports", title="Report directory", description="Where signed reports are written."
     )
+    intake_dir: Text = Field(
+        "var/intake",
+        title="Intake directory",
+        description=(
+            "Where the evidence UI's intake page writes sealed subject lists (Fernet, the sealing key); "
+            "the ad-hoc DAG wipes a list there once its real run has issued the certificates."
+        ),
+    )
+    allow_inline_subjects: StrictBool = Field(
+        False,
+        title="Allow inline subjects",
+        description=(
+            "Offer the ad-hoc DAG's `subjects` field, whose values Airflow keeps in the run configuration "
+            "and the audit log; off: subject lists come as files (the intake page seals them)."
+        ),
+    )
     warehouse_mapping_path: Text | None = Field(
         None,
         title="Warehouse mapping",
@@ -434,6 +450,8 @@ OVERRIDABLE_FIELDS = FIELD_NAMES - {
     "hmac_key_conn_id",  # a different key makes earlier evidence unverifiable
     "ledger_conn_id",  # a different ledger forgets what was already submitted
     "ledger_path",
+    "allow_inline_subjects",  # a run's conf must not be able to let identifiers into the conf
+    "intake_dir",  # the wipe deletes sealed lists only there
 }
 _LIST_FIELDS = ("own_numbers", "own_addresses", "exclusions")
 _KEY_SHAPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")

@@ -134,6 +134,8 @@ _REASONS = {
     "dry_run": "true or false",
     "skip_invalid_rows": "true or false",
 }
+# The intake page shows the same reasons beside its fields (`genesys_erasure.evidence_ui.intake`).
+FIELD_REASONS = _REASONS
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 

@@ -8,20 +8,24 @@ each dict into a `Param`.
 - `retention_purge_params()`: the nightly purge's per-run overrides of `PurgeConfig`; every one may be
   left empty (null), which means "use the configuration file".
 - `as_of_param()`: the nightly purge's `as_of`, the instant a manual run is "as of" (not a setting).
-- `subject_erasure_params()`: the ad-hoc data-subject request form (`DsrForm`).
+- `subject_erasure_params()`: the ad-hoc data-subject request form (`DsrForm`), without the inline
+  `subjects` field unless the config's `allow_inline_subjects` is on (`inline_subjects_allowed()`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from genesys_erasure.config import OVERRIDABLE_FIELDS, PurgeConfig
+from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig, load_config
 from genesys_erasure.dsr import DsrForm
 
 # The settings an operator may sensibly change for one nightly run from the trigger form.
 RETENTION_PURGE_FORM = ("dry_run", "backfill", "retention_days", "max_subjects_per_run")
 USE_THE_CONFIG = "Empty: the value in the configuration file."
+DEFAULT_CONFIG = "config/purge.yaml"  # under the erasure home, as `steps.runtime.DEFAULT_CONFIG`
 
 
 def retention_purge_params() -> dict[str, dict[str, Any]]:
@@ -57,10 +61,35 @@ def as_of_param() -> dict[str, Any]:
     }
 
 
-def subject_erasure_params() -> dict[str, dict[str, Any]]:
-    """The data-subject request form, every field of `DsrForm` in its declared order."""
+def subject_erasure_params(*, allow_inline: bool = False) -> dict[str, dict[str, Any]]:
+    """The data-subject request form, every field of `DsrForm` in its declared order; the inline
+    `subjects` field only with `allow_inline` (its values would be kept in the run's conf and audit log)."""
     schema = DsrForm.model_json_schema()
-    return param_specs(schema, schema["properties"])
+    specs = param_specs(schema, [n for n in schema["properties"] if allow_inline or n != "subjects"])
+    if not allow_inline:
+        specs["subjects_file"]["description"] = specs["subjects_file"]["description"].replace(
+            "Empty: the subjects are typed inline below.", SEALED_LISTS
+        )
+    return specs
+
+
+SEALED_LISTS = (
+    "Lists submitted on the intake page (Browse, Erasure request intake) arrive here sealed. Empty: "
+    "refused, as inline subjects are switched off (allow_inline_subjects)."
+)
+
+
+def inline_subjects_allowed() -> bool:
+    """`allow_inline_subjects` of the purge config, read when the DAG file is parsed (the form offers the
+    field only when it is on). The file is found as `genesys_erasure.steps.runtime.config_path` finds it,
+    repeated here because that module is too heavy to import at parse time; an unreadable config counts
+    as off (the run then reports the config error itself)."""
+    raw = os.environ.get("GENESYS_ERASURE_CONFIG")
+    path = Path(raw) if raw else Path(os.environ.get("GENESYS_ERASURE_HOME") or os.getcwd()) / DEFAULT_CONFIG
+    try:
+        return path.is_file() and load_config(path).allow_inline_subjects
+    except (ConfigError, OSError):
+        return False
 
 
 def param_specs(schema: Mapping[str, Any], names: Iterable[str]) -> dict[str, dict[str, Any]]:

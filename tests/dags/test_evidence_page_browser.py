@@ -2,23 +2,21 @@
 against the sandbox fills the metadata DB, the ledger and the report directory; a real `airflow api-server`
 serves them with the SimpleAuthManager; Playwright drives Debian's chromium as the read-only auditor.
 
+The analyst's intake page in the same browser: a bad ticket and a bad line are flagged while typing and
+the browser refuses to submit; a good list is sealed and the run triggered.
+
 Screenshots are saved under the test's directory (`evidence-page.png`, `evidence-page-in-airflow-ui.png`,
-`report.png`, `lookup.png`); set
-EVIDENCE_SCREENSHOTS=DIR to keep copies (the README's docs/evidence-page.png comes from there).
+`report.png`, `lookup.png`, `intake-flagged.png`, `intake-submitted.png`); set EVIDENCE_SCREENSHOTS=DIR to
+keep copies (the README's docs/evidence-page.png, and docs/intake-page.png from intake-flagged.png, come
+from there).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,13 +28,11 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import IdentifierKind, parse_identifier
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.steps.runtime import sqlite_ledger_url
-from tests.conftest import REPO_ROOT
+from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-USERS = {"admin": "admin-password-for-the-test", "auditor": "auditor-password-for-the-test"}
-JWT_SECRET = "browser-test-jwt-secret-" + "0123456789abcdef" * 4
 
 
 def _browser_or_skip():
@@ -47,68 +43,6 @@ def _browser_or_skip():
     except ImportError:
         pytest.skip("the playwright package is not installed (requirements-dev.txt)")
     return sync_playwright
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class EvidenceServer:
-    base_url: str
-    users: dict[str, str]
-
-
-def _start_api_server(tmp_path: Path) -> Iterator[EvidenceServer]:
-    """A real `airflow api-server` on the test session's Airflow home and DB, with the plugin folder and
-    the purge's environment (config, connections) this test points Airflow at; users `admin` (admin) and
-    `auditor` (viewer). The one place that starts the server: point it elsewhere (a deployment) here."""
-    port = _free_port()
-    passwords = tmp_path / "passwords.json"
-    passwords.write_text(json.dumps(USERS), encoding="utf-8")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(REPO_ROOT / "include"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
-        "AIRFLOW__CORE__AUTH_MANAGER": (
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-        ),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,auditor:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    log = (tmp_path / "api-server.log").open("wb")
-    command = [str(Path(sys.executable).parent / "airflow"), "api-server", "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:  # readiness: a real poll of a real server, no fixed sleep
-            if process.poll() is not None:
-                raise RuntimeError(f"api-server exited early; see {tmp_path / 'api-server.log'}")
-            try:
-                if requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"api-server not healthy after 120 s; see {tmp_path / 'api-server.log'}")
-            time.sleep(0.5)
-        yield EvidenceServer(base_url, USERS)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
@@ -123,7 +57,7 @@ def nightly(purge_stack):
 @pytest.fixture
 def server(nightly, tmp_path: Path) -> Iterator[EvidenceServer]:
     """The API server the browser talks to (started after the night's run has written its evidence)."""
-    yield from _start_api_server(tmp_path)
+    yield from start_api_server(tmp_path)
 
 
 def _erased_email(stack, report) -> str:
@@ -221,6 +155,83 @@ def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(ni
     assert allowed.status_code != 403, allowed.text
     api_log = (tmp_path / "api-server.log").read_text(errors="replace")
     assert email not in api_log and email.split("@")[0] not in api_log
+    keep = os.environ.get("EVIDENCE_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for shot in shots.iterdir():
+            shutil.copy(shot, Path(keep) / shot.name)
+
+
+@pytest.fixture
+def intake_server(purge_stack, tmp_path: Path) -> Iterator[EvidenceServer]:
+    """An API server over a fresh deployment whose DAGs are in the metadata DB (no run needed)."""
+    purge_stack()
+    sync_dags_to_db()
+    yield from start_api_server(tmp_path)
+
+
+def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_the_intake_page(
+    intake_server, tmp_path
+):
+    sync_playwright = _browser_or_skip()
+    server = intake_server
+    email, phone = "ida.intake.5523@example.org", "+442079460918"
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        page = context.new_page()
+        urls: list[str] = []
+        page.on("request", lambda request: urls.append(request.url))
+        page.goto(f"{server.base_url}/auth/login/")
+        page.get_by_label("Username").fill("analyst")
+        page.get_by_label("Password").fill(server.users["analyst"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+
+        # the form, inside Airflow's UI where the Browse menu entry frames it
+        page.goto(f"{server.base_url}/plugin/erasure-intake")
+        page.frame_locator("iframe").locator("#ticket").wait_for(timeout=60_000)
+        page.goto(f"{server.base_url}/erasure-evidence/intake")
+
+        # a bad ticket is flagged as it is typed, before anything is submitted
+        page.fill("#ticket", "-bad ticket")
+        assert "2-64 letters" in page.locator("#ticket-error").inner_text()
+        assert page.locator("#ticket").get_attribute("aria-invalid") == "true"
+        assert page.locator("#ticket:invalid").count() == 1
+        page.fill("#subjects", "not a subject")
+        assert "line 1: not an e-mail address or phone number" in page.locator("#subjects-error").inner_text()
+        page.screenshot(path=str(shots / "intake-flagged.png"), full_page=True)
+        posts_before = [u for u in urls if u.endswith("/intake")]
+        page.get_by_role("button", name="Seal the list and trigger the erasure").click()
+        assert page.locator("#ticket").count() == 1  # still the form: the browser refused to submit
+        assert [u for u in urls if u.endswith("/intake")] == posts_before
+
+        # fixed, the messages go; the list is sealed and the run triggered
+        page.fill("#ticket", "DSR-2026-0099")
+        assert page.locator("#ticket-error").inner_text() == ""
+        page.fill("#received_on", (datetime.now(UTC).date() - timedelta(days=2)).isoformat())
+        page.fill("#subjects", f"{email}\n{phone}")
+        assert page.locator("#subjects-error").inner_text() == ""
+        page.get_by_role("button", name="Seal the list and trigger the erasure").click()
+        page.locator("#run-id").wait_for(timeout=60_000)
+        run_id = page.locator("#run-id").inner_text()
+        assert run_id.startswith("manual__") and "dry run" in page.locator("#intake-done").inner_text()
+        assert email not in page.content() and phone not in page.content()
+        page.screenshot(path=str(shots / "intake-submitted.png"), full_page=True)
+        # the dry run's plan looked right: the real run of the same sealed list, one button away
+        page.get_by_role("button", name="Start the real run").click()
+        page.locator("#intake-done", has_text="waits for approval").wait_for(timeout=60_000)
+        assert page.locator("#run-id").inner_text() not in ("", run_id)
+        assert all(email not in u and "ida.intake" not in u and phone[1:] not in u for u in urls)
+        browser.close()
+    api_log = (tmp_path / "api-server.log").read_text(errors="replace")
+    assert email not in api_log and "ida.intake" not in api_log and phone[1:] not in api_log
+    _keep_screenshots(shots)
+
+
+def _keep_screenshots(shots: Path) -> None:
     keep = os.environ.get("EVIDENCE_SCREENSHOTS")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

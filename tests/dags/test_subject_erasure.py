@@ -28,7 +28,11 @@ DAG_ID = "genesys_subject_erasure"
 
 @pytest.fixture
 def stack(purge_stack):
-    return purge_stack()
+    """Most tests here type their subjects inline: a deployment that switched `allow_inline_subjects` on
+    (the intake page's sealed files are tested in test_intake_end_to_end.py)."""
+    stack = purge_stack()
+    stack.configure(allow_inline_subjects=True)
+    return stack
 
 
 def _today() -> date:

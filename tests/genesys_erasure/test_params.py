@@ -91,8 +91,29 @@ def test_retention_below_the_floor_passes_the_form_and_is_refused_at_validation_
     assert "below the floor of 365 days" in caught.value.reason
 
 
+def test_subject_form_offers_no_inline_subjects_field_unless_the_config_allows_it():
+    assert "subjects" not in subject_erasure_params()
+    assert "intake page" in subject_erasure_params()["subjects_file"]["description"]
+    assert "subjects" in subject_erasure_params(allow_inline=True)
+
+
+def test_inline_subjects_are_allowed_only_by_the_config_file(tmp_path, monkeypatch):
+    from genesys_erasure.params import inline_subjects_allowed
+
+    config = tmp_path / "purge.yaml"
+    monkeypatch.setenv("GENESYS_ERASURE_CONFIG", str(config))
+    config.write_text("retention_days: 1826\n", encoding="utf-8")
+    assert inline_subjects_allowed() is False
+    config.write_text("allow_inline_subjects: true\n", encoding="utf-8")
+    assert inline_subjects_allowed() is True
+    config.write_text("allow_inline_subjects: maybe\n", encoding="utf-8")
+    assert inline_subjects_allowed() is False  # unreadable: off (the run names the config error)
+    with pytest.raises(ConfigError, match="allow_inline_subjects"):
+        PurgeConfig().with_overrides({"allow_inline_subjects": True})
+
+
 def test_subject_form_lists_the_request_fields_in_order_and_requires_ticket_and_date():
-    specs = subject_erasure_params()
+    specs = subject_erasure_params(allow_inline=True)
     assert list(specs) == [
         "ticket",
         "received_on",
@@ -148,7 +169,8 @@ def test_subject_form_lists_the_request_fields_in_order_and_requires_ticket_and_
     ],
 )
 def test_subject_form_and_model_accept_and_refuse_the_same_values(name, value):
-    assert _form_accepts(subject_erasure_params(), name, value) is _dsr_accepts(name, value)
+    specs = subject_erasure_params(allow_inline=True)
+    assert _form_accepts(specs, name, value) is _dsr_accepts(name, value)
 
 
 @pytest.mark.parametrize(

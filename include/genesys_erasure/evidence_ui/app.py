@@ -1,9 +1,11 @@
 """The erasure evidence page: a FastAPI app that the Airflow plugin mounts in the API server.
 
-Every route depends on `require_reader`: Airflow's own user resolution (`get_user`: a bearer token, else
-the UI's JWT cookie) and its auth manager's answer to "may this user read the runs of the erasure DAG?". An
-anonymous request gets 401; a user the auth manager refuses gets 403; a read-only (viewer) role reads. The
-page offers nothing that acts: triggering and approving stay in Airflow's UI, under Airflow's checks.
+Every evidence route depends on `require_reader`: Airflow's own user resolution (`get_user`: a bearer
+token, else the UI's JWT cookie) and its auth manager's answer to "may this user read the runs of the
+erasure DAG?". An anonymous request gets 401; a user the auth manager refuses gets 403; a read-only
+(viewer) role reads. The evidence page offers nothing that acts; approving stays in Airflow's UI. The
+one page that acts, the analyst's intake (`intake_routes`), depends on `require_submitter` (may this user
+trigger the ad-hoc DAG?) and triggers through Airflow's own REST endpoint, which checks the user again.
 
 The look-up is a POST form (the value stays out of URLs, server logs and the browser's history); the
 value is normalised and hashed with the keyed hash at once, and only the hash goes further. Responses
@@ -21,7 +23,8 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from genesys_erasure import signing
-from genesys_erasure.evidence_ui import collect
+from genesys_erasure.evidence_ui import collect, intake
+from genesys_erasure.evidence_ui.intake_routes import intake_routes
 from genesys_erasure.evidence_ui.render import page
 from genesys_erasure.evidence_ui.settings import EvidenceSettings, from_airflow
 from genesys_erasure.hashing import KeyedHasher
@@ -41,19 +44,23 @@ LOOKUP_KINDS = {
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-async def require_reader(
+async def current_user(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
 ) -> Any:
-    """Airflow's user for this request (bearer token, else the UI's cookie; 401 without one) and its auth
-    manager's verdict on reading the purge's runs (403 if refused)."""
+    """Airflow's user for this request (bearer token, else the UI's cookie; 401 without one)."""
     # Imported per request, in the API server where they are loaded anyway: importing them with the plugin
     # would cost every Airflow component that loads plugins (scheduler, workers) about two seconds.
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
     from airflow.api_fastapi.core_api.security import get_user
 
-    user = await get_user(request, None, bearer)
+    return await get_user(request, None, bearer)
+
+
+async def require_reader(user: Annotated[Any, Depends(current_user)]) -> Any:
+    """The auth manager's verdict on reading the purge's runs (403 if refused)."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
     allowed = get_auth_manager().is_authorized_dag(
         method="GET", access_entity=DagAccessEntity.RUN, details=DagDetails(id=EVIDENCE_DAG_ID), user=user
     )
@@ -62,16 +69,26 @@ async def require_reader(
     return user
 
 
-def create_app(settings: Callable[[], EvidenceSettings] = from_airflow) -> FastAPI:
-    """`settings` is called per request (a changed connection or config needs no API server restart)."""
+async def require_submitter(request: Request, user: Annotated[Any, Depends(current_user)]) -> Any:
+    """The auth manager's verdict on triggering the ad-hoc DAG (the intake page; 403 if refused)."""
+    return await intake.require_trigger(request, user)
+
+
+def create_app(
+    settings: Callable[[], EvidenceSettings] = from_airflow,
+    trigger: intake.Trigger = intake.trigger_through_airflow,
+) -> FastAPI:
+    """`settings` is called per request (a changed connection or config needs no API server restart);
+    `trigger` starts the ad-hoc DAG for the intake page (Airflow's REST endpoint, in process)."""
     app = FastAPI(title="Erasure evidence", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(RequestValidationError)
-    def refuse_without_echo(_request: Request, _exc: RequestValidationError) -> PlainTextResponse:
-        # FastAPI's default 422 body repeats the submitted input: the look-up's value must not come back
-        return PlainTextResponse(
-            "Bad request: choose a kind and enter a value.", status_code=400, headers=NO_STORE
+    def refuse_without_echo(request: Request, _exc: RequestValidationError) -> PlainTextResponse:
+        # FastAPI's default 422 body repeats the submitted input: no form value may come back
+        what = (
+            "fill in the form" if request.url.path.endswith("/intake") else "choose a kind and enter a value"
         )
+        return PlainTextResponse(f"Bad request: {what}.", status_code=400, headers=NO_STORE)
 
     reader = Depends(require_reader)
     Settings = Annotated[EvidenceSettings, Depends(settings)]
@@ -132,6 +149,8 @@ def create_app(settings: Callable[[], EvidenceSettings] = from_airflow) -> FastA
             reports={r.run_id: r.path for r in collect.runs(current.report_dir, current.hmac_key)},
         )
         return HTMLResponse(body, status_code=400 if error else 200, headers=NO_STORE)
+
+    intake_routes(app, settings, trigger, submitter=Depends(require_submitter))
 
     @app.get("/documents/{relative:path}", dependencies=[reader])
     def document(relative: str, current: Settings) -> FileResponse:

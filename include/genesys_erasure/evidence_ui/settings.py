@@ -1,5 +1,6 @@
 """Where the evidence page reads from: the report directory, the ledger and the HMAC key (for the look-up's
-keyed hash and for checking reports signed before Ed25519). In Airflow they come from the purge config
+keyed hash and for checking reports signed before Ed25519); and for the intake page, the sealing key and
+the intake directory. In Airflow they come from the purge config
 (`GENESYS_ERASURE_CONFIG` / `GENESYS_ERASURE_HOME`, as for the DAGs) and Airflow connections, resolved on
 each request so a changed connection needs no restart; tests hand in their own."""
 
@@ -16,6 +17,9 @@ class EvidenceSettings:
     ledger_url: str
     hmac_key: Callable[[], bytes]  # called only when needed: the key is never kept on the page's objects
     default_phone_region: str | None = None
+    # the intake page's: the sealing key (called only when a list is sealed) and where sealed lists go
+    sealing_key: Callable[[], bytes] | None = None
+    intake_dir: Path | None = None
 
 
 def _connection_password(conn_id: str) -> str:
@@ -46,7 +50,9 @@ def _ledger_url(config) -> str:
 def from_airflow() -> EvidenceSettings:
     """The deployment's settings, as the DAGs see them."""
     from genesys_erasure.evidence import key_from_text
+    from genesys_erasure.intake_files import intake_dir
     from genesys_erasure.steps.runtime import load_run_config, project_home
+    from genesys_erasure.tasks.runtime import SEALING_KEY_CONN_ID
 
     config = load_run_config({})
     report_dir = Path(config.report_dir)
@@ -55,4 +61,6 @@ def from_airflow() -> EvidenceSettings:
         ledger_url=_ledger_url(config),
         hmac_key=lambda: key_from_text(_connection_password(config.hmac_key_conn_id)),
         default_phone_region=config.default_phone_region,
+        sealing_key=lambda: key_from_text(_connection_password(SEALING_KEY_CONN_ID)),
+        intake_dir=intake_dir(config.intake_dir, project_home()),
     )

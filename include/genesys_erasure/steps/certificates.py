@@ -18,14 +18,17 @@ from typing import Any
 
 from genesys_erasure.dsr import DsrRequest, build_dsr_certificate
 from genesys_erasure.evidence import publish_verifying_key, sign_document, write_document
-from genesys_erasure.ledger import LedgerRow, SubjectState
+from genesys_erasure.intake_files import intake_dir, wipe
+from genesys_erasure.ledger import FINAL_STATES, LedgerRow, SubjectState
 from genesys_erasure.steps.plan import request_satisfied_by
-from genesys_erasure.steps.runtime import ErasureRuntime
+from genesys_erasure.steps.runtime import ErasureRuntime, project_home
 from genesys_erasure.templates import render
 
 log = logging.getLogger(__name__)
 
 GENESYS = "Genesys Cloud (conversations, recordings, external contacts)"
+# Final in the ledger, or never planned (nothing to wait for).
+_FINAL = {state.value for state in FINAL_STATES} | {"not_planned"}
 
 
 def certificate_dir(runtime: ErasureRuntime, ticket: str) -> Path:
@@ -54,6 +57,7 @@ def issue_for_ticket(
     request: DsrRequest,
     input_hashes: Sequence[Mapping[str, str]],
     now: datetime,
+    subjects_file: str | None = None,
 ) -> dict[str, Any]:
     verified: dict[str, tuple[LedgerRow, list[Mapping[str, str]]]] = {}
     not_erased: list[dict[str, Any]] = []
@@ -105,6 +109,14 @@ def issue_for_ticket(
                 "erased_earlier_by_run": row.run_id if earlier else None,
             }
         )
+    # The sealed list the intake page wrote goes once no subject of the ticket still awaits its erasure:
+    # a pending or deferred one is certified by a later run of the ticket, which reads the list again. (A
+    # dry run returned above: it keeps the list for the real run.)
+    waiting = [e for e in not_erased if any(s.split(":")[0] not in _FINAL for s in e["states"])]
+    home = runtime.home or project_home()
+    result["intake_file_wiped"] = not waiting and wipe(
+        subjects_file, intake_dir(runtime.config.intake_dir, home)
+    )
     log.info(
         "Certificates for ticket %s: %d written to %s (%d rest on an earlier erasure); %d identifier(s) "
         "not erased",
@@ -114,4 +126,10 @@ def issue_for_ticket(
         result["erased_earlier"],
         len(not_erased),
     )
+    if result["intake_file_wiped"]:
+        log.info("The sealed subject list of ticket %s was overwritten and deleted", request.ticket)
+    elif waiting:
+        log.info(
+            "%d identifier(s) still await erasure: a later run of the ticket certifies them", len(waiting)
+        )
     return result

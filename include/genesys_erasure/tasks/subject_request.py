@@ -18,15 +18,25 @@ from airflow.sdk import get_current_context, task
 from genesys_erasure.tasks.runtime import load_runtime, run_step
 
 if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
     from genesys_erasure.steps.runtime import ErasureRuntime
     from genesys_erasure.subject_input import SubjectList
 
 log = logging.getLogger(__name__)
 
 
-def read_subjects(params: dict[str, Any], default_region: str | None) -> SubjectList:
-    """The subject list from the form: inline or from the file the URI names (any ObjectStoragePath
-    scheme; `file://` out of the box). Exactly one of the two must be given."""
+def read_subjects(
+    params: dict[str, Any],
+    default_region: str | None,
+    *,
+    allow_inline: bool = False,
+    cipher: MultiFernet | None = None,
+) -> SubjectList:
+    """The subject list from the form: inline (only with `allow_inline_subjects`) or from the file the URI
+    names (any ObjectStoragePath scheme; `file://` out of the box), which may be a list the intake page
+    sealed (opened with `cipher`). Exactly one of the two must be given."""
+    from genesys_erasure import intake_files
     from genesys_erasure.subject_input import (
         InputLimits,
         RowProblem,
@@ -38,6 +48,13 @@ def read_subjects(params: dict[str, Any], default_region: str | None) -> Subject
 
     inline, uri = params.get("subjects"), params.get("subjects_file")
     skip = bool(params.get("skip_invalid_rows"))
+    if inline and not allow_inline:
+        # refused before anything is read: the values are in the run's conf already, so say how to avoid it
+        reason = (
+            "inline subjects are switched off (allow_inline_subjects); submit the list on the intake page "
+            "or give subjects_file"
+        )
+        raise SubjectInputError([RowProblem(None, "subjects", reason)])
     if inline and uri:
         raise SubjectInputError([RowProblem(None, "subjects", "give either subjects or subjects_file")])
     if not inline and not uri:
@@ -60,9 +77,10 @@ def read_subjects(params: dict[str, Any], default_region: str | None) -> Subject
     except Exception as error:  # unknown scheme, permissions, storage errors: the class name only
         problem = RowProblem(None, "subjects_file", f"unreadable ({type(error).__name__})")
         raise SubjectInputError([problem]) from None
-    return parse_file(
-        data, name=str(uri), skip_invalid_rows=skip, default_region=default_region, limits=limits
-    )
+    name = str(uri)
+    if cipher is not None and intake_files.is_sealed(data):
+        data, name = intake_files.open_sealed(data, cipher)
+    return parse_file(data, name=name, skip_invalid_rows=skip, default_region=default_region, limits=limits)
 
 
 def _hashes(runtime: ErasureRuntime, identifiers) -> list[dict[str, str]]:
@@ -84,7 +102,12 @@ def validate_subject_request() -> dict[str, Any]:
         runtime = load_runtime(params)
         request = DsrRequest.from_params(params, today=datetime.now(UTC).date())
         check_form(params)
-        subjects = read_subjects(params, runtime.config.default_phone_region)
+        subjects = read_subjects(
+            params,
+            runtime.config.default_phone_region,
+            allow_inline=runtime.config.allow_inline_subjects,
+            cipher=runtime.sealer.cipher,
+        )
         check_mode_allows([i.kind.value for i in subjects.identifiers], request.mode)
     except (ConfigError, DsrError, SubjectInputError) as bad:
         raise AirflowFailException(str(bad)) from None
@@ -117,11 +140,16 @@ def plan_subject_erasure(validated: dict[str, Any]) -> dict[str, Any]:
 @task
 def issue_certificates(validated: dict[str, Any]) -> dict[str, Any]:
     """One signed certificate (JSON + HTML) per erased subject of the ticket, under
-    `report_dir/certificates/<ticket>/`, including subjects an earlier run had already erased."""
+    `report_dir/certificates/<ticket>/`, including subjects an earlier run had already erased; then a
+    real run wipes the sealed list the intake page wrote for it."""
     from genesys_erasure.dsr import DsrRequest
     from genesys_erasure.steps import certificates
 
-    request = DsrRequest.from_params(get_current_context()["params"], today=datetime.now(UTC).date())
+    params = get_current_context()["params"]
+    request = DsrRequest.from_params(params, today=datetime.now(UTC).date())
     return run_step(
-        certificates.issue_for_ticket, request=request, input_hashes=validated["input_identifier_hashes"]
+        certificates.issue_for_ticket,
+        request=request,
+        input_hashes=validated["input_identifier_hashes"],
+        subjects_file=params.get("subjects_file"),
     )

@@ -36,33 +36,6 @@ PRIVATE = signing.private_key_from_text("hex:" + "33" * 32)
 TODAY = datetime.now(UTC).date()
 
 
-@pytest.fixture(scope="module")
-def tokens():
-    """JWTs the API server would put in the UI's cookie, from Airflow's SimpleAuthManager."""
-    from airflow.api_fastapi.app import init_auth_manager, purge_cached_app
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.models.revoked_token import RevokedToken
-    from airflow.settings import engine
-
-    # Checking a token reads Airflow's revoked-token table; that one table (not a 10 s migration) is enough.
-    RevokedToken.__table__.create(engine, checkfirst=True)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(
-            "AIRFLOW__CORE__AUTH_MANAGER",
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        )
-        patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,auditor:viewer")
-        patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "evidence-tests-jwt-secret-" + "0123456789abcdef" * 4)
-        purge_cached_app()
-        manager = init_auth_manager()
-        yield {
-            "viewer": manager.generate_jwt(SimpleAuthManagerUser(username="auditor", role="viewer")),
-            "no_role": manager.generate_jwt(SimpleAuthManagerUser(username="nobody", role=None)),
-        }
-        purge_cached_app()
-
-
 @pytest.fixture
 def evidence(tmp_path):
     """A report directory and ledger as two nights leave them: one Ed25519 report with a legal hold, one

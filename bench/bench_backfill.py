@@ -1,7 +1,7 @@
 """Backfill throughput: the project's plan/submit/wait steps on a large backlog, K OAuth clients, against
 the naive loop the usual guides describe.
 
-The sandbox runs in its own process (`python -m genesys_sandbox`), so it has its own interpreter and core
+The sandbox runs in its own process (`python -m genesys_sandbox`), so it does not share the client's GIL
 and the client's pacing is what is measured. It keeps the REAL per-token limit (300 requests per 60 s
 window) but runs its clock `--clock-rate` times faster (default 2): every window, Retry-After and GDPR
 step is that much shorter in wall time, so the limit reads 300 per 30 wall seconds, 10 requests/s per
@@ -22,7 +22,7 @@ Then the naive loop, written plainly with `requests` as a guide would: for each 
 request, then sleep and GET it by id until it is COMPLETED (a 429 sleeps its Retry-After), against the
 project's pipeline on the same subjects and the same sandbox settings.
 
-    PYTHONPATH=include .venv/bin/python bench/bench_backfill.py                  # ~40 minutes
+    PYTHONPATH=include .venv/bin/python bench/bench_backfill.py                  # ~45 minutes
     PYTHONPATH=include .venv/bin/python bench/bench_backfill.py --subjects 5000  # ~25 minutes
     PYTHONPATH=include .venv/bin/python bench/bench_backfill.py --subjects 500 --naive-subjects 50
 

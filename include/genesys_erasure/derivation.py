@@ -590,6 +590,9 @@ def _normalise(kind: str, raw: str, region: str | None) -> tuple[str | None, str
         return None, error.reason
 
 
+# Module-level caches of pure functions of one string: the same org numbers and e-mail headers recur in
+# most conversations of a scan, and parsing them again dominated derivation's cost (bench/RESULTS.md §3).
+@lru_cache(maxsize=_NORMALISE_CACHE_SIZE)
 def _region_of(e164: str) -> str | None:
     try:
         region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
@@ -598,13 +601,18 @@ def _region_of(e164: str) -> str | None:
     return None if region in (None, phonenumbers.UNKNOWN_REGION) else region
 
 
-def _split_addresses(raw: object) -> list[object]:
+def _split_addresses(raw: object) -> tuple[object, ...]:
     """The addresses of an e-mail header (`"Berg, Anna" <anna@…>; other@…`), without display names. A
     header the parser cannot read is returned whole, so it is counted as a problem rather than lost."""
     if not isinstance(raw, str):
-        return [raw]
-    addresses = [address for _, address in getaddresses([raw]) if address.strip()]
-    return addresses or [raw]
+        return (raw,)
+    return _split_header(raw)
+
+
+@lru_cache(maxsize=_NORMALISE_CACHE_SIZE)
+def _split_header(raw: str) -> tuple[str, ...]:
+    addresses = tuple(address for _, address in getaddresses([raw]) if address.strip())
+    return addresses or (raw,)
 
 
 def _uuid_bytes(raw: object) -> bytes | None:

@@ -29,21 +29,9 @@ from genesys_erasure.identifiers import IdentifierKind, parse_identifier
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.steps.runtime import sqlite_ledger_url
 from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db
+from tests.support.browser import CHROMIUM, browser_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def _browser_or_skip():
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian's chromium is not installed (`make chromium`, or apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright package is not installed (requirements-dev.txt)")
-    return sync_playwright
-
 
 @pytest.fixture
 def nightly(purge_stack):
@@ -76,7 +64,7 @@ def _erased_email(stack, report) -> str:
 
 
 def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(nightly, server, tmp_path):
-    sync_playwright = _browser_or_skip()
+    sync_playwright = browser_or_skip()
     stack, report = nightly
     email = _erased_email(stack, report)
     shots = tmp_path / "screenshots"
@@ -173,7 +161,7 @@ def intake_server(purge_stack, tmp_path: Path) -> Iterator[EvidenceServer]:
 def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_the_intake_page(
     intake_server, tmp_path
 ):
-    sync_playwright = _browser_or_skip()
+    sync_playwright = browser_or_skip()
     server = intake_server
     email, phone = "ida.intake.5523@example.org", "+442079460918"
     shots = tmp_path / "screenshots"

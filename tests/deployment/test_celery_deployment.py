@@ -10,9 +10,12 @@ is stopped mid-run while both runs go on to succeed on the other.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from tests.support.browser import CHROMIUM, browser_or_skip, log_in
 from tests.support.deployment import AirflowApi, CeleryDeployment, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.deployment, pytest.mark.timeout(900)]
@@ -51,6 +54,11 @@ class Run:
         return state if state in ("success", "failed") else None
 
 
+def _approve(api: AirflowApi, run: Run) -> None:
+    answer = api.patch(f"{run.path}/taskInstances/{APPROVE}/-1/hitlDetails", {"chosen_options": ["Approve"]})
+    assert answer["chosen_options"] == ["Approve"]
+
+
 def _started_after(tis: list[dict], moment: datetime) -> list[dict]:
     return [ti for ti in tis if ti["start_date"] and datetime.fromisoformat(ti["start_date"]) > moment]
 
@@ -62,7 +70,7 @@ def _log_text(log: dict) -> str:
 
 
 def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_mid_run(
-    celery_deployment: CeleryDeployment,
+    celery_deployment: CeleryDeployment, tmp_path: Path
 ):
     deployment = celery_deployment
     alive = deployment.check_alive
@@ -79,11 +87,12 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
         admin.patch(f"/dags/{dag_id}", {"is_paused": False})
     nightly = Run(admin, NIGHTLY, {"backfill": True})
     received = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
-    adhoc = Run(
-        analyst,
-        ADHOC,
-        {"ticket": "DSR-IT-0001", "received_on": received, "dry_run": False, "subjects": [SUBJECT]},
-    )
+    # the analyst's list as a file (inline subjects are off by default: values in conf are readable by all)
+    subjects_file = deployment.rehearsal.home / "dsr" / "DSR-IT-0001.csv"
+    subjects_file.parent.mkdir(parents=True, exist_ok=True)
+    subjects_file.write_text(f"type,value\nemail,{SUBJECT}\n", encoding="utf-8")
+    conf = {"ticket": "DSR-IT-0001", "received_on": received, "dry_run": False}
+    adhoc = Run(analyst, ADHOC, {**conf, "subjects_file": subjects_file.as_uri()})
 
     # The analyst's real request waits for approval, and so does the nightly purge: the first run that
     # submits to a fresh org waits for a person whatever its size. Nothing reaches Genesys before that.
@@ -91,12 +100,8 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
     wait_for("the first-contact approval", lambda: nightly.task_in(APPROVE, "awaiting_input"), TIMEOUT, alive)
     posts = deployment.sandbox.control.request_counts()["by_endpoint"].get("POST /api/v2/gdpr/requests", 0)
     assert posts == 0, "nothing is submitted before a person approves"
-    # The privacy officer (admin) answers both through the HITL endpoint.
-    for run in (nightly, adhoc):
-        answer = admin.patch(
-            f"{run.path}/taskInstances/{APPROVE}/-1/hitlDetails", {"chosen_options": ["Approve"]}
-        )
-        assert answer["chosen_options"] == ["Approve"]
+    # The privacy officer (admin) answers through the HITL endpoint: the nightly plan first.
+    _approve(admin, nightly)
 
     # The sensor waits in the triggerer (its trigger assigned to the triggerer job), holding no worker slot.
     sensor = wait_for(
@@ -111,6 +116,8 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
     submitted = admin.get(f"{nightly.path}/taskInstances/{SUBMIT}/listMapped")["task_instances"]
     assert len(submitted) >= 2 and {ti["state"] for ti in submitted} == {"success"}
     assert {ti["hostname"] for ti in submitted} == set(deployment.workers), "the batches ran on both workers"
+
+    _approve(admin, adhoc)
 
     # Stop a worker mid-run as `docker compose stop` or a pod eviction would (SIGTERM: warm shutdown).
     assert deployment.components[deployment.workers[1]].terminate() == 0
@@ -132,3 +139,33 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
     # The auditor (viewer role) reads the plan task's log through the API.
     log = auditor.get(f"{nightly.path}/taskInstances/plan_retention_purge/logs/1")
     assert f"to submit in {len(submitted)} batches" in _log_text(log)
+
+    _auditor_in_a_browser(deployment, nightly, tmp_path)
+
+
+def _auditor_in_a_browser(deployment: CeleryDeployment, nightly: Run, tmp_path: Path) -> None:
+    """The same deployment's UI in Debian's chromium, as the read-only auditor: the evidence page lists the
+    run with a valid signature, a task log reads as a sentence, and a trigger is refused."""
+    sync_playwright = browser_or_skip()
+    base = deployment.base_url
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        log_in(page, base, "auditor", deployment.credentials["auditor"])
+
+        assert page.goto(f"{base}/erasure-evidence/").status == 200
+        row = page.locator("tr", has_text=nightly.run_id).filter(has_text="Ed25519").first
+        assert "valid" in row.inner_text()
+        page.screenshot(path=str(shots / "deployment-evidence.png"), full_page=True)
+
+        run_path = quote(nightly.run_id, safe="")
+        page.goto(f"{base}/dags/{NIGHTLY}/runs/{run_path}/tasks/plan_retention_purge")
+        page.get_by_text("subject(s) for erasure", exact=False).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "deployment-task-log.png"))
+
+        refused = context.request.post(f"{base}/api/v2/dags/{NIGHTLY}/dagRuns", data={"logical_date": None})
+        assert refused.status == 403
+        browser.close()

@@ -246,8 +246,10 @@ class CeleryDeployment:
             WORKER_HOSTNAME_ENV: name,
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "genesys_devtools.local_airflow.hostname",
         }
+        # one task at a time: a busy worker takes no second message, so mapped tasks queued together spread
+        # over the idle workers (the default concurrency lets the first worker to ask take them all)
         argv = [sys.executable, "-m", "airflow", "celery", "worker", "--celery-hostname", name,
-                "--skip-serve-logs", "--without-mingle", "--without-gossip",
+                "--concurrency", "1", "--skip-serve-logs", "--without-mingle", "--without-gossip",
                 "--pid", str(self.workdir / f"{name}.pid")]  # fmt: skip
         return self._spawn(name, argv, worker_env)
 

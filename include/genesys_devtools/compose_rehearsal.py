@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 
 from tenacity import retry, stop_after_delay, wait_fixed
 
@@ -24,6 +22,7 @@ from genesys_devtools.local_engines import CONVERSATION_EVENTS, seed_bigquery_ta
 from genesys_erasure.evidence import key_from_text
 from genesys_erasure.hashing import KeyedHasher
 from genesys_sandbox import SandboxServer, SandboxSettings
+from genesys_sandbox.server import serve_until_signalled
 
 HMAC_KEY_ENV = "GENESYS_ERASURE_HMAC_KEY"
 
@@ -81,14 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.bigquery:
         seed_bigquery(args.bigquery, args.bigquery_project, rows)
         print(f"Seeded {len(rows)} conversation events into BigQuery at {args.bigquery}", flush=True)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        stop.wait()
-    finally:
-        server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from dataclasses import fields
 from datetime import datetime
 
-from genesys_sandbox.server import SandboxServer
+from genesys_sandbox.server import SandboxServer, serve_until_signalled
 from genesys_sandbox.settings import PROFILES, SandboxSettings
 
 
@@ -90,14 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         json.dumps({"baseUrl": server.base_url, "profile": profile, "counts": summary["counts"]}), flush=True
     )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        stop.wait()
-    finally:
-        server.stop()
-    return 0
+    return serve_until_signalled(server)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ with SandboxServer(SandboxSettings(customers=40, conversations=300)) as sb:
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -88,3 +89,15 @@ class SandboxServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve_until_signalled(server: SandboxServer) -> int:
+    """Keep a started `server` up until SIGINT or SIGTERM, then stop it (the command-line entry points)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+    return 0

@@ -29,9 +29,10 @@ from genesys_erasure.identifiers import IdentifierKind, parse_identifier
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.steps.runtime import sqlite_ledger_url
 from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db
-from tests.support.browser import CHROMIUM, browser_or_skip
+from tests.support.browser import chromium_page, log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
 
 @pytest.fixture
 def nightly(purge_stack):
@@ -64,15 +65,11 @@ def _erased_email(stack, report) -> str:
 
 
 def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(nightly, server, tmp_path):
-    sync_playwright = browser_or_skip()
     stack, report = nightly
     email = _erased_email(stack, report)
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
+    with chromium_page() as (context, page):
         urls: list[str] = []
         page.on("request", lambda request: urls.append(request.url))
 
@@ -80,11 +77,7 @@ def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(ni
         assert page.goto(f"{server.base_url}/erasure-evidence/").status == 401
 
         # log in through Airflow's own login form, as the read-only auditor
-        page.goto(f"{server.base_url}/auth/login/")
-        page.get_by_label("Username").fill("auditor")
-        page.get_by_label("Password").fill(server.users["auditor"])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/auth/login" not in url)
+        log_in(page, server.base_url, "auditor", server.users["auditor"])
 
         # the evidence page: the run, its valid Ed25519 signature, the public key
         response = page.goto(f"{server.base_url}/erasure-evidence/")
@@ -127,7 +120,6 @@ def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(ni
             f"{server.base_url}/api/v2/dags/genesys_retention_purge/dagRuns", data={"logical_date": None}
         )
         assert refused.status == 403
-        browser.close()
     # the same request as admin is not refused: the 403 above is the auditor's role, not a broken request
     token = requests.post(
         f"{server.base_url}/auth/token",
@@ -161,22 +153,14 @@ def intake_server(purge_stack, tmp_path: Path) -> Iterator[EvidenceServer]:
 def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_the_intake_page(
     intake_server, tmp_path
 ):
-    sync_playwright = browser_or_skip()
     server = intake_server
     email, phone = "ida.intake.5523@example.org", "+442079460918"
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1100})
-        page = context.new_page()
+    with chromium_page(height=1100) as (_context, page):
         urls: list[str] = []
         page.on("request", lambda request: urls.append(request.url))
-        page.goto(f"{server.base_url}/auth/login/")
-        page.get_by_label("Username").fill("analyst")
-        page.get_by_label("Password").fill(server.users["analyst"])
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/auth/login" not in url)
+        log_in(page, server.base_url, "analyst", server.users["analyst"])
 
         # the form, inside Airflow's UI where the Browse menu entry frames it
         page.goto(f"{server.base_url}/plugin/erasure-intake")
@@ -213,7 +197,6 @@ def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_
         page.locator("#intake-done", has_text="waits for approval").wait_for(timeout=60_000)
         assert page.locator("#run-id").inner_text() not in ("", run_id)
         assert all(email not in u and "ida.intake" not in u and phone[1:] not in u for u in urls)
-        browser.close()
     api_log = (tmp_path / "api-server.log").read_text(errors="replace")
     assert email not in api_log and "ida.intake" not in api_log and phone[1:] not in api_log
     _keep_screenshots(shots)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.browser import CHROMIUM, browser_or_skip, log_in
+from tests.support.browser import chromium_page, log_in
 from tests.support.deployment import AirflowApi, CeleryDeployment, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.deployment, pytest.mark.timeout(900)]
@@ -146,14 +146,10 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
 def _auditor_in_a_browser(deployment: CeleryDeployment, nightly: Run, tmp_path: Path) -> None:
     """The same deployment's UI in Debian's chromium, as the read-only auditor: the evidence page lists the
     run with a valid signature, a task log reads as a sentence, and a trigger is refused."""
-    sync_playwright = browser_or_skip()
     base = deployment.base_url
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
+    with chromium_page() as (context, page):
         log_in(page, base, "auditor", deployment.credentials["auditor"])
 
         assert page.goto(f"{base}/erasure-evidence/").status == 200
@@ -168,4 +164,3 @@ def _auditor_in_a_browser(deployment: CeleryDeployment, nightly: Run, tmp_path: 
 
         refused = context.request.post(f"{base}/api/v2/dags/{NIGHTLY}/dagRuns", data={"logical_date": None})
         assert refused.status == 403
-        browser.close()

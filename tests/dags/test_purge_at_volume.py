@@ -59,9 +59,10 @@ def test_busy_org_limits_defer_work_to_later_nights_without_losing_or_reposting_
     first_run = stack.run(backfill=True)
     first = stack.report(first_run)
     assert first_run.state == "success"
-    # the quota let QUOTA requests through and the rest of the batch waits for a later night, not failed
+    # the quota let its requests through (QUOTA, or twice that when the night's posting straddled the
+    # quota's hour on the sandbox clock) and the rest of the batch waits for a later night, not failed
     posts = control.request_counts()["by_endpoint_status"][GDPR_POST]
-    assert posts.get("202") == QUOTA and posts.get("429", 0) >= 1
+    assert posts.get("202") in (QUOTA, 2 * QUOTA) and posts.get("429", 0) >= 1
     assert _deferred_for_quota(first) > 0
     assert first["counts"].get("failed", 0) == 0
     # the history scan met a FAILED job, PENDING jobs and pages too large, and still read everything

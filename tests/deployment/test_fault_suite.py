@@ -3,8 +3,9 @@ faults a deployment meets, each followed by the invariants checked from outside 
 (tests/support/invariants.py): every subject settled in one state, no subject posted twice, ledger,
 Genesys (the sandbox) and the signed report in agreement, no raw identifier in any file or database.
 
-One deployment for the module, on a small org; the tests run in order (each adds a few customers past
-retention, so each run has subjects to erase). Sandbox time is advanced instead of waited for. The only
+One deployment for the module, on a small org. Each test stands alone: it adds a few customers past
+retention (so its run has subjects to erase), answers an approval when asked (the org's first run waits
+for a person), and leaves the sandbox healthy. Sandbox time is advanced instead of waited for. The only
 real waits are Airflow's own: processes picking up tasks, and the retry delay after a worker is killed.
 """
 
@@ -29,7 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.deployment, pytest.mark.timeout(900)
 
 NIGHTLY, ADHOC = "genesys_retention_purge", "genesys_subject_erasure"
 APPROVE, SUBMIT, WAIT = "erasure.approve", "erasure.submit", "erasure.wait_for_genesys"
-GDPR_POST = "POST /api/v2/gdpr/requests"
 RUN_TIMEOUT = 300.0
 NEW_PER_RUN = 3  # customers past retention added before each run: every run has subjects to erase
 # ~20 customers past retention, one submission batch; no rate limiting and jobs fulfilled at once, so a
@@ -165,6 +165,12 @@ def _of_run(deployment: CeleryDeployment, run: Run) -> dict:
     return {h: s for h, s in read_ledger(deployment.ledger_url).items() if s.run_id == run.run_id}
 
 
+def _no_task_retried(run: Run) -> None:
+    """The fault was absorbed where it struck: no task of the run needed a second try."""
+    retried = {ti["task_id"] for ti in run.tasks() if ti["try_number"] > 1}
+    assert not retried, f"retried: {sorted(retried)}"
+
+
 def _erased_all_new(deployment: CeleryDeployment, run: Run) -> None:
     states = [s.state for s in _of_run(deployment, run).values()]
     assert states.count("verified") >= NEW_PER_RUN, states
@@ -184,36 +190,37 @@ def test_a_clean_nightly_run_keeps_every_invariant(fault_deployment):
 
 class Storm429:
     """A storm of 429s over the whole run: bursts of `burst` answers (each a `Retry-After: 1`), the next
-    armed once the last was spent and callers got through again, until `total` were served. Genesys
-    answers a client that waits as told; a burst longer than a call's attempts would be a sandbox that
-    never lets anybody through, not a storm."""
+    armed only `pause` seconds after the last was spent, until `total` were served. Genesys lets a client
+    through once it waited as told; the sandbox's burst answers whoever asks next, so a burst as long as a
+    call's attempts (5), or bursts back to back, would be a sandbox that never lets anybody through."""
 
-    def __init__(self, control, total: int, burst: int = 3) -> None:
-        self.control, self.total, self.burst = control, total, burst
+    def __init__(self, control, total: int, burst: int = 2, pause: float = 2.5) -> None:
+        self.control, self.total, self.burst, self.pause = control, total, burst, pause
         self.armed = 0
-        self.through_at_arming = -1
-
-    def _through(self) -> int:
-        counts = self.control.request_counts()
-        return counts["total"] - counts["by_status"].get("429", 0)
+        self.spent_seen_at: float | None = 0.0  # armed at once
 
     def __call__(self, run: Run, tis: list[dict]) -> None:
-        spent = self.control.faults()["pending_429"] == 0
-        if spent and self.armed < self.total and self._through() >= self.through_at_arming + 2:
-            self.through_at_arming = self._through()
+        if self.armed >= self.total:
+            return
+        now = time.monotonic()
+        if self.spent_seen_at is None:
+            if self.control.faults()["pending_429"] == 0:
+                self.spent_seen_at = now
+        elif now - self.spent_seen_at >= self.pause:
             self.control.burst_429(self.burst, retry_after=1)
             self.armed += self.burst
+            self.spent_seen_at = None
 
     def served(self) -> int:
         return self.control.request_counts()["by_status"].get("429", 0)
 
 
 def test_a_429_storm_is_waited_out(fault_deployment):
-    storm = Storm429(fault_deployment.sandbox.control, total=30)
+    storm = Storm429(fault_deployment.sandbox.control, total=20)
     run = run_nightly(fault_deployment, fault_deployment.api("admin"), during=storm)
     _finished_and_sound(fault_deployment, run)
     _erased_all_new(fault_deployment, run)
-    assert storm.served() >= 15, "the storm hit the run"
+    assert storm.served() >= 10, "the storm hit the run"
 
 
 def test_five_percent_5xx_are_retried(fault_deployment):
@@ -226,7 +233,7 @@ def test_five_percent_5xx_are_retried(fault_deployment):
 
 
 def test_latency_spikes_slow_the_run_down_only(fault_deployment):
-    fault_deployment.sandbox.control.set_latency_ms(400)
+    fault_deployment.sandbox.control.set_latency_ms(250)
     run = run_nightly(fault_deployment, fault_deployment.api("admin"))
     _finished_and_sound(fault_deployment, run)
     _erased_all_new(fault_deployment, run)
@@ -257,7 +264,7 @@ def test_gdpr_requests_ending_in_error_are_resubmitted_once(fault_deployment):
 
 def test_every_api_fault_at_once(fault_deployment):
     control = fault_deployment.sandbox.control
-    storm = Storm429(control, total=15)
+    storm = Storm429(control, total=10)
     control.set_error_rate_5xx(0.05)
     control.set_latency_ms(200)
     control.revoke_tokens()
@@ -330,6 +337,7 @@ def test_ledger_connections_dropped_mid_run_lose_nothing(fault_deployment):
     assert dropped and dropped[0] >= 1, "the submit task's ledger session was dropped"
     _finished_and_sound(deployment, run)
     _erased_all_new(deployment, run)
+    _no_task_retried(run)  # a dropped idle session is replaced on its next use (pre-ping)
 
 
 # -- Airflow's own processes restarted ------------------------------------------------------------------
@@ -349,8 +357,7 @@ def test_the_triggerer_restarted_while_the_sensor_waits(fault_deployment):
     assert before, "the sensor deferred"
     _finished_and_sound(deployment, run)
     _erased_all_new(deployment, run)
-    sensor = run.task(WAIT)
-    assert sensor["triggerer_job"] is None or sensor["triggerer_job"]["id"] != before[0]["id"]
+    _no_task_retried(run)  # the new triggerer took the trigger over: the sensor did not start again
 
 
 def test_the_scheduler_restarted_mid_run(fault_deployment):
@@ -367,6 +374,7 @@ def test_the_scheduler_restarted_mid_run(fault_deployment):
     assert restarted
     _finished_and_sound(deployment, run)
     _erased_all_new(deployment, run)
+    _no_task_retried(run)
 
 
 # -- two runs planning one person -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from genesys_sandbox.limits import HeldGdprPost
 from genesys_sandbox.state import SandboxState
 
 
@@ -40,6 +41,12 @@ class SandboxControl:
         """The next `count` GDPR POSTs are refused with 400 (a subject Genesys will not take), creating
         nothing."""
         self._state.faults.reject_next_gdpr_requests(count)
+
+    def hold_next_gdpr_post(self, max_hold_seconds: float = 600.0) -> HeldGdprPost:
+        """Create the next GDPR request but hold its POST response until `release()` on the returned
+        handle (or `max_hold_seconds`): the moment between Genesys accepting a request and the caller
+        recording it. Python only (a handle cannot travel over POST /sandbox/faults)."""
+        return self._state.faults.hold_next_gdpr_post(max_hold_seconds)
 
     def fail_next_analytics_jobs(self, count: int) -> None:
         """The next `count` analytics jobs submitted end FAILED (with an errorMessage) after queueing."""

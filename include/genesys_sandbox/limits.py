@@ -164,6 +164,34 @@ class LayeredLimits:
         return min(states, key=lambda state: (state.allowed - state.count, state.allowed))
 
 
+class HeldGdprPost:
+    """One GDPR POST whose response the sandbox holds back: Genesys has CREATED the request, the caller
+    has not heard of it yet. A test uses the moment to kill the caller (the worst instant for an
+    exactly-once submitter), then releases the response, which goes to whoever still listens."""
+
+    def __init__(self, max_hold_seconds: float) -> None:
+        self.max_hold_seconds = max_hold_seconds  # a forgotten hold must not pin a server thread forever
+        self.request_id: str | None = None
+        self._held = threading.Event()
+        self._released = threading.Event()
+
+    def hold(self, request_id: str) -> None:
+        """Called by the POST handler after creating the request: blocks until released."""
+        self.request_id = request_id
+        self._held.set()
+        self._released.wait(self.max_hold_seconds)
+
+    def wait_until_held(self, timeout: float) -> str:
+        """The id of the created request once its response is held; TimeoutError if no POST came."""
+        if not self._held.wait(timeout):
+            raise TimeoutError(f"no GDPR POST reached the sandbox within {timeout:.0f}s")
+        assert self.request_id is not None
+        return self.request_id
+
+    def release(self) -> None:
+        self._released.set()
+
+
 class Faults:
     """Run-time fault knobs. Decisions for the 5xx rate come from a seeded RNG, so runs repeat."""
 
@@ -177,6 +205,7 @@ class Faults:
         self._fail_next: list[int] = []
         self._fail_next_gdpr = 0
         self._reject_next_gdpr = 0
+        self._gdpr_hold: HeldGdprPost | None = None
 
     def set_error_rate_5xx(self, rate: float) -> None:
         if not 0.0 <= rate <= 1.0:
@@ -206,6 +235,17 @@ class Faults:
     def reject_next_gdpr_requests(self, count: int) -> None:
         with self._lock:
             self._reject_next_gdpr = count
+
+    def hold_next_gdpr_post(self, max_hold_seconds: float = 600.0) -> HeldGdprPost:
+        with self._lock:
+            self._gdpr_hold = HeldGdprPost(max_hold_seconds)
+            return self._gdpr_hold
+
+    def take_gdpr_hold(self) -> HeldGdprPost | None:
+        """The hold armed for this GDPR POST (once), or None."""
+        with self._lock:
+            hold, self._gdpr_hold = self._gdpr_hold, None
+            return hold
 
     def take_gdpr_rejection(self) -> bool:
         """True when this GDPR POST is to be refused with 400 (and create nothing)."""
@@ -243,6 +283,7 @@ class Faults:
                 "pending_5xx": len(self._fail_next),
                 "pending_gdpr_failures": self._fail_next_gdpr,
                 "pending_gdpr_rejections": self._reject_next_gdpr,
+                "gdpr_post_held": self._gdpr_hold is not None,
             }
 
 

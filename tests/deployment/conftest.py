@@ -53,7 +53,8 @@ def airflow_access(celery_deployment: CeleryDeployment) -> AirflowAccess:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    deployment = getattr(item, "funcargs", {}).get("celery_deployment")
+    funcargs = getattr(item, "funcargs", {})
+    deployment = funcargs.get("celery_deployment") or funcargs.get("fault_deployment")
     if report.failed and deployment is not None:
         report.sections.append(("component logs", deployment.logs()))
     return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from genesys_sandbox.gdpr import PATHS
 from tests.support.sandbox import GDPR_STEP_SECONDS, ApiClient, finish_gdpr_requests
 
@@ -192,3 +194,18 @@ def test_org_wide_gdpr_quota_answers_429_with_the_rest_of_the_window(sandbox_fac
     assert second.get(REQUESTS).json()["total"] == 2
     sb.control.advance_clock(seconds=int(refused.headers["Retry-After"]))
     assert _delete(first, {"phoneNumbers": ["+442079460303"]}).status_code == 202
+
+
+def test_a_held_gdpr_post_creates_the_request_before_its_caller_hears_of_it(api, fresh_sandbox):
+    hold = fresh_sandbox.control.hold_next_gdpr_post(max_hold_seconds=30)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(_delete, api, {"phoneNumbers": ["+442079460125"]})
+        request_id = hold.wait_until_held(timeout=10)
+        # Genesys has the request while its caller still waits for the answer
+        assert not answer.done()
+        listed = api.get(REQUESTS, params={"pageSize": 25}).json()["entities"]
+        assert [entity["id"] for entity in listed] == [request_id]
+        hold.release()
+        assert answer.result(timeout=10).json()["id"] == request_id
+    # only the next POST is held
+    assert _delete(api, {"phoneNumbers": ["+442079460126"]}).status_code == 202

@@ -174,6 +174,8 @@ class CeleryDeployment:
     workers: tuple[str, ...] = ("worker-a", "worker-b")
     credentials: dict[str, str] = field(default_factory=lambda: {u: secrets.token_urlsafe(12) for u in USERS})
     components: dict[str, Component] = field(default_factory=dict)
+    # Airflow settings on top of FAST_LOOPS, for every component (e.g. a shorter heartbeat timeout)
+    airflow_overrides: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.run_tag = f"airflow_it_{secrets.token_hex(4)}"
@@ -182,6 +184,10 @@ class CeleryDeployment:
         self.rehearsal: Rehearsal | None = None
         self.redis_db: int | None = None
         self._databases: list[str] = []
+        self.metadata_url = _sqlalchemy_url(self.run_tag)
+        self.ledger_db = f"{self.run_tag}_ledger"
+        self.ledger_url = _sqlalchemy_url(self.ledger_db)
+        self._env: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -212,6 +218,7 @@ class CeleryDeployment:
                 passwords_file=passwords,
             ),
             **FAST_LOOPS,
+            **self.airflow_overrides,
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{self.redis_db}",
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + _sqlalchemy_url(metadata_db),
@@ -228,6 +235,7 @@ class CeleryDeployment:
         if prepare.process.wait(timeout=300) != 0:
             raise RuntimeError(f"airflow db migrate failed:\n{prepare.tail()}")
         print(f"[deployment] metadata DB migrated: after {time.monotonic() - started:.1f}s")
+        self._env = env
         self._start_components(env)
         self._wait_until_ready()
 
@@ -281,6 +289,17 @@ class CeleryDeployment:
             wait_for(f"Celery worker {name}", lambda n=name: f"@{n} ready" in self.components[n].tail(20000),
                      timeout, self.check_alive)  # fmt: skip
 
+    def restart(self, name: str, sig: signal.Signals = signal.SIGTERM, timeout: float = 60.0) -> Component:
+        """Stop one component (its whole process group, with `sig`) and start it again under the same name
+        and settings, as a supervisor (systemd, Kubernetes) would after a crash or a deploy."""
+        old = self.components[name]
+        old.signal_group(sig)
+        old.reap(timeout)
+        if name in self.workers:
+            return self._start_worker(name, self._env)
+        extra = ["--skip-serve-logs"] if name == "triggerer" else []
+        return self._spawn(name, [sys.executable, "-m", "airflow", name, *extra], self._env)
+
     def check_alive(self) -> None:
         """Raise with the log of a component that exited (a worker stopped on purpose is left out)."""
         for component in self.components.values():
@@ -324,8 +343,19 @@ class CeleryDeployment:
         connection.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
         return connection
 
+    def terminate_sessions(self, database: str) -> int:
+        """Drop every session of one of this deployment's databases (`pg_terminate_backend`), as a
+        database failover or a connection-killing proxy would. Returns how many were dropped."""
+        if database not in self._databases:
+            raise ValueError("only a database of this deployment")
+        sql = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+               "WHERE datname = %s AND pid <> pg_backend_pid()")  # fmt: skip
+        with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, (database,))
+            return int(cursor.fetchone()[0])
+
     def _create_databases(self) -> tuple[str, str]:
-        names = (self.run_tag, f"{self.run_tag}_ledger")
+        names = (self.run_tag, self.ledger_db)
         with contextlib.closing(self._admin()) as connection, connection.cursor() as cursor:
             for name in names:
                 cursor.execute(f'CREATE DATABASE "{name}"')

@@ -28,19 +28,14 @@ from genesys_erasure.evidence_ui.intake_routes import intake_routes
 from genesys_erasure.evidence_ui.render import page
 from genesys_erasure.evidence_ui.settings import EvidenceSettings, from_airflow
 from genesys_erasure.hashing import KeyedHasher
-from genesys_erasure.identifiers import IdentifierKind, InvalidIdentifier, parse_identifier
+from genesys_erasure.identifiers import InvalidIdentifier, parse_identifier
+from genesys_erasure.lookup import KINDS
 
 log = logging.getLogger(__name__)
 
 # Reading the runs of this DAG is what the page asks of the auth manager: whoever may see the purge's runs
 # (a viewer included) may see their evidence.
 EVIDENCE_DAG_ID = "genesys_retention_purge"
-LOOKUP_KINDS = {
-    "email": IdentifierKind.EMAIL,
-    "phone": IdentifierKind.PHONE,
-    "external_contact_id": IdentifierKind.EXTERNAL_CONTACT,
-    "user_id": IdentifierKind.USER,
-}
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -110,7 +105,7 @@ def create_app(
             if current_key.is_file()
             else None,
             key_ids=sorted(keys),
-            kinds=list(LOOKUP_KINDS),
+            kinds=list(KINDS),
         )
         return HTMLResponse(body, headers=NO_STORE)
 
@@ -121,7 +116,7 @@ def create_app(
         kind: Annotated[str, Form()],
         value: Annotated[str, Form()],
     ) -> HTMLResponse:
-        identifier_kind = LOOKUP_KINDS.get(kind)
+        identifier_kind = KINDS.get(kind)
         error = identifier_hash = None
         rows = []
         try:

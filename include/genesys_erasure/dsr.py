@@ -8,7 +8,7 @@ as the same day of the next month, or that month's last day when it has no such 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -161,15 +161,8 @@ class DsrRequest(BaseModel):
     def from_params(cls, params: Mapping[str, Any], *, today: date) -> DsrRequest:
         """Checks what the form's JSON schema checks too (a run triggered through the API or CLI may
         bypass the form), plus what a schema cannot: a receipt date in the future."""
-        values = {name: params.get(name) for name in cls.model_fields}
-        # An empty mode or replacement text (a form field left blank) means the default.
-        values = {
-            name: value
-            for name, value in values.items()
-            if value is not None and (value or name not in ("mode", "replacement_text"))
-        }
         try:
-            return cls.model_validate(values, context={"today": today})
+            return cls.model_validate(_given(params, cls.model_fields), context={"today": today})
         except ValidationError as error:
             raise _dsr_error(error) from None
 
@@ -203,14 +196,22 @@ class DsrForm(BaseModel):
     )
 
 
+def _given(params: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The named fields the form filled in: null is left out, and so is an empty mode or replacement text
+    (a form field left blank means the default)."""
+    return {
+        name: params[name]
+        for name in names
+        if params.get(name) is not None and (params[name] or name not in ("mode", "replacement_text"))
+    }
+
+
 def check_form(params: Mapping[str, Any]) -> None:
     """Every form field checked as the form's JSON schema checks it (a run triggered through the API may
     carry values no form saw), raising `DsrError` with the field and a fixed reason, never the value. The
     subject list's rows are checked later, row by row (`subject_input`)."""
-    values = {name: params[name] for name in DsrForm.model_fields if params.get(name) is not None}
-    values = {k: v for k, v in values.items() if v != "" or k not in ("mode", "replacement_text")}
     try:
-        DsrForm.model_validate(values)
+        DsrForm.model_validate(_given(params, DsrForm.model_fields))
     except ValidationError as error:
         raise _dsr_error(error) from None
 

@@ -144,7 +144,6 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "submit_batch": _submit,
     "_resubmit_errors": _submit,
     "verify_completed": _verify,
-    "_write_evidence": _evidence,
     "write_run_evidence": _evidence,
     "check_compliance": _compliance,
     "settle_requests": _settle,

@@ -98,6 +98,7 @@ def write_run_evidence(
         "needs_review_total": len(signed.get("needs_review", [])),
         "needs_review_reasons": signed.get("needs_review_reasons", {}),
         "warehouse_status": warehouse["status"],
+        "dry_run": runtime.config.dry_run,
         "subject_hashes": [row.subject_hash for row in rows if row.state is SubjectState.VERIFIED],
     }
 

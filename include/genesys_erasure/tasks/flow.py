@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
@@ -161,26 +161,18 @@ def write_evidence(plan: dict[str, Any] | None, warehouse: dict[str, Any] | None
     context = get_current_context()
     extra = {"plan": {k: v for k, v in plan.items() if k != "batches"}}
     warehouse = warehouse or {"status": "not_run", "tables": []}
+    from genesys_erasure.steps import evidence as reporting
+
     # wall clock: `now` is when the report is generated; the report states the run's as_of and cutoff
     # separately, as recorded in the ledger
-    evidence, dry_run = run_step(_write_evidence, clock="wall", extra=extra, warehouse=warehouse)
+    evidence = run_step(reporting.write_run_evidence, clock="wall", extra=extra, warehouse=warehouse)
     context["outlet_events"][ERASURES_ASSET].extra = {
         "run_id": context["run_id"],
-        "dry_run": dry_run,
+        "dry_run": evidence["dry_run"],
         "counts": evidence["counts"],
         "erased_subject_hashes": evidence["subject_hashes"],
     }
     return evidence
-
-
-def _write_evidence(
-    runtime: ErasureRuntime, run_id: str, now: datetime, *, extra: dict[str, Any], warehouse: dict[str, Any]
-) -> tuple[dict[str, Any], bool]:
-    """The run's evidence, and whether it was a dry run (for the asset event, written by the task)."""
-    from genesys_erasure.steps import evidence as reporting
-
-    evidence = reporting.write_run_evidence(runtime, run_id, now, extra, warehouse=warehouse)
-    return evidence, runtime.config.dry_run
 
 
 @task

@@ -195,5 +195,5 @@ def run_step(step: Callable[..., T], /, *, clock: str = "run", **kwargs: Any) ->
     from genesys_erasure.task_summary import task_summary
 
     # the task log ends with a sentence and a table (Airflow's "Returned value" line is switched off)
-    log.info("%s", task_summary(step.__name__, result[0] if isinstance(result, tuple) else result))
+    log.info("%s", task_summary(step.__name__, result))
     return result

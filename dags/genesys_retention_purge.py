@@ -22,15 +22,16 @@ explicit `as_of` before the trigger, or a run starting over 6 h after its own in
 run) unless the config sets `allow_past_as_of_erasure: true`: the scan looks for contacts only up to
 `as_of`, so erasing "as of" last week would erase a customer who made contact since.
 
-**First steps on an org**: run the `genesys_preflight` DAG; trigger this DAG with
-`{"dry_run": true, "backfill": true}` and read the report; trigger it with `{"backfill": true}` and approve
-its plan under Browse → Required Actions; then unpause the schedule. Until a person has approved one run
+**First steps on an org**: run the `genesys_preflight` DAG; trigger this DAG with "Dry run" and
+"Backfill" chosen in the form (`{"dry_run": true, "backfill": true}` through the API) and read the report;
+trigger it with "Real run" and "Backfill" and approve its plan under Browse → Required Actions; then
+unpause the schedule. Until a person has approved one run
 that submits (recorded in the erasure ledger), **every run that would submit waits for approval**, so
 unpausing first cannot erase anybody unseen; later runs wait only when their plan is larger than
 `approval_threshold` (500 by default).
 
-Logs, XCom and reports hold keyed hashes and counts only. Trigger with `{"dry_run": true}` to plan and
-report without submitting anything.
+Logs, XCom and reports hold keyed hashes and counts only. In the trigger form an empty field means "as
+in the configuration file"; "Dry run" plans and reports without submitting anything.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ the form and the validator cannot drift apart. This module does not import Airfl
 each dict into a `Param`.
 
 - `retention_purge_params()`: the nightly purge's per-run overrides of `PurgeConfig`; every one may be
-  left empty (null), which means "use the configuration file".
+  left empty (null), which means "use the configuration file". Its on/off settings are offered as
+  three-way choices under their own keys (`FORM_CHOICES`), which `choice_overrides` turns back into the
+  settings when the run reads its Params.
 - `as_of_param()`: the nightly purge's `as_of`, the instant a manual run is "as of" (not a setting).
 - `subject_erasure_params()`: the ad-hoc data-subject request form (`DsrForm`), without the inline
   `subjects` field unless the config's `allow_inline_subjects` is on (`inline_subjects_allowed()`).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,81 @@ from genesys_erasure.dsr import DsrForm
 # The settings an operator may sensibly change for one nightly run from the trigger form.
 RETENTION_PURGE_FORM = ("dry_run", "backfill", "retention_days", "max_subjects_per_run")
 USE_THE_CONFIG = "Empty: the value in the configuration file."
+
+
+@dataclass(frozen=True)
+class FormChoice:
+    """An on/off setting offered in the trigger form as a three-way choice: empty (the configuration
+    file), or one of two named options. Airflow's form shows a boolean Param as a switch, which cannot show
+    "empty" (it reads "off"), and shows a chosen `true`/`false` in a dropdown as blank; named options in a
+    dropdown show what was chosen. The setting's own key (`dry_run: true` in a REST call's conf) still
+    works; a run given both, disagreeing, is refused naming both."""
+
+    setting: str
+    title: str
+    description: str
+    on: tuple[str, str]  # (option, what it does)
+    off: tuple[str, str]
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "default": None,
+            "type": ["null", "string"],
+            "enum": [None, self.on[0], self.off[0]],
+            "values_display": {
+                "null": "As in the configuration file",
+                self.on[0]: self.on[1],
+                self.off[0]: self.off[1],
+            },
+            "title": self.title,
+            "description": (
+                f"{self.description} Empty: the configuration file's `{self.setting}`. "
+                f"(An API call may pass `{self.setting}: true/false` instead.)"
+            ),
+        }
+
+    def value(self, option: str) -> bool:
+        return option == self.on[0]
+
+
+# form key -> the on/off setting it chooses
+FORM_CHOICES = {
+    "run_mode": FormChoice(
+        "dry_run",
+        "Dry run or real run",
+        "Whether this run only plans and reports, or submits GDPR requests.",
+        on=("dry run", "Dry run: plan and report, submit nothing"),
+        off=("real run", "Real run: submit GDPR requests (after any approval)"),
+    ),
+    "scan": FormChoice(
+        "backfill",
+        "Incremental scan or backfill",
+        "Whether this run reads only what is new since the last run, or all history before the cutoff.",
+        on=("backfill", "Backfill: scan all history and rebuild the last-contact index"),
+        off=("incremental", "Incremental: continue from the last run"),
+    ),
+}
+_CHOICE_OF_SETTING = {choice.setting: key for key, choice in FORM_CHOICES.items()}
+
+
+def choice_overrides(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's Params with each form choice turned into its setting (`run_mode: "dry run"` ->
+    `dry_run: true`). Raises ConfigError naming both keys when a choice and its setting disagree."""
+    result = {key: value for key, value in params.items() if key not in FORM_CHOICES}
+    for key, choice in FORM_CHOICES.items():
+        option = params.get(key)
+        if option is None:
+            continue
+        if option not in (choice.on[0], choice.off[0]):
+            raise ConfigError(key, f"must be empty, '{choice.on[0]}' or '{choice.off[0]}'")
+        chosen = choice.value(option)
+        given = result.get(choice.setting)
+        if given is not None and given != chosen:
+            raise ConfigError(key, f"disagrees with {choice.setting}; give one of the two")
+        result[choice.setting] = chosen
+    return result
+
+
 DEFAULT_CONFIG = "config/purge.yaml"  # under the erasure home, as `steps.runtime.DEFAULT_CONFIG`
 
 
@@ -35,12 +113,17 @@ def retention_purge_params() -> dict[str, dict[str, Any]]:
     missing = set(RETENTION_PURGE_FORM) - OVERRIDABLE_FIELDS
     if missing:
         raise ValueError(f"not overridable per run: {sorted(missing)}")
-    specs = param_specs(PurgeConfig.json_schema(), RETENTION_PURGE_FORM)
-    for spec in specs.values():
+    specs = {}
+    for name, spec in param_specs(PurgeConfig.json_schema(), RETENTION_PURGE_FORM).items():
+        if name in _CHOICE_OF_SETTING:
+            key = _CHOICE_OF_SETTING[name]
+            specs[key] = FORM_CHOICES[key].spec()
+            continue
         spec["default"] = None
         types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
         spec["type"] = ["null", *(t for t in types if t != "null")]
         spec["description"] = f"{spec['description']} {USE_THE_CONFIG}"
+        specs[name] = spec
     return specs
 
 

@@ -13,11 +13,14 @@ from pydantic import ValidationError
 from genesys_erasure.config import OVERRIDABLE_FIELDS, ConfigError, PurgeConfig
 from genesys_erasure.dsr import DsrError, DsrForm, DsrRequest
 from genesys_erasure.params import (
+    FORM_CHOICES,
     RETENTION_PURGE_FORM,
+    choice_overrides,
     param_specs,
     retention_purge_params,
     subject_erasure_params,
 )
+from genesys_erasure.steps.runtime import load_run_config
 
 TODAY = date(2026, 11, 26)
 REQUEST = {"ticket": "DSR-2026-0042", "received_on": "2026-11-01"}
@@ -46,15 +49,51 @@ def test_every_form_field_has_a_title_and_a_description(specs):
         Param(**spec)  # a valid Param: JSON-serialisable default, schema keywords only
 
 
+def _form_key(setting: str) -> str:
+    return next((key for key, choice in FORM_CHOICES.items() if choice.setting == setting), setting)
+
+
 def test_nightly_form_offers_the_overridable_settings_each_nullable():
     specs = retention_purge_params()
-    assert tuple(specs) == RETENTION_PURGE_FORM
-    assert set(specs) <= OVERRIDABLE_FIELDS
+    assert tuple(specs) == tuple(_form_key(name) for name in RETENTION_PURGE_FORM)
+    assert {choice.setting for choice in FORM_CHOICES.values()} | (set(specs) - set(FORM_CHOICES)) <= (
+        OVERRIDABLE_FIELDS
+    )
     for name, spec in specs.items():
         assert spec["default"] is None and spec["type"][0] == "null", name
         assert _form_accepts(specs, name, None)
     assert specs["retention_days"]["minimum"] == 1
     assert specs["max_subjects_per_run"]["minimum"] == 1
+
+
+def test_nightly_on_off_settings_are_dropdowns_whose_empty_choice_says_use_the_configuration():
+    specs = retention_purge_params()
+    for key in ("run_mode", "scan"):
+        # a string type with an enum is what Airflow's form renders as a dropdown (a boolean: a switch)
+        assert specs[key]["type"] == ["null", "string"] and None in specs[key]["enum"], key
+        assert specs[key]["values_display"]["null"] == "As in the configuration file"
+        assert all(isinstance(option, str) for option in specs[key]["enum"] if option is not None)
+
+
+@pytest.mark.parametrize(
+    ("params", "dry_run", "backfill"),
+    [
+        ({}, False, False),
+        ({"run_mode": "dry run"}, True, False),
+        ({"run_mode": "real run", "scan": "backfill"}, False, True),
+        ({"dry_run": True, "run_mode": None}, True, False),  # the API's key, the form left empty
+        ({"dry_run": True, "run_mode": "dry run"}, True, False),
+    ],
+)
+def test_nightly_form_choices_set_the_settings_they_name(params, dry_run, backfill):
+    config = load_run_config(params)
+    assert (config.dry_run, config.backfill) == (dry_run, backfill)
+
+
+def test_a_form_choice_disagreeing_with_its_setting_is_refused_naming_the_choice():
+    with pytest.raises(ConfigError) as caught:
+        choice_overrides({"run_mode": "real run", "dry_run": True})
+    assert caught.value.field == "run_mode" and "dry_run" in caught.value.reason
 
 
 @pytest.mark.parametrize(
@@ -67,9 +106,6 @@ def test_nightly_form_offers_the_overridable_settings_each_nullable():
         ("max_subjects_per_run", 10),
         ("max_subjects_per_run", 0),
         ("max_subjects_per_run", 2.5),
-        ("dry_run", True),
-        ("dry_run", "yes"),
-        ("backfill", 1),
     ],
 )
 def test_nightly_form_and_config_accept_and_refuse_the_same_values(name, value):
@@ -81,6 +117,17 @@ def test_nightly_form_and_config_accept_and_refuse_the_same_values(name, value):
         assert error.field == name
         model_accepts = False
     assert _form_accepts(specs, name, value) is model_accepts
+
+
+@pytest.mark.parametrize("value", ["dry run", "real run", None, "yes", True, 1])
+def test_nightly_run_mode_form_and_run_accept_and_refuse_the_same_values(value):
+    try:
+        choice_overrides({"run_mode": value})
+        run_accepts = True
+    except ConfigError as error:
+        assert error.field == "run_mode"
+        run_accepts = False
+    assert _form_accepts(retention_purge_params(), "run_mode", value) is run_accepts
 
 
 def test_retention_below_the_floor_passes_the_form_and_is_refused_at_validation_by_name():

@@ -30,6 +30,7 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.ledger import Ledger, create_ledger_engine
 from genesys_erasure.ledger.client_state import LedgerClientState
 from genesys_erasure.ledger.last_contact import LastContactIndex
+from genesys_erasure.params import choice_overrides
 from genesys_erasure.sealing import IdentifierSealer
 from genesys_erasure.signing import Ed25519PrivateKey
 from genesys_erasure.steps.client import GenesysClient
@@ -60,10 +61,11 @@ def config_path() -> Path | None:
 
 
 def load_run_config(params: Mapping[str, Any] | None) -> PurgeConfig:
-    """The config file with the run's Params applied; only Params that name a setting are applied."""
+    """The config file with the run's Params applied; only Params that name a setting are applied (a
+    form choice, such as `run_mode`, names the setting it chooses)."""
     path = config_path()
     config = load_config(path) if path else PurgeConfig.from_dict({})
-    overrides = {k: v for k, v in (params or {}).items() if k in OVERRIDABLE_FIELDS}
+    overrides = {k: v for k, v in choice_overrides(params or {}).items() if k in OVERRIDABLE_FIELDS}
     return config.with_overrides(overrides)
 
 

@@ -56,8 +56,8 @@ class FormChoice:
             },
             "title": self.title,
             "description": (
-                f"{self.description} Empty: the configuration file's `{self.setting}`. "
-                f"(An API call may pass `{self.setting}: true/false` instead.)"
+                f"{self.description} Empty: the configuration file's {self.setting}. "
+                f"(An API call may pass {self.setting}: true or false instead.)"
             ),
         }
 

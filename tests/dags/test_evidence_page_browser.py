@@ -202,6 +202,38 @@ def test_the_analyst_sees_bad_values_flagged_while_typing_and_submits_a_list_on_
     _keep_screenshots(shots)
 
 
+def test_the_nightly_trigger_form_offers_dry_run_as_a_choice_whose_empty_value_is_the_configuration(
+    intake_server, tmp_path
+):
+    server = intake_server
+    with chromium_page(height=1400) as (_context, page):
+        log_in(page, server.base_url, "analyst", server.users["analyst"])
+        page.goto(f"{server.base_url}/dags/genesys_retention_purge")
+        page.get_by_role("button", name="Trigger").first.click()
+        run_mode = page.locator("#element_run_mode")
+        run_mode.wait_for(timeout=60_000)
+        # a dropdown, not a switch reading "off": empty says what it means
+        assert run_mode.inner_text().strip() == "As in the configuration file"
+        assert page.locator("#element_scan").inner_text().strip() == "As in the configuration file"
+        run_mode.locator("input[role=combobox]").click()
+        page.get_by_text("Dry run: plan and report, submit nothing", exact=True).click()
+        assert run_mode.get_by_text("Dry run: plan and report, submit nothing", exact=True).is_visible()
+        page.screenshot(path=str(tmp_path / "nightly-trigger-form.png"), full_page=True)
+        page.get_by_role("button", name="Trigger").last.click()
+        page.wait_for_url(lambda url: "/runs/" in url, timeout=60_000)
+    token = requests.post(
+        f"{server.base_url}/auth/token",
+        json={"username": "analyst", "password": server.users["analyst"]},
+        timeout=10,
+    ).json()["access_token"]
+    runs = requests.get(
+        f"{server.base_url}/api/v2/dags/genesys_retention_purge/dagRuns",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()["dag_runs"]
+    assert [(run["conf"]["run_mode"], run["conf"]["scan"]) for run in runs] == [("dry run", None)]
+
+
 def _keep_screenshots(shots: Path) -> None:
     keep = os.environ.get("EVIDENCE_SCREENSHOTS")
     if keep:

@@ -15,6 +15,7 @@ import yaml
 
 from genesys_erasure.config import ConfigError, PurgeConfig
 from genesys_erasure.dsr import DsrError, DsrRequest, check_form
+from genesys_erasure.steps.runtime import load_run_config
 from genesys_erasure.subject_input import SubjectInputError, parse_file, parse_inline
 from genesys_erasure.warehouse.mapping import MappingError, WarehouseMapping
 
@@ -155,6 +156,10 @@ def _reject_settings(case: dict[str, Any]) -> str:
     if target == "config":
         with pytest.raises(ConfigError) as caught:
             PurgeConfig.from_dict(change)
+        return str(caught.value)
+    if target == "nightly":
+        with pytest.raises(ConfigError) as caught:  # as validate_settings reads the run's Params
+            load_run_config(change)
         return str(caught.value)
     with pytest.raises(MappingError) as caught:
         WarehouseMapping.from_dict(_mapping_with(change), source="mapping.yaml")

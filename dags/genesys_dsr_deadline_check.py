@@ -6,8 +6,9 @@ whose due date (received + 1 month) is at most `days_before` days away, or alrea
 hash, ticket, due date, state. Nothing else leaves the ledger.
 
 Optional notification through an Airflow notifier, off by default: set `notify` to `smtp` (with
-`notify_to` and optionally `notify_conn_id`, the SMTP connection) or `webhook` (with `notify_conn_id`, an
-HTTP connection whose host is the webhook URL), as a Param default here or per run.
+`notify_to` and optionally `notify_conn_id`, the SMTP connection, whose extras name the sender as
+`from_email`) or `webhook` (with `notify_conn_id`, an HTTP connection whose host is the webhook URL), as a
+Param default here or per run. An incomplete setting fails every run, also one with nothing to report.
 """
 
 from __future__ import annotations

@@ -119,6 +119,21 @@ def _compliance(r: Mapping[str, Any]) -> str:
     return text
 
 
+def _external(r: Mapping[str, Any]) -> str:
+    if r.get("dry_run"):
+        return (
+            f"Dry run: {_count(r, 'would_record')} erasure(s) made outside the pipeline would be recorded; "
+            "nothing was written."
+        )
+    text = f"Recorded {_count(r, 'recorded')} erasure(s) made outside the pipeline"
+    if _count(r, "adopted_from_earlier_runs"):
+        text += (
+            f"; took over {_count(r, 'adopted_from_earlier_runs')} an earlier listener run recorded and "
+            "never verified"
+        )
+    return text + "."
+
+
 def _settle(r: Mapping[str, Any]) -> str:
     return "Recorded what Genesys answered for this run's requests."
 
@@ -147,5 +162,6 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "write_run_evidence": _evidence,
     "check_compliance": _compliance,
     "settle_requests": _settle,
+    "record_external_erasures": _external,
     "_clean_warehouses": _warehouses,
 }

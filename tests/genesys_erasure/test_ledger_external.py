@@ -64,3 +64,28 @@ def test_warehouse_step_sees_verified_pending_subjects_of_every_run_only(ledger)
     ledger.record_warehouse_result(done.subject_hash, {"tables": []})
     ledger.plan([unverified], "run-3", now=T0)
     assert [r.subject_hash for r in ledger.warehouse_pending_verified()] == [pending.subject_hash]
+
+
+def test_a_listener_run_takes_over_the_unverified_external_erasures_of_a_dead_listener_run(ledger):
+    left, verified = external_plan(1), external_plan(2)
+    ledger.record_external_erasure(left, "ext-req-1", "listener-1", now=T0)
+    ledger.record_external_erasure(verified, "ext-req-2", "listener-1", now=T0)
+    ledger.mark_verified(verified.subject_hash, clean_result(), now=T0)
+
+    assert ledger.adopt_recorded_external("listener-2", now=T0) == (left.subject_hash,)
+    assert ledger.get(left.subject_hash).run_id == "listener-2"
+    assert ledger.get(verified.subject_hash).run_id == "listener-1"
+
+
+def test_a_listener_run_leaves_a_carried_external_subject_resubmitted_by_a_live_nightly_run(ledger):
+    plan = external_plan()
+    ledger.record_external_erasure(plan, "ext-req-1", "listener-1", now=T0)
+    ledger.mark_deferred(plan.subject_hash, "active_conversation_not_erased", now=T0)
+    ledger.carry_over_into("nightly-1", now=T0)  # the row keeps its source: external
+    ledger.mark_submitting(plan.subject_hash, "nightly-1", now=T0)
+    ledger.record_submission(plan.subject_hash, "req-2", status="INITIATED", now=T0)
+    ledger.record_status(plan.subject_hash, "req-2", "COMPLETED", now=T0)
+    assert ledger.get(plan.subject_hash).state is S.COMPLETED
+
+    assert ledger.adopt_recorded_external("listener-2", now=T0) == ()
+    assert ledger.get(plan.subject_hash).run_id == "nightly-1"

@@ -52,3 +52,18 @@ def test_nested_counts_show_one_level_deep_and_a_long_table_is_cut():
     assert _row(text, "scan.conversations_read") == "12"
     assert _row(text, "scan.deep") == "1 entry"
     assert rows[-1].startswith("…") and len(rows) <= 4 + 24
+
+
+def test_listener_log_says_how_many_erasures_it_took_over_from_a_dead_run():
+    text = task_summary("record_external_erasures", {"recorded": 2, "adopted_from_earlier_runs": 1})
+    assert text.splitlines()[0] == (
+        "Recorded 2 erasure(s) made outside the pipeline; took over 1 an earlier listener run recorded "
+        "and never verified."
+    )
+
+
+def test_dry_run_listener_log_says_nothing_was_written():
+    text = task_summary("record_external_erasures", {"dry_run": True, "would_record": 3, "recorded": 0})
+    assert text.splitlines()[0] == (
+        "Dry run: 3 erasure(s) made outside the pipeline would be recorded; nothing was written."
+    )

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, case, select, update
 from sqlalchemy.engine import URL
 
 from genesys_cloud.vocabulary import GdprRequestType, GdprStatus
+from genesys_erasure.ledger.external import RECORDED_BY as RECORDED_BY_LISTENER
 from genesys_erasure.ledger.external import insert_external_erasure
 from genesys_erasure.ledger.reads import LedgerReads
 from genesys_erasure.ledger.reconcile import DEFAULT_STALE_AFTER, match_stuck_submissions
@@ -39,6 +40,7 @@ from genesys_erasure.ledger.schema import (
     SCHEMA_VERSION,
     ledger_meta,
     metadata,
+    requests,
     run_clocks,
     subjects,
     upgrade_schema,
@@ -216,6 +218,21 @@ class Ledger(LedgerReads):
             now,
             subjects.c.state.in_([S.SUBMITTED.value, S.COMPLETED.value]),
             subjects.c.source == SubjectSource(source).value,
+        )
+
+    def adopt_recorded_external(self, run_id: str, *, now=None) -> tuple[str, ...]:
+        """Take over external erasures another run of the request listener recorded and never verified
+        (it died after recording): rows of source external still `completed` on the request the listener
+        recorded. Narrower than `adopt_in_flight(source=external)`: a deferred external subject carried
+        into a nightly run keeps its source, and its new request (in flight under that live run) is not
+        the listener's to take."""
+        recorded = select(requests.c.request_id).where(requests.c.recorded_by == RECORDED_BY_LISTENER)
+        return self._adopt(
+            run_id,
+            now,
+            subjects.c.state == S.COMPLETED.value,
+            subjects.c.source == SubjectSource.EXTERNAL.value,
+            subjects.c.last_request_id.in_(recorded),
         )
 
     def adopt_pending(self, run_id: str, *, now=None) -> tuple[str, ...]:

@@ -7,6 +7,14 @@ keeps a watermark (a `createdDate`) and the list is read from its newest end bac
 watermark is the `createdDate` of the oldest request still running (it may yet complete and must be seen
 again), else of the newest request read; it is read again with `WATERMARK_OVERLAP` to spare, for a
 request that shows up in the list a little after its `createdDate`. The first run reads everything once.
+
+A listener run that dies after recording (worker killed, run failed before `verify`) leaves its rows
+`completed` under its run id, and the next run does not find their requests new: it takes them over
+(`Ledger.adopt_recorded_external`), so they are verified, cleaned from the warehouses and evidenced by it.
+The DAG allows one active run, so the rows of any other listener run are a dead run's leftovers.
+
+A dry run (the `dry_run` setting or Param) reads and counts only: it writes no row, takes over none and
+leaves the watermark where it was, so the next real run reads the same requests again.
 """
 
 from __future__ import annotations
@@ -45,9 +53,11 @@ def next_watermark(entities: Iterable[dict[str, Any]], previous: datetime | None
 
 
 def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime) -> dict[str, Any]:
-    """Write every COMPLETED GDPR_DELETE the ledger does not know into it under `run_id`. Counts only."""
+    """Write every COMPLETED GDPR_DELETE the ledger does not know into it under `run_id`, and take over
+    those earlier listener runs recorded and never verified. Counts only."""
     client = runtime.client
     ledger = runtime.ledger
+    dry_run = runtime.config.dry_run
     watermark = ledger.listener_watermark()
     listed = list(client.iter_gdpr_requests(since=watermark - WATERMARK_OVERLAP if watermark else None))
     candidates = [
@@ -57,7 +67,7 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
     ]
     counts = {"requests_read": len(listed), "completed_deletes_listed": len(candidates), "recorded": 0,
               "subject_already_in_ledger": 0, "no_usable_identifier": 0,
-              "left_to_reconciliation": 0}  # fmt: skip
+              "left_to_reconciliation": 0, **({"would_record": 0} if dry_run else {})}  # fmt: skip
     warehouse_pending = bool(runtime.config.warehouse_mapping_path)
     known = ledger.known_request_ids(e["id"] for e in candidates)
     # A request of ours whose POST answer was lost (row still `submitting`) looks external: adopting it
@@ -76,6 +86,9 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
         if not identifiers:  # e.g. a subject named by a dialer contact or social handle only
             counts["no_usable_identifier"] += 1
             continue
+        if dry_run:
+            counts["would_record"] += 1
+            continue
         plan = SubjectPlan.build(
             identifiers,
             hasher=runtime.hasher,
@@ -87,14 +100,20 @@ def record_external_erasures(runtime: ErasureRuntime, run_id: str, now: datetime
             counts["recorded"] += 1
         else:
             counts["subject_already_in_ledger"] += 1
-    counts["unknown_requests"] = sum(counts[k] for k in ("recorded", "subject_already_in_ledger",
-                                                          "no_usable_identifier"))  # fmt: skip
+    unknown = ("recorded", "subject_already_in_ledger", "no_usable_identifier", "would_record")
+    counts["unknown_requests"] = sum(counts.get(k, 0) for k in unknown)
+    if dry_run:
+        log.info("Dry run: %d erasure(s) made outside the pipeline not recorded", counts["would_record"])
+        return {**counts, "adopted_from_earlier_runs": 0, "dry_run": True}
+    adopted = ledger.adopt_recorded_external(run_id, now=now)
+    if adopted:
+        log.warning("Took over %d external erasure(s) an earlier listener run left unverified", len(adopted))
     # Moved only after every request read was written: a crash before this reads them again (which is
     # harmless). A request left to reconciliation needs no second look: reconciliation reads it itself.
     new_watermark = next_watermark(listed, watermark)
     if new_watermark is not None:
         ledger.set_listener_watermark(new_watermark)
-    return counts
+    return {**counts, "adopted_from_earlier_runs": len(adopted), "dry_run": False}
 
 
 def warehouses_waiting(runtime: ErasureRuntime) -> bool:

@@ -22,31 +22,64 @@ log = logging.getLogger(__name__)
 NOTIFIERS = ("none", "smtp", "webhook")
 
 
-def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
-    """The notifier the run's Params ask for, or None. Raises on an incomplete notifier setting."""
-    from genesys_erasure.deadlines import notification_html, notification_text
-
+def check_notify_params(params: dict[str, Any]) -> None:
+    """Fail on an incomplete notification setting (AirflowFailException, naming the Param or the
+    connection), before anything is read. Checked on every run, also when nothing is due: a broken
+    setting then shows on its first day, not on the day a request nears its deadline and the message
+    matters. SmtpNotifier needs a sender: the connection's `from_email` extra."""
     kind = params.get("notify") or "none"
     if kind not in NOTIFIERS:
         raise AirflowFailException(f"param 'notify': must be one of {', '.join(NOTIFIERS)}")
     if kind == "none":
+        return
+    if kind == "smtp" and not params.get("notify_to"):
+        raise AirflowFailException("param 'notify_to': required when notify is smtp")
+    if kind == "webhook" and not params.get("notify_conn_id"):
+        raise AirflowFailException("param 'notify_conn_id': required when notify is webhook")
+    conn_id = _notify_conn_id(kind, params)
+    from airflow.sdk import BaseHook
+
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # the SDK raises its own not-found type; the message must name the conn
+        raise AirflowFailException(
+            f"param 'notify_conn_id': Airflow connection '{conn_id}' is not defined"
+        ) from exc
+    if kind == "smtp" and not connection.extra_dejson.get("from_email"):
+        raise AirflowFailException(
+            f"SMTP connection '{conn_id}': set the sender as 'from_email' in its extras"
+        )
+
+
+def _notify_conn_id(kind: str, params: dict[str, Any]) -> str:
+    """The connection to send through: the Param, else (SMTP only) Airflow's e-mail connection."""
+    if params.get("notify_conn_id"):
+        return params["notify_conn_id"]
+    from airflow.providers.common.compat.sdk import conf
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    return conf.get("email", "email_conn_id", fallback=SmtpHook.default_conn_name)
+
+
+def build_notifier(params: dict[str, Any], entries: list[DeadlineEntry]):
+    """The notifier the run's Params ask for, or None. Raises on an incomplete notifier setting."""
+    from genesys_erasure.deadlines import notification_html, notification_text
+
+    check_notify_params(params)
+    kind = params.get("notify") or "none"
+    if kind == "none":
         return None
     text = notification_text(entries)
-    conn_id = params.get("notify_conn_id")
+    conn_id = _notify_conn_id(kind, params)
     if kind == "smtp":
-        recipients = params.get("notify_to")
-        if not recipients:
-            raise AirflowFailException("param 'notify_to': required when notify is smtp")
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
         return SmtpNotifier(
-            to=recipients,
+            to=params["notify_to"],
             subject=f"GDPR erasure deadlines: {len(entries)} request(s) need attention",
             html_content=notification_html(entries),
-            **({"smtp_conn_id": conn_id} if conn_id else {}),
+            smtp_conn_id=conn_id,
         )
-    if not conn_id:
-        raise AirflowFailException("param 'notify_conn_id': required when notify is webhook")
     from airflow.providers.http.notifications.http import HttpNotifier
 
     payload = {"text": text, "requests": [e.to_dict() for e in entries]}
@@ -60,6 +93,7 @@ def check_dsr_deadlines() -> dict[str, Any]:
 
     context = get_current_context()
     params = context["params"]
+    check_notify_params(params)
     days = int(params.get("days_before", 5))
     now = datetime.now(UTC)
     with open_runtime(params) as runtime:

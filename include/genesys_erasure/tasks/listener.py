@@ -20,9 +20,10 @@ def find_external_erasures() -> dict[str, Any]:
 
 @task.short_circuit
 def anything_to_do(found: dict[str, Any]) -> bool:
-    """Go on when external erasures were recorded, or verified subjects still wait for the warehouses
-    (a streaming-buffer leftover is retried within the hour); otherwise skip the rest (no empty reports)."""
-    if found["recorded"]:
+    """Go on when external erasures were recorded or taken over from a dead listener run, or verified
+    subjects still wait for the warehouses (a streaming-buffer leftover is retried within the hour);
+    otherwise skip the rest (no empty reports)."""
+    if found["recorded"] or found["adopted_from_earlier_runs"]:
         return True
     from genesys_erasure.steps.external_erasures import warehouses_waiting
 

@@ -1,5 +1,6 @@
 """The request listener against the sandbox: a GDPR delete of our own whose POST answer was lost (the
-row still `submitting`) must not be taken for an external erasure, or it would be posted a second time."""
+row still `submitting`) must not be taken for an external erasure, or it would be posted a second time;
+an erasure a dead listener run recorded is verified by the next run; a dry run records nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from genesys_erasure.steps.external_erasures import record_external_erasures
 from genesys_erasure.steps.plan import Seed, plan_erasure
 from genesys_erasure.steps.reconcile import sent_body
 from genesys_erasure.steps.submit import submit_batch
+from genesys_erasure.steps.verify import verify_completed
 from tests.genesys_erasure.steps.conftest import plan_request
 
 S = SubjectState
@@ -63,3 +65,41 @@ def test_the_listener_still_records_an_external_delete_while_one_of_ours_is_in_f
     counts = record_external_erasures(runtime, "listener-1", world.now)
 
     assert (counts["recorded"], counts["left_to_reconciliation"]) == (1, 1)
+
+
+def _erased_outside(world, email: str) -> str:
+    """A customer an administrator erased in the Genesys UI: a completed GDPR_DELETE of ours it is not."""
+    world.customer(email, days_ago=30)
+    with world.hook() as hook:
+        posted = hook.submit_gdpr_request("GDPR_DELETE", {"emailAddresses": [email]}, None)
+    world.wait_until_done([posted["id"]])
+    return posted["id"]
+
+
+def test_the_next_listener_run_takes_over_and_verifies_an_erasure_a_dead_run_recorded(world):
+    runtime = world.runtime
+    _erased_outside(world, "admin.erased@example.org")
+    assert record_external_erasures(runtime, "listener-dead", world.now)["recorded"] == 1
+    [row] = runtime.ledger.rows_for_run("listener-dead")
+    # ...and that run died before its verify task: nothing else would ever verify this subject
+
+    found = record_external_erasures(runtime, "listener-next", world.now)
+    verified = verify_completed(runtime, "listener-next", world.now)
+
+    after = runtime.ledger.get(row.subject_hash)
+    assert (after.state, after.run_id) == (S.VERIFIED, "listener-next")
+    assert verified["verified"] == 1
+    assert (found["recorded"], found["adopted_from_earlier_runs"]) == (0, 1)
+
+
+def test_a_dry_run_listener_records_nothing_so_the_next_real_run_records_the_erasure(world, monkeypatch):
+    runtime = world.runtime
+    _erased_outside(world, "admin.erased@example.org")
+    monkeypatch.setattr(runtime, "config", runtime.config.with_overrides({"dry_run": True}))
+
+    dry = record_external_erasures(runtime, "listener-dry", world.now)
+
+    assert runtime.ledger.rows_for_run("listener-dry") == []
+    assert (dry["recorded"], dry["would_record"]) == (0, 1)
+    monkeypatch.setattr(runtime, "config", runtime.config.with_overrides({"dry_run": False}))
+    assert record_external_erasures(runtime, "listener-real", world.now)["recorded"] == 1

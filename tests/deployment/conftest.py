@@ -54,11 +54,15 @@ def airflow_access(celery_deployment: CeleryDeployment) -> AirflowAccess:
     return AirflowAccess(celery_deployment.base_url, dict(celery_deployment.credentials))
 
 
+# the fixtures whose deployment's component logs a failed test's report shows
+DEPLOYMENT_FIXTURES = ("celery_deployment", "fault_deployment", "first_contact_deployment")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
     funcargs = getattr(item, "funcargs", {})
-    deployment = funcargs.get("celery_deployment") or funcargs.get("fault_deployment")
+    deployment = next((funcargs[name] for name in DEPLOYMENT_FIXTURES if name in funcargs), None)
     if report.failed and deployment is not None:
         report.sections.append(("component logs", deployment.logs()))
     return report

@@ -17,10 +17,11 @@ than the retention period, then proves it.
 **Time is data.** The run's instant (`as_of`) and retention cutoff are fixed once per run, in the ledger,
 by validate_settings: a scheduled run's data interval end (a missed night caught up later keeps its own
 night's cutoff), a manual run's trigger time, or the `as_of` Param. Every task and every retry uses those
-two, never its own clock; the report states them. An `as_of` in the future is refused; a past one (an
-explicit `as_of` before the trigger, or a run starting over 6 h after its own instant) only plans (dry
-run) unless the config sets `allow_past_as_of_erasure: true`: the scan looks for contacts only up to
-`as_of`, so erasing "as of" last week would erase a customer who made contact since.
+two, never its own clock; the report states them. An `as_of` in the future is refused, and an explicit
+`as_of` before the trigger unless dry run or the config sets `allow_past_as_of_erasure: true`: the scan
+looks for contacts only up to `as_of`, so erasing "as of" last week would erase a customer who made
+contact since. For the same reason a run starting over 6 h after its own instant (a missed night caught
+up, or this DAG unpaused in the afternoon) only plans, as a dry run, and says so.
 
 **First steps on an org**: run the `genesys_preflight` DAG; trigger this DAG with "Dry run" and
 "Backfill" chosen in the form (`{"dry_run": true, "backfill": true}` through the API) and read the report;

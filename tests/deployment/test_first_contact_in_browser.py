@@ -14,9 +14,10 @@ scheduled runs, on the pessimistic org nobody has approved a run for yet:
 4. no planted value is in the metadata or ledger database, the Airflow home, the logs or the reports.
 
 The scheduled run's own instant is the nightly slot (02:00 in the DAG's time zone); a run starting more
-than six hours after it may only plan (`genesys_erasure.steps.runtime.LATE_RUN_TOLERANCE`), so the
-deployment runs in the fixed-offset zone where that slot was an hour or two ago: the data engineer
-unpauses early in the night's morning, whatever time the test runs at.
+than six hours after it only plans, as a dry run (`genesys_erasure.steps.runtime.starts_too_late`, tested
+in tests/genesys_erasure/steps/test_run_clock.py), so the deployment runs in the fixed-offset zone where
+that slot was an hour or two ago: the data engineer unpauses early in the night's morning, whatever time
+the test runs at, and the run that must wait for approval is the one Airflow starts.
 """
 
 from __future__ import annotations

@@ -145,6 +145,14 @@ class Ledger(LedgerReads):
             ).one()
         return row.as_of, row.cutoff
 
+    def run_clock_recorded_at(self, run_id: str) -> datetime | None:
+        """When the run's clock was fixed (the wall time its first task asked), or None: a run's start as
+        every later task and retry of it sees it, whatever Airflow records when a run is cleared."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(run_clocks.c.recorded_at).where(run_clocks.c.run_id == run_id)
+            ).scalar_one_or_none()
+
     def run_clock(self, run_id: str) -> tuple[datetime, datetime] | None:
         """The run's recorded (as_of, cutoff), or None when no task of the run has fixed them yet."""
         with self._engine.connect() as conn:

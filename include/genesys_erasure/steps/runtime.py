@@ -257,17 +257,26 @@ LATE_RUN_TOLERANCE = timedelta(hours=6)
 def check_as_of(
     as_of: datetime, *, explicit: bool, started: datetime, wall_now: datetime, config: PurgeConfig
 ) -> None:
-    """Refuse an `as_of` in the future (nothing is known about it yet), and a past one unless the run is a
-    dry run or the config says `allow_past_as_of_erasure`: the run sees contacts only up to its as_of, so
-    erasing as of last week would erase a customer who made contact since. Past means an explicit
-    `as_of` before the run was triggered, or a run's own instant more than `LATE_RUN_TOLERANCE` ago (a
-    missed night caught up later keeps its own cutoff, but only plans)."""
+    """Refuse an `as_of` in the future (nothing is known about it yet), and an explicit one from before
+    the run was triggered unless the run is a dry run or the config says `allow_past_as_of_erasure`: the
+    run sees contacts only up to its as_of, so erasing as of last week would erase a customer who made
+    contact since. (A scheduled run that merely starts late is not refused: it only plans, see
+    `starts_too_late`.)"""
     if as_of > wall_now:
         raise AsOfRefused(f"as_of: {as_of.isoformat()} is in the future (now {wall_now.isoformat()})")
-    past = as_of < started if explicit else as_of < wall_now - LATE_RUN_TOLERANCE
-    if past and not (config.dry_run or config.allow_past_as_of_erasure):
-        what = "the given as_of" if explicit else "the run's own instant (a run started late)"
+    if explicit and as_of < started and not (config.dry_run or config.allow_past_as_of_erasure):
         raise AsOfRefused(
-            f"as_of: {as_of.isoformat()}, {what}, is in the past; only a dry run may use it unless the "
-            "configuration sets allow_past_as_of_erasure: true (contacts made since are not seen)"
+            f"as_of: {as_of.isoformat()}, the given as_of, is in the past; only a dry run may use it "
+            "unless the configuration sets allow_past_as_of_erasure: true (contacts made since are not seen)"
         )
+
+
+def starts_too_late(as_of: datetime, clock_fixed_at: datetime | None, config: PurgeConfig) -> bool:
+    """Whether a run as of its own instant (a scheduled night) had its clock fixed more than
+    `LATE_RUN_TOLERANCE` after that instant, so it only plans: a night caught up hours later (the
+    scheduler was down, or the DAG was unpaused in the afternoon and Airflow started the night's run at
+    once) would not see the contacts made since. Never for a dry run or with `allow_past_as_of_erasure`.
+    Judged from the time recorded with the run's clock, so every task and retry of the run agrees."""
+    if clock_fixed_at is None or config.dry_run or config.allow_past_as_of_erasure:
+        return False
+    return plain_utc(as_of) < plain_utc(clock_fixed_at) - LATE_RUN_TOLERANCE

@@ -11,7 +11,13 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import get_current_context, task
 
-from genesys_erasure.tasks.runtime import load_runtime, proposed_as_of, run_clock, run_step
+from genesys_erasure.tasks.runtime import (
+    load_runtime,
+    plans_only_when_late,
+    proposed_as_of,
+    run_clock,
+    run_step,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +30,8 @@ def validate_settings() -> dict[str, Any]:
     not cover every division (unless `allow_partial_divisions`) or a client that may not read either; a
     passing ledger or Genesys outage is retried. It also fixes the run's clock (as_of and cutoff) in the
     ledger, refusing an `as_of` in the future and an explicit past one unless dry run or
-    `allow_past_as_of_erasure`."""
+    `allow_past_as_of_erasure`; a scheduled night started over 6 h late only plans (a dry run), and says
+    so."""
     from genesys_cloud.errors import GenesysAuthError
     from genesys_erasure.config import ConfigError
     from genesys_erasure.guards import GuardError
@@ -47,6 +54,8 @@ def validate_settings() -> dict[str, Any]:
             raise AirflowFailException(str(bad)) from None
         clock = run_clock(runtime, context)
         log.info("Run clock: %s", clock.describe())
+        late = plans_only_when_late(runtime, context)
+        config = runtime.config
         try:
             analytics_days = check_analytics_retention(runtime.client, config.retention_days)
             divisions = check_division_coverage(
@@ -63,6 +72,7 @@ def validate_settings() -> dict[str, Any]:
         "as_of": clock.as_of.isoformat(),
         "cutoff": clock.cutoff.isoformat(),
         "dry_run": config.dry_run,
+        "late_run_plans_only": late,
         "backfill": config.backfill,
         "max_subjects_per_run": config.max_subjects_per_run,
         "carried_over_from_earlier_runs": carried,

@@ -169,6 +169,31 @@ def run_clock(runtime: ErasureRuntime, context: Mapping[str, Any]) -> RunClock:
     return fix_run_clock(runtime, context["run_id"], as_of)
 
 
+LATE_RUN_SENTENCE = (
+    "This run only plans (dry run): it started over {hours} h after its own instant ({as_of}), and a run "
+    "that late would not see the contacts made since. The next run on time submits; to submit now, "
+    "trigger a run by hand."
+)
+
+
+def plans_only_when_late(runtime: ErasureRuntime, context: Mapping[str, Any]) -> bool:
+    """Turn the runtime's run into a dry run when it is a run of the nightly purge (its DAG has the
+    `as_of` Param), as of its own instant, whose clock was fixed too late after that instant
+    (`genesys_erasure.steps.runtime.starts_too_late`). Returns whether it did; says so in the log."""
+    from genesys_erasure.steps.runtime import LATE_RUN_TOLERANCE, starts_too_late
+
+    params = context.get("params") or {}
+    if "as_of" not in params or params.get("as_of"):
+        return False  # not the nightly purge, or an explicit as_of (checked by validate_settings)
+    as_of, _explicit = proposed_as_of(context)
+    if not starts_too_late(as_of, runtime.ledger.run_clock_recorded_at(context["run_id"]), runtime.config):
+        return False
+    runtime.config = runtime.config.with_overrides({"dry_run": True})
+    hours = int(LATE_RUN_TOLERANCE.total_seconds() // 3600)
+    log.warning(LATE_RUN_SENTENCE.format(hours=hours, as_of=as_of.isoformat()))
+    return True
+
+
 def run_step(step: Callable[..., T], /, *, clock: str = "run", **kwargs: Any) -> T:
     """Run `step(runtime, ...)` as the body of the current task: the runtime is opened for the task's
     Params and closed afterwards, and `run_id` and `now` are passed when the step takes them. `now` is the
@@ -184,6 +209,7 @@ def run_step(step: Callable[..., T], /, *, clock: str = "run", **kwargs: Any) ->
     if "run_id" in accepted:
         kwargs.setdefault("run_id", context["run_id"])
     with load_runtime(context["params"]) as runtime:
+        plans_only_when_late(runtime, context)
         if "now" in accepted and "now" not in kwargs:
             if clock == "run":
                 fixed = run_clock(runtime, context)

@@ -174,13 +174,43 @@ def test_the_run_report_states_the_runs_as_of_and_cutoff(world):
     )
 
 
-def test_a_scheduled_night_caught_up_a_day_late_is_refused_for_a_run_that_erases(world, task_env):
+def test_a_scheduled_night_caught_up_a_day_late_only_plans_and_says_why(world, task_env, caplog):
     night = datetime.now(UTC) - timedelta(days=1)
-    with (
-        task_context("scheduled__caught_up", scheduled_for=night),
-        pytest.raises(AirflowFailException, match=r"as_of.*allow_past_as_of_erasure"),
-    ):
+    with task_context("scheduled__caught_up", scheduled_for=night):
+        settings = validate_settings.function()
+
+    assert (settings["dry_run"], settings["late_run_plans_only"]) == (True, True)
+    assert "This run only plans (dry run): it started over 6 h after its own instant" in caplog.text
+
+
+def _dry_run_of_step(runtime, run_id: str) -> bool:
+    return runtime.config.dry_run
+
+
+def test_every_later_task_of_a_late_night_is_a_dry_run_too(world, task_env):
+    night = datetime.now(UTC) - timedelta(days=1)
+    with task_context("scheduled__late_tasks", scheduled_for=night):
         validate_settings.function()
+        assert run_step(_dry_run_of_step) is True
+
+
+def test_a_night_started_on_time_erases_even_when_a_later_task_is_retried_hours_afterwards(world, task_env):
+    night = datetime.now(UTC) - timedelta(hours=8)
+    with task_context("scheduled__on_time", scheduled_for=night):
+        # its first task fixed the clock on time, 8 h ago; this task is a retry now
+        cutoff = night - timedelta(days=RETENTION_DAYS)
+        first_task = night + timedelta(minutes=5)
+        world.runtime.ledger.fix_run_clock("scheduled__on_time", night, cutoff, now=first_task)
+        assert run_step(_dry_run_of_step) is False
+
+
+def test_a_late_night_erases_when_the_config_allows_past_as_of(world, task_env):
+    task_env(allow_past_as_of_erasure=True)
+    night = datetime.now(UTC) - timedelta(days=1)
+    with task_context("scheduled__late_allowed", scheduled_for=night):
+        settings = validate_settings.function()
+
+    assert (settings["dry_run"], settings["late_run_plans_only"]) == (False, False)
 
 
 def test_a_scheduled_night_caught_up_a_day_late_keeps_its_own_cutoff_in_a_dry_run(world, task_env):

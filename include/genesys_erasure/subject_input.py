@@ -27,6 +27,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -376,9 +377,29 @@ def parse_row(entry: Any, default_region: str | None = None) -> Identifier:
         raise _RowError("value", "empty")
     kind = _kind(kind_text, value)
     try:
-        return parse_identifier(kind, value, default_region)
+        identifier = parse_identifier(kind, value, default_region)
     except InvalidIdentifier as error:
         raise _RowError("value", f"invalid_{kind.value}: {error.reason}") from None
+    if kind is IdentifierKind.EMAIL and _mixes_look_alike_scripts(identifier.value):
+        raise _RowError("value", f"invalid_email: {MIXED_SCRIPTS}")
+    return identifier
+
+
+# Scripts whose letters pass for Latin ones (Cyrillic a, e, o, p; Greek omicron, nu): one part of an address
+# mixing them with Latin is almost always a look-alike of another address, so a typed or pasted list
+# refuses it for a person to check. An address wholly in one script (a Cyrillic mailbox at a .rf domain) is
+# a mailbox like any other.
+# Only lists people give are checked: an address read from a conversation is erased as it was stored.
+_LOOK_ALIKE_SCRIPTS = frozenset({"CYRILLIC", "GREEK"})
+MIXED_SCRIPTS = "mixed_scripts (Latin with Cyrillic or Greek letters in one part)"
+
+
+def _mixes_look_alike_scripts(address: str) -> bool:
+    for part in re.split(r"[@.]", address):
+        scripts = {unicodedata.name(c, "").split(" ", 1)[0] for c in part if c.isalpha()}
+        if "LATIN" in scripts and scripts & _LOOK_ALIKE_SCRIPTS:
+            return True
+    return False
 
 
 def _kind(kind_text: Any, value: str) -> IdentifierKind:

@@ -15,9 +15,16 @@ import requests
 import yaml
 
 from genesys_cloud.hook import GenesysCloudHook
-from genesys_devtools.demo import airflow_environment, demo_config, load_dag
+from genesys_devtools import demo_warehouses as wh
+from genesys_devtools.demo import DEMO_HMAC_KEY, airflow_environment, demo_config, load_dag
+from genesys_devtools.local_engines import LocalBigQueryEmulator, LocalFakesnow
+from genesys_erasure.evidence import key_from_text
+from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.ledger import Ledger, SubjectState
+from genesys_erasure.tasks.runtime import load_runtime
 from genesys_sandbox import SandboxServer, SandboxSettings
 from tests.conftest import REPO_ROOT
+from tests.support.engines import require_bqemulator
 from tests.support.sandbox import sandbox_starter
 
 # The end-to-end runs face the pessimistic reading of every UNCONFIRMED behaviour (ASSUMPTIONS.md,
@@ -144,3 +151,53 @@ def _point_airflow_at(sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytes
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return stack
+
+
+# -- warehouse copies: the sandbox's conversations streamed into fakesnow and bqemulator --------------------
+
+
+@pytest.fixture(scope="module")
+def engines():
+    """One fakesnow server and one bqemulator per test module."""
+    require_bqemulator()
+    with LocalFakesnow() as fakesnow, LocalBigQueryEmulator() as bigquery:
+        yield fakesnow, bigquery
+
+
+class WarehouseStack:
+    """A purge stack whose sandbox conversations also sit in both warehouses, mapped and connected."""
+
+    def __init__(self, stack, fakesnow, bigquery) -> None:
+        self.stack, self.fakesnow, self.bigquery = stack, fakesnow, bigquery
+        self.org = stack.sandbox.org
+
+    def map(self, document=None) -> None:
+        path = wh.write_mapping(self.stack.home / "warehouse_mapping.yaml", document)
+        self.stack.configure(warehouse_mapping_path=str(path))
+
+    def conversations(self) -> dict[str, set[str]]:
+        """Conversation ids present in each warehouse."""
+        return {
+            "snowflake": {r["CONVERSATION_ID"] for r in wh.snowflake_rows(self.fakesnow)},
+            "bigquery": {r["CONVERSATION_ID"] for r in wh.bigquery_rows(self.bigquery)},
+        }
+
+    def ledger_rows(self):
+        with Ledger.open(load_runtime({}).ledger_url) as ledger:
+            return {row.subject_hash: (row, ledger.sealed_identifiers(row.subject_hash)) for row in
+                    ledger.rows_in_states(list(SubjectState))}  # fmt: skip
+
+
+@pytest.fixture
+def wh_stack(purge_stack, engines, monkeypatch):
+    """Both warehouse tables (re)seeded with the sandbox's conversations; Airflow connections point at
+    the engines (`AIRFLOW_CONN_*`), the purge config at the demo mapping."""
+    fakesnow, bigquery = engines
+    stack = purge_stack()
+    rows = wh.sandbox_event_rows(stack.sandbox.org, KeyedHasher(key_from_text(DEMO_HMAC_KEY)))
+    wh.seed_warehouses(fakesnow, bigquery, rows)
+    for name, value in wh.warehouse_connections_env(fakesnow, bigquery).items():
+        monkeypatch.setenv(name, value)
+    under_test = WarehouseStack(stack, fakesnow, bigquery)
+    under_test.map()
+    return under_test

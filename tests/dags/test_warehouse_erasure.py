@@ -10,63 +10,14 @@ from datetime import UTC, datetime
 import pytest
 
 from genesys_devtools import demo_warehouses as wh
-from genesys_devtools.demo import DEMO_HMAC_KEY
-from genesys_devtools.local_engines import (
-    LocalBigQueryEmulator,
-    LocalFakesnow,
-)
-from genesys_erasure.evidence import key_from_text, verify_report
-from genesys_erasure.hashing import KeyedHasher
+from genesys_erasure.evidence import verify_report
 from genesys_erasure.identifiers import Identifier, IdentifierKind, normalise_email, normalise_phone
-from genesys_erasure.ledger import Ledger, SubjectSource, SubjectState
+from genesys_erasure.ledger import SubjectSource, SubjectState
 from genesys_erasure.steps.subjects_api import gdpr_subject_body
 from genesys_erasure.tasks.runtime import load_runtime
 from tests.dags.conftest import PAST_DELETE_LAG_HOURS
-from tests.support.engines import require_bqemulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(scope="module")
-def engines():
-    require_bqemulator()
-    with LocalFakesnow() as fakesnow, LocalBigQueryEmulator() as bigquery:
-        yield fakesnow, bigquery
-
-
-class WarehouseStack:
-    def __init__(self, stack, fakesnow, bigquery) -> None:
-        self.stack, self.fakesnow, self.bigquery = stack, fakesnow, bigquery
-        self.org = stack.sandbox.org
-
-    def map(self, document=None) -> None:
-        path = wh.write_mapping(self.stack.home / "warehouse_mapping.yaml", document)
-        self.stack.configure(warehouse_mapping_path=str(path))
-
-    def conversations(self) -> dict[str, set[str]]:
-        """Conversation ids present in each warehouse."""
-        return {
-            "snowflake": {r["CONVERSATION_ID"] for r in wh.snowflake_rows(self.fakesnow)},
-            "bigquery": {r["CONVERSATION_ID"] for r in wh.bigquery_rows(self.bigquery)},
-        }
-
-    def ledger_rows(self):
-        with Ledger.open(load_runtime({}).ledger_url) as ledger:
-            return {row.subject_hash: (row, ledger.sealed_identifiers(row.subject_hash)) for row in
-                    ledger.rows_in_states(list(SubjectState))}  # fmt: skip
-
-
-@pytest.fixture
-def wh_stack(purge_stack, engines, monkeypatch):
-    fakesnow, bigquery = engines
-    stack = purge_stack()
-    rows = wh.sandbox_event_rows(stack.sandbox.org, KeyedHasher(key_from_text(DEMO_HMAC_KEY)))
-    wh.seed_warehouses(fakesnow, bigquery, rows)
-    for name, value in wh.warehouse_connections_env(fakesnow, bigquery).items():
-        monkeypatch.setenv(name, value)
-    under_test = WarehouseStack(stack, fakesnow, bigquery)
-    under_test.map()
-    return under_test
 
 
 def _recent_conversations(org) -> set[str]:

@@ -5,7 +5,9 @@ mapping against INFORMATION_SCHEMA.COLUMNS, read the dataset's time-travel windo
 all keys into one session TEMP table (bound array parameters; for large sets a load job, key_loading.py),
 then per table ONE script job: a transaction with count before, ONE DELETE/UPDATE, count after. BigQuery
 allows 2 running and 20 queued DML statements per table; this executor runs one job at a time and waits
-for it, so it never queues more than one (the Airflow pool keeps separate runs apart).
+for it, so it never queues more than one (the Airflow pool keeps separate runs apart). The script job is
+inserted once under its own job id; when the answer to the insert is lost, the job is looked up by that id
+rather than inserted again (`_Session.run_once`).
 
 Rows still in the streaming buffer (written by `tabledata.insertAll` in the last ~30 minutes) cannot be
 changed by DML: BigQuery fails the statement, the transaction rolls back, and the table is reported as
@@ -21,12 +23,14 @@ so a failure after it would lose the count of rows it removed (bench/RESULTS.md 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from google.api_core.exceptions import GoogleAPICallError
+import requests
+from google.api_core.exceptions import GoogleAPICallError, NotFound, ServerError
 from google.cloud import bigquery
 
 from genesys_erasure.hashing import KeyedHasher
@@ -56,6 +60,8 @@ from genesys_erasure.warehouse.results import TableErasureResult
 from genesys_erasure.warehouse.retention import RetentionWindow, bigquery_window
 
 STREAMING_BUFFER_MARKER = "streaming buffer"
+# The request may or may not have reached the service: no answer (connection dropped, timed out) or a 5xx.
+ANSWER_LOST = (requests.exceptions.RequestException, ConnectionError, ServerError)
 log = logging.getLogger(__name__)
 
 
@@ -155,7 +161,7 @@ def erase_bigquery(
 
 def _erase_table(session: _Session, conn, plan: BigQueryTablePlan, window, clock) -> TableErasureResult:
     try:
-        rows = session.run(plan.script)  # waits: never more than one DML job per table in flight
+        rows = session.run_once(plan.script)  # waits: never more than one DML job per table in flight
     except GoogleAPICallError as exc:
         if not is_streaming_buffer_error(exc):
             raise
@@ -226,11 +232,37 @@ class _Session:
                     raise key_load_error(len(chunk), exc) from None
 
     def run(self, sql: str, parameters: list | None = None) -> list:
-        config = bigquery.QueryJobConfig(
+        return list(
+            self.client.query(sql, job_config=self._config(parameters), location=self.location).result()
+        )
+
+    def run_once(self, sql: str) -> list:
+        """Run the erase script as ONE job, whatever happens to the request that creates it.
+
+        The client re-sends a jobs.insert whose answer was lost, under the same job id, and counts on the
+        service to refuse the duplicate and hand back the first job. A service that does not (bqemulator)
+        runs the script again, and the second run's counts (0 before, 0 after) replace the rows the first
+        removed. So the insert is sent once under our own job id; when its answer is lost the job is
+        looked up by that id: a job that exists is the table's result (it ran to its end, committed or
+        rolled back); one that does not never arrived, and the task's retry erases the table again.
+        """
+        job_id = f"erasure_{uuid.uuid4().hex}"
+        try:
+            job = self.client.query(sql, job_config=self._config(), location=self.location, job_id=job_id,
+                                    retry=None, job_retry=None)  # fmt: skip
+        except ANSWER_LOST as lost:
+            try:
+                job = self.client.get_job(job_id, location=self.location)  # a read: the client retries it
+            except NotFound:
+                raise lost from None
+            log.warning("The erase job's answer was lost; its result is read from the job itself")
+        return list(job.result(job_retry=None))
+
+    def _config(self, parameters: list | None = None) -> bigquery.QueryJobConfig:
+        return bigquery.QueryJobConfig(
             connection_properties=[bigquery.ConnectionProperty("session_id", self.session_id)],
             query_parameters=parameters or [],
         )
-        return list(self.client.query(sql, job_config=config, location=self.location).result())
 
     def close(self, keys_table: str) -> None:
         # Drop the keys explicitly (bqemulator keeps temp tables past the session), then end the session.

@@ -5,7 +5,9 @@ same connector locally. Per run: check the mapping against INFORMATION_SCHEMA, r
 (SHOW TABLES), load all keys into one TEMPORARY table (session-scoped, no fail-safe copy; bound JSON
 statements, or for large sets a staged Parquet COPY, key_loading.py), then per table
 ONE transaction: ONE DELETE/UPDATE, count, COMMIT. A dropped connection rolls the open table back, so each
-table is all-or-nothing for the run and a re-run finishes the job.
+table is all-or-nothing for the run and a re-run finishes the job. The DML is sent once (no connector
+re-send): a lost answer leaves its outcome inside the open transaction, which is rolled back; the COMMIT
+and the reads keep the connector's re-send (a second COMMIT or count changes nothing).
 
 The table is read twice, the fewest that still proves the result: the DML reads it once, and the rows it
 changed (the connector's rowcount) are the rows that matched before, counted by the statement that removed
@@ -150,7 +152,11 @@ def _erase_table(cursor, conn, plan, window, style, clock) -> TableErasureResult
     count_sql, dml_sql = _render(plan.count_sql, style), _render(plan.dml_sql, style)
     try:
         cursor.execute("BEGIN")
-        cursor.execute(dml_sql, plan.params)
+        # Sent once: the connector re-sends a query whose answer was lost, and a server that does not
+        # recognise the re-sent request (fakesnow) runs the DML again inside the same transaction, where
+        # it changes 0 rows and that 0 becomes the evidence's count. Without the answer, the open
+        # transaction is rolled back below and the task's retry erases the table again, counting.
+        cursor.execute(dml_sql, plan.params, _no_retry=True)
         affected = _rows_changed(cursor)  # = the rows that matched before: see the module doc
         cursor.execute(count_sql, plan.params)
         remaining = int(cursor.fetchone()[0])

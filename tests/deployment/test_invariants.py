@@ -49,6 +49,12 @@ def _request(request_id, status, email, completed_date=None):
     )
 
 
+def test_a_ledger_before_its_first_run_knows_no_subject(tmp_path):
+    assert invariants.known_subjects(f"sqlite:///{tmp_path / 'empty.sqlite'}") == set()
+    url = _ledger(tmp_path, [{"h": A, "s": "verified", "r": "run", "l": None, "g": None}], [])
+    assert invariants.known_subjects(url) == {A}
+
+
 def test_a_subject_left_half_way_is_named_by_hash_and_state(tmp_path):
     url = _ledger(tmp_path, [{"h": A, "s": "submitting", "r": "run", "l": None, "g": None}], [])
     problems = invariants.states_settled(invariants.read_ledger(url))

@@ -86,6 +86,17 @@ def read_ledger(ledger_url: str) -> dict[str, LedgerSubject]:
     }
 
 
+def known_subjects(ledger_url: str) -> set[str]:
+    """The subject hashes the ledger holds now; none before the first run created its tables."""
+    engine = sa.create_engine(ledger_url)
+    try:
+        if not sa.inspect(engine).has_table("erasure_subjects"):
+            return set()
+    finally:
+        engine.dispose()
+    return set(read_ledger(ledger_url))
+
+
 def sandbox_requests(sandbox) -> list[Any]:
     """Every GDPR request the sandbox (Genesys) holds, as its own store has them."""
     store = sandbox.state.gdpr

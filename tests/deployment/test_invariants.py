@@ -5,16 +5,23 @@ identifier. Fast: a SQLite ledger with the two tables the checker reads, request
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
+from genesys_erasure import signing
+from genesys_erasure.evidence import sign_document
+from genesys_sandbox import SandboxSettings
 from tests.support import invariants
 from tests.support.deployment import PG_HOST, PG_MAINTENANCE_DB, PG_PORT, PG_USER, unavailable_reason
 
 A, B = "a" * 64, "b" * 64
+COMPLETED_AT = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # sandbox time
+SETTLE = timedelta(hours=72)
 
 
 def _ledger(tmp_path, subjects, requests) -> str:
@@ -36,8 +43,16 @@ def _ledger(tmp_path, subjects, requests) -> str:
     return url
 
 
-def _request(request_id, status, email):
-    return SimpleNamespace(id=request_id, status=status, subject={"emailAddresses": [email]})
+def _request(request_id, status, email, completed_date=None):
+    return SimpleNamespace(
+        id=request_id, status=status, subject={"emailAddresses": [email]}, completed_date=completed_date
+    )
+
+
+def test_a_ledger_before_its_first_run_knows_no_subject(tmp_path):
+    assert invariants.known_subjects(f"sqlite:///{tmp_path / 'empty.sqlite'}") == set()
+    url = _ledger(tmp_path, [{"h": A, "s": "verified", "r": "run", "l": None, "g": None}], [])
+    assert invariants.known_subjects(url) == {A}
 
 
 def test_a_subject_left_half_way_is_named_by_hash_and_state(tmp_path):
@@ -46,12 +61,49 @@ def test_a_subject_left_half_way_is_named_by_hash_and_state(tmp_path):
     assert problems == [f"subject {A[:12]}… (state submitting) left half-way"]
 
 
-def test_two_live_requests_for_one_subject_are_a_duplicate_but_a_resubmitted_error_is_not():
+def test_two_live_requests_for_one_subject_are_a_duplicate_but_a_resubmitted_error_is_not(tmp_path):
+    subjects = [{"h": A, "s": "verified", "r": "run", "l": "r2", "g": "COMPLETED"}]
+    ledger = invariants.read_ledger(_ledger(tmp_path, subjects, [(A, "r1"), (A, "r2")]))
     resubmitted = [_request("r1", "ERROR", "x@example.org"), _request("r2", "COMPLETED", "x@example.org")]
-    assert invariants.no_duplicate_requests(resubmitted) == []
+    assert invariants.no_duplicate_requests(resubmitted, ledger) == []
     twice = [_request("r1", "COMPLETED", "x@example.org"), _request("r2", "DELETING", "x@example.org")]
-    (problem,) = invariants.no_duplicate_requests(twice)
-    assert "r1, r2" in problem and "x@example.org" not in problem
+    (problem,) = invariants.no_duplicate_requests(twice, ledger)
+    assert problem == f"subject {A[:12]}… (state verified): 2 live GDPR requests: r1, r2"
+
+
+def test_a_subject_still_pending_after_its_deletes_landed_is_named_by_hash_and_state(tmp_path):
+    subjects = [{"h": A, "s": "erasure_pending", "r": "run", "l": "r1", "g": "COMPLETED"}]
+    ledger = invariants.read_ledger(_ledger(tmp_path, subjects, [(A, "r1")]))
+    held = [_request("r1", "COMPLETED", "x@example.org", completed_date=COMPLETED_AT)]
+    rechecked_from = COMPLETED_AT + SETTLE + timedelta(hours=1)
+    problems = invariants.unsettled_past_deadline(ledger, held, rechecked_from=rechecked_from, settle=SETTLE)
+    assert problems == [
+        f"subject {A[:12]}… (state erasure_pending) not final: its request r1 completed 73 h before the run "
+        "that re-checked it (every delete lands within 72 h)"
+    ]
+
+
+def test_a_subject_pending_while_its_deletes_may_still_land_is_not_reported(tmp_path):
+    subjects = [
+        {"h": A, "s": "erasure_pending", "r": "run", "l": "r1", "g": "COMPLETED"},
+        {"h": B, "s": "verified", "r": "run", "l": "r2", "g": "COMPLETED"},
+    ]
+    ledger = invariants.read_ledger(_ledger(tmp_path, subjects, [(A, "r1"), (B, "r2")]))
+    held = [
+        _request("r1", "COMPLETED", "x@example.org", completed_date=COMPLETED_AT),
+        _request("r2", "COMPLETED", "y@example.org", completed_date=COMPLETED_AT - timedelta(days=9)),
+    ]
+    rechecked_from = COMPLETED_AT + SETTLE - timedelta(minutes=1)
+    assert (
+        invariants.unsettled_past_deadline(ledger, held, rechecked_from=rechecked_from, settle=SETTLE) == []
+    )
+
+
+def test_the_pessimistic_profile_lands_every_delete_within_72_hours():
+    # the contact's delete lag (48 h) and then the search index listing it a day longer
+    pessimistic = SandboxSettings.for_profile("pessimistic")
+    assert invariants.settling_time(pessimistic) == timedelta(hours=72)
+    assert invariants.settling_time(SandboxSettings()) == timedelta(0)
 
 
 def test_a_request_the_ledger_never_recorded_and_a_disagreeing_status_are_reported(tmp_path):
@@ -62,6 +114,26 @@ def test_a_request_the_ledger_never_recorded_and_a_disagreeing_status_are_report
     assert "GDPR request orphan (COMPLETED) is in no subject's ledger history" in problems
     assert f"subject {A[:12]}… (state verified): ledger says COMPLETED, Genesys says ERROR" in problems
     assert f"subject {A[:12]}… (state verified): verified, but its request ended ERROR" in problems
+
+
+def test_a_report_listing_a_subject_twice_or_in_another_state_names_the_subjects(tmp_path):
+    subjects = [
+        {"h": A, "s": "verified", "r": "run", "l": "r1", "g": "COMPLETED"},
+        {"h": B, "s": "failed", "r": "run", "l": "r2", "g": "COMPLETED"},
+    ]
+    ledger = invariants.read_ledger(_ledger(tmp_path, subjects, [(A, "r1"), (B, "r2")]))
+    key = signing.private_key_from_text(signing.generate_private_key_pem())
+    entries = [(A, "verified", ["r1"]), (A, "verified", ["r1"]), (B, "verified", ["r2"])]
+    report = {"subjects": [{"subject_hash": h, "state": s, "request_ids": r} for h, s, r in entries]}
+    path = tmp_path / "reports" / "erasure-report-run.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(sign_document(report, key)), encoding="utf-8")
+    signing.publish_public_key(path.parent, key)
+    problems = invariants.report_agrees_with_ledger(path, "run", ledger)
+    assert problems == [
+        f"the report lists subject {A[:12]}… (state verified) more than once",
+        f"subject {B[:12]}… (state failed): the report says verified",
+    ]
 
 
 def test_a_missing_report_is_reported(tmp_path):

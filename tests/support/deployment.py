@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -176,6 +177,10 @@ class CeleryDeployment:
     components: dict[str, Component] = field(default_factory=dict)
     # Airflow settings on top of FAST_LOOPS, for every component (e.g. a shorter heartbeat timeout)
     airflow_overrides: dict[str, str] = field(default_factory=dict)
+    # A first retry delay for every task in place of the DAGs' own (their default_args fix it, so no
+    # Airflow setting can), set by a cluster policy of this deployment (`write_retry_delay_policy`); the
+    # exponential backoff and its cap stay the DAGs'. None = the DAGs' delay, as production has it.
+    task_retry_delay: timedelta | None = None
 
     def __post_init__(self) -> None:
         self.run_tag = f"airflow_it_{secrets.token_hex(4)}"
@@ -209,6 +214,8 @@ class CeleryDeployment:
         self.redis_db = self._claim_redis_db()
         airflow_home = self.workdir / "airflow"
         passwords = write_passwords(airflow_home / "passwords.json", self.credentials)
+        if self.task_retry_delay is not None:
+            write_retry_delay_policy(airflow_home, self.task_retry_delay)
         # this session's own Airflow settings (tests/conftest.py) stay out of the deployment's
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env = {
@@ -392,6 +399,23 @@ class CeleryDeployment:
         if client.get(REDIS_CLAIM_KEY) == self.run_tag.encode():
             client.flushdb()
         self.redis_db = None
+
+
+def write_retry_delay_policy(airflow_home: Path, delay: timedelta) -> Path:
+    """A cluster policy (`airflow_local_settings.task_policy`, imported by every component from
+    `$AIRFLOW_HOME/config`) giving every task `delay` as its first retry delay. A deployment-level
+    override: the dag-processor applies it while parsing, so the serialized DAG the scheduler times
+    retries by carries it, and the DAG files and their default_args stay as production has them."""
+    path = airflow_home / "config" / "airflow_local_settings.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '"""Written by tests/support/deployment.py: this test deployment\'s retry delay."""\n\n'
+        "from datetime import timedelta\n\n\n"
+        "def task_policy(task):\n"
+        f"    task.retry_delay = timedelta(seconds={delay.total_seconds()!r})\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 def _sqlalchemy_url(database: str) -> str:

@@ -3,6 +3,12 @@
 GDPR requests for one subject, the ledger, the sandbox and the signed report telling the same story, and
 no raw identifier anywhere the deployment wrote.
 
+Right after a run a subject may be `erasure_pending`: Genesys completed its request but part of the
+delete lands later (the pessimistic profile's recording and contact delete lags, the search index's lag).
+That is a legitimate state to end a run in, not a final one: once every delete has had time to land and a
+later run re-checked the subject, it must be final (`unsettled_past_deadline`, given the sandbox instant
+the re-checking run started from).
+
 Nothing here imports the pipeline's ledger or report code paths: the ledger is read with plain SQL, the
 sandbox's GDPR requests from its own store, the report as JSON (its signature checked against the
 published public key, as an auditor would). A broken invariant names the subject's keyed hash (a prefix)
@@ -16,6 +22,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,9 @@ from tests.support.privacy_scan import scan_paths
 # Where a subject may stand once the run that holds it has ended. `planned`, `submitting`, `submitted`
 # and `completed` are the pipeline half-way: a run that ended must not leave any of them behind.
 TRANSIENT_STATES = frozenset({"planned", "submitting", "submitted", "completed"})
+# Where a subject may stay for good (the ledger's own list, restated: this module does not import the
+# pipeline): the pipeline is done with it until a person, or the customer coming back, moves it.
+FINAL_STATES = frozenset({"verified", "failed", "quarantined", "needs_review"})
 # Genesys' statuses for a request that is over: a request still moving is a run that stopped too early.
 GENESYS_FINAL = frozenset({"COMPLETED", "ERROR"})
 
@@ -76,6 +86,17 @@ def read_ledger(ledger_url: str) -> dict[str, LedgerSubject]:
     }
 
 
+def known_subjects(ledger_url: str) -> set[str]:
+    """The subject hashes the ledger holds now; none before the first run created its tables."""
+    engine = sa.create_engine(ledger_url)
+    try:
+        if not sa.inspect(engine).has_table("erasure_subjects"):
+            return set()
+    finally:
+        engine.dispose()
+    return set(read_ledger(ledger_url))
+
+
 def sandbox_requests(sandbox) -> list[Any]:
     """Every GDPR request the sandbox (Genesys) holds, as its own store has them."""
     store = sandbox.state.gdpr
@@ -87,13 +108,34 @@ def _subject_key(subject: dict[str, Any]) -> str:
     return json.dumps(subject, sort_keys=True)
 
 
-def check_run(deployment, run_id: str, report_path: Path, needles: Iterable[str]) -> None:
-    """Every invariant after the run `run_id` ended; an AssertionError lists every breach found."""
+def settling_time(settings) -> timedelta:
+    """How long after a GDPR delete COMPLETED the sandbox (`SandboxSettings`) may still show part of it: a
+    recording's file, or an external contact deleted late and then still listed by the search index. A
+    contact never deleted (`gdpr_contact_delete_lag_hours` None) never settles; it counts as no lag here,
+    so such a subject is reported, as it should be once the pipeline's own pending deadline is past."""
+    contact = (settings.gdpr_contact_delete_lag_hours or 0.0) + settings.contact_index_lag_hours
+    return timedelta(hours=max(settings.gdpr_recording_delete_lag_hours, contact))
+
+
+def check_run(
+    deployment,
+    run_id: str,
+    report_path: Path,
+    needles: Iterable[str],
+    *,
+    rechecked_from: datetime | None = None,
+) -> None:
+    """Every invariant after the run `run_id` ended; an AssertionError lists every breach found.
+    `rechecked_from`: the sandbox instant the run started from, when it re-checked every subject left
+    pending: each subject whose deletes had landed by then must be final."""
     problems: list[str] = []
     ledger = read_ledger(deployment.ledger_url)
     requests = sandbox_requests(deployment.sandbox)
     problems += states_settled(ledger)
-    problems += no_duplicate_requests(requests)
+    if rechecked_from is not None:
+        settle = settling_time(deployment.settings)
+        problems += unsettled_past_deadline(ledger, requests, rechecked_from=rechecked_from, settle=settle)
+    problems += no_duplicate_requests(requests, ledger)
     problems += ledger_agrees_with_sandbox(ledger, requests)
     problems += report_agrees_with_ledger(report_path, run_id, ledger)
     problems += no_raw_identifiers(deployment, list(needles))
@@ -105,19 +147,47 @@ def states_settled(ledger: dict[str, LedgerSubject]) -> list[str]:
     return [f"{s.name()} left half-way" for s in ledger.values() if s.state in TRANSIENT_STATES]
 
 
-def no_duplicate_requests(requests: list[Any]) -> list[str]:
+def unsettled_past_deadline(
+    ledger: dict[str, LedgerSubject], requests: list[Any], *, rechecked_from: datetime, settle: timedelta
+) -> list[str]:
+    """A subject whose last GDPR request COMPLETED at Genesys at least `settle` before `rechecked_from`
+    (sandbox time; the run that re-checked it started then) had every delete landed before it was checked
+    again: it must be final. Still `erasure_pending` then (or in any other state that is not final) is a
+    delete the pipeline never confirmed. A subject pending whose deadline is still ahead is fine; one left
+    half-way is `states_settled`'s to report."""
+    by_id = {request.id: request for request in requests}
+    problems: list[str] = []
+    for subject in ledger.values():
+        if subject.state in FINAL_STATES or subject.state in TRANSIENT_STATES:
+            continue
+        request = by_id.get(subject.last_request_id) if subject.last_request_id else None
+        if request is None or request.completed_date is None:
+            continue  # no completed request: nothing of its deletes to land
+        if request.completed_date + settle <= rechecked_from:
+            before = (rechecked_from - request.completed_date) / timedelta(hours=1)
+            problems.append(
+                f"{subject.name()} not final: its request {request.id} completed {before:.0f} h before "
+                f"the run that re-checked it (every delete lands within {settle / timedelta(hours=1):.0f} h)"
+            )
+    return problems
+
+
+def no_duplicate_requests(requests: list[Any], ledger: dict[str, LedgerSubject]) -> list[str]:
     """Per subject (grouped by the subject body Genesys received), at most one request that did not end
     in ERROR: a request that failed at Genesys may be resubmitted, anything else posted twice is a
-    duplicate. Reported by the number of requests and their ids, never the body."""
+    duplicate. Reported by the ledger subjects holding them (hash prefix and state), the number of
+    requests and their ids, never the body."""
     live: dict[str, list[str]] = defaultdict(list)
     for request in requests:
         if request.status != "ERROR":
             live[_subject_key(request.subject)].append(request.id)
-    return [
-        f"{len(ids)} live GDPR requests for one subject: {', '.join(sorted(ids))}"
-        for ids in live.values()
-        if len(ids) > 1
-    ]
+    owner = {rid: s for s in ledger.values() for rid in s.request_ids}
+    problems = []
+    for ids in live.values():
+        if len(ids) > 1:
+            owners = sorted({owner[rid].name() for rid in ids if rid in owner}) or ["no ledger subject"]
+            problems.append(f"{'; '.join(owners)}: {len(ids)} live GDPR requests: {', '.join(sorted(ids))}")
+    return problems
 
 
 def ledger_agrees_with_sandbox(ledger: dict[str, LedgerSubject], requests: list[Any]) -> list[str]:
@@ -160,15 +230,19 @@ def report_agrees_with_ledger(report_path: Path, run_id: str, ledger: dict[str, 
     report = json.loads(report_path.read_text(encoding="utf-8"))
     problems: list[str] = []
     listed = [entry["subject_hash"] for entry in report["subjects"]]
-    if len(listed) != len(set(listed)):
-        problems.append("the report lists a subject more than once")
+    for twice in sorted({h for h in listed if listed.count(h) > 1}):
+        named = ledger[twice].name() if twice in ledger else f"subject {twice[:12]}…"
+        problems.append(f"the report lists {named} more than once")
     of_run = {h for h, s in ledger.items() if s.run_id == run_id}
     for missing in sorted(of_run - set(listed)):
         problems.append(f"{ledger[missing].name()} of the run is missing from its report")
     for entry in report["subjects"]:
         subject = ledger.get(entry["subject_hash"])
         if subject is None:
-            problems.append(f"the report names subject {entry['subject_hash'][:12]}…, unknown to the ledger")
+            problems.append(
+                f"the report names subject {entry['subject_hash'][:12]}… (state {entry['state']}), "
+                "unknown to the ledger"
+            )
             continue
         if subject.run_id != run_id:
             continue  # a later run took the subject over since; that run's report speaks for it

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from genesys_erasure.guards import SubjectCapExceeded
-from genesys_erasure.ledger import SubjectSource, SubjectState
+from genesys_erasure.identifiers import Identifier, IdentifierKind
+from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.ledger.last_contact import ContactEntry
 from genesys_erasure.steps.last_contacts import RecentContacts
 from genesys_erasure.steps.plan import PlanRequest, plan_erasure
@@ -148,6 +149,28 @@ def test_a_dry_run_leaves_a_failed_subject_for_the_next_real_run(world):
     row = world.runtime.ledger.get(failed)
     assert (row.state, row.run_id, row.has_sealed_identifiers) == (S.FAILED, "night-1", True)
     assert summary["retried_failed"] == 0
+
+
+def test_a_failed_subject_whose_identifier_tonight_plans_in_another_subject_is_left_to_that_plan(world):
+    runtime = world.runtime
+    seed = world.expired_seed("regrouped@example.org")
+    gone = Identifier(IdentifierKind.EMAIL, "deleted.contact.address@example.org")  # no longer linked
+    earlier = SubjectPlan.build(
+        [seed.identifier, gone], hasher=runtime.hasher, sealer=runtime.sealer, source=SubjectSource.RETENTION
+    )
+    runtime.ledger.plan([earlier], "night-1", now=world.now)
+    runtime.ledger.mark_submitting(earlier.subject_hash, "night-1", now=world.now)
+    runtime.ledger.record_submission(earlier.subject_hash, "night-1-req-1", now=world.now)
+    runtime.ledger.record_error(
+        earlier.subject_hash, "night-1-req-1", max_attempts=1, review_after_attempts=3, now=world.now
+    )
+
+    summary = plan_erasure(runtime, "night-2", _nightly(seed), world.now + timedelta(days=1))
+
+    row = runtime.ledger.get(earlier.subject_hash)
+    assert (row.state, row.has_sealed_identifiers) == (S.FAILED, False)
+    assert summary["failed_not_retried"] == {"planned_in_another_subject": 1}
+    assert (summary["retried_failed"], summary["to_submit"]) == (0, 1)  # tonight's own subject
 
 
 def test_an_ad_hoc_plan_does_not_take_failed_subjects_of_other_runs(world):

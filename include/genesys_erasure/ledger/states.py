@@ -83,8 +83,9 @@ RECHECK_STATES: frozenset[SubjectState] = frozenset({S.ERASURE_PENDING})
 ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     S.PLANNED: frozenset({S.PLANNED, S.SUBMITTING, S.DEFERRED, S.OVERDUE, S.QUARANTINED, S.FAILED}),
     S.DRY_RUN: frozenset({S.DRY_RUN, S.PLANNED, S.QUARANTINED}),
-    # back to planned only through reconciliation, when Genesys has no matching request
-    S.SUBMITTING: frozenset({S.SUBMITTED, S.PLANNED, S.FAILED}),
+    # back to planned only through reconciliation, when Genesys has no matching request; needs_review
+    # when Genesys refused the POST (400): the same request would be refused again, a person decides
+    S.SUBMITTING: frozenset({S.SUBMITTED, S.PLANNED, S.FAILED, S.NEEDS_REVIEW}),
     # back to planned only when Genesys reported ERROR and one more attempt is allowed
     S.SUBMITTED: frozenset({S.SUBMITTED, S.COMPLETED, S.FAILED, S.OVERDUE, S.PLANNED, S.NEEDS_REVIEW}),
     S.COMPLETED: frozenset({S.VERIFIED, S.FAILED, S.DEFERRED, S.OVERDUE, S.ERASURE_PENDING, S.NEEDS_REVIEW}),

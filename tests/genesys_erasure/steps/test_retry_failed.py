@@ -14,6 +14,7 @@ from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
 from genesys_erasure.ledger.last_contact import ContactEntry
 from genesys_erasure.steps.last_contacts import RecentContacts
 from genesys_erasure.steps.plan import PlanRequest, plan_erasure
+from genesys_erasure.steps.submit import submit_batch
 from tests.genesys_erasure.steps.conftest import plan_request
 
 S = SubjectState
@@ -171,6 +172,23 @@ def test_a_failed_subject_whose_identifier_tonight_plans_in_another_subject_is_l
     assert (row.state, row.has_sealed_identifiers) == (S.FAILED, False)
     assert summary["failed_not_retried"] == {"planned_in_another_subject": 1}
     assert (summary["retried_failed"], summary["to_submit"]) == (0, 1)  # tonight's own subject
+
+
+def test_a_subject_genesys_refuses_with_400_is_left_for_review_not_retried(world):
+    summary = plan_erasure(
+        world.runtime, "night-1", plan_request(world.expired_seed("odd@example.org")), world.now
+    )
+    world.sandbox.control.reject_next_gdpr_requests(1)
+
+    counts = submit_batch(world.runtime, "night-1", summary["batches"][0])
+
+    [row] = world.runtime.ledger.rows_for_run("night-1")
+    assert counts["rejected"] == 1
+    assert (row.state, row.reason, row.has_sealed_identifiers) == (
+        S.NEEDS_REVIEW,
+        "rejected_by_genesys:bad.request",
+        False,
+    )
 
 
 def test_an_ad_hoc_plan_does_not_take_failed_subjects_of_other_runs(world):

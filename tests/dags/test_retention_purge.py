@@ -266,6 +266,57 @@ def test_genesys_error_twice_fails_the_subjects_and_the_run_loudly(stack):
     assert all(s["attempts"] == 2 for s in report["subjects"] if s["state"] == "failed")
 
 
+def _requests_per_subject(stack) -> dict[str, int]:
+    """How many GDPR requests Genesys holds for each subject body (asked of the sandbox, not the ledger)."""
+    bodies = [json.dumps(r.get("subject", {}), sort_keys=True) for r in stack.hook().iter_gdpr_requests()]
+    return {body: bodies.count(body) for body in set(bodies)}
+
+
+def _failed_twice_by_genesys(stack) -> set[str]:
+    """A first (backfill) night on which Genesys ends every request in ERROR: the subjects fail after the
+    run's one resubmission (two POSTs each); then Genesys is healthy again."""
+    stack.sandbox.control.fail_next_gdpr_requests(100_000)
+    first = stack.report(stack.run(backfill=True))
+    stack.sandbox.control.fail_next_gdpr_requests(0)
+    failed = {s["subject_hash"] for s in first["subjects"] if s["state"] == "failed"}
+    assert failed and all(s["attempts"] == 2 for s in first["subjects"] if s["subject_hash"] in failed)
+    return failed
+
+
+def test_the_next_nightly_run_posts_failed_subjects_again_and_verifies_them(stack):
+    failed = _failed_twice_by_genesys(stack)
+
+    second = stack.run()  # a scheduled-style night: incremental scan, no backfill
+
+    retried = [s for s in stack.report(second)["subjects"] if s["subject_hash"] in failed]
+    assert {s["subject_hash"] for s in retried} == failed
+    assert all(s["attempts"] == 3 and len(s["request_ids"]) == 3 for s in retried)
+    # lagging deletes are verified by a later night, without a fourth request
+    stack.advance_clock(PAST_DELETE_LAG_HOURS)
+    later = [s for s in stack.report(stack.run())["subjects"] if s["subject_hash"] in failed]
+    assert all(
+        s["state"] == "verified" or (s["state"] == "needs_review" and s["reason"] in REVIEW_WARNINGS)
+        for s in later
+    )
+    assert max(_requests_per_subject(stack).values()) <= 3  # max_erasure_attempts
+
+
+def test_failed_subjects_out_of_attempts_need_review_and_are_not_posted_again(stack):
+    failed = _failed_twice_by_genesys(stack)
+    stack.sandbox.control.fail_next_gdpr_requests(100_000)  # still failing on the second night
+
+    second = stack.report(stack.run())
+    posted_after_second = stack.gdpr_request_count()
+    third = stack.run()
+
+    assert {s["subject_hash"]: s["state"] for s in second["subjects"] if s["subject_hash"] in failed} == (
+        dict.fromkeys(failed, "needs_review")
+    )
+    assert stack.gdpr_request_count() == posted_after_second
+    assert third.state == "success"
+    assert max(_requests_per_subject(stack).values()) == 3  # max_erasure_attempts, and no more
+
+
 def test_idle_active_conversation_is_disconnected_when_configured_and_the_subject_erased(stack):
     stack.configure(disconnect_idle_active_after_days=30)
     org = stack.sandbox.org
@@ -350,13 +401,13 @@ def test_first_contact_ends_with_the_first_approved_run(purge_stack):
     assert answered_later["count"] == 0, "once approved, a small nightly run goes straight on"
 
 
-def test_subject_genesys_refuses_with_400_fails_alone_while_the_rest_is_erased(stack):
+def test_subject_genesys_refuses_with_400_is_left_for_review_alone_while_the_rest_is_erased(stack):
     stack.sandbox.control.reject_next_gdpr_requests(1)
     run = stack.run(backfill=True)
     report = stack.report(run)
-    failed = [s for s in report["subjects"] if s["state"] == "failed"]
-    assert [s["reason"] for s in failed] == ["rejected_by_genesys:bad.request"]
-    assert failed[0]["request_ids"] == []
+    # the same request would be refused again: not retried by a later night, but left for a person
+    refused = [s for s in report["subjects"] if s["reason"] == "rejected_by_genesys:bad.request"]
+    assert [(s["state"], s["request_ids"]) for s in refused] == [("needs_review", [])]
     # the rest of the batch went on: every other subject posted has its one request, none failed
     posted = [s for s in report["subjects"] if s["request_ids"]]
     assert len(posted) == stack.gdpr_request_count() > 0

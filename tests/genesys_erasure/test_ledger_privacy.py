@@ -39,3 +39,23 @@ def test_wiped_tokens_are_not_left_in_the_sqlite_file(tmp_path):
         for plan in plans[::2]:
             ledger.mark_quarantined(plan.subject_hash, "ambiguous_subject")
     assert scan_paths([path], tokens) == []
+
+
+def test_a_failed_subject_keeps_its_token_until_review_and_then_none_is_left_in_the_file(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    plans = [plan_for(n) for n in range(1, 20)]
+    with Ledger.open(f"sqlite:///{path}") as ledger:
+        ledger.plan(plans, "run-1", now=T0)
+        for n, plan in enumerate(plans):
+            ledger.mark_submitting(plan.subject_hash, "run-1", now=T0)
+            ledger.record_submission(plan.subject_hash, f"req-{n}", now=T0)
+            ledger.record_error(
+                plan.subject_hash, f"req-{n}", max_attempts=1, review_after_attempts=3, now=T0
+            )
+        tokens = [ledger.sealed_identifiers(plan.subject_hash) for plan in plans]
+        # kept for the next nightly run's retry (attempts are left)...
+        assert len({hit.needle_index for hit in scan_paths([path], tokens)}) == len(tokens)
+        for plan in plans:
+            ledger.give_up_failed(plan.subject_hash, "genesys_error;not_retried:excluded_identifier")
+    # ...and gone from the file once the subject is final for good
+    assert scan_paths([path], tokens) == []

@@ -14,7 +14,7 @@ from genesys_erasure.ledger.records import LedgerRow
 from genesys_erasure.ledger.rows import load_rows
 from genesys_erasure.ledger.schema import identifier_hashes, subjects
 from genesys_erasure.ledger.sql import select_locked
-from genesys_erasure.ledger.states import CARRIED_STATES, IN_FLIGHT_STATES, SubjectState
+from genesys_erasure.ledger.states import CARRIED_STATES, IN_FLIGHT_STATES, RETRY_STATES, SubjectState
 from genesys_erasure.ledger.watermarks import (
     FIRST_APPROVAL,
     LISTENER_WATERMARK,
@@ -124,10 +124,23 @@ class LedgerReads:
                     erased[identifier_hash] = max(at, erased.get(identifier_hash, at))
         return erased
 
+    def failed_awaiting_retry(self) -> list[LedgerRow]:
+        """`failed` subjects that kept their sealed identifiers: the next nightly run retries them."""
+        return self._rows(
+            subjects.c.state.in_([s.value for s in RETRY_STATES]), subjects.c.sealed_identifiers.is_not(None)
+        )
+
     def identifier_hashes_awaiting_review(self, hashes: Iterable[str]) -> frozenset[str]:
         """Of `hashes` (identifier keyed hashes), those of a subject left `needs_review`: a person decides
         what happens to them, so no run plans them again, not even inside a differently composed subject
         (after a delete, resolution reaches fewer of a person's identifiers, so the subject hash moves)."""
+        return self.identifier_hashes_in_states(hashes, (S.NEEDS_REVIEW,))
+
+    def identifier_hashes_in_states(
+        self, hashes: Iterable[str], states: Iterable[SubjectState]
+    ) -> frozenset[str]:
+        """Of `hashes` (identifier keyed hashes), those of a subject in one of `states`."""
+        wanted_states = [S(s).value for s in states]
         wanted = sorted(set(hashes))
         found: set[str] = set()
         with self._tx() as conn:
@@ -139,7 +152,7 @@ class LedgerReads:
                         .join(subjects, subjects.c.subject_hash == identifier_hashes.c.subject_hash)
                         .where(
                             identifier_hashes.c.identifier_hash.in_(chunk),
-                            subjects.c.state == S.NEEDS_REVIEW.value,
+                            subjects.c.state.in_(wanted_states),
                         )
                     ).all()
                 )

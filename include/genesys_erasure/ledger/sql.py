@@ -19,6 +19,7 @@ from genesys_erasure.ledger.records import SubjectPlan
 from genesys_erasure.ledger.schema import identifier_hashes, requests, subjects
 from genesys_erasure.ledger.states import (
     FINAL_STATES,
+    RETRY_STATES,
     ConcurrentUpdate,
     LedgerError,
     SubjectState,
@@ -168,15 +169,24 @@ def conditional_update(conn: Connection, row, values: Mapping[str, Any]) -> None
         raise ConcurrentUpdate(f"subject {row['subject_hash'][:16]}… changed concurrently; re-read it")
 
 
-def transition(conn: Connection, row, target: SubjectState, values: Mapping[str, Any], now) -> None:
+def transition(
+    conn: Connection, row, target: SubjectState, values: Mapping[str, Any], now, *, retryable: bool = False
+) -> None:
+    """Move `row` to `target` (checked against the transition table). Entering a final state wipes the
+    sealed identifiers, except a verified subject's still wanted by the warehouse step and a `failed`
+    subject the caller says a later run will retry (`retryable`: attempts are left)."""
     check_transition(row["subject_hash"], row["state"], target)
     values = {**values, "state": target.value, "previous_state": row["state"], "updated_at": now}
     if target in FINAL_STATES:
         values["final_at"] = now
         # Only a verified subject's warehouse copies are cleaned later (the warehouse step reads verified
-        # rows only), so only it keeps its sealed identifiers for that step: a failed, quarantined or
-        # needs-review subject would keep them for nothing, for good in the last case.
-        values["sealed_identifiers"] = wipe_unless_warehouse_pending() if target is S.VERIFIED else None
+        # rows only), so only it keeps its sealed identifiers for that step: a quarantined or needs-review
+        # subject would keep them for nothing, for good in the last case. A retryable failed subject keeps
+        # them for the next nightly run, which posts them again (the incremental scan cannot find it).
+        if target is S.VERIFIED:
+            values["sealed_identifiers"] = wipe_unless_warehouse_pending()
+        elif not (retryable and target in RETRY_STATES):
+            values["sealed_identifiers"] = None
     conditional_update(conn, row, values)
 
 

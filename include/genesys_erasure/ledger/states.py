@@ -6,7 +6,8 @@
        │  └─────────┘                            │    └── erasure_pending ◄─┐ (re-checked by later runs)
        │                                         ├──► erasure_pending ──────┘──► failed / needs_review
        │                                         ├──► deferred ──► planned (next run)
-       ├──► quarantined (final for the run)      ├──► failed (final for the run, with reason)
+       ├──► quarantined (final for the run)      ├──► failed ──► planned (next nightly run, attempts left)
+       │                                         │       └────► needs_review (not retryable any more)
        └──► deferred / overdue / failed          └──► needs_review (final: attempts used up)
 
 * `submitting` is the intent, written BEFORE the POST: a crash between the POST and the ledger write
@@ -16,10 +17,16 @@
   on its way (a recording with a `deleteDate` not yet DELETED, a contact search that lags). The request is
   done, so nothing is posted again; later runs re-check it (sealed identifiers kept) until the pending
   deadline, then it is `failed` or `needs_review`.
-* `failed` and `quarantined` are final for the run that reached them; a later run may plan the subject
-  again (with fresh identifiers, since the sealed ones were wiped), until `max_erasure_attempts` POSTs
-  were made: a subject that fails after that is `needs_review`, final until a person looks at it (no
-  transition leaves it: re-planning it is a deliberate act outside the pipeline). A completed subject
+* `failed` and `quarantined` are final for the run that reached them. A subject fails only while it has
+  had fewer than `max_erasure_attempts` POSTs over all runs (after that, or when posting again cannot help,
+  it is `needs_review`, final until a person looks at it: no transition leaves it, and re-planning it is a
+  deliberate act outside the pipeline). A `failed` row keeps its sealed identifiers (`RETRY_STATES`): the
+  nightly scan is incremental and would never find the subject again, so the next nightly run plans it
+  again itself (`steps.retry_failed`), keeping its request type, ticket and source; it wipes them instead
+  when the person came back since (a recent contact) and sends the subject to `needs_review` when an
+  identifier of it is now excluded, quarantined or awaiting review. A `failed` row without sealed
+  identifiers (failed with no attempt bound, released, or from before this rule) is re-planned only when a
+  scan finds the subject again. A later scan may also plan any `failed` subject afresh. A completed subject
   whose address is left only in an e-mail header shared with a person the run did not erase goes to
   `needs_review` too (reason `shared_with_person_not_erased`): posting again cannot erase it lawfully.
   `verified` is final unless the person comes back: a contact after the erasure is new data, planned
@@ -56,8 +63,11 @@ class SubjectSource(StrEnum):
 S = SubjectState
 
 # States in which the run that reached them is done with the subject: sealed identifiers are wiped on
-# entering one of these (unless the warehouse step still needs them).
+# entering one of these (unless the warehouse step still needs them, or a failed subject may be retried).
 FINAL_STATES: frozenset[SubjectState] = frozenset({S.VERIFIED, S.FAILED, S.QUARANTINED, S.NEEDS_REVIEW})
+# Final for the run that reached them, but keeping the sealed identifiers when the ledger was given an
+# attempt bound not yet reached: the next nightly run plans them again (`Ledger.retry_failed_into`).
+RETRY_STATES: frozenset[SubjectState] = frozenset({S.FAILED})
 # States carried into the next run.
 CARRIED_STATES: frozenset[SubjectState] = frozenset({S.DEFERRED, S.OVERDUE})
 # The only state from which a GDPR request may be posted: the exactly-once guard claims from here.
@@ -73,8 +83,9 @@ RECHECK_STATES: frozenset[SubjectState] = frozenset({S.ERASURE_PENDING})
 ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     S.PLANNED: frozenset({S.PLANNED, S.SUBMITTING, S.DEFERRED, S.OVERDUE, S.QUARANTINED, S.FAILED}),
     S.DRY_RUN: frozenset({S.DRY_RUN, S.PLANNED, S.QUARANTINED}),
-    # back to planned only through reconciliation, when Genesys has no matching request
-    S.SUBMITTING: frozenset({S.SUBMITTED, S.PLANNED, S.FAILED}),
+    # back to planned only through reconciliation, when Genesys has no matching request; needs_review
+    # when Genesys refused the POST (400): the same request would be refused again, a person decides
+    S.SUBMITTING: frozenset({S.SUBMITTED, S.PLANNED, S.FAILED, S.NEEDS_REVIEW}),
     # back to planned only when Genesys reported ERROR and one more attempt is allowed
     S.SUBMITTED: frozenset({S.SUBMITTED, S.COMPLETED, S.FAILED, S.OVERDUE, S.PLANNED, S.NEEDS_REVIEW}),
     S.COMPLETED: frozenset({S.VERIFIED, S.FAILED, S.DEFERRED, S.OVERDUE, S.ERASURE_PENDING, S.NEEDS_REVIEW}),
@@ -85,7 +96,9 @@ ALLOWED_TRANSITIONS: dict[SubjectState, frozenset[SubjectState]] = {
     S.VERIFIED: frozenset({S.PLANNED}),
     # a person decides what happens next; the pipeline never moves it (and never submits it again)
     S.NEEDS_REVIEW: frozenset(),
-    S.FAILED: frozenset({S.PLANNED, S.DRY_RUN}),
+    # planned again by a later run; `needs_review` when a retry is refused (an identifier of it is now
+    # excluded, quarantined or awaiting review, or its attempts are used up under a lowered bound)
+    S.FAILED: frozenset({S.PLANNED, S.DRY_RUN, S.NEEDS_REVIEW}),
     S.QUARANTINED: frozenset({S.PLANNED, S.DRY_RUN}),
     S.DEFERRED: frozenset({S.PLANNED, S.DRY_RUN, S.OVERDUE, S.QUARANTINED, S.FAILED}),
     # an overdue subject keeps moving along its path (its request may still be running at Genesys)

@@ -67,6 +67,7 @@ from genesys_erasure.ledger.states import (
     FINAL_STATES,
     IN_FLIGHT_STATES,
     RECHECK_STATES,
+    RETRY_STATES,
     SUBMITTABLE_STATES,
     IllegalTransition,
     LedgerError,
@@ -216,6 +217,39 @@ class Ledger(LedgerReads):
             for subject_hash in hashes:
                 self._replan(conn, select_locked(conn, subject_hash), None, run_id, False, now, outcome)
         return outcome.freeze()
+
+    def retry_failed_into(self, run_id: str, subject_hashes: Iterable[str], *, now=None) -> tuple[str, ...]:
+        """Plan these `failed` subjects into `run_id` again, keeping their sealed identifiers, request
+        type, ticket, due date and source (as `carry_over_into` does for deferred ones). A subject that
+        is no longer `failed` with sealed identifiers (planned afresh, wiped meanwhile) is left alone.
+        The caller chose them (`steps.retry_failed`): attempts left, and no guard against a retry."""
+        check_run_id(run_id)
+        now = now or utc_now()
+        outcome = _Outcome()
+        with self._tx() as conn:
+            for subject_hash in sorted(set(subject_hashes)):
+                row = select_locked(conn, subject_hash)
+                if row["state"] in {s.value for s in RETRY_STATES} and row["sealed_identifiers"]:
+                    self._replan(conn, row, None, run_id, False, now, outcome)
+        return tuple(outcome.planned)
+
+    def give_up_failed(self, subject_hash: str, reason: str, *, now=None) -> LedgerRow:
+        """A `failed` subject no run may retry (an identifier of it is now excluded, quarantined or
+        awaiting review, or its attempts are used up): `needs_review`, its sealed identifiers wiped."""
+        return self._move(subject_hash, S.NEEDS_REVIEW, {"reason": check_reason(reason)}, now)
+
+    def release_failed(self, subject_hash: str, reason: str, *, now=None) -> LedgerRow:
+        """A `failed` subject not to retry and not for a person either (the person came back: a recent
+        contact, so a later scan finds them when that contact expires): its sealed identifiers are wiped
+        now; the row stays `failed`, with the reason."""
+        now = now or utc_now()
+        with self._tx() as conn:
+            row = select_locked(conn, subject_hash)
+            if row["state"] not in {s.value for s in RETRY_STATES}:
+                raise IllegalTransition(subject_hash, row["state"], S.FAILED)
+            values = {"sealed_identifiers": None, "reason": check_reason(reason), "updated_at": now}
+            conditional_update(conn, row, values)
+            return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def adopt_in_flight(self, run_id: str, *, source: SubjectSource | str, now=None) -> tuple[str, ...]:
         """Take over subjects of `source` whose request is in flight (submitted or completed) under
@@ -463,7 +497,8 @@ class Ledger(LedgerReads):
     ) -> LedgerRow:
         """Genesys reported ERROR for the subject's latest request: back to `planned` (sealed identifiers
         kept) for one more POST while fewer than `max_attempts` were made, otherwise `failed`, or
-        `needs_review` once `review_after_attempts` POSTs were made over all runs."""
+        `needs_review` once `review_after_attempts` POSTs were made over all runs. A `failed` subject
+        keeps its sealed identifiers for the next nightly run's retry when a bound was given."""
         now = now or utc_now()
         with self._tx() as conn:
             row = select_locked(conn, subject_hash)
@@ -476,7 +511,14 @@ class Ledger(LedgerReads):
                 transition(conn, row, S.PLANNED, {**values, "reason": "genesys_error_resubmitting"}, now)
             else:
                 target = _failed_or_review(row, review_after_attempts)
-                transition(conn, row, target, {**values, "reason": "genesys_error"}, now)
+                transition(
+                    conn,
+                    row,
+                    target,
+                    {**values, "reason": "genesys_error"},
+                    now,
+                    retryable=review_after_attempts is not None,
+                )
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     # ---- outcomes -------------------------------------------------------------------------------
@@ -514,15 +556,18 @@ class Ledger(LedgerReads):
         now=None,
     ) -> LedgerRow:
         """`failed` (a later run may plan it again), or `needs_review` (final; never planned again) when
-        the subject has had `review_after_attempts` POSTs over all runs. None = no bound. With `owner`,
-        raises `NotOwned` (nothing written) unless that run still owns the subject."""
+        the subject has had `review_after_attempts` POSTs over all runs. With a bound, a `failed` subject
+        keeps its sealed identifiers: the next nightly run retries it (`retry_failed_into`). None = no
+        bound, and no retry: the identifiers are wiped. With `owner`, raises `NotOwned` (nothing
+        written) unless that run still owns the subject."""
         values: dict[str, Any] = {"reason": check_reason(reason)}
         if verification is not None:
             values["verification"] = verification.to_dict()
         now = now or utc_now()
         with self._tx() as conn:
             row = _owned(select_locked(conn, subject_hash), owner)
-            transition(conn, row, _failed_or_review(row, review_after_attempts), values, now)
+            target = _failed_or_review(row, review_after_attempts)
+            transition(conn, row, target, values, now, retryable=review_after_attempts is not None)
             return load_rows(conn, subjects.c.subject_hash == subject_hash)[0]
 
     def mark_erasure_pending(
@@ -610,7 +655,8 @@ class Ledger(LedgerReads):
         """The warehouse step finished for the subject: keep its per-table result and, if the subject is
         already final, wipe the sealed identifiers it was keeping for that step."""
         result = json_ready(dict(rows_affected), "rows_affected")
-        final = [s.value for s in FINAL_STATES]
+        # a failed subject's token is for its retry (kept or wiped by the transition), not this step's
+        final = [s.value for s in FINAL_STATES - RETRY_STATES]
         with self._tx() as conn:
             select_locked(conn, subject_hash)
             conn.execute(

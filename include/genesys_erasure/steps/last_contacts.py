@@ -272,6 +272,10 @@ class RecentContacts(Collection[Identifier]):
         found = self._index.recent_among(by_hash, self._first_day)
         return frozenset(by_hash[h] for h in found)
 
+    def hashes_among(self, identifier_hashes: Iterable[str]) -> frozenset[str]:
+        """Of these identifier keyed hashes (a ledger row's), the recent ones."""
+        return self._index.recent_among(identifier_hashes, self._first_day)
+
     def __contains__(self, item: object) -> bool:
         return isinstance(item, Identifier) and bool(self.members_of([item]))
 

@@ -19,11 +19,12 @@ from genesys_cloud.vocabulary import GdprRequestType
 from genesys_erasure.config import PurgeConfig
 from genesys_erasure.guards import QuarantinedIdentifier, approval_reason, check_subject_cap, quarantine
 from genesys_erasure.identifiers import Identifier, IdentifierKind
-from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState
+from genesys_erasure.ledger import SubjectPlan, SubjectSource, SubjectState, derive_subject_hash
 from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_subjects
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.directory import GenesysSubjectDirectory, list_users, scan_contacts
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
+from genesys_erasure.steps.retry_failed import FailedRetries, apply_failed_retries, choose_failed_retries
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
 from genesys_erasure.steps.shared_headers import decide_shared_headers
@@ -67,6 +68,8 @@ class PlanRequest:
     received_on: date | None = None
     due_date: date | None = None
     carry_over: bool = False
+    # plan the subjects earlier runs left `failed` again (the nightly purge: `steps.retry_failed`)
+    retry_failed: bool = False
     hold_staff: bool = True
     replacement: str | None = None  # what a GDPR_UPDATE writes over the identifiers (sealed per subject)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -151,6 +154,8 @@ class WrittenPlan:
     check_active: tuple[str, ...]
     needs_review: int = 0  # subjects whose erasure attempts are used up: left for a person, not planned
     planned_by_another_run: int = 0  # subjects another DAG's run planned and may still submit: left to it
+    retried_failed: tuple[str, ...] = ()  # subjects earlier runs left failed, planned again
+    failed_not_retried: Mapping[str, int] = field(default_factory=dict)  # per reason code
 
 
 def screen(config: PurgeConfig, seeds: Mapping[Identifier, Seed]) -> Screened:
@@ -239,7 +244,13 @@ def write_plan(
     plan behind."""
     config, dry_run = runtime.config, runtime.config.dry_run
     subjects, held_for_review = _without_identifiers_awaiting_review(runtime, resolved.subjects)
-    check_subject_cap(len(subjects), config.max_subjects_per_run)
+    # a dry run touches no real row, so it retries nothing
+    retries = (
+        _failed_retries(runtime, request, subjects, screened, resolved)
+        if request.retry_failed and not dry_run
+        else FailedRetries()
+    )
+    check_subject_cap(len(subjects) + len(retries.retry), config.max_subjects_per_run)
     warehouse_pending = bool(config.warehouse_mapping_path) and not dry_run
     plans, stalled_hashes = [], set()
     for subject in subjects:
@@ -292,6 +303,7 @@ def write_plan(
         carried_outcome = ledger.carry_over_into(run_id, now=now)
         carried = carried_outcome.planned
         adopted = carried_outcome.resumed
+    retried = () if dry_run else apply_failed_retries(runtime, run_id, retries, now)
     if not dry_run:
         # Requests a dead run of the same source (or a reconciled crash) left in flight: wait for and
         # verify them here. Safe because each DAG allows one active run, and each adopts its own source.
@@ -302,9 +314,32 @@ def write_plan(
         carried=tuple(carried),
         adopted=tuple(adopted),
         already_erased=len(outcome.skipped_verified),
-        check_active=(*(stalled_hashes & planned), *carried),
-        needs_review=len(set(outcome.needs_review)) + held_for_review,
+        check_active=(*(stalled_hashes & planned), *carried, *retried),
+        needs_review=len(set(outcome.needs_review)) + held_for_review + len(retries.give_up),
         planned_by_another_run=len(set(outcome.planned_by_another_run)),
+        retried_failed=retried,
+        failed_not_retried=retries.not_retried,
+    )
+
+
+def _failed_retries(
+    runtime: ErasureRuntime,
+    request: PlanRequest,
+    subjects: Sequence[Subject],
+    screened: Screened,
+    resolved: Resolved,
+) -> FailedRetries:
+    """Which failed subjects of earlier runs tonight plans again, under the guards of a fresh plan: the
+    same exclusions and quarantine, the recent-contact guard, and tonight's subjects taking precedence."""
+    hasher, config = runtime.hasher, runtime.config
+    screened_out = (*screened.quarantined, *resolved.resolution.quarantined)
+    return choose_failed_retries(
+        runtime,
+        recent=request.recent,
+        fresh_subject_hashes={derive_subject_hash(s.identifiers, hasher) for s in subjects},
+        fresh_identifier_hashes={hasher.hash_identifier(i) for s in subjects for i in s.identifiers},
+        excluded=(*config.own_identifiers, *config.exclusions),
+        quarantined=[q.identifier for q in screened_out],
     )
 
 
@@ -381,6 +416,8 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         "already_erased": written.already_erased,
         "needs_review": written.needs_review,
         "planned_by_another_run": written.planned_by_another_run,
+        "retried_failed": len(written.retried_failed),
+        "failed_not_retried": dict(written.failed_not_retried),
         "identity_lookups": resolution.lookups,
         # search hits left out because they did not hold the looked-up value (free-text search noise)
         "unrelated_records": resolution.unrelated_records,
@@ -396,11 +433,12 @@ def plan_erasure(runtime: ErasureRuntime, run_id: str, request: PlanRequest, now
         **dict(request.extra),
     }
     log.info(
-        "Plan: %d to submit in %d batches, %d deferred, %d quarantined (%d for an incomplete search), "
-        "%d already erased, %d needing review, %d left to another run's plan; %d unrelated search records "
-        "left out%s",
+        "Plan: %d to submit in %d batches (%d failed earlier, planned again), %d deferred, %d quarantined "
+        "(%d for an incomplete search), %d already erased, %d needing review, %d left to another run's plan; "
+        "%d unrelated search records left out%s",
         len(to_submit),
         len(summary["batches"]),
+        len(written.retried_failed),
         deferred,
         written.quarantined,
         resolution.incomplete_lookups,

@@ -57,6 +57,8 @@ def plan_retention_purge(
         # who had contact since the cutoff: asked of the last-contact index, never listed in the workspace
         recent=RecentContacts(runtime.last_contacts, runtime.hasher, scan.parse_instant(found["cutoff"])),
         carry_over=True,
+        # the incremental scan would never find a failed subject again: the nightly run retries it
+        retry_failed=True,
         extra={"scan": {k: v for k, v in scan_counts.items() if k != "unreadable_values"}},
     )
     check_purge_fraction(

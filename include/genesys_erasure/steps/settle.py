@@ -1,6 +1,7 @@
 """Steps 6 and 7: what Genesys answered. COMPLETED goes on to verification; ERROR is submitted once more
 after a back-off, then `failed` (or `needs_review` once the subject had `max_erasure_attempts` POSTs over
-all runs, so it is not posted night after night); a request still running at the deadline is `overdue`
+all runs, so it is not posted night after night; below that bound the next nightly run posts it again,
+`steps.retry_failed`); a request still running at the deadline is `overdue`
 (reported, and carried into the next run, which polls it again rather than posting a second request)."""
 
 from __future__ import annotations

@@ -86,9 +86,15 @@ def submit_batch(
                 client = clients[(number - 1) % len(clients)]
                 request = _post(runtime, client, subject_hash, row.request_type, replacement)
             except GenesysBadRequestError as rejected:
-                # Genesys refused this one subject (400): record why and go on with the batch; posting
-                # it again would be refused again. Anything else fails the task and its retry reconciles.
-                ledger.mark_failed(subject_hash, f"rejected_by_genesys:{rejected.code or 'bad.request'}")
+                # Genesys refused this one subject (400): record why and go on with the batch. Posting
+                # the same identifiers again would be refused again, so it is not retried by a later run
+                # but left for a person (`needs_review`, listed by the daily check; the run still fails).
+                # Anything else fails the task and its retry reconciles.
+                ledger.mark_failed(
+                    subject_hash,
+                    f"rejected_by_genesys:{rejected.code or 'bad.request'}",
+                    review_after_attempts=1,
+                )
                 rejected_count += 1
                 log.warning(
                     "Subject %s… rejected by Genesys (%s, correlation id %s)",

@@ -194,7 +194,8 @@ def default_approval_body(plan: XComArg) -> str:
     return (
         "{% set p = ti.xcom_pull(task_ids='" + plan.operator.task_id + "') %}"
         "Run {{ run_id }} will submit a GDPR request for **{{ p.to_submit }}** subjects "
-        "({{ p.carried_over }} carried over from earlier runs). Not submitted: "
+        "({{ p.carried_over }} carried over from earlier runs, {{ p.retried_failed | default(0) }} failed "
+        "in an earlier run and tried again). Not submitted: "
         "{{ p.deferred_active_conversation }} deferred (active conversation), {{ p.quarantined }} "
         "quarantined, {{ p.held_recent_contact }} held for recent contact, {{ p.already_erased }} already "
         "erased. Subjects are keyed hashes only; the plan task's log lists them."

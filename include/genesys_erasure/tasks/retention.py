@@ -64,6 +64,7 @@ def validate_settings() -> dict[str, Any]:
         except (ConfigError, GenesysAuthError) as bad:
             raise AirflowFailException(str(bad)) from None
         carried = len(runtime.ledger.carried_over())
+        retried = len(runtime.ledger.failed_awaiting_retry())
     return {
         "retention_days": config.retention_days,
         "analytics_data_retention_days": analytics_days,
@@ -76,6 +77,8 @@ def validate_settings() -> dict[str, Any]:
         "backfill": config.backfill,
         "max_subjects_per_run": config.max_subjects_per_run,
         "carried_over_from_earlier_runs": carried,
+        # failed in an earlier run with attempts left: the plan tries them again (`steps.retry_failed`)
+        "failed_awaiting_retry": retried,
     }
 
 

@@ -28,7 +28,7 @@ from genesys_erasure.hashing import KeyedHasher
 from genesys_erasure.identifiers import IdentifierKind, parse_identifier
 from genesys_erasure.ledger import Ledger
 from genesys_erasure.steps.runtime import sqlite_ledger_url
-from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db
+from tests.support.api_server import EvidenceServer, start_api_server, sync_dags_to_db, token
 from tests.support.browser import chromium_page, log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -121,15 +121,10 @@ def test_the_auditor_reads_the_evidence_looks_up_a_subject_and_cannot_trigger(ni
         )
         assert refused.status == 403
     # the same request as admin is not refused: the 403 above is the auditor's role, not a broken request
-    token = requests.post(
-        f"{server.base_url}/auth/token",
-        json={"username": "admin", "password": server.users["admin"]},
-        timeout=10,
-    ).json()["access_token"]
     allowed = requests.post(
         f"{server.base_url}/api/v2/dags/genesys_retention_purge/dagRuns",
         json={"logical_date": None},
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token(server, 'admin')}"},
         timeout=30,
     )
     assert allowed.status_code != 403, allowed.text
@@ -221,14 +216,9 @@ def test_the_nightly_trigger_form_offers_dry_run_as_a_choice_whose_empty_value_i
         page.screenshot(path=str(tmp_path / "nightly-trigger-form.png"), full_page=True)
         page.get_by_role("button", name="Trigger").last.click()
         page.wait_for_url(lambda url: "/runs/" in url, timeout=60_000)
-    token = requests.post(
-        f"{server.base_url}/auth/token",
-        json={"username": "analyst", "password": server.users["analyst"]},
-        timeout=10,
-    ).json()["access_token"]
     runs = requests.get(
         f"{server.base_url}/api/v2/dags/genesys_retention_purge/dagRuns",
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token(server, 'analyst')}"},
         timeout=30,
     ).json()["dag_runs"]
     assert [(run["conf"]["run_mode"], run["conf"]["scan"]) for run in runs] == [("dry run", None)]

@@ -96,7 +96,13 @@ def _not_in_the_future(value: date, info: ValidationInfo) -> date:
 Ticket = Annotated[
     str,
     StringConstraints(strict=True, strip_whitespace=True, pattern=TICKET_PATTERN),
-    Field(title="DSR ticket", description="The data-subject request's ticket reference, e.g. DSR-2026-0042."),
+    Field(
+        title="DSR ticket",
+        description=(
+            "The data-subject request's ticket reference, e.g. DSR-2026-0042: 2-64 letters, digits or "
+            ". _ : / # -, starting with a letter or digit."
+        ),
+    ),
 ]
 ReceivedOn = Annotated[
     date,

@@ -224,6 +224,23 @@ def test_the_nightly_trigger_form_offers_dry_run_as_a_choice_whose_empty_value_i
     assert [(run["conf"]["run_mode"], run["conf"]["scan"]) for run in runs] == [("dry run", None)]
 
 
+def test_airflows_own_trigger_form_answers_a_bad_ticket_in_words_without_the_value(intake_server, tmp_path):
+    server = intake_server
+    with chromium_page(height=1400) as (_context, page):
+        log_in(page, server.base_url, "analyst", server.users["analyst"])
+        page.goto(f"{server.base_url}/dags/genesys_subject_erasure")
+        page.get_by_role("button", name="Trigger").first.click()
+        page.locator("#element_ticket").wait_for(timeout=60_000)
+        page.fill("#element_ticket", "-bad ticket")
+        page.fill("#element_received_on", (datetime.now(UTC).date() - timedelta(days=2)).isoformat())
+        page.get_by_role("button", name="Trigger").last.click()
+        refusal = page.get_by_text("'DSR ticket' (ticket): required; 2-64 letters, digits")
+        refusal.wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "trigger-refused.png"), full_page=True)
+        assert "Failed validating" not in page.content()
+        assert "-bad ticket" not in refusal.inner_text()
+
+
 def _keep_screenshots(shots: Path) -> None:
     keep = os.environ.get("EVIDENCE_SCREENSHOTS")
     if keep:

@@ -156,9 +156,10 @@ RESIDUAL_DATA_DISCLOSURE: tuple[dict[str, str], ...] = (
             "document keep keyed hashes (HMAC-SHA256) of the identifiers, Genesys request ids and "
             "conversation ids, but no names, e-mail addresses or phone numbers. The hashes cannot be "
             "reversed without the secret key, which is not part of the evidence. Encrypted copies of the "
-            "identifiers are held only while work is pending (for a failed subject, until the next nightly "
-            "run tries again, at most until its erasure attempts are used up) and wiped when the subject "
-            "reaches its final state; in a PostgreSQL ledger, superseded row versions persist until the "
+            "identifiers are held only while work is pending (for a failed subject, until a later nightly "
+            "run tries it again or gives it up, at most until its erasure attempts are used up; while the "
+            "nightly schedule is paused they stay encrypted) and wiped when the subject reaches its final "
+            "state; in a PostgreSQL ledger, superseded row versions persist until the "
             "table is vacuumed."
         ),
     },

@@ -80,7 +80,8 @@ subjects = Table(
     Column("completed_at", UtcDateTime),
     Column("final_at", UtcDateTime),
     Column("reason", Text),
-    # Fernet token of the raw identifiers; NULL for dry runs and once the subject is final
+    # Fernet token of the raw identifiers; NULL for dry runs and once the subject is final (a failed
+    # subject with attempts left keeps it for the nightly run that tries it again)
     Column("sealed_identifiers", Text),
     # sorted keyed hashes of the identifiers sealed at the last planning: what the last POST carried
     Column("identifier_set", JSON, nullable=False),

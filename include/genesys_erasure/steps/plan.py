@@ -24,7 +24,12 @@ from genesys_erasure.resolution import HoldReason, Resolution, Subject, resolve_
 from genesys_erasure.steps.client import GenesysClient
 from genesys_erasure.steps.directory import GenesysSubjectDirectory, list_users, scan_contacts
 from genesys_erasure.steps.reconcile import reconcile_stuck_submissions
-from genesys_erasure.steps.retry_failed import FailedRetries, apply_failed_retries, choose_failed_retries
+from genesys_erasure.steps.retry_failed import (
+    FailedRetries,
+    apply_failed_retries,
+    choose_failed_retries,
+    within_cap,
+)
 from genesys_erasure.steps.runtime import ErasureRuntime
 from genesys_erasure.steps.scan import parse_instant
 from genesys_erasure.steps.shared_headers import decide_shared_headers
@@ -250,6 +255,7 @@ def write_plan(
         if request.retry_failed and not dry_run
         else FailedRetries()
     )
+    retries = within_cap(retries, config.max_subjects_per_run - len(subjects))
     check_subject_cap(len(subjects) + len(retries.retry), config.max_subjects_per_run)
     warehouse_pending = bool(config.warehouse_mapping_path) and not dry_run
     plans, stalled_hashes = [], set()

@@ -17,9 +17,13 @@ The guards of a fresh plan still apply, decided here before anything is written:
   identifiers again is not what the org wants, and a person decides (the daily deadline check lists it);
 - a retention subject with a contact on or after tonight's cutoff came back: it is not erased, its sealed
   identifiers are wiped and it stays `failed` (the scan finds the person when that contact expires);
-- a subject whose identifiers tonight's plan takes in another subject is left to that plan (wiped);
+- a subject all of whose identifiers tonight's plan takes in other subjects is left to that plan (wiped);
+  one sharing only some of them is retried (an identifier left out would never be erased);
 - a subject whose attempts are used up (the bound was lowered since) goes to `needs_review`;
-- the retried subjects count towards the run's subject cap and, once planned, its approval threshold.
+- the retried subjects count towards the run's subject cap and, once planned, its approval threshold;
+  when tonight's fresh subjects leave less room under the cap than there are retries, the rest wait for a
+  later night (`subject_cap`), rather than the run failing every night until someone raises the cap;
+- a row that changed state since the decision (quarantined tonight, taken by another run) is left alone.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from genesys_erasure.identifiers import Identifier
-from genesys_erasure.ledger import LedgerRow, SubjectSource, SubjectState
+from genesys_erasure.ledger import IllegalTransition, LedgerRow, SubjectSource, SubjectState
 from genesys_erasure.steps.last_contacts import RecentContacts
 from genesys_erasure.steps.runtime import ErasureRuntime
 
@@ -43,6 +48,7 @@ AWAITING_REVIEW = "identifier_awaiting_review"
 ATTEMPTS_USED_UP = "attempts_used_up"
 RECENT_CONTACT = "recent_contact"
 PLANNED_AS_ANOTHER_SUBJECT = "planned_in_another_subject"
+SUBJECT_CAP = "subject_cap"  # not tonight: no room under the run's subject cap (a later night)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ def choose_failed_retries(
     give_up: list[tuple[str, str]] = []
     release: list[tuple[str, str]] = []
     bound = runtime.config.max_erasure_attempts
+    fresh = set(fresh_identifier_hashes)
     for row in rows:
         ids = mine[row.subject_hash]
         if row.attempts >= bound:
@@ -95,12 +102,25 @@ def choose_failed_retries(
         elif row.source is SubjectSource.RETENTION and ids & recent_hashes:
             # the retention guard: a DSR (or an external erasure) was asked for by or for the person
             release.append((row.subject_hash, RECENT_CONTACT))
-        elif ids & set(fresh_identifier_hashes):
+        elif ids <= fresh:
+            # every identifier of it is in tonight's fresh subjects; a partial overlap is retried (a
+            # shared identifier named twice is erased twice, harmlessly; one left out would never be)
             release.append((row.subject_hash, PLANNED_AS_ANOTHER_SUBJECT))
         else:
             retry.append(row.subject_hash)
     not_retried = Counter(why for _, why in (*give_up, *release))
     return FailedRetries(tuple(retry), tuple(give_up), tuple(release), dict(sorted(not_retried.items())))
+
+
+def within_cap(chosen: FailedRetries, room: int) -> FailedRetries:
+    """At most `room` of the chosen retries (the first ones); the others stay `failed`, sealed, for a later
+    night, counted under `subject_cap`."""
+    if len(chosen.retry) <= room:
+        return chosen
+    room = max(room, 0)
+    waiting = len(chosen.retry) - room
+    not_retried = dict(sorted({**chosen.not_retried, SUBJECT_CAP: waiting}.items()))
+    return replace(chosen, retry=chosen.retry[:room], not_retried=not_retried)
 
 
 def _recent_hashes(
@@ -118,9 +138,11 @@ def apply_failed_retries(
     """Write what `choose_failed_retries` decided; returns the subjects planned into `run_id` again."""
     ledger = runtime.ledger
     for subject_hash, why in chosen.give_up:
-        ledger.give_up_failed(subject_hash, _reason(ledger.get(subject_hash), why), now=now)
+        with suppress(IllegalTransition):  # no longer failed: tonight's plan or another run moved it
+            ledger.give_up_failed(subject_hash, _reason(ledger.get(subject_hash), why), now=now)
     for subject_hash, why in chosen.release:
-        ledger.release_failed(subject_hash, _reason(ledger.get(subject_hash), why), now=now)
+        with suppress(IllegalTransition):
+            ledger.release_failed(subject_hash, _reason(ledger.get(subject_hash), why), now=now)
     retried = ledger.retry_failed_into(run_id, chosen.retry, now=now) if chosen.retry else ()
     if retried or chosen.not_retried:
         log.info(

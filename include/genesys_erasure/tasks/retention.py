@@ -37,7 +37,7 @@ def validate_settings() -> dict[str, Any]:
     from genesys_erasure.guards import GuardError
     from genesys_erasure.preflight.divisions import check_division_coverage
     from genesys_erasure.preflight.retention import check_analytics_retention
-    from genesys_erasure.steps.runtime import AsOfRefused, check_as_of
+    from genesys_erasure.steps.runtime import AsOfRefused, check_as_of, starts_too_late
 
     context = get_current_context()
     try:
@@ -56,6 +56,13 @@ def validate_settings() -> dict[str, Any]:
         log.info("Run clock: %s", clock.describe())
         late = plans_only_when_late(runtime, context)
         config = runtime.config
+        if not (late or explicit) and starts_too_late(clock.as_of, datetime.now(UTC), config):
+            # fixed on time by an earlier try, and run again (cleared) long after: the clock says erase,
+            # but contacts made since its as_of are not seen; a new run has its own instant
+            raise AirflowFailException(
+                f"as_of: {clock.as_of.isoformat()}, the run's own instant, is over 6 h ago and this run is "
+                "being run again (cleared); only a new run may erase: trigger one"
+            )
         try:
             analytics_days = check_analytics_retention(runtime.client, config.retention_days)
             divisions = check_division_coverage(

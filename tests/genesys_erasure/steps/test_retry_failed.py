@@ -119,13 +119,26 @@ def test_a_failed_subject_with_an_identifier_excluded_since_goes_to_review_not_t
     assert (summary["to_submit"], summary["needs_review"]) == (0, 1)
 
 
-def test_retried_failed_subjects_count_towards_the_subject_cap(world):
-    _fail_by_genesys_error(world, plan_request(world.expired_seed("unlucky@example.org")))
+def test_failed_subjects_without_room_under_the_subject_cap_wait_for_a_later_night(world):
+    failed = _fail_by_genesys_error(world, plan_request(world.expired_seed("unlucky@example.org")))
     world.runtime.config = replace(world.runtime.config, max_subjects_per_run=1)
     fresh = world.expired_seed("fresh@example.org")
 
+    summary = plan_erasure(world.runtime, "night-2", _nightly(fresh), world.now + timedelta(days=1))
+
+    row = world.runtime.ledger.get(failed)
+    assert (row.state, row.has_sealed_identifiers) == (S.FAILED, True)  # for a later night
+    assert (summary["to_submit"], summary["retried_failed"]) == (1, 0)
+    assert summary["failed_not_retried"] == {"subject_cap": 1}
+
+
+def test_retried_failed_subjects_count_towards_the_subject_cap(world):
+    _fail_by_genesys_error(world, plan_request(world.expired_seed("unlucky@example.org")))
+    world.runtime.config = replace(world.runtime.config, max_subjects_per_run=1)
+    fresh = [world.expired_seed(f"fresh.{n}@example.org") for n in range(2)]
+
     with pytest.raises(SubjectCapExceeded):
-        plan_erasure(world.runtime, "night-2", _nightly(fresh), world.now + timedelta(days=1))
+        plan_erasure(world.runtime, "night-2", _nightly(*fresh), world.now + timedelta(days=1))
 
     assert world.runtime.ledger.rows_for_run("night-2") == []  # refused before anything was written
 
@@ -152,12 +165,10 @@ def test_a_dry_run_leaves_a_failed_subject_for_the_next_real_run(world):
     assert summary["retried_failed"] == 0
 
 
-def test_a_failed_subject_whose_identifier_tonight_plans_in_another_subject_is_left_to_that_plan(world):
+def _fail_subject_of(world, identifiers) -> str:
     runtime = world.runtime
-    seed = world.expired_seed("regrouped@example.org")
-    gone = Identifier(IdentifierKind.EMAIL, "deleted.contact.address@example.org")  # no longer linked
     earlier = SubjectPlan.build(
-        [seed.identifier, gone], hasher=runtime.hasher, sealer=runtime.sealer, source=SubjectSource.RETENTION
+        identifiers, hasher=runtime.hasher, sealer=runtime.sealer, source=SubjectSource.RETENTION
     )
     runtime.ledger.plan([earlier], "night-1", now=world.now)
     runtime.ledger.mark_submitting(earlier.subject_hash, "night-1", now=world.now)
@@ -165,13 +176,32 @@ def test_a_failed_subject_whose_identifier_tonight_plans_in_another_subject_is_l
     runtime.ledger.record_error(
         earlier.subject_hash, "night-1-req-1", max_attempts=1, review_after_attempts=3, now=world.now
     )
+    return earlier.subject_hash
 
-    summary = plan_erasure(runtime, "night-2", _nightly(seed), world.now + timedelta(days=1))
 
-    row = runtime.ledger.get(earlier.subject_hash)
+def test_a_failed_subject_all_of_whose_identifiers_tonight_plans_in_another_subject_is_left_to_it(world):
+    one, other = world.expired_seed("regrouped@example.org"), world.expired_seed("regrouped.2@example.org")
+    failed = _fail_subject_of(world, [one.identifier, other.identifier])
+
+    summary = plan_erasure(world.runtime, "night-2", _nightly(one, other), world.now + timedelta(days=1))
+
+    row = world.runtime.ledger.get(failed)
     assert (row.state, row.has_sealed_identifiers) == (S.FAILED, False)
     assert summary["failed_not_retried"] == {"planned_in_another_subject": 1}
-    assert (summary["retried_failed"], summary["to_submit"]) == (0, 1)  # tonight's own subject
+    assert (summary["retried_failed"], summary["to_submit"]) == (0, 2)  # tonight's own subjects
+
+
+def test_a_failed_subject_sharing_only_some_identifiers_with_tonights_plan_is_retried_whole(world):
+    seed = world.expired_seed("regrouped@example.org")
+    gone = Identifier(IdentifierKind.EMAIL, "deleted.contact.address@example.org")  # no longer linked
+    failed = _fail_subject_of(world, [seed.identifier, gone])
+
+    summary = plan_erasure(world.runtime, "night-2", _nightly(seed), world.now + timedelta(days=1))
+
+    # left to tonight's subject, the address no scan links any more would never be erased
+    row = world.runtime.ledger.get(failed)
+    assert (row.state, row.run_id, row.has_sealed_identifiers) == (S.PLANNED, "night-2", True)
+    assert (summary["retried_failed"], summary["to_submit"]) == (1, 2)
 
 
 def test_a_subject_genesys_refuses_with_400_is_left_for_review_not_retried(world):
@@ -197,3 +227,15 @@ def test_an_ad_hoc_plan_does_not_take_failed_subjects_of_other_runs(world):
     plan_erasure(world.runtime, "ad-hoc-2", plan_request(world.expired_seed("other@example.org")), world.now)
 
     assert world.runtime.ledger.get(failed).state is S.FAILED
+
+
+def test_a_failed_subject_quarantined_tonight_is_quarantined_and_the_plan_finishes(world):
+    seed = world.expired_seed("switchboard@example.org")
+    failed = _fail_by_genesys_error(world, plan_request(seed))
+    busy = replace(seed, conversation_count=world.runtime.config.quarantine_conversation_threshold + 1)
+
+    summary = plan_erasure(world.runtime, "night-2", _nightly(busy), world.now + timedelta(days=1))
+
+    row = world.runtime.ledger.get(failed)
+    assert row.state is S.QUARANTINED
+    assert (summary["retried_failed"], summary["to_submit"]) == (0, 0)

@@ -204,6 +204,16 @@ def test_a_night_started_on_time_erases_even_when_a_later_task_is_retried_hours_
         assert run_step(_dry_run_of_step) is False
 
 
+def test_a_night_started_on_time_and_cleared_hours_later_is_refused_not_run_as_of_its_night(world, task_env):
+    night = datetime.now(UTC) - timedelta(hours=8)
+    with task_context("scheduled__cleared", scheduled_for=night):
+        cutoff = night - timedelta(days=RETENTION_DAYS)
+        first_try = night + timedelta(minutes=5)
+        world.runtime.ledger.fix_run_clock("scheduled__cleared", night, cutoff, now=first_try)
+        with pytest.raises(AirflowFailException, match=r"as_of: .* being run again \(cleared\)"):
+            validate_settings.function()
+
+
 def test_a_late_night_erases_when_the_config_allows_past_as_of(world, task_env):
     task_env(allow_past_as_of_erasure=True)
     night = datetime.now(UTC) - timedelta(days=1)

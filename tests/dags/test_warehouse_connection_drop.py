@@ -114,7 +114,7 @@ def _assert_run_kept_its_promises(env: ProxiedWarehouses, run, before: dict[str,
 
     ledger = read_ledger(ledger_url)
     requests = sandbox_requests(env.stack.sandbox)
-    problems = states_settled(ledger) + no_duplicate_requests(requests)
+    problems = states_settled(ledger) + no_duplicate_requests(requests, ledger)
     problems += ledger_agrees_with_sandbox(ledger, requests)
     problems += report_agrees_with_ledger(report_path, run.run_id, ledger)
     assert not problems, "\n".join(problems)
@@ -133,43 +133,24 @@ def _assert_run_kept_its_promises(env: ProxiedWarehouses, run, before: dict[str,
     assert hits == [], f"erased identifiers found in: {sorted({str(h.path) for h in hits})}"
 
 
-def test_snowflake_delete_whose_answer_is_lost_after_it_ran_is_counted_once(proxied):
+def test_erase_statements_whose_answers_are_lost_after_they_ran_are_counted_once(proxied):
     before = proxied.rows()
     proxied.snowflake.drop(snowflake_statement("DELETE"), when="after")
-
-    run = proxied.run_nightly()
-
-    assert proxied.snowflake.dropped.is_set()
-    _assert_run_kept_its_promises(proxied, run, before)
-
-
-def test_snowflake_delete_dropped_before_it_arrived_is_erased_by_the_retry(proxied):
-    before = proxied.rows()
-    proxied.snowflake.drop(snowflake_statement("DELETE"), when="before")
-
-    run = proxied.run_nightly()
-
-    assert proxied.snowflake.dropped.is_set()
-    assert proxied.warehouse_tries(run) == 2  # the failed attempt, then Airflow's retry
-    _assert_run_kept_its_promises(proxied, run, before)
-
-
-def test_bigquery_erase_job_whose_answer_is_lost_after_it_ran_is_counted_once(proxied):
-    before = proxied.rows()
     proxied.bigquery.drop(bigquery_query_containing("DELETE FROM"), when="after")
 
     run = proxied.run_nightly()
 
-    assert proxied.bigquery.dropped.is_set()
+    assert proxied.snowflake.dropped.is_set() and proxied.bigquery.dropped.is_set()
     _assert_run_kept_its_promises(proxied, run, before)
 
 
-def test_bigquery_erase_job_dropped_before_it_arrived_is_erased_by_the_retry(proxied):
+def test_erase_statements_dropped_before_they_arrived_are_erased_by_the_retry(proxied):
     before = proxied.rows()
+    proxied.snowflake.drop(snowflake_statement("DELETE"), when="before")
     proxied.bigquery.drop(bigquery_query_containing("DELETE FROM"), when="before")
 
     run = proxied.run_nightly()
 
-    assert proxied.bigquery.dropped.is_set()
-    assert proxied.warehouse_tries(run) == 2  # the failed attempt, then Airflow's retry
+    assert proxied.snowflake.dropped.is_set() and proxied.bigquery.dropped.is_set()
+    assert proxied.warehouse_tries(run) >= 2  # a failed attempt, then Airflow's retry
     _assert_run_kept_its_promises(proxied, run, before)

@@ -194,24 +194,26 @@ def test_every_later_task_of_a_late_night_is_a_dry_run_too(world, task_env):
         assert run_step(_dry_run_of_step) is True
 
 
-def test_a_night_started_on_time_erases_even_when_a_later_task_is_retried_hours_afterwards(world, task_env):
+def _night_whose_first_task_ran_on_time_8_hours_ago(world, run_id: str) -> datetime:
     night = datetime.now(UTC) - timedelta(hours=8)
-    with task_context("scheduled__on_time", scheduled_for=night):
-        # its first task fixed the clock on time, 8 h ago; this task is a retry now
-        cutoff = night - timedelta(days=RETENTION_DAYS)
-        first_task = night + timedelta(minutes=5)
-        world.runtime.ledger.fix_run_clock("scheduled__on_time", night, cutoff, now=first_task)
+    cutoff = night - timedelta(days=RETENTION_DAYS)
+    world.runtime.ledger.fix_run_clock(run_id, night, cutoff, now=night + timedelta(minutes=5))
+    return night
+
+
+def test_a_night_started_on_time_erases_even_when_a_later_task_is_retried_hours_afterwards(world, task_env):
+    night = _night_whose_first_task_ran_on_time_8_hours_ago(world, "scheduled__on_time")
+    with task_context("scheduled__on_time", scheduled_for=night):  # this task is a retry now
         assert run_step(_dry_run_of_step) is False
 
 
 def test_a_night_started_on_time_and_cleared_hours_later_is_refused_not_run_as_of_its_night(world, task_env):
-    night = datetime.now(UTC) - timedelta(hours=8)
-    with task_context("scheduled__cleared", scheduled_for=night):
-        cutoff = night - timedelta(days=RETENTION_DAYS)
-        first_try = night + timedelta(minutes=5)
-        world.runtime.ledger.fix_run_clock("scheduled__cleared", night, cutoff, now=first_try)
-        with pytest.raises(AirflowFailException, match=r"as_of: .* being run again \(cleared\)"):
-            validate_settings.function()
+    night = _night_whose_first_task_ran_on_time_8_hours_ago(world, "scheduled__cleared")
+    with (
+        task_context("scheduled__cleared", scheduled_for=night),
+        pytest.raises(AirflowFailException, match=r"as_of: .* being run again \(cleared\)"),
+    ):
+        validate_settings.function()
 
 
 def test_a_late_night_erases_when_the_config_allows_past_as_of(world, task_env):

@@ -80,10 +80,8 @@ def test_nightly_and_adhoc_runs_finish_on_celery_workers_when_one_worker_stops_m
     customer = org.add_customer(emails=[SUBJECT], phones=[], name="Dana Deploy")
     org.add_conversation(customer, media="email", start=datetime.now(UTC) - timedelta(days=40))
 
+    deployment.wait_for_dags(NIGHTLY, ADHOC)
     for dag_id in (NIGHTLY, ADHOC):
-        wait_for(
-            f"{dag_id} parsed", lambda d=dag_id: admin.get("/dags", dag_id_pattern=d)["dags"], 120, alive
-        )
         admin.patch(f"/dags/{dag_id}", {"is_paused": False})
     nightly = Run(admin, NIGHTLY, {"backfill": True})
     received = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()

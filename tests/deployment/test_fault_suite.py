@@ -27,7 +27,7 @@ import pytest
 
 from genesys_sandbox import SandboxSettings
 from tests.deployment.test_celery_deployment import Run
-from tests.support.deployment import AirflowApi, CeleryDeployment, unavailable_reason, wait_for
+from tests.support.deployment import AirflowApi, CeleryDeployment, unavailable_reason
 from tests.support.invariants import (
     FINAL_STATES,
     check_run,
@@ -84,9 +84,8 @@ def fault_deployment(tmp_path_factory) -> Iterator[CeleryDeployment]:
         workdir, FAULT_ORG, airflow_overrides=FAST_DEATH, task_retry_delay=RETRY_DELAY
     ) as deployment:
         admin = deployment.api("admin")
+        deployment.wait_for_dags(NIGHTLY, ADHOC)
         for dag_id in (NIGHTLY, ADHOC):
-            wait_for(f"{dag_id} parsed", lambda d=dag_id: admin.get("/dags", dag_id_pattern=d)["dags"], 120,
-                     deployment.check_alive)  # fmt: skip
             admin.patch(f"/dags/{dag_id}", {"is_paused": False})
         yield deployment
 

@@ -76,9 +76,7 @@ def first_contact_deployment(tmp_path_factory) -> Iterator[CeleryDeployment]:
     workdir = tmp_path_factory.mktemp("first-contact")
     with CeleryDeployment(workdir, DEPLOYMENT_ORG, airflow_overrides=overrides) as deployment:
         admin = deployment.api("admin")
-        for dag_id in (NIGHTLY, ADHOC):
-            wait_for(f"{dag_id} parsed", lambda d=dag_id: admin.get("/dags", dag_id_pattern=d)["dags"], 120,
-                     deployment.check_alive)  # fmt: skip
+        deployment.wait_for_dags(NIGHTLY, ADHOC)
         # the ad-hoc DAG has no schedule: unpaused, it runs what the intake page triggers
         admin.patch(f"/dags/{ADHOC}", {"is_paused": False})
         yield deployment

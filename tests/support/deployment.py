@@ -336,6 +336,13 @@ class CeleryDeployment:
     def api(self, user: str) -> AirflowApi:
         return AirflowApi(self.base_url, user, self.credentials[user])
 
+    def wait_for_dags(self, *dag_ids: str, timeout: float = 120) -> None:
+        """Until the dag-processor has parsed each DAG into the metadata DB (the API lists it)."""
+        admin = self.api("admin")
+        for dag_id in dag_ids:
+            probe = lambda d=dag_id: admin.get("/dags", dag_id_pattern=d)["dags"]  # noqa: E731
+            wait_for(f"{dag_id} parsed", probe, timeout, self.check_alive)
+
     def logs(self, names: Iterable[str] | None = None, chars: int = 4000) -> str:
         """The end of each component's log (for a failure report)."""
         chosen = names or self.components

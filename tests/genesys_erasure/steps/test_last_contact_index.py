@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from genesys_erasure.identifiers import Identifier, IdentifierKind
@@ -19,6 +20,20 @@ from tests.genesys_erasure.steps.conftest import RETENTION_DAYS
 
 DAY = timedelta(days=1)
 HISTORY_CONVERSATIONS = 30
+MORNING_HOUR = 6
+
+
+@pytest.fixture(autouse=True)
+def _six_in_the_morning(world) -> None:
+    """Start every test at 06:00 UTC on the sandbox clock. The index counts a contact on the cutoff's day as
+    recent, so a contact planted half a day after tonight's cutoff only expires tomorrow if it falls on
+    the day before tomorrow's cutoff; started in the afternoon it would fall on that day itself, and the
+    tests would say something else after 12:00."""
+    now = world.now
+    morning = now.replace(hour=MORNING_HOUR, minute=0, second=0, microsecond=0)
+    if morning <= now:
+        morning += DAY
+    world.sandbox.org.clock.advance((morning - now).total_seconds())
 
 
 def _night(world, run_id: str) -> dict:

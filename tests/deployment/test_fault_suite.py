@@ -61,9 +61,13 @@ FAULT_ORG = SandboxSettings.for_profile(
     job_seconds_per_day=0,
     gdpr_step_seconds=3600,
 )
-# A killed worker's task is declared dead after 10 s without a heartbeat, not Airflow's default 5 min.
+# A killed worker's task is declared dead after 15 s without a heartbeat, not Airflow's default 5 min. A
+# live task heartbeats every 2 s (Airflow's default is 5 s), so on a busy machine several heartbeats must be
+# late in a row before a healthy task is taken for dead and retried, which the tests asserting no retry
+# would report as a failure.
 FAST_DEATH = {
-    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "10",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15",
+    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
 }
 # ... and retried 5 to 10 s later, not the DAGs' one to two minutes: a cluster policy of this deployment
